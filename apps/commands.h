@@ -18,5 +18,8 @@ struct Command {
 
 Command register_info(CLI::App& parent);
 Command register_convert(CLI::App& parent);
+Command register_run(CLI::App& parent);
+Command register_compare(CLI::App& parent);
+Command register_optimize(CLI::App& parent);
 
 }  // namespace ortool::cli

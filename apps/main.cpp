@@ -1,8 +1,10 @@
 // The `ortool` driver: parses the command line with CLI11 and runs the chosen subcommand.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <exception>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "apps/cli_util.h"
@@ -27,16 +29,31 @@ int run(int argc, char** argv) {
       "  ortool convert model.onnx -o copy.onnx --external-data");
 
   // Registration order is the order `--help` lists the subcommands in.
-  std::vector<Command> commands = {register_info(app), register_convert(app)};
+  std::vector<Command> commands = {register_info(app), register_convert(app), register_run(app), register_compare(app),
+                                   register_optimize(app)};
 
+  // The subcommand named on the command line, for pointing parse errors at the right --help.
+  std::string help_cmd = "ortool --help";
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string name = argv[1];
+    auto named = app.get_subcommands([&](CLI::App* sub) { return sub->check_name(name); });
+    if (named.empty()) {
+      print_error(fmt::format("unknown subcommand '{}' (see `ortool --help`)", name));
+      return kExitBadInput;
+    }
+    help_cmd = fmt::format("ortool {} --help", named.front()->get_name());
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::Success& e) {  // --help, --help-all, --version
+  } catch (const CLI::CallForVersion& e) {
+    fmt::print("{}\n", e.what());
+    return kExitOk;
+  } catch (const CLI::Success& e) {  // --help, --help-all
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     if (msg.empty()) msg = e.get_name();
-    print_error(msg + " (see `ortool --help`)");
+    print_error(fmt::format("{} (see `{}`)", msg, help_cmd));
     return kExitBadInput;
   }
   for (const Command& c : commands)

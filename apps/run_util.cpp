@@ -1,0 +1,33 @@
+// Shared model loading and one-shot execution for the runtime subcommands.
+#include "apps/run_util.h"
+
+#include <chrono>
+
+#include "lib/model_io.h"
+
+namespace ortool::cli {
+
+Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o) {
+  LoadedModel m;
+  m.path = path;
+  ASSIGN_OR_RETURN(m.model, load_model(path));
+  rt::SessionOptions so;
+  so.threads = o.threads;
+  so.dim_bindings = o.dim_bindings;
+  ASSIGN_OR_RETURN(so.max_memory_bytes, parse_bytes(o.max_memory));
+  auto s = rt::Session::create(*m.model, so);
+  if (!s.is_ok()) return s.status().with_context(path);
+  m.session = std::move(s).value();
+  return m;
+}
+
+Result<std::vector<RValue>> run_once(LoadedModel& m, const rt::Feeds& feeds, double* ms) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = m.session->run(feeds);
+  auto t1 = std::chrono::steady_clock::now();
+  if (ms) *ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  if (!r.is_ok()) return r.status().with_context(m.path);
+  return r;
+}
+
+}  // namespace ortool::cli

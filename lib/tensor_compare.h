@@ -1,0 +1,39 @@
+// Numerical comparison of a tensor against a reference: error metrics and tolerance checks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/tensor.h"
+
+namespace ortool {
+
+struct Tolerance {
+  double atol = 1e-4;
+  double rtol = 1e-3;
+};
+
+struct CompareStats {
+  int64_t count = 0;
+  double max_abs = 0;
+  double max_rel = 0;
+  double mean_abs = 0;
+  double cosine = 1;     // cosine similarity of the flattened tensors
+  double sqnr_db = 0;    // 10*log10(sum ref^2 / sum (ref-got)^2); +inf when equal
+  int64_t failed = 0;    // elements outside both atol and rtol
+  int64_t worst_index = -1;  // element with the largest excess over the tolerance (or largest abs error)
+  double worst_ref = 0, worst_got = 0;
+  std::optional<double> top1_agreement;  // for 2-D outputs: rows whose argmax agrees
+  std::string mismatch;  // non-empty when dtype or shape differ (no numbers then)
+};
+
+// Compares `got` with `ref`. An element fails when |got-ref| > atol + rtol*|ref| (NaN equals NaN;
+// an infinity must match exactly). Strings and bools compare exactly.
+CompareStats compare_tensors(const Tensor& ref, const Tensor& got, const Tolerance& tol);
+
+// "[3,1,2]" element coordinates of a flat index, for messages.
+std::string index_to_string(const std::vector<int64_t>& dims, int64_t flat);
+
+}  // namespace ortool

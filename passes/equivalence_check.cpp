@@ -1,0 +1,108 @@
+// Checking that an optimized model computes what the original did, on seeded random inputs.
+#include "passes/equivalence_check.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "runtime/feeds.h"
+#include "runtime/session.h"
+
+namespace ortool::passes {
+
+namespace {
+
+double elapsed_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Keeps the worse of two comparisons of the same output.
+void keep_worst(CompareStats& acc, const CompareStats& s, bool first) {
+  if (first || !s.mismatch.empty() || s.failed > acc.failed || (s.failed == acc.failed && s.max_abs > acc.max_abs))
+    acc = s;
+}
+
+}  // namespace
+
+Result<CheckReport> check_equivalence(const ir::Model& original, const ir::Model& optimized, const CheckOptions& o) {
+  CheckReport report;
+  rt::SessionOptions so;
+  so.threads = o.threads;
+  so.dim_bindings = o.dim_bindings;
+  auto before = rt::Session::create(original, so);
+  if (!before.is_ok()) {
+    report.skipped_reason = fmt::format("the original model cannot run here: {}", before.status().message());
+    return report;
+  }
+  auto after = rt::Session::create(optimized, so);
+  if (!after.is_ok()) {
+    report.ran = true;
+    report.passed = false;
+    report.failure = fmt::format("the optimized model cannot run: {}", after.status().message());
+    return report;
+  }
+  const ir::Graph& g = *optimized.graph;
+  for (int r = 0; r < o.runs; ++r) {
+    auto feeds = rt::random_inputs(g, o.seed + static_cast<uint64_t>(r), o.input_shapes, o.dim_bindings);
+    if (!feeds.is_ok()) {
+      report.skipped_reason = fmt::format("no random inputs for the model: {}", feeds.status().message());
+      return report;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    auto want = (*before)->run(*feeds);
+    report.original_ms = elapsed_ms(t0);
+    if (!want.is_ok()) {
+      report.skipped_reason = fmt::format("the original model fails on random inputs: {}", want.status().message());
+      return report;
+    }
+    t0 = std::chrono::steady_clock::now();
+    auto got = (*after)->run(*feeds);
+    report.optimized_ms = elapsed_ms(t0);
+    report.ran = true;
+    report.runs = r + 1;
+    if (!got.is_ok()) {
+      report.passed = false;
+      report.failure = fmt::format("the optimized model fails where the original runs: {}", got.status().message());
+      return report;
+    }
+    if (want->size() != got->size()) {
+      report.passed = false;
+      report.failure = fmt::format("{} outputs instead of {}", got->size(), want->size());
+      return report;
+    }
+    report.outputs.resize(want->size());
+    for (size_t i = 0; i < want->size(); ++i) {
+      OutputCheck& oc = report.outputs[i];
+      oc.name = original.graph->outputs()[i]->name();
+      const RValue &a = (*want)[i], &b = (*got)[i];
+      CompareStats s;
+      if (a.kind != b.kind) {
+        s.mismatch = "different kinds of value";
+      } else if (a.is_tensor()) {
+        s = compare_tensors(a.tensor, b.tensor, o.tolerance);
+      } else if (a.is_sequence()) {
+        if (a.sequence.size() != b.sequence.size()) s.mismatch = "sequences of different lengths";
+        for (size_t k = 0; k < a.sequence.size() && s.mismatch.empty(); ++k) {
+          CompareStats e = compare_tensors(a.sequence[k], b.sequence[k], o.tolerance);
+          keep_worst(s, e, k == 0);
+        }
+      }
+      keep_worst(oc.stats, s, r == 0);
+      if (report.passed && (!s.mismatch.empty() || s.failed > 0)) {
+        report.passed = false;
+        if (!s.mismatch.empty())
+          report.failure = fmt::format("output '{}' (seed {}): {}", oc.name, o.seed + r, s.mismatch);
+        else
+          report.failure = fmt::format(
+              "output '{}' (seed {}): {} of {} elements differ beyond atol {} / rtol {}; worst at {}: {} instead of {}",
+              oc.name, o.seed + r, s.failed, s.count, o.tolerance.atol, o.tolerance.rtol,
+              a.is_tensor() ? index_to_string(a.tensor.dims(), s.worst_index) : std::to_string(s.worst_index),
+              s.worst_got, s.worst_ref);
+      }
+    }
+    if (!report.passed) return report;
+  }
+  return report;
+}
+
+}  // namespace ortool::passes

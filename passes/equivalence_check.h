@@ -1,0 +1,45 @@
+// Checking that an optimized model computes what the original did: both run on the same seeded
+// random inputs with the runtime, outputs compared within a tolerance.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "lib/tensor_compare.h"
+
+namespace ortool::passes {
+
+struct CheckOptions {
+  int runs = 1;             // input sets (seeds seed, seed+1, ...)
+  uint64_t seed = 0;
+  Tolerance tolerance;
+  // --shape values: per input name, and per symbolic dim.
+  std::map<std::string, std::vector<int64_t>> input_shapes;
+  std::map<std::string, int64_t> dim_bindings;
+  int threads = 1;
+};
+
+struct OutputCheck {
+  std::string name;
+  CompareStats stats;
+};
+
+struct CheckReport {
+  bool ran = false;          // false: the original could not run (skipped_reason says why)
+  std::string skipped_reason;
+  bool passed = true;
+  int runs = 0;
+  std::string failure;       // first failure, one line naming the output and the element
+  std::vector<OutputCheck> outputs;  // worst case per output over all runs
+  double original_ms = 0, optimized_ms = 0;  // runtime of one run (the last)
+};
+
+// Runs both models. The original failing to run (an op the runtime lacks, inputs random data
+// cannot satisfy) skips the check with a reason; the optimized one failing, or any output outside
+// the tolerance, is a failed check. Errors are reserved for bad options.
+Result<CheckReport> check_equivalence(const ir::Model& original, const ir::Model& optimized, const CheckOptions& options);
+
+}  // namespace ortool::passes

@@ -1,0 +1,160 @@
+// Pass fold_shape_computation: Shape, Size, and Gather/Slice of a Shape become constants once the
+// dims they read are known (after shape inference and --shape); constant_folding does the rest.
+#include <algorithm>
+#include <climits>
+
+#include "passes/pass.h"
+#include "passes/pass_registry.h"
+#include "passes/pass_util.h"
+
+namespace ortool::passes {
+
+namespace {
+
+// The positions [start, end) of a Shape node (opset 15 attributes), clamped as onnx does.
+std::vector<int64_t> shape_positions(const ir::Node& n, int64_t rank, bool use_attrs) {
+  std::vector<int64_t> out;
+  if (!use_attrs) {
+    for (int64_t i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  auto clamp = [&](int64_t v) {
+    if (v < 0) v += rank;
+    return std::clamp<int64_t>(v, 0, rank);
+  };
+  int64_t start = clamp(n.attr_int("start", 0));
+  int64_t end = n.has_attr("end") ? clamp(n.attr_int("end", rank)) : rank;
+  for (int64_t i = start; i < end; ++i) out.push_back(i);
+  return out;
+}
+
+// onnx Slice over a 1-D list of `len` elements; the selected positions, or nullopt.
+std::optional<std::vector<int64_t>> slice_positions(int64_t len, int64_t start, int64_t end, int64_t step) {
+  if (step == 0 || step == INT64_MIN) return std::nullopt;
+  if (start < 0) start += len;
+  if (end < 0) end += len;
+  std::vector<int64_t> out;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, len);
+    end = std::clamp<int64_t>(end, 0, len);
+    for (int64_t i = start; i < end; i += step) {
+      out.push_back(i);
+      if (step >= end - i) break;
+    }
+  } else {
+    start = std::clamp<int64_t>(start, 0, len - 1);
+    end = std::clamp<int64_t>(end, -1, len - 1);
+    for (int64_t i = start; i > end; i += step) {
+      out.push_back(i);
+      if (-step >= i - end) break;
+    }
+  }
+  return out;
+}
+
+class FoldShapeComputation final : public Pass {
+ public:
+  std::string_view name() const override { return "fold_shape_computation"; }
+  std::string_view description() const override {
+    return "Replace Shape/Size (and Gather or Slice of a Shape) by constants when the dims they read are known";
+  }
+  std::vector<std::string_view> op_types() const override { return {"Shape", "Size"}; }
+
+  Result<bool> run(ir::Model& model, ir::Graph& g, const PassContext& ctx) override {
+    bool changed = false;
+    bool shape_attrs = onnx_opset(model) >= 15;
+    // Each rewrite is anchored at the node it replaces, so only the current node is ever removed.
+    for (ir::Node* n : g.nodes()) {
+      ir::Value* out = n->output(0);
+      if (!out || out->is_graph_output() || n->num_outputs() != 1 || !out->has_uses()) continue;
+      std::optional<Tensor> folded;
+      if (is_op(n, "Shape") || is_op(n, "Size")) {
+        folded = fold_shape_or_size(*n, shape_attrs);
+      } else if ((is_op(n, "Gather") || is_op(n, "Slice")) && n->input(0) && is_op(n->input(0)->producer(), "Shape")) {
+        const ir::Node* shape = n->input(0)->producer();
+        auto dims = value_shape(shape->input(0));
+        if (dims) folded = fold_consumer(*n, *dims, shape_positions(*shape, static_cast<int64_t>(dims->size()), shape_attrs));
+      }
+      if (!folded) continue;
+      if (!ctx.allow_rewrite()) return changed;
+      std::string name = out->name();
+      ir::Value* c = add_constant(g, name, std::move(*folded));
+      g.replace_all_uses(out, c);
+      g.remove_node(n);
+      g.rename_value(c, name);
+      changed = true;
+    }
+    return changed;
+  }
+
+ private:
+  // Gather(shape, const indices) or Slice(shape, const starts/ends/axes/steps) of known dims.
+  static std::optional<Tensor> fold_consumer(const ir::Node& c, const Shape& dims, const std::vector<int64_t>& pos) {
+    int64_t len = static_cast<int64_t>(pos.size());
+    std::vector<int64_t> picked;
+    std::vector<int64_t> out_dims;
+    if (is_op(&c, "Gather") && c.num_inputs() == 2) {
+      if (c.attr_int("axis", 0) != 0) return std::nullopt;
+      const Tensor* idx = constant_tensor(c.input(1));
+      if (!idx || !dtype_is_integer(idx->dtype()) || idx->rank() > 1) return std::nullopt;
+      for (int64_t i : idx->to_int64_vector()) {
+        if (i < -len || i >= len) return std::nullopt;
+        picked.push_back(i < 0 ? i + len : i);
+      }
+      out_dims = idx->dims();
+    } else if (is_op(&c, "Slice")) {
+      // Inputs since opset 10, attributes before.
+      bool attrs = c.num_inputs() == 1;
+      auto starts = attrs ? std::optional(c.attr_ints("starts")) : constant_ints(c.input(1));
+      auto ends = attrs ? std::optional(c.attr_ints("ends")) : constant_ints(c.input(2));
+      if (!starts || !ends || starts->size() != 1 || ends->size() != 1) return std::nullopt;
+      auto axes = attrs ? std::optional(c.attr_ints("axes", {0})) : c.input(3) ? constant_ints(c.input(3))
+                                                                                : std::optional(std::vector<int64_t>{0});
+      if (!axes || axes->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -1)) return std::nullopt;
+      int64_t step = 1;
+      if (!attrs && c.input(4)) {
+        auto steps = constant_ints(c.input(4));
+        if (!steps || steps->size() != 1) return std::nullopt;
+        step = (*steps)[0];
+      }
+      auto sel = slice_positions(len, (*starts)[0], (*ends)[0], step);
+      if (!sel) return std::nullopt;
+      picked = *sel;
+      out_dims = {static_cast<int64_t>(picked.size())};
+    } else {
+      return std::nullopt;
+    }
+    std::vector<int64_t> values;
+    for (int64_t i : picked) {
+      const Dim& d = dims[static_cast<size_t>(pos[static_cast<size_t>(i)])];
+      if (!d.is_known()) return std::nullopt;
+      values.push_back(d.value);
+    }
+    return Tensor::from_vector(DType::Int64, out_dims, values);
+  }
+
+  static std::optional<Tensor> fold_shape_or_size(const ir::Node& n, bool shape_attrs) {
+    auto dims = value_shape(n.input(0));
+    if (!dims) return std::nullopt;
+    if (is_op(&n, "Size")) {
+      auto all = static_dims(*dims);
+      if (!all) return std::nullopt;
+      int64_t numel = 1;
+      for (int64_t d : *all) numel *= d;
+      return Tensor::scalar_i64(numel);
+    }
+    std::vector<int64_t> values;
+    for (int64_t p : shape_positions(n, static_cast<int64_t>(dims->size()), shape_attrs)) {
+      const Dim& d = (*dims)[static_cast<size_t>(p)];
+      if (!d.is_known()) return std::nullopt;
+      values.push_back(d.value);
+    }
+    return Tensor::from_vector(DType::Int64, {static_cast<int64_t>(values.size())}, values);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> make_fold_shape_computation() { return std::make_unique<FoldShapeComputation>(); }
+
+}  // namespace ortool::passes

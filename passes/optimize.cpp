@@ -1,0 +1,146 @@
+// optimize_model: input shapes, opset conversion, the pass pipeline and before/after statistics.
+#include "passes/optimize.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "passes/opset_conversion.h"
+#include "passes/pass_util.h"
+
+namespace ortool::passes {
+
+namespace {
+
+void count_ops(const ir::Graph& g, ModelStats& s, bool nested) {
+  for (const ir::Node* n : g.nodes()) {
+    std::string op = n->domain().empty() || n->domain() == "ai.onnx" ? n->op_type() : n->domain() + "." + n->op_type();
+    ++s.op_counts[op];
+    ++(nested ? s.subgraph_nodes : s.nodes);
+    for (const ir::Graph* sg : n->subgraphs()) count_ops(*sg, s, true);
+  }
+}
+
+// Replaces symbol dims bound in `bindings` by their values; true when anything changed.
+bool bind_dims(Type& t, const std::map<std::string, int64_t>& bindings) {
+  bool changed = false;
+  if (t.shape)
+    for (Dim& d : *t.shape) {
+      if (d.kind != Dim::Kind::Param) continue;
+      auto it = bindings.find(d.param);
+      if (it == bindings.end()) continue;
+      d = Dim::known(it->second);
+      changed = true;
+    }
+  return changed;
+}
+
+}  // namespace
+
+ModelStats model_stats(const ir::Model& model) {
+  ModelStats s;
+  count_ops(*model.graph, s, false);
+  s.initializers = static_cast<int64_t>(model.graph->initializers().size());
+  s.opset = model.opset("");
+  return s;
+}
+
+Result<std::vector<std::string>> resolve_pass_list(const OptimizeOptions& o) {
+  std::vector<std::string> list;
+  if (!o.passes.empty()) {
+    list = o.passes;
+  } else {
+    ASSIGN_OR_RETURN(list, pipeline_passes(o.level));
+  }
+  auto known = [](const std::string& name) { return create_pass(name) != nullptr; };
+  for (const std::string& name : list)
+    if (!known(name)) return invalid("--passes: unknown pass '{}' (see --list-passes)", name);
+  for (const std::string& name : o.disable)
+    if (!known(name)) return invalid("--disable: unknown pass '{}' (see --list-passes)", name);
+  if (!o.print_ir_after.empty() && o.print_ir_after != "all" && !known(o.print_ir_after))
+    return invalid("--print-ir-after: unknown pass '{}' (a pass name or 'all')", o.print_ir_after);
+  std::erase_if(list, [&](const std::string& n) {
+    return std::find(o.disable.begin(), o.disable.end(), n) != o.disable.end();
+  });
+  return list;
+}
+
+Status apply_input_shapes(ir::Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                          const std::map<std::string, int64_t>& dim_bindings, bool* changed) {
+  ir::Graph& g = *model.graph;
+  std::map<std::string, int64_t> bindings = dim_bindings;
+  bool any = false;
+  for (const auto& [name, dims] : input_shapes) {
+    ir::Value* v = g.find_value(name);
+    if (!v || !v->is_graph_input())
+      return invalid("--shape {}: the model has no input named '{}'", name, name);
+    if (v->type.kind != Type::Kind::Tensor && v->type.kind != Type::Kind::None)
+      return invalid("--shape {}: the input is a {}, not a tensor", name, v->type.to_string());
+    if (v->type.kind == Type::Kind::None) v->type = Type::tensor(DType::Undefined);
+    if (v->type.shape && v->type.shape->size() != dims.size())
+      return invalid("--shape {}: the input has rank {} {}, got {} dims", name, v->type.shape->size(),
+                     shape_to_string(*v->type.shape), dims.size());
+    Shape s = shape_from_dims(dims);
+    if (v->type.shape) {
+      for (size_t i = 0; i < dims.size(); ++i) {
+        const Dim& d = (*v->type.shape)[i];
+        if (d.is_known() && d.value != dims[i])
+          return invalid("--shape {}: dimension {} is fixed to {} in the model", name, i, d.value);
+        if (d.kind == Dim::Kind::Param) bindings.emplace(d.param, dims[i]);
+      }
+    }
+    if (!v->type.shape || *v->type.shape != s) {
+      v->type.shape = s;
+      any = true;
+    }
+  }
+  if (!bindings.empty()) {
+    for (ir::Graph* sg : all_graphs(g))
+      for (ir::Value* v : sg->values()) any = bind_dims(v->type, bindings) || any;
+  }
+  if (any) g.note_edit();
+  if (changed) *changed = any;
+  return Status::ok();
+}
+
+Result<OptimizeReport> optimize_model(ir::Model& model, const OptimizeOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  OptimizeReport report;
+  ASSIGN_OR_RETURN(report.passes, resolve_pass_list(options));
+  report.before = model_stats(model);
+
+  bool shapes_changed = false;
+  TRY(apply_input_shapes(model, options.input_shapes, options.dim_bindings, &shapes_changed));
+  if (shapes_changed) report.notes.push_back("input shapes fixed by --shape");
+  if (options.target_opset > 0 && options.target_opset != model.opset("")) {
+    int64_t from = model.opset("");
+    TRY(convert_opset(model, options.target_opset));
+    report.notes.push_back(fmt::format("converted from opset {} to {}", from, options.target_opset));
+    report.changed = true;
+  }
+
+  PassManagerOptions pm_options;
+  pm_options.max_iterations = options.max_iterations;
+  pm_options.max_rewrites = options.max_rewrites;
+  pm_options.verify_each = options.verify_each;
+  pm_options.print_ir_after = options.print_ir_after;
+  pm_options.print = options.print;
+  PassManager pm(pm_options);
+  for (const std::string& name : report.passes) TRY(pm.add(name));
+  PassContext ctx;
+  ctx.fold_max_bytes = options.fold_max_bytes;
+  ASSIGN_OR_RETURN(report.pipeline, pm.run(model, ctx));
+  TRY(model.graph->verify().with_context("the optimized graph is invalid (an optimizer bug)"));
+
+  if (report.pipeline.rewrite_cap_reached)
+    report.notes.push_back(fmt::format("stopped at the rewrite cap ({} rewrites)", options.max_rewrites));
+  else if (!report.pipeline.converged)
+    report.notes.push_back(fmt::format("stopped after {} iterations without reaching a fixpoint", options.max_iterations));
+  report.changed = report.changed || shapes_changed || report.pipeline.changed;
+  report.after = model_stats(model);
+  report.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace ortool::passes

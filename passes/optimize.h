@@ -1,0 +1,63 @@
+// optimize_model: the library side of `ortool optimize` (input shapes, opset conversion, the pass
+// pipeline, statistics), so the CLI only parses options and prints.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "passes/pass_manager.h"
+
+namespace ortool::passes {
+
+struct OptimizeOptions {
+  std::string level = "extended";        // pipeline when `passes` is empty
+  std::vector<std::string> passes;       // run exactly these, in this order
+  std::vector<std::string> disable;      // leave these out
+  bool verify_each = false;
+  std::string print_ir_after;            // pass name or "all"
+  std::function<void(const std::string&)> print;  // where IR dumps go
+  size_t fold_max_bytes = size_t{16} << 20;
+  uint64_t max_rewrites = 1000000;
+  int max_iterations = 32;
+  int64_t target_opset = 0;              // 0: keep the model's opset
+  // --shape: fixed dims per graph input, and values for symbolic dims.
+  std::map<std::string, std::vector<int64_t>> input_shapes;
+  std::map<std::string, int64_t> dim_bindings;
+};
+
+struct ModelStats {
+  std::map<std::string, int64_t> op_counts;  // every graph, subgraphs included
+  int64_t nodes = 0;                         // main graph
+  int64_t subgraph_nodes = 0;                // nodes inside If/Loop/Scan bodies
+  int64_t initializers = 0;
+  int64_t opset = 0;
+};
+
+struct OptimizeReport {
+  ModelStats before, after;
+  PipelineReport pipeline;
+  std::vector<std::string> passes;  // the pass list that ran
+  double ms = 0;                    // wall time of optimize_model
+  bool changed = false;             // some rewrite happened (or the opset or input shapes changed)
+  std::vector<std::string> notes;
+};
+
+ModelStats model_stats(const ir::Model& model);
+
+// Validates the options against the registry (unknown level or pass names are kInvalid).
+Result<std::vector<std::string>> resolve_pass_list(const OptimizeOptions& options);
+
+// Fixes input dims and binds symbolic dims (the --shape option) in the main graph's value types.
+// Errors name the input: unknown name, wrong rank, a dim the model fixes to another value.
+Status apply_input_shapes(ir::Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                          const std::map<std::string, int64_t>& dim_bindings, bool* changed = nullptr);
+
+// Optimizes `model` in place. The graph outputs keep their names; the result passes
+// Graph::verify(). A failure leaves the model in an unspecified state.
+Result<OptimizeReport> optimize_model(ir::Model& model, const OptimizeOptions& options);
+
+}  // namespace ortool::passes

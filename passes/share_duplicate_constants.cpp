@@ -1,0 +1,78 @@
+// Pass share_duplicate_constants: initializers with equal type, dims and bytes become one.
+#include <map>
+#include <unordered_map>
+
+#include "passes/pass.h"
+#include "passes/pass_registry.h"
+#include "passes/pass_util.h"
+
+namespace ortool::passes {
+
+namespace {
+
+// A cheap fingerprint (FNV-1a over the head, the tail and a strided sample); equal fingerprints
+// are compared in full, so collisions cost time, never correctness.
+uint64_t fingerprint(std::span<const std::byte> bytes) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::byte b) {
+    h ^= static_cast<uint64_t>(b);
+    h *= 1099511628211ull;
+  };
+  constexpr size_t kEdge = 4096;
+  if (bytes.size() <= 3 * kEdge) {
+    for (std::byte b : bytes) mix(b);
+    return h;
+  }
+  for (size_t i = 0; i < kEdge; ++i) mix(bytes[i]);
+  for (size_t i = bytes.size() - kEdge; i < bytes.size(); ++i) mix(bytes[i]);
+  size_t stride = bytes.size() / kEdge;
+  for (size_t i = 0; i < bytes.size(); i += stride) mix(bytes[i]);
+  return h;
+}
+
+class ShareDuplicateConstants final : public Pass {
+ public:
+  std::string_view name() const override { return "share_duplicate_constants"; }
+  std::string_view description() const override {
+    return "Make initializers with the same type, dims and contents one shared initializer";
+  }
+
+  Result<bool> run(ir::Model&, ir::Graph& g, const PassContext& ctx) override {
+    // Group by (dtype, dims) first so only same-sized candidates are hashed.
+    std::map<std::pair<int, std::vector<int64_t>>, std::vector<ir::Value*>> groups;
+    for (ir::Value* v : g.initializers()) {
+      const Tensor* t = constant_tensor(v);
+      if (!t || t->is_string() || v->is_graph_output() || !v->has_uses()) continue;
+      groups[{static_cast<int>(t->dtype()), t->dims()}].push_back(v);
+    }
+    bool changed = false;
+    for (auto& [key, values] : groups) {
+      if (values.size() < 2) continue;
+      std::unordered_map<uint64_t, std::vector<ir::Value*>> by_hash;
+      for (ir::Value* v : values) {
+        std::vector<ir::Value*>& same = by_hash[fingerprint(v->constant()->bytes())];
+        ir::Value* keep = nullptr;
+        for (ir::Value* k : same)
+          if (k->constant()->equals(*v->constant())) {
+            keep = k;
+            break;
+          }
+        if (!keep) {
+          same.push_back(v);
+          continue;
+        }
+        if (!ctx.allow_rewrite()) return changed;
+        g.replace_all_uses(v, keep);
+        g.remove_value(v);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> make_share_duplicate_constants() { return std::make_unique<ShareDuplicateConstants>(); }
+
+}  // namespace ortool::passes

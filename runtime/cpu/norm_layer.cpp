@@ -1,0 +1,140 @@
+// LayerNormalization (opset 17): normalize over the trailing dims from `axis`, optional Mean and InvStdDev.
+#include <cmath>
+
+#include "runtime/cpu/dispatch.h"
+#include "runtime/cpu/reduce.h"
+
+namespace ortool::rt::cpu {
+namespace {
+using namespace kit;
+
+// For each element of `to` (row-major), the index of the element of `from` it reads when `from`
+// is broadcast to `to` (numpy rules, one direction); false when it does not broadcast.
+bool broadcast_index_map(const std::vector<int64_t>& from, const std::vector<int64_t>& to, std::vector<int64_t>& map) {
+  if (from.size() > to.size()) return false;
+  const size_t off = to.size() - from.size();
+  std::vector<int64_t> stride(to.size(), 0);
+  int64_t s = 1;
+  for (size_t i = from.size(); i-- > 0;) {
+    const int64_t f = from[i], t = to[off + i];
+    if (f != t && f != 1) return false;
+    stride[off + i] = f == 1 ? 0 : s;
+    s *= f;
+  }
+  int64_t n = 1;
+  for (int64_t d : to) n *= d;
+  map.assign(static_cast<size_t>(n), 0);
+  std::vector<int64_t> idx(to.size(), 0);
+  int64_t cur = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    map[static_cast<size_t>(k)] = cur;
+    for (size_t d = to.size(); d-- > 0;) {
+      if (++idx[d] < to[d]) {
+        cur += stride[d];
+        break;
+      }
+      cur -= stride[d] * (to[d] - 1);
+      idx[d] = 0;
+    }
+  }
+  return true;
+}
+
+DType stash_dtype(int64_t stash_type) {
+  switch (stash_type) {
+    case 10: return DType::Float16;
+    case 11: return DType::Double;
+    case 16: return DType::BFloat16;
+    default: return DType::Float;
+  }
+}
+
+class LayerNormKernel final : public Kernel {
+ public:
+  explicit LayerNormKernel(const KernelInit& init) {
+    axis_ = init.node.attr_int("axis", -1);
+    epsilon_ = init.node.attr_float("epsilon", 1e-5f);
+    stash_ = stash_dtype(init.node.attr_int("stash_type", 1));
+  }
+
+  Status run(KernelContext& ctx) override {
+    const ir::Node& node = ctx.node();
+    const Tensor* x = ctx.input_tensor(0);
+    const Tensor* scale = ctx.input_tensor(1);
+    const Tensor* bias = ctx.input_tensor(2);
+    if (!x || !scale) return invalid("{}: inputs 'X' and 'Scale' are required", node.describe());
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    int64_t axis = axis_;
+    if (!normalize_axis(axis, rank))
+      return invalid("{}: axis {} is out of range for input 'X' of rank {}", node.describe(), axis_, rank);
+    const auto& dims = x->dims();
+    std::vector<int64_t> norm_dims(dims.begin() + axis, dims.end());
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
+    for (int64_t d : norm_dims) inner *= d;
+    std::vector<int64_t> smap, bmap;
+    if (!broadcast_index_map(scale->dims(), norm_dims, smap))
+      return invalid("{}: input 'Scale' does not broadcast to the normalized shape", node.describe());
+    if (bias && !broadcast_index_map(bias->dims(), norm_dims, bmap))
+      return invalid("{}: input 'B' does not broadcast to the normalized shape", node.describe());
+
+    std::vector<int64_t> stat_dims(dims.begin(), dims.begin() + axis);
+    stat_dims.resize(dims.size(), 1);
+    Tensor* mean_out = nullptr;
+    Tensor* inv_out = nullptr;
+    if (ctx.num_outputs() > 1 && ctx.output_wanted(1)) {
+      ASSIGN_OR_RETURN(mean_out, ctx.allocate_output(1, stash_, stat_dims));
+    }
+    if (ctx.num_outputs() > 2 && ctx.output_wanted(2)) {
+      ASSIGN_OR_RETURN(inv_out, ctx.allocate_output(2, stash_, stat_dims));
+    }
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), dims));
+    std::vector<double> sv(smap.size()), bv(smap.size(), 0.0);
+    for (size_t j = 0; j < smap.size(); ++j) {
+      sv[j] = scale->get_double(smap[j]);
+      if (bias) bv[j] = bias->get_double(bmap[j]);
+    }
+    std::vector<double> means(static_cast<size_t>(outer)), invs(static_cast<size_t>(outer));
+    const double eps = epsilon_;
+    bool ok = dispatch_float(x->dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* xd = x->data<T>();
+      T* yd = y->mutable_data<T>();
+      for (int64_t o = 0; o < outer; ++o) {
+        const T* p = xd + o * inner;
+        T* q = yd + o * inner;
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < inner; ++i) mean += to_double(p[i]);
+        mean = inner ? mean / static_cast<double>(inner) : 0.0;
+        for (int64_t i = 0; i < inner; ++i) var += (to_double(p[i]) - mean) * (to_double(p[i]) - mean);
+        var = inner ? var / static_cast<double>(inner) : 0.0;
+        const double inv = 1.0 / std::sqrt(var + eps);
+        for (int64_t i = 0; i < inner; ++i)
+          q[i] = from_double<T>((to_double(p[i]) - mean) * inv * sv[static_cast<size_t>(i)] + bv[static_cast<size_t>(i)]);
+        means[static_cast<size_t>(o)] = mean;
+        invs[static_cast<size_t>(o)] = inv;
+      }
+    });
+    if (!ok) return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(x->dtype()));
+    for (auto [out, vals] : {std::pair{mean_out, &means}, std::pair{inv_out, &invs}}) {
+      if (!out) continue;
+      dispatch_float(stash_, [&](auto tag) {
+        using U = typename decltype(tag)::type;
+        U* od = out->template mutable_data<U>();
+        for (size_t o = 0; o < vals->size(); ++o) od[o] = from_double<U>((*vals)[o]);
+      });
+    }
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_ = -1;
+  float epsilon_ = 1e-5f;
+  DType stash_ = DType::Float;
+};
+
+}  // namespace
+
+KernelFactory layer_norm_kernel() { return factory_of<LayerNormKernel>(); }
+
+}  // namespace ortool::rt::cpu

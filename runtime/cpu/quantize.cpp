@@ -1,0 +1,197 @@
+// QuantizeLinear, DequantizeLinear (per tensor, per axis, blocked) and DynamicQuantizeLinear (uint8).
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/cpu/dispatch.h"
+#include "runtime/cpu/linalg.h"
+
+namespace ortool::rt::cpu {
+namespace {
+using namespace kit;
+
+// How `scale` (and a zero point of the same shape) applies to x; the error names no node.
+Result<QuantParamLayout> quant_layout(const std::vector<int64_t>& x_dims, const Tensor& scale, int64_t axis_attr,
+                                      int64_t block, int64_t opset) {
+  QuantParamLayout q;
+  if (scale.numel() == 1 && scale.rank() <= 1 && block == 0) return q;  // per tensor
+  if (opset < 13) return invalid("input 'scale' must be a scalar before opset 13");
+  const int64_t rank = static_cast<int64_t>(x_dims.size());
+  int64_t axis = axis_attr;
+  if (!normalize_axis(axis, rank)) return invalid("axis {} is out of range for an input of rank {}", axis_attr, rank);
+  q.per_tensor = false;
+  for (int64_t i = 0; i < axis; ++i) q.outer *= x_dims[static_cast<size_t>(i)];
+  q.axis_dim = x_dims[static_cast<size_t>(axis)];
+  for (int64_t i = axis + 1; i < rank; ++i) q.inner *= x_dims[static_cast<size_t>(i)];
+  if (block == 0) {
+    if (scale.rank() != 1 || scale.numel() != q.axis_dim)
+      return invalid("input 'scale' must be 1-D with {} elements (axis {}), got shape [{}]", q.axis_dim, axis,
+                     fmt::join(scale.dims(), ","));
+    return q;
+  }
+  if (block < 0) return invalid("block_size {} must not be negative", block);
+  q.block = block;
+  q.per_axis = (q.axis_dim + block - 1) / block;
+  std::vector<int64_t> want = x_dims;
+  want[static_cast<size_t>(axis)] = q.per_axis;
+  if (scale.dims() != want)
+    return invalid("input 'scale' of shape [{}] does not match blocked shape [{}]", fmt::join(scale.dims(), ","),
+                   fmt::join(want, ","));
+  return q;
+}
+
+bool quantized_range(DType t, double& lo, double& hi) {
+  switch (t) {
+    case DType::UInt8: lo = 0; hi = 255; return true;
+    case DType::Int8: lo = -128; hi = 127; return true;
+    case DType::UInt16: lo = 0; hi = 65535; return true;
+    case DType::Int16: lo = -32768; hi = 32767; return true;
+    default: return false;
+  }
+}
+
+template <typename T>
+void store_quantized(Tensor& y, int64_t i, double v) {
+  y.mutable_data<T>()[i] = static_cast<T>(v);
+}
+
+void store_q(Tensor& y, int64_t i, double v) {
+  switch (y.dtype()) {
+    case DType::UInt8: store_quantized<uint8_t>(y, i, v); break;
+    case DType::Int8: store_quantized<int8_t>(y, i, v); break;
+    case DType::UInt16: store_quantized<uint16_t>(y, i, v); break;
+    case DType::Int16: store_quantized<int16_t>(y, i, v); break;
+    default: break;
+  }
+}
+
+class QuantizeKernel final : public Kernel {
+ public:
+  explicit QuantizeKernel(const KernelInit& init) : opset_(init.opset) {
+    axis_ = init.node.attr_int("axis", 1);
+    block_ = init.node.attr_int("block_size", 0);
+    output_dtype_ = init.node.attr_int("output_dtype", 0);
+  }
+
+  Status run(KernelContext& ctx) override {
+    const ir::Node& node = ctx.node();
+    const Tensor* x = ctx.input_tensor(0);
+    const Tensor* scale = ctx.input_tensor(1);
+    const Tensor* zp = ctx.input_tensor(2);
+    if (!x || !scale) return invalid("{}: inputs 'x' and 'y_scale' are required", node.describe());
+    auto layout = quant_layout(x->dims(), *scale, axis_, block_, opset_);
+    if (!layout) return layout.status().with_context(node.describe());
+    if (zp && zp->dims() != scale->dims() && !(zp->numel() == 1 && scale->numel() == 1))
+      return invalid("{}: inputs 'y_zero_point' and 'y_scale' differ in shape", node.describe());
+    DType out = zp ? zp->dtype() : (output_dtype_ ? static_cast<DType>(output_dtype_) : DType::UInt8);
+    double lo, hi;
+    if (!quantized_range(out, lo, hi))
+      return unsupported("{}: quantized type {} is not supported", node.describe(), dtype_name(out));
+    if (!dtype_is_float(scale->dtype()))
+      return invalid("{}: input 'y_scale' must be a float tensor", node.describe());
+    if (!dtype_is_float(x->dtype()) && x->dtype() != DType::Int32)
+      return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(x->dtype()));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out, x->dims()));
+    const bool in_double = x->dtype() == DType::Double;
+    for (int64_t i = 0; i < x->numel(); ++i) {
+      const int64_t p = layout->index(i);
+      const double z = zp ? zp->get_double(p) : 0.0;
+      double q;
+      if (in_double) {
+        q = std::nearbyint(x->get_double(i) / scale->get_double(p));
+      } else {
+        // Divide in float as the reference does, then round half to even.
+        q = std::nearbyint(static_cast<float>(x->get_double(i)) / static_cast<float>(scale->get_double(p)));
+      }
+      double v = std::isnan(q) ? z : q + z;
+      store_q(*y, i, std::clamp(v, lo, hi));
+    }
+    return Status::ok();
+  }
+
+ private:
+  int64_t opset_;
+  int64_t axis_ = 1, block_ = 0, output_dtype_ = 0;
+};
+
+class DequantizeKernel final : public Kernel {
+ public:
+  explicit DequantizeKernel(const KernelInit& init) : opset_(init.opset) {
+    axis_ = init.node.attr_int("axis", 1);
+    block_ = init.node.attr_int("block_size", 0);
+  }
+
+  Status run(KernelContext& ctx) override {
+    const ir::Node& node = ctx.node();
+    const Tensor* x = ctx.input_tensor(0);
+    const Tensor* scale = ctx.input_tensor(1);
+    const Tensor* zp = ctx.input_tensor(2);
+    if (!x || !scale) return invalid("{}: inputs 'x' and 'x_scale' are required", node.describe());
+    auto layout = quant_layout(x->dims(), *scale, axis_, block_, opset_);
+    if (!layout) return layout.status().with_context(node.describe());
+    if (zp && zp->dims() != scale->dims() && !(zp->numel() == 1 && scale->numel() == 1))
+      return invalid("{}: inputs 'x_zero_point' and 'x_scale' differ in shape", node.describe());
+    if (zp && zp->dtype() != x->dtype())
+      return invalid("{}: input 'x_zero_point' must have the type of 'x'", node.describe());
+    const DType xt = x->dtype();
+    if (xt != DType::UInt8 && xt != DType::Int8 && xt != DType::Int32 && xt != DType::UInt16 && xt != DType::Int16)
+      return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(xt));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, scale->dtype(), x->dims()));
+    bool ok = dispatch_float(scale->dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* yd = y->mutable_data<T>();
+      for (int64_t i = 0; i < x->numel(); ++i) {
+        const int64_t p = layout->index(i);
+        const int64_t z = zp ? zp->get_int64(p) : 0;
+        if constexpr (std::is_same_v<T, double>)
+          yd[i] = static_cast<double>(x->get_int64(i) - z) * scale->get_double(p);
+        else
+          yd[i] = from_double<T>(static_cast<float>(x->get_int64(i) - z) * static_cast<float>(scale->get_double(p)));
+      }
+    });
+    if (!ok) return invalid("{}: input 'x_scale' must be a float tensor", node.describe());
+    return Status::ok();
+  }
+
+ private:
+  int64_t opset_;
+  int64_t axis_ = 1, block_ = 0;
+};
+
+// DynamicQuantizeLinear: scale and zero point from the data range (always including 0), uint8 output.
+Status run_dynamic_quantize(KernelContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const Tensor* x = ctx.input_tensor(0);
+  if (!x) return invalid("{}: input 'x' is missing", node.describe());
+  if (x->dtype() != DType::Float)
+    return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(x->dtype()));
+  const float* xd = x->data<float>();
+  float mn = 0, mx = 0;
+  for (int64_t i = 0; i < x->numel(); ++i) {
+    if (std::isnan(xd[i])) continue;
+    mn = std::min(mn, xd[i]);
+    mx = std::max(mx, xd[i]);
+  }
+  const float scale = (mx - mn) / 255.0f;
+  float zpf = 0;
+  if (scale != 0) zpf = std::clamp(std::nearbyint(0.0f - mn / scale), 0.0f, 255.0f);
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::UInt8, x->dims()));
+  ASSIGN_OR_RETURN(Tensor * ys, ctx.allocate_output(1, DType::Float, {}));
+  ASSIGN_OR_RETURN(Tensor * yz, ctx.allocate_output(2, DType::UInt8, {}));
+  ys->mutable_data<float>()[0] = scale;
+  yz->mutable_data<uint8_t>()[0] = static_cast<uint8_t>(zpf);
+  uint8_t* yd = y->mutable_data<uint8_t>();
+  for (int64_t i = 0; i < x->numel(); ++i) {
+    float q = scale != 0 ? std::nearbyint(xd[i] / scale) + zpf : zpf;
+    if (std::isnan(q)) q = zpf;
+    yd[i] = static_cast<uint8_t>(std::clamp(q, 0.0f, 255.0f));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+KernelFactory quantize_linear_kernel() { return factory_of<QuantizeKernel>(); }
+KernelFactory dequantize_linear_kernel() { return factory_of<DequantizeKernel>(); }
+KernelFactory dynamic_quantize_linear_kernel() { return function_kernel(run_dynamic_quantize); }
+
+}  // namespace ortool::rt::cpu

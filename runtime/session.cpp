@@ -1,0 +1,432 @@
+// Session: compiles each graph (and subgraph) into a plan of kernel steps with buffer liveness, then runs it.
+#include "runtime/session.h"
+
+#include <list>
+#include <unordered_map>
+
+#include "runtime/provider.h"
+#include "runtime/thread_pool.h"
+
+namespace ortool::rt {
+
+namespace {
+
+// Where a step finds an input: a slot of its own frame, or a slot `up` frames above.
+struct Ref {
+  int up = 0;     // 0: this frame; n: the n-th enclosing frame
+  int slot = -1;  // -1: absent
+};
+
+struct Step {
+  const ir::Node* node = nullptr;
+  std::unique_ptr<Kernel> kernel;
+  int64_t opset = 0;
+  std::vector<Ref> inputs;
+  std::vector<int> outputs;  // -1: absent output
+  std::vector<bool> wanted;
+  std::vector<int> release;  // slots whose last reader is this step
+};
+
+struct Plan {
+  const ir::Graph* graph = nullptr;
+  std::unordered_map<const ir::Value*, int> slot_of;
+  std::vector<RValue> initial;  // constants by slot; None elsewhere
+  std::vector<bool> pinned;     // never released (constants, graph outputs, graph inputs)
+  std::vector<int> input_slots;
+  std::vector<Ref> output_refs;
+  std::vector<Step> steps;
+};
+
+struct Frame {
+  const Plan* plan = nullptr;
+  std::vector<RValue> slots;
+  std::vector<size_t> owned_bytes;  // bytes allocated by kernels into each slot
+  Frame* parent = nullptr;
+};
+
+const RValue* resolve(const Frame* f, const Ref& r) {
+  if (r.slot < 0) return nullptr;
+  for (int i = 0; i < r.up; ++i) f = f->parent;
+  return &f->slots[static_cast<size_t>(r.slot)];
+}
+
+// Counts live bytes against the session's limit.
+struct MemoryMeter {
+  size_t limit = 0;
+  size_t live = 0;
+  size_t peak = 0;
+  Status reserve(size_t bytes, const ir::Node& n, size_t out) {
+    if (limit && live + bytes > limit)
+      return resource_limit("{}: output {} needs {} bytes, over the memory limit of {} bytes ({} in use)",
+                            n.describe(), out, bytes, limit, live);
+    live += bytes;
+    peak = std::max(peak, live);
+    return Status::ok();
+  }
+  void release(size_t bytes) { live -= std::min(live, bytes); }
+};
+
+class SessionImpl;
+
+// KernelContext over a frame (Session) or over plain vectors (run_node).
+class Context final : public KernelContext {
+ public:
+  Context(const ir::Node& node, int64_t opset, std::vector<const RValue*> in, std::vector<RValue*> out,
+          std::vector<bool> wanted, std::vector<size_t*> owned, MemoryMeter* meter, ThreadPool* pool,
+          SessionImpl* session, Frame* frame)
+      : node_(node), opset_(opset), in_(std::move(in)), out_(std::move(out)), wanted_(std::move(wanted)),
+        owned_(std::move(owned)), meter_(meter), pool_(pool), session_(session), frame_(frame) {}
+
+  const ir::Node& node() const override { return node_; }
+  size_t num_inputs() const override { return in_.size(); }
+  const RValue* input(size_t i) const override { return i < in_.size() ? in_[i] : nullptr; }
+  size_t num_outputs() const override { return out_.size(); }
+  bool output_wanted(size_t i) const override { return i < wanted_.size() && wanted_[i]; }
+  int64_t opset() const override { return opset_; }
+  ThreadPool* threads() const override { return pool_; }
+
+  Result<Tensor*> allocate_output(size_t i, DType dtype, std::vector<int64_t> dims) override {
+    if (i >= out_.size()) return internal_error("{}: output {} does not exist", node_.describe(), i);
+    auto numel = checked_numel(dims);
+    if (!numel.is_ok()) return invalid("{}: output {}: {}", node_.describe(), i, numel.status().message());
+    size_t es = dtype == DType::String ? sizeof(std::string) : dtype_size(dtype);
+    if (es == 0) return invalid("{}: output {} has no element type", node_.describe(), i);
+    if (static_cast<uint64_t>(*numel) > (uint64_t{1} << 40) / es)
+      return resource_limit("{}: output {} of {} elements is too large", node_.describe(), i, *numel);
+    size_t bytes = static_cast<size_t>(*numel) * es;
+    TRY(meter_->reserve(bytes, node_, i));
+    if (owned_[i]) *owned_[i] += bytes;
+    RValue* slot = out_[i];
+    if (!slot) {  // absent output: give the kernel scratch space it will not keep
+      scratch_.emplace_back(Tensor(dtype, std::move(dims)));
+      return &scratch_.back().tensor;
+    }
+    *slot = RValue(Tensor(dtype, std::move(dims)));
+    return &slot->tensor;
+  }
+
+  Status set_output(size_t i, RValue v) override {
+    if (i >= out_.size()) return internal_error("{}: output {} does not exist", node_.describe(), i);
+    if (out_[i]) *out_[i] = std::move(v);
+    return Status::ok();
+  }
+
+  Result<std::vector<RValue>> run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) override;
+
+ private:
+  const ir::Node& node_;
+  int64_t opset_;
+  std::vector<const RValue*> in_;
+  std::vector<RValue*> out_;
+  std::vector<bool> wanted_;
+  std::vector<size_t*> owned_;
+  MemoryMeter* meter_;
+  ThreadPool* pool_;
+  SessionImpl* session_;
+  Frame* frame_;
+  std::list<RValue> scratch_;
+};
+
+DType decisive_dtype(const ir::Node& n, int type_input) {
+  const ir::Value* v = type_input >= 0 ? n.input(static_cast<size_t>(type_input)) : n.output(0);
+  if (!v) return DType::Undefined;
+  if (v->is_constant()) return v->constant()->dtype();
+  return v->type.is_tensor() ? v->type.elem : DType::Undefined;
+}
+
+Result<std::unique_ptr<Kernel>> make_kernel(const ir::Node& n, const ir::Model& model, int64_t opset) {
+  const KernelRegistry& reg = cpu_registry();
+  if (!reg.knows(n.domain(), n.op_type()))
+    return unsupported("{}: unsupported op {} (domain '{}', opset {})", n.describe(), n.op_type(),
+                       n.domain().empty() ? "ai.onnx" : n.domain(), opset);
+  const KernelDef* def = reg.find(n.domain(), n.op_type(), opset, DType::Undefined);
+  if (def && !def->types.empty()) {
+    DType t = decisive_dtype(n, def->type_input);
+    if (t != DType::Undefined) {
+      const KernelDef* typed = reg.find(n.domain(), n.op_type(), opset, t);
+      if (!typed)
+        return unsupported("{}: op {} at opset {} has no kernel for element type {}", n.describe(), n.op_type(),
+                           opset, dtype_name(t));
+      def = typed;
+    }
+  }
+  if (!def)
+    return unsupported("{}: op {} (domain '{}') is not supported at opset {}", n.describe(), n.op_type(),
+                       n.domain().empty() ? "ai.onnx" : n.domain(), opset);
+  auto k = def->factory(KernelInit{n, opset, model});
+  if (!k.is_ok() && k.status().message().find(n.describe()) == std::string::npos)
+    return k.status().with_context(n.describe());
+  return k;
+}
+
+int64_t opset_for(const ir::Model& m, const ir::Node& n) {
+  int64_t v = m.opset(n.domain());
+  if (v == 0 && (n.domain().empty() || n.domain() == "ai.onnx")) v = 1;
+  return v;
+}
+
+class SessionImpl final : public Session {
+ public:
+  SessionImpl(const ir::Model& model, SessionOptions opts)
+      : model_(model), opts_(std::move(opts)), pool_(opts_.threads) {
+    meter_.limit = opts_.max_memory_bytes;
+  }
+
+  Status compile() {
+    const ir::Graph& g = *model_.graph;
+    TRY(compile_graph(g));
+    const Plan& p = *plans_.at(&g);
+    for (const ir::Value* v : g.inputs()) inputs_.push_back(v);
+    for (const ir::Value* v : g.outputs()) outputs_.push_back(v);
+    (void)p;
+    return Status::ok();
+  }
+
+  Result<std::vector<RValue>> run(const std::map<std::string, RValue>& feeds) override {
+    const Plan& plan = *plans_.at(model_.graph.get());
+    Frame frame = new_frame(plan, nullptr);
+    std::map<std::string, int64_t> bound = opts_.dim_bindings;
+    for (const auto& [name, value] : feeds) {
+      const ir::Value* v = model_.graph->find_value(name);
+      if (!v || !v->is_graph_input())
+        return invalid("'{}' is not an input of the model (inputs: {})", name, input_names());
+      TRY(check_feed(*v, value, bound));
+      frame.slots[static_cast<size_t>(plan.slot_of.at(v))] = value;
+    }
+    for (const ir::Value* v : model_.graph->inputs()) {
+      if (!feeds.count(v->name()) && !v->is_constant())
+        return invalid("input '{}' ({}) was not given", v->name(), v->type.to_string());
+    }
+    meter_.live = 0;
+    meter_.peak = 0;
+    TRY(execute(frame));
+    std::vector<RValue> out;
+    for (const Ref& r : plan.output_refs) {
+      const RValue* v = resolve(&frame, r);
+      out.push_back(v ? *v : RValue());
+    }
+    return out;
+  }
+
+  Result<std::vector<RValue>> run_graph(const ir::Graph& g, std::vector<RValue> inputs, Frame* parent) {
+    auto it = plans_.find(&g);
+    if (it == plans_.end()) return internal_error("subgraph '{}' was not compiled", g.name);
+    const Plan& plan = *it->second;
+    if (inputs.size() != plan.input_slots.size())
+      return invalid("subgraph '{}' takes {} inputs, got {}", g.name, plan.input_slots.size(), inputs.size());
+    Frame frame = new_frame(plan, parent);
+    for (size_t i = 0; i < inputs.size(); ++i) frame.slots[static_cast<size_t>(plan.input_slots[i])] = std::move(inputs[i]);
+    TRY(execute(frame));
+    std::vector<RValue> out;
+    for (const Ref& r : plan.output_refs) {
+      const RValue* v = resolve(&frame, r);
+      out.push_back(v ? *v : RValue());
+    }
+    return out;
+  }
+
+  const std::vector<const ir::Value*>& inputs() const override { return inputs_; }
+  const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
+  size_t peak_memory_bytes() const override { return meter_.peak; }
+
+ private:
+  std::string input_names() const {
+    std::string s;
+    for (const ir::Value* v : model_.graph->inputs()) {
+      if (v->is_constant()) continue;
+      if (!s.empty()) s += ", ";
+      s += v->name();
+    }
+    return s;
+  }
+
+  Status check_feed(const ir::Value& v, const RValue& val, std::map<std::string, int64_t>& bound) const {
+    const Type& t = v.type;
+    if (t.kind == Type::Kind::Tensor) {
+      if (!val.is_tensor()) return invalid("input '{}': expected a tensor", v.name());
+      const Tensor& x = val.tensor;
+      if (t.elem != DType::Undefined && x.dtype() != t.elem)
+        return invalid("input '{}': expected element type {}, got {}", v.name(), dtype_name(t.elem),
+                       dtype_name(x.dtype()));
+      if (t.shape) {
+        const Shape& s = *t.shape;
+        if (s.size() != x.rank())
+          return invalid("input '{}': expected rank {} {}, got rank {} {}", v.name(), s.size(), shape_to_string(s),
+                         x.rank(), shape_to_string(shape_from_dims(x.dims())));
+        for (size_t d = 0; d < s.size(); ++d) {
+          int64_t got = x.dims()[d];
+          if (s[d].kind == Dim::Kind::Value && s[d].value != got)
+            return invalid("input '{}': dimension {} must be {}, got {}", v.name(), d, s[d].value, got);
+          if (s[d].kind == Dim::Kind::Param) {
+            auto [it, fresh] = bound.emplace(s[d].param, got);
+            if (!fresh && it->second != got)
+              return invalid("input '{}': dimension {} ('{}') is {}, but '{}' is {} elsewhere", v.name(), d,
+                             s[d].param, got, s[d].param, it->second);
+          }
+        }
+      }
+    } else if (t.kind == Type::Kind::Sequence && !val.is_sequence()) {
+      return invalid("input '{}': expected a sequence", v.name());
+    }
+    return Status::ok();
+  }
+
+  Frame new_frame(const Plan& plan, Frame* parent) const {
+    Frame f;
+    f.plan = &plan;
+    f.slots = plan.initial;
+    f.owned_bytes.assign(plan.initial.size(), 0);
+    f.parent = parent;
+    return f;
+  }
+
+  Status execute(Frame& frame) {
+    const Plan& plan = *frame.plan;
+    for (const Step& s : plan.steps) {
+      std::vector<const RValue*> in;
+      in.reserve(s.inputs.size());
+      for (const Ref& r : s.inputs) {
+        const RValue* v = resolve(&frame, r);
+        in.push_back(v);
+      }
+      std::vector<RValue*> out;
+      std::vector<size_t*> owned;
+      for (int o : s.outputs) {
+        out.push_back(o >= 0 ? &frame.slots[static_cast<size_t>(o)] : nullptr);
+        owned.push_back(o >= 0 ? &frame.owned_bytes[static_cast<size_t>(o)] : nullptr);
+      }
+      Context ctx(*s.node, s.opset, std::move(in), std::move(out), s.wanted, std::move(owned), &meter_, &pool_, this,
+                  &frame);
+      Status st = s.kernel->run(ctx);
+      if (!st.is_ok()) {
+        if (st.message().find(s.node->describe()) == std::string::npos) return st.with_context(s.node->describe());
+        return st;
+      }
+      for (int slot : s.release) {
+        frame.slots[static_cast<size_t>(slot)] = RValue();
+        meter_.release(frame.owned_bytes[static_cast<size_t>(slot)]);
+        frame.owned_bytes[static_cast<size_t>(slot)] = 0;
+      }
+    }
+    // What is left in this frame (outputs) stays alive with the caller; count it as released here.
+    for (size_t b : frame.owned_bytes) meter_.release(b);
+    return Status::ok();
+  }
+
+  Ref ref_for(const ir::Value* v, const ir::Graph& g) const {
+    if (!v) return {};
+    int up = 0;
+    for (const ir::Graph* x = &g; x; x = x->parent(), ++up) {
+      if (v->graph() == x) {
+        const Plan& p = *plans_.at(x);
+        return {up, p.slot_of.at(v)};
+      }
+    }
+    return {};
+  }
+
+  Status compile_graph(const ir::Graph& g) {
+    auto plan = std::make_unique<Plan>();
+    Plan& p = *plan;
+    p.graph = &g;
+    for (const ir::Value* v : g.values()) {
+      int s = static_cast<int>(p.initial.size());
+      p.slot_of[v] = s;
+      if (v->is_constant()) {
+        p.initial.emplace_back(*v->constant());
+      } else {
+        p.initial.emplace_back();
+      }
+      p.pinned.push_back(v->is_constant() || v->is_graph_input() || v->is_graph_output());
+    }
+    for (const ir::Value* v : g.inputs()) p.input_slots.push_back(p.slot_of.at(v));
+    plans_[&g] = std::move(plan);
+
+    ASSIGN_OR_RETURN(std::vector<ir::Node*> order, g.topological_order());
+    std::unordered_map<int, size_t> last_use;
+    for (ir::Node* n : order) {
+      Step s;
+      s.node = n;
+      s.opset = opset_for(model_, *n);
+      ASSIGN_OR_RETURN(s.kernel, make_kernel(*n, model_, s.opset));
+      for (ir::Value* v : n->inputs()) {
+        s.inputs.push_back(ref_for(v, g));
+        if (v && v->graph() == &g) last_use[p.slot_of.at(v)] = p.steps.size();
+      }
+      for (ir::Value* o : n->outputs()) {
+        s.outputs.push_back(o ? p.slot_of.at(o) : -1);
+        s.wanted.push_back(o && (o->has_uses() || o->is_graph_output()));
+        if (o) last_use.emplace(p.slot_of.at(o), p.steps.size());  // unused outputs die right away
+      }
+      for (ir::Graph* sg : n->subgraphs()) {
+        TRY(compile_graph(*sg));
+        mark_outer_uses(*sg, g, p, last_use, p.steps.size());
+      }
+      p.steps.push_back(std::move(s));
+    }
+    for (const auto& [slot, step] : last_use)
+      if (!p.pinned[static_cast<size_t>(slot)]) p.steps[step].release.push_back(slot);
+    for (const ir::Value* v : g.outputs()) p.output_refs.push_back(ref_for(v, g));
+    return Status::ok();
+  }
+
+  // Values of `g` read inside subgraph `sg` (at any depth) live until the owning step ends.
+  void mark_outer_uses(const ir::Graph& sg, const ir::Graph& g, const Plan& p, std::unordered_map<int, size_t>& last,
+                       size_t step) const {
+    for (const ir::Node* m : sg.nodes()) {
+      for (const ir::Value* v : m->inputs())
+        if (v && v->graph() == &g) last[p.slot_of.at(v)] = step;
+      for (const ir::Graph* s2 : m->subgraphs()) mark_outer_uses(*s2, g, p, last, step);
+    }
+    for (const ir::Value* v : sg.outputs())
+      if (v && v->graph() == &g) last[p.slot_of.at(v)] = step;
+  }
+
+  const ir::Model& model_;
+  SessionOptions opts_;
+  ThreadPool pool_;
+  MemoryMeter meter_;
+  std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans_;
+  std::vector<const ir::Value*> inputs_, outputs_;
+};
+
+Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) {
+  if (!session_) return unsupported("{}: subgraphs can only run inside a session", node_.describe());
+  return session_->run_graph(g, std::move(inputs), frame_);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Session>> Session::create(const ir::Model& model, SessionOptions options) {
+  if (options.threads < 1) return invalid("threads must be at least 1, got {}", options.threads);
+  for (const std::string& p : options.providers)
+    if (p != "cpu") return unsupported("unknown execution provider '{}' (available: cpu)", p);
+  auto s = std::make_unique<SessionImpl>(model, std::move(options));
+  TRY(s->compile());
+  return std::unique_ptr<Session>(std::move(s));
+}
+
+Result<std::vector<RValue>> run_node(const ir::Node& node, const ir::Model& model, std::vector<RValue> inputs) {
+  int64_t opset = opset_for(model, node);
+  ASSIGN_OR_RETURN(std::unique_ptr<Kernel> k, make_kernel(node, model, opset));
+  std::vector<RValue> outs(node.num_outputs());
+  std::vector<const RValue*> in;
+  for (size_t i = 0; i < inputs.size(); ++i) in.push_back(node.input(i) || i < inputs.size() ? &inputs[i] : nullptr);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!node.input(i) && inputs[i].is_none()) in[i] = nullptr;
+  std::vector<RValue*> out;
+  std::vector<bool> wanted;
+  std::vector<size_t*> owned(node.num_outputs(), nullptr);
+  for (size_t i = 0; i < node.num_outputs(); ++i) {
+    out.push_back(node.output(i) ? &outs[i] : nullptr);
+    wanted.push_back(node.output(i) != nullptr);
+  }
+  static ThreadPool single(1);
+  MemoryMeter meter;
+  Context ctx(node, opset, std::move(in), std::move(out), std::move(wanted), std::move(owned), &meter, &single,
+              nullptr, nullptr);
+  TRY(k->run(ctx));
+  return outs;
+}
+
+}  // namespace ortool::rt

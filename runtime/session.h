@@ -1,0 +1,44 @@
+// Session: runs an ir::Model on the CPU: checks it, assigns kernels, plans buffers, executes nodes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "runtime/value.h"
+
+namespace ortool::rt {
+
+struct SessionOptions {
+  int threads = 1;
+  std::vector<std::string> providers = {"cpu"};
+  // Refuse to allocate past this many bytes of live tensors (0: no limit).
+  size_t max_memory_bytes = 0;
+  // Values for symbolic dims ("batch" -> 1) used to check inputs.
+  std::map<std::string, int64_t> dim_bindings;
+};
+
+class Session {
+ public:
+  // The model must outlive the session.
+  static Result<std::unique_ptr<Session>> create(const ir::Model& model, SessionOptions options = {});
+  virtual ~Session() = default;
+
+  // Runs with inputs by graph-input name; graph inputs backed by an initializer may be omitted.
+  // Returns the graph outputs in order.
+  virtual Result<std::vector<RValue>> run(const std::map<std::string, RValue>& feeds) = 0;
+
+  // Graph inputs the caller must or may feed (initializer-backed ones last are included too).
+  virtual const std::vector<const ir::Value*>& inputs() const = 0;
+  virtual const std::vector<const ir::Value*>& outputs() const = 0;
+  // Peak bytes of live tensors during the last run.
+  virtual size_t peak_memory_bytes() const = 0;
+};
+
+// Runs one node on the given inputs (constant folding, kernel tests). `opset` is the node's domain's
+// opset; outputs in the node's output order (absent outputs come back as None).
+Result<std::vector<RValue>> run_node(const ir::Node& node, const ir::Model& model, std::vector<RValue> inputs);
+
+}  // namespace ortool::rt

@@ -1,0 +1,87 @@
+// A small fork-join thread pool: workers wait for a job, split it in chunks, the caller joins.
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ortool::rt {
+
+struct ThreadPool::Impl {
+  std::vector<std::thread> workers;
+  std::mutex mu;
+  std::condition_variable cv, done_cv;
+  const std::function<void(size_t, size_t)>* job = nullptr;
+  size_t n = 0, chunk = 1;
+  std::atomic<size_t> next{0};
+  int active = 0;
+  uint64_t generation = 0;
+  bool stop = false;
+
+  void work() {
+    for (;;) {
+      size_t b = next.fetch_add(chunk);
+      if (b >= n) break;
+      (*job)(b, std::min(n, b + chunk));
+    }
+  }
+};
+
+ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)), impl_(std::make_unique<Impl>()) {
+  for (int i = 1; i < threads_; ++i) {
+    impl_->workers.emplace_back([this] {
+      Impl& s = *impl_;
+      uint64_t seen = 0;
+      for (;;) {
+        {
+          std::unique_lock lk(s.mu);
+          s.cv.wait(lk, [&] { return s.stop || s.generation != seen; });
+          if (s.stop) return;
+          seen = s.generation;
+          ++s.active;
+        }
+        s.work();
+        {
+          std::lock_guard lk(s.mu);
+          if (--s.active == 0) s.done_cv.notify_all();
+        }
+      }
+    });
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  for (auto& t : impl_->workers) t.join();
+}
+
+void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t min_chunk) {
+  if (n == 0) return;
+  min_chunk = std::max<size_t>(1, min_chunk);
+  if (threads_ == 1 || n <= min_chunk) {
+    fn(0, n);
+    return;
+  }
+  Impl& s = *impl_;
+  std::unique_lock caller(s.mu);  // one parallel_for at a time; nested calls run inline
+  s.job = &fn;
+  s.n = n;
+  s.chunk = std::max(min_chunk, (n + static_cast<size_t>(threads_) * 4 - 1) / (static_cast<size_t>(threads_) * 4));
+  s.next = 0;
+  ++s.generation;
+  caller.unlock();
+  s.cv.notify_all();
+  s.work();
+  caller.lock();
+  s.done_cv.wait(caller, [&] { return s.active == 0 && s.next >= s.n; });
+  s.job = nullptr;
+}
+
+}  // namespace ortool::rt

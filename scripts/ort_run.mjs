@@ -1,0 +1,72 @@
+// Runs a model with ONNX Runtime (npm onnxruntime-node) on .npy inputs and writes .npy outputs.
+// Usage: node ort_run.mjs MODEL IN_DIR OUT_DIR [--level disabled|basic|extended|all] [--save-optimized PATH]
+// IN_DIR holds NAME.npy per model input (file names are the input names, '/' replaced by '_').
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node');
+
+const NPY_TO_ORT = { '<f4': 'float32', '<f8': 'float64', '|i1': 'int8', '|u1': 'uint8', '<i2': 'int16', '<u2': 'uint16',
+  '<i4': 'int32', '<u4': 'uint32', '<i8': 'int64', '<u8': 'uint64', '|b1': 'bool', '<f2': 'float16' };
+const ARRAYS = { float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
+  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
+  bool: Uint8Array, float16: Uint16Array };
+
+function readNpy(file) {
+  const buf = fs.readFileSync(file);
+  const major = buf[6];
+  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const hstart = major === 1 ? 10 : 12;
+  const header = buf.subarray(hstart, hstart + hlen).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)[1];
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
+  const type = NPY_TO_ORT[descr];
+  if (!type) throw new Error(`${file}: unsupported dtype ${descr}`);
+  const data = buf.subarray(hstart + hlen);
+  const copy = new Uint8Array(data.length);
+  copy.set(data);
+  const arr = new ARRAYS[type](copy.buffer, 0, data.length / ARRAYS[type].BYTES_PER_ELEMENT);
+  return new ort.Tensor(type, type === 'bool' ? Uint8Array.from(arr) : arr, dims);
+}
+
+function writeNpy(file, tensor) {
+  const rev = Object.fromEntries(Object.entries(NPY_TO_ORT).map(([k, v]) => [v, k]));
+  const descr = rev[tensor.type];
+  if (!descr) return false;
+  const shape = tensor.dims.length === 1 ? `(${tensor.dims[0]},)` : `(${tensor.dims.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1; head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const data = tensor.data;
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), bytes]));
+  return true;
+}
+
+const [model, inDir, outDir, ...rest] = process.argv.slice(2);
+const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 };
+for (let i = 0; i < rest.length; i += 2) {
+  if (rest[i] === '--level') opts.graphOptimizationLevel = rest[i + 1];
+  if (rest[i] === '--save-optimized') opts.optimizedModelFilePath = rest[i + 1];
+  if (rest[i] === '--threads') opts.intraOpNumThreads = Number(rest[i + 1]);
+}
+const session = await ort.InferenceSession.create(model, opts);
+const feeds = {};
+for (const name of session.inputNames) {
+  const file = path.join(inDir, name.replace(/[/\\:]/g, '_') + '.npy');
+  if (fs.existsSync(file)) feeds[name] = readNpy(file);
+}
+const results = await session.run(feeds);
+fs.mkdirSync(outDir, { recursive: true });
+const written = [];
+for (const name of session.outputNames) {
+  if (writeNpy(path.join(outDir, name.replace(/[/\\:]/g, '_') + '.npy'), results[name])) written.push(name);
+}
+console.log(JSON.stringify({ outputs: written }));

@@ -1,0 +1,31 @@
+# End-to-end tests of `ortool info` and `ortool convert` (Python scripts run with Debian's /usr/bin/python3).
+set(ORTOOL_CLI_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(ORTOOL_SHARED_MODELS ${PROJECT_SOURCE_DIR}/../shared/models)
+set(ORTOOL_ONNX_TESTDATA /usr/share/libonnx-testdata/data)
+
+add_test(NAME cli_conventions
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/cli_conventions.py --ortool $<TARGET_FILE:ortool>
+                 --testdata ${PROJECT_SOURCE_DIR}/testdata)
+
+# info --json agrees with onnx's own parse: the real models, the test models, and ONNX's model tests.
+add_test(NAME cli_info_check
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/info_check.py --ortool $<TARGET_FILE:ortool>
+                 --expect-macs small_convnet.onnx=516256 --expect-macs if_matmul.onnx=48
+                 "${ORTOOL_SHARED_MODELS}/*/model.onnx" "${PROJECT_SOURCE_DIR}/testdata/*.onnx"
+                 "${ORTOOL_ONNX_TESTDATA}/pytorch-converted/*/model.onnx"
+                 "${ORTOOL_ONNX_TESTDATA}/pytorch-operator/*/model.onnx" "${ORTOOL_ONNX_TESTDATA}/simple/*/model.onnx")
+
+# convert round-trips (inline, external data, external back to inline) equal the input.
+add_test(NAME cli_roundtrip
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/roundtrip_check.py --ortool $<TARGET_FILE:ortool>
+                 "${ORTOOL_ONNX_TESTDATA}/node/*/model.onnx" "${ORTOOL_ONNX_TESTDATA}/pytorch-converted/*/model.onnx"
+                 "${ORTOOL_ONNX_TESTDATA}/pytorch-operator/*/model.onnx" "${ORTOOL_ONNX_TESTDATA}/simple/*/model.onnx"
+                 "${ORTOOL_SHARED_MODELS}/*/model.onnx" "${PROJECT_SOURCE_DIR}/testdata/*.onnx")
+
+# BAD_INPUTS.md items 1-3, 12, 13, 16-22: exit 2, one error line naming the file, nothing left behind.
+add_test(NAME cli_bad_inputs
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/bad_inputs.py --ortool $<TARGET_FILE:ortool>
+                 --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx)
+
+set_tests_properties(cli_conventions cli_info_check cli_bad_inputs PROPERTIES TIMEOUT 900)
+set_tests_properties(cli_roundtrip PROPERTIES TIMEOUT 2400)

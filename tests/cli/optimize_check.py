@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""End-to-end check of `ortool optimize` on real models.
+
+For every model: optimize with the default check (exit 0), run the onnx checker on the result,
+optimize the result again and require that nothing changes (same node count, "changed": false).
+With --ort-runner (scripts/ort_run.mjs, when node and onnxruntime-node are installed): the
+original and the optimized model give the same outputs in ONNX Runtime, and the optimized model
+has no more nodes than ONNX Runtime's basic level makes of the original.
+
+Usage: optimize_check.py --ortool ORTOOL [--ort-runner ort_run.mjs] [--args NAME=--opt=value ...] GLOB...
+"""
+import argparse, glob, json, os, shutil, subprocess, sys, tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+NP_TYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64}
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def shape_args(extra):
+    """NAME -> dims from --shape=NAME=d0,d1 options."""
+    out = {}
+    for a in extra:
+        if a.startswith('--shape='):
+            name, dims = a[len('--shape='):].rsplit('=', 1)
+            out[name] = [int(d) for d in dims.split(',')]
+    return out
+
+
+def random_feeds(model, shapes, seed=7):
+    rng = np.random.default_rng(seed)
+    inits = {i.name for i in model.graph.initializer}
+    feeds = {}
+    for i in model.graph.input:
+        if i.name in inits:
+            continue
+        t = i.type.tensor_type
+        dims = shapes.get(i.name) or [d.dim_value if d.HasField('dim_value') else 1 for d in t.shape.dim]
+        dt = NP_TYPES[t.elem_type]
+        if dt == np.bool_:
+            feeds[i.name] = rng.integers(0, 2, dims).astype(np.bool_)
+        elif np.issubdtype(dt, np.integer):
+            feeds[i.name] = rng.integers(0, 100, dims).astype(dt)
+        else:
+            feeds[i.name] = rng.standard_normal(dims).astype(dt)
+    return feeds
+
+
+def ort_outputs(runner, model_path, feeds, tmp, tag, level='disabled', save=None):
+    ind, outd = os.path.join(tmp, tag + '_in'), os.path.join(tmp, tag + '_out')
+    os.makedirs(ind, exist_ok=True)
+    for k, v in feeds.items():
+        np.save(os.path.join(ind, k.replace('/', '_').replace('\\', '_').replace(':', '_') + '.npy'), v)
+    cmd = ['node', runner, model_path, ind, outd, '--level', level]
+    if save:
+        cmd += ['--save-optimized', save]
+    code, out, err = run(cmd)
+    if code != 0:
+        raise RuntimeError(f'onnxruntime failed on {model_path}: {err.strip()[-400:]}')
+    names = json.loads(out.strip().splitlines()[-1])['outputs']
+    return {n: np.load(os.path.join(outd, n.replace('/', '_').replace('\\', '_').replace(':', '_') + '.npy')) for n in names}
+
+
+def ort_available(runner):
+    if not runner or not shutil.which('node'):
+        return False
+    return os.path.isdir(os.path.join(os.path.dirname(runner), 'node_modules', 'onnxruntime-node'))
+
+
+def check_model(path, a, extra, tmp, use_ort):
+    name = os.path.basename(os.path.dirname(path)) if os.path.basename(path) == 'model.onnx' else os.path.basename(path)
+    out1, out2 = os.path.join(tmp, name + '.opt.onnx'), os.path.join(tmp, name + '.opt2.onnx')
+    code, out, err = run([a.ortool, 'optimize', path, '-o', out1, '--json'] + extra)
+    if code != 0:
+        return [f'{name}: optimize exited {code}: {err.strip()}']
+    r1 = json.loads(out)
+    errors = []
+    b, f = r1['before']['nodes'], r1['after']['nodes']
+    check = r1['check']
+    state = 'passed' if check and check['ran'] and check['passed'] else ('skipped: ' + check.get('skipped_reason', '') if check else 'off')
+    print(f'{name}: nodes {b} -> {f}, {r1["time_ms"]["optimize"]:.0f} ms, check {state}')
+    if f > b:
+        errors.append(f'{name}: node count grew from {b} to {f}')
+    try:
+        m = onnx.load(out1)
+        if max((o.version for o in m.opset_import if o.domain in ('', 'ai.onnx')), default=0) <= 17:
+            onnx.checker.check_model(m, full_check=True)
+        else:
+            onnx.checker.check_model(m)
+    except Exception as e:  # noqa: BLE001 - any checker finding fails the model
+        errors.append(f'{name}: onnx checker: {str(e).splitlines()[0]}')
+    code, out, err = run([a.ortool, 'optimize', out1, '-o', out2, '--json'] + [x for x in extra if not x.startswith('--target-opset')])
+    if code != 0:
+        errors.append(f'{name}: second optimize exited {code}: {err.strip()}')
+    else:
+        r2 = json.loads(out)
+        if r2['changed'] or r2['after']['nodes'] != f or r2['before']['nodes'] != f:
+            errors.append(f'{name}: not idempotent: second run changed={r2["changed"]}, nodes {r2["before"]["nodes"]} -> {r2["after"]["nodes"]}')
+    if use_ort:
+        try:
+            orig = onnx.load(path)
+            feeds = random_feeds(orig, shape_args(extra))
+            basic = os.path.join(tmp, name + '.ort_basic.onnx')
+            want = ort_outputs(a.ort_runner, path, feeds, tmp, name + '_a', 'basic', basic)
+            got = ort_outputs(a.ort_runner, out1, feeds, tmp, name + '_b')
+            for k, v in want.items():
+                if k not in got:
+                    errors.append(f'{name}: output {k} missing in ONNX Runtime run of the optimized model')
+                elif v.dtype.kind == 'f' and not np.allclose(got[k], v, atol=a.atol, rtol=a.rtol, equal_nan=True):
+                    errors.append(f'{name}: ONNX Runtime output {k} differs: max abs {np.max(np.abs(got[k] - v)):.3g}')
+                elif v.dtype.kind != 'f' and not np.array_equal(got[k], v):
+                    errors.append(f'{name}: ONNX Runtime output {k} differs')
+            ort_nodes = len(onnx.load(basic).graph.node)
+            print(f'{name}: ONNX Runtime basic level: {ort_nodes} nodes')
+            if f > ort_nodes:
+                errors.append(f'{name}: {f} nodes, more than ONNX Runtime basic level ({ort_nodes})')
+        except RuntimeError as e:
+            print(f'{name}: note: {e}')
+    return errors
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ortool', required=True)
+    ap.add_argument('--ort-runner')
+    ap.add_argument('--args', action='append', default=[], help='MODELNAME=--opt=value, extra options for one model')
+    ap.add_argument('--atol', type=float, default=1e-4)
+    ap.add_argument('--rtol', type=float, default=1e-3)
+    ap.add_argument('patterns', nargs='+')
+    a = ap.parse_args()
+    extra = {}
+    for spec in a.args:
+        name, opt = spec.split('=', 1)
+        extra.setdefault(name, []).append(opt)
+    use_ort = ort_available(a.ort_runner)
+    if not use_ort:
+        print('note: ONNX Runtime not installed (scripts/node_modules): skipping its comparisons')
+    paths = sorted(p for pat in a.patterns for p in glob.glob(pat))
+    if not paths:
+        print('no models found')
+        return 1
+    errors = []
+    with tempfile.TemporaryDirectory(prefix='ortool_opt_') as tmp:
+        for p in paths:
+            key = os.path.basename(os.path.dirname(p)) if os.path.basename(p) == 'model.onnx' else os.path.basename(p)
+            errors += check_model(p, a, extra.get(key, []), tmp, use_ort)
+    for e in errors:
+        print('FAIL', e)
+    print(f'{len(paths)} models, {len(errors)} failures')
+    return 1 if errors else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

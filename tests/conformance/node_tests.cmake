@@ -1,0 +1,9 @@
+# ONNX backend node conformance (tests/conformance/node_tests.py): every case of the Debian package
+# libonnx-testdata through `ortool run`; fails when a case listed in expected_pass.txt fails.
+if(TARGET ortool AND EXISTS /usr/share/libonnx-testdata/data/node)
+  add_test(NAME conformance_node
+           COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/node_tests.py
+                   --ortool $<TARGET_FILE:ortool>
+                   --expected ${CMAKE_CURRENT_LIST_DIR}/expected_pass.txt)
+  set_tests_properties(conformance_node PROPERTIES TIMEOUT 1200)
+endif()

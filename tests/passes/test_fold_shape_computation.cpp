@@ -1,0 +1,37 @@
+// Tests of fold_shape_computation: Shape/Size and reads of known dims become constants.
+#include "tests/passes/pass_test_util.h"
+
+using namespace ortool;
+using namespace ortool::testing;
+
+TEST_CASE("fold_shape_computation folds a Shape/Gather/Unsqueeze/Concat chain before Reshape") {
+  ModelBuilder b(11);
+  ir::Value* x = b.input("x", {2, 3, 4});
+  ir::Value* shape = b.node("Shape", {x});
+  ir::Value* n = b.node("Gather", {shape, b.init("i0", Tensor::scalar_i64(0))}, {int_attr("axis", 0)});
+  ir::Value* u = b.node("Unsqueeze", {n}, {ints_attr("axes", {0})});
+  ir::Value* target = b.node("Concat", {u, b.ints("rest", {-1})}, {int_attr("axis", 0)});
+  ir::Value* size = b.node("Size", {x});
+  ir::Value* y = b.node("Reshape", {x, target});
+  b.output(y);
+  b.output(b.node("Cast", {size}, {int_attr("to", static_cast<int64_t>(DType::Float))}));
+  auto m = optimize_and_compare(*b.model, {"fold_shape_computation", "constant_folding", "eliminate_dead_code"}, true);
+  CHECK(count_ops(*m->graph, "Shape") == 0);
+  CHECK(count_ops(*m->graph, "Gather") == 0);
+  CHECK(count_ops(*m->graph, "Concat") == 0);
+  CHECK(count_ops(*m->graph, "Size") == 0);
+  CHECK(count_ops(*m->graph, "Reshape") == 1);
+}
+
+TEST_CASE("fold_shape_computation reads known dims of a partly symbolic shape") {
+  ModelBuilder b(13);
+  ir::Value* x = b.symbolic_input("x", {-1, 3, 4});
+  ir::Value* shape = b.node("Shape", {x});
+  ir::Value* batch = b.node("Gather", {shape, b.ints("i0", {0})}, {int_attr("axis", 0)});
+  ir::Value* tail = b.node("Slice", {shape, b.ints("s", {1}), b.ints("e", {3})});
+  b.output(b.node("Concat", {batch, tail}, {int_attr("axis", 0)}));
+  run_passes(*b.model, {"fold_shape_computation"});
+  CHECK(count_ops(b.g(), "Shape") == 1);
+  CHECK(count_ops(b.g(), "Gather") == 1);  // the batch dim is a symbol
+  CHECK(count_ops(b.g(), "Slice") == 0);   // dims 1..2 are known
+}

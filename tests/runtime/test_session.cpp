@@ -1,0 +1,106 @@
+// Session tests: input checks, liveness, memory limit, unsupported ops, subgraph-free execution.
+#include <doctest/doctest.h>
+
+#include "lib/graph.h"
+#include "runtime/session.h"
+
+using namespace ortool;
+using namespace ortool::ir;
+
+namespace {
+// y = Relu(x + w), x: float[N,3]
+std::unique_ptr<Model> relu_add_model() {
+  auto m = std::make_unique<Model>();
+  m->set_opset("", 13);
+  Graph& g = *m->graph;
+  Value* x = g.add_value("x");
+  x->type = Type::tensor(DType::Float, Shape{Dim::symbol("N"), Dim::known(3)});
+  g.add_input(x);
+  Tensor w(DType::Float, {3});
+  w.mutable_data<float>()[0] = -1;
+  w.mutable_data<float>()[1] = 0;
+  w.mutable_data<float>()[2] = 1;
+  Value* wv = g.add_initializer("w", std::make_shared<Tensor>(w));
+  Node* add = g.add_node("Add", "", {x, wv}, {"s"}, "add");
+  Node* relu = g.add_node("Relu", "", {add->output(0)}, {"y"}, "relu");
+  g.add_output(relu->output(0));
+  return m;
+}
+
+Tensor input(std::vector<int64_t> dims, float base) {
+  Tensor t(DType::Float, dims);
+  for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = base + static_cast<float>(i);
+  return t;
+}
+}  // namespace
+
+TEST_CASE("session runs a small graph") {
+  auto m = relu_add_model();
+  auto s = rt::Session::create(*m);
+  REQUIRE(s.is_ok());
+  auto out = (*s)->run({{"x", RValue(input({2, 3}, -2))}});
+  REQUIRE(out.is_ok());
+  const Tensor& y = (*out)[0].tensor;
+  REQUIRE(y.dims() == std::vector<int64_t>{2, 3});
+  // x = [-2,-1,0,1,2,3] + w = [-3,-1,1,0,2,4] -> relu
+  std::vector<float> expect = {0, 0, 1, 0, 2, 4};
+  for (int i = 0; i < 6; ++i) CHECK(y.data<float>()[i] == expect[static_cast<size_t>(i)]);
+  // Reusable: a second run with another batch size.
+  auto out2 = (*s)->run({{"x", RValue(input({1, 3}, 0))}});
+  REQUIRE(out2.is_ok());
+  CHECK((*out2)[0].tensor.dims() == std::vector<int64_t>{1, 3});
+}
+
+TEST_CASE("session rejects wrong inputs with messages naming the input") {
+  auto m = relu_add_model();
+  auto s = rt::Session::create(*m);
+  REQUIRE(s.is_ok());
+  auto wrong_rank = (*s)->run({{"x", RValue(input({3}, 0))}});
+  REQUIRE_FALSE(wrong_rank.is_ok());
+  CHECK(wrong_rank.status().message().find("'x'") != std::string::npos);
+  auto wrong_dim = (*s)->run({{"x", RValue(input({2, 4}, 0))}});
+  CHECK_FALSE(wrong_dim.is_ok());
+  auto wrong_type = (*s)->run({{"x", RValue(Tensor(DType::Int64, {2, 3}))}});
+  REQUIRE_FALSE(wrong_type.is_ok());
+  CHECK(wrong_type.status().message().find("int64") != std::string::npos);
+  auto missing = (*s)->run({});
+  CHECK_FALSE(missing.is_ok());
+  auto unknown = (*s)->run({{"x", RValue(input({2, 3}, 0))}, {"zz", RValue(input({1}, 0))}});
+  CHECK_FALSE(unknown.is_ok());
+}
+
+TEST_CASE("memory limit fails cleanly") {
+  auto m = relu_add_model();
+  rt::SessionOptions o;
+  o.max_memory_bytes = 1000;
+  auto s = rt::Session::create(*m, o);
+  REQUIRE(s.is_ok());
+  CHECK((*s)->run({{"x", RValue(input({10, 3}, 0))}}).is_ok());
+  auto big = (*s)->run({{"x", RValue(input({1000, 3}, 0))}});
+  REQUIRE_FALSE(big.is_ok());
+  CHECK(big.status().code() == StatusCode::kResourceLimit);
+  CHECK((*s)->peak_memory_bytes() <= 1000);
+}
+
+TEST_CASE("unsupported op is named with domain and opset") {
+  Model m;
+  m.set_opset("", 13);
+  Value* x = m.graph->add_value("x");
+  x->type = Type::tensor(DType::Float, Shape{Dim::known(1)});
+  m.graph->add_input(x);
+  Node* n = m.graph->add_node("NoSuchOp", "", {x}, {"y"}, "weird");
+  m.graph->add_output(n->output(0));
+  auto s = rt::Session::create(m);
+  REQUIRE_FALSE(s.is_ok());
+  CHECK(s.status().message().find("NoSuchOp") != std::string::npos);
+  CHECK(s.status().message().find("weird") != std::string::npos);
+  CHECK(s.status().code() == StatusCode::kUnsupported);
+}
+
+TEST_CASE("run_node evaluates one node") {
+  auto m = relu_add_model();
+  Node* add = m->graph->nodes()[0];
+  auto out = rt::run_node(*add, *m, {RValue(input({1, 3}, 0)), RValue(*add->input(1)->constant())});
+  REQUIRE(out.is_ok());
+  CHECK((*out)[0].tensor.data<float>()[2] == 3.0f);
+}
