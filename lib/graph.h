@@ -227,6 +227,8 @@ class Graph {
 struct OpsetImport {
   std::string domain;
   int64_t version = 0;
+  // proto2 presence: some exporters omit `domain` for the default domain; export writes it back the same way.
+  bool domain_written = true;
 };
 
 // A whole model: the main graph plus everything else ModelProto carries.

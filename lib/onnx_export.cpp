@@ -150,7 +150,7 @@ Status model_to_proto(const ir::Model& m, onnx::ModelProto* out, ExternalWritePl
   out->set_ir_version(m.ir_version);
   for (const ir::OpsetImport& o : m.opset_imports) {
     auto* op = out->add_opset_import();
-    op->set_domain(o.domain);
+    if (o.domain_written || !o.domain.empty()) op->set_domain(o.domain);
     op->set_version(o.version);
   }
   if (!m.producer_name.empty()) out->set_producer_name(m.producer_name);

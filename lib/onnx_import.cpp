@@ -303,7 +303,7 @@ Status import_model(onnx::ModelProto& mp, ir::Model& m, const ImportOptions& opt
     std::string d = o.domain() == "ai.onnx" ? std::string() : o.domain();
     if (!domains.insert(d).second) return invalid("opset_import lists domain '{}' twice", o.domain());
     if (o.version() < 0) return invalid("opset_import for domain '{}' has negative version {}", o.domain(), o.version());
-    m.opset_imports.push_back({o.domain(), o.version()});
+    m.opset_imports.push_back({o.domain(), o.version(), o.has_domain() || !o.domain().empty()});
   }
   m.producer_name = mp.producer_name();
   m.producer_version = mp.producer_version();
