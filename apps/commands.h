@@ -21,5 +21,6 @@ Command register_convert(CLI::App& parent);
 Command register_run(CLI::App& parent);
 Command register_compare(CLI::App& parent);
 Command register_optimize(CLI::App& parent);
+Command register_bench(CLI::App& parent);
 
 }  // namespace ortool::cli

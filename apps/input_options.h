@@ -23,6 +23,8 @@ struct InputOptions {
   std::vector<std::string> shapes;  // NAME=d0,d1,...
   int threads = 1;
   std::string max_memory;           // "512M", "2G", bytes
+  std::vector<std::string> providers = {"cpu"};  // execution providers, in priority order
+  bool profile = false;                          // time every node (bench --profile)
 
   // Parsed --shape values: per input name, and per symbolic dim name (when NAME is a dim symbol).
   std::map<std::string, std::vector<int64_t>> input_shapes;

@@ -14,6 +14,8 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
   rt::SessionOptions so;
   so.threads = o.threads;
   so.dim_bindings = o.dim_bindings;
+  so.providers = o.providers;
+  so.profile = o.profile;
   ASSIGN_OR_RETURN(so.max_memory_bytes, parse_bytes(o.max_memory));
   auto s = rt::Session::create(*m.model, so);
   if (!s.is_ok()) return s.status().with_context(path);

@@ -95,12 +95,15 @@ class Node {
   // Subgraphs held by this node's graph attributes, in attribute order.
   std::vector<Graph*> subgraphs() const;
 
-  // "Conv 'conv1'" or "Conv (node #12)" for messages.
+  // "node 'conv1' (Conv)", or "Conv node producing 'y'" when unnamed, for messages.
   std::string describe() const;
 
   std::string name;
   std::string doc_string;
   std::string unknown_fields;
+  // proto2 presence of empty `name` / `domain` fields, so export writes them back the same way.
+  bool name_written = false;
+  bool domain_written = false;
 
  private:
   friend class Graph;

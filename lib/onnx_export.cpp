@@ -118,9 +118,9 @@ Status Exporter::graph(const ir::Graph& g, onnx::GraphProto* gp) {
     auto* np = gp->add_node();
     for (const ir::Value* v : n->inputs()) np->add_input(v ? v->name() : std::string());
     for (const ir::Value* v : n->outputs()) np->add_output(v ? v->name() : std::string());
-    if (!n->name.empty()) np->set_name(n->name);
+    if (n->name_written || !n->name.empty()) np->set_name(n->name);
     np->set_op_type(n->op_type());
-    if (!n->domain().empty()) np->set_domain(n->domain());
+    if (n->domain_written || !n->domain().empty()) np->set_domain(n->domain());
     if (!n->doc_string.empty()) np->set_doc_string(n->doc_string);
     for (const ir::Attribute& a : n->attributes()) TRY(attribute(a, np->add_attribute()));
     restore_unknown_fields(n->unknown_fields, np);

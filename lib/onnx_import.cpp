@@ -232,6 +232,8 @@ Status Importer::import_graph(onnx::GraphProto& gp, ir::Graph* g, int depth) {
       defined_by[o] = label;
     }
     ir::Node* n = g->add_node(np.op_type(), np.domain(), {}, outs, np.name());
+    n->name_written = np.has_name();
+    n->domain_written = np.has_domain();
     for (size_t k = 0; k < outs.size(); ++k) {
       // Absent optional outputs ("") are dropped at once, so their generated names never collide.
       if (outs[k].empty()) g->set_output_absent(n, k);

@@ -57,6 +57,7 @@ Result<Tensor> tensor_from_proto(onnx::TensorProto& tp, const ExternalDataContex
 
   auto finish = [&](Tensor t) -> Result<Tensor> {
     t.name = tp.name();
+    t.name_written = tp.has_name();
     t.doc_string = tp.doc_string();
     return t;
   };
@@ -171,7 +172,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& tp, const ExternalData
 void tensor_to_proto(const Tensor& t, onnx::TensorProto* out) {
   for (int64_t d : t.dims()) out->add_dims(d);
   out->set_data_type(static_cast<int32_t>(t.dtype()));
-  if (!t.name.empty()) out->set_name(t.name);
+  if (t.name_written || !t.name.empty()) out->set_name(t.name);
   if (!t.doc_string.empty()) out->set_doc_string(t.doc_string);
   if (t.is_string()) {
     for (const std::string& s : t.strings()) out->add_string_data(s);

@@ -83,6 +83,7 @@ class Tensor {
   // Carried through import/export untouched: TensorProto's name and doc_string.
   std::string name;
   std::string doc_string;
+  bool name_written = false;  // proto2 presence of an empty name, kept for lossless export
 
  private:
   DType dtype_ = DType::Undefined;

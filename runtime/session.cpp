@@ -1,6 +1,7 @@
 // Session: compiles each graph (and subgraph) into a plan of kernel steps with buffer liveness, then runs it.
 #include "runtime/session.h"
 
+#include <chrono>
 #include <list>
 #include <unordered_map>
 
@@ -228,6 +229,15 @@ class SessionImpl final : public Session {
   const std::vector<const ir::Value*>& inputs() const override { return inputs_; }
   const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
   size_t peak_memory_bytes() const override { return meter_.peak; }
+  std::vector<NodeTiming> node_timings() const override {
+    std::vector<NodeTiming> out;
+    for (const ir::Node* n : timing_order_) out.push_back(timings_.at(n));
+    return out;
+  }
+  void reset_timings() override {
+    timings_.clear();
+    timing_order_.clear();
+  }
 
  private:
   std::string input_names() const {
@@ -297,7 +307,9 @@ class SessionImpl final : public Session {
       }
       Context ctx(*s.node, s.opset, std::move(in), std::move(out), s.wanted, std::move(owned), &meter_, &pool_, this,
                   &frame);
+      const auto t0 = opts_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       Status st = s.kernel->run(ctx);
+      if (opts_.profile) record_time(*s.node, std::chrono::steady_clock::now() - t0);
       if (!st.is_ok()) {
         if (st.message().find(s.node->describe()) == std::string::npos) return st.with_context(s.node->describe());
         return st;
@@ -311,6 +323,17 @@ class SessionImpl final : public Session {
     // What is left in this frame (outputs) stays alive with the caller; count it as released here.
     for (size_t b : frame.owned_bytes) meter_.release(b);
     return Status::ok();
+  }
+
+  void record_time(const ir::Node& n, std::chrono::steady_clock::duration d) {
+    auto [it, fresh] = timings_.try_emplace(&n);
+    if (fresh) {
+      it->second.node = &n;
+      it->second.provider = "cpu";
+      timing_order_.push_back(&n);
+    }
+    it->second.total_ms += std::chrono::duration<double, std::milli>(d).count();
+    ++it->second.calls;
   }
 
   Ref ref_for(const ir::Value* v, const ir::Graph& g) const {
@@ -386,6 +409,8 @@ class SessionImpl final : public Session {
   SessionOptions opts_;
   ThreadPool pool_;
   MemoryMeter meter_;
+  std::unordered_map<const ir::Node*, NodeTiming> timings_;
+  std::vector<const ir::Node*> timing_order_;
   std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans_;
   std::vector<const ir::Value*> inputs_, outputs_;
 };

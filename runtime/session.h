@@ -18,6 +18,16 @@ struct SessionOptions {
   size_t max_memory_bytes = 0;
   // Values for symbolic dims ("batch" -> 1) used to check inputs.
   std::map<std::string, int64_t> dim_bindings;
+  // Time every node run (Session::node_timings); off by default: it costs two clock reads per node.
+  bool profile = false;
+};
+
+// Accumulated run time of one node over all runs since the session was created (profile on).
+struct NodeTiming {
+  const ir::Node* node = nullptr;
+  std::string provider;
+  double total_ms = 0;
+  int64_t calls = 0;
 };
 
 class Session {
@@ -35,6 +45,9 @@ class Session {
   virtual const std::vector<const ir::Value*>& outputs() const = 0;
   // Peak bytes of live tensors during the last run.
   virtual size_t peak_memory_bytes() const = 0;
+  // Per-node times, in execution order of first run (empty unless SessionOptions::profile).
+  virtual std::vector<NodeTiming> node_timings() const = 0;
+  virtual void reset_timings() = 0;
 };
 
 // Runs one node on the given inputs (constant folding, kernel tests). `opset` is the node's domain's

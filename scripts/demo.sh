@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shows ortool at work: installs what is missing, builds, then runs `info` and `convert` on real models.
+# Shows ortool at work: installs what is missing, builds, then runs info, convert, run, compare and optimize.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -27,8 +27,17 @@ if [ -d "$shared" ]; then
   done
   step "$ortool" info "$shared/ultraface_rfb640/model.onnx" --json
   step "$ortool" convert "$shared/ultraface_rfb640/model.onnx" -o "$work/ultraface.onnx" --external-data --check
+  # The runtime against the reference outputs that ship with the models.
+  step "$ortool" run "$shared/ultraface_rfb640/model.onnx" --input-dir "$shared/ultraface_rfb640/test_data_set_0"
+  step "$ortool" compare "$shared/ultraface_rfb640/model.onnx" --expected-dir "$shared/ultraface_rfb640/test_data_set_0"
+  step "$ortool" compare "$shared/ppocr_det_v3/model.onnx" --expected-dir "$shared/ppocr_det_v3/ort_ref_set_0"
+  # Optimize, then prove the result computes the same thing as the original.
+  step "$ortool" optimize "$shared/ultraface_rfb640/model.onnx" -o "$work/ultraface_opt.onnx"
+  step "$ortool" compare "$shared/ultraface_rfb640/model.onnx" "$work/ultraface_opt.onnx" --random 2 --seed 1
 else
   echo "(no ../shared/models beside the repository: skipping the real models)"
+  step "$ortool" optimize "$root/testdata/small_convnet.onnx" -o "$work/convnet_opt.onnx"
+  step "$ortool" compare "$root/testdata/small_convnet.onnx" "$work/convnet_opt.onnx" --random 4 --seed 1
 fi
 
 printf '\n\033[1mWhat a bad input looks like (exit code 2, one line):\033[0m\n'

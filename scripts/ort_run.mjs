@@ -1,5 +1,7 @@
 // Runs a model with ONNX Runtime (npm onnxruntime-node) on .npy inputs and writes .npy outputs.
 // Usage: node ort_run.mjs MODEL IN_DIR OUT_DIR [--level disabled|basic|extended|all] [--save-optimized PATH]
+//                         [--threads N] [--bench WARMUP,ITERS]
+// --bench times WARMUP untimed and ITERS timed runs and adds latency (ms) and peak RSS to the JSON line.
 // IN_DIR holds NAME.npy per model input (file names are the input names, '/' replaced by '_').
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,10 +54,12 @@ function writeNpy(file, tensor) {
 
 const [model, inDir, outDir, ...rest] = process.argv.slice(2);
 const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 };
+let bench = null;
 for (let i = 0; i < rest.length; i += 2) {
   if (rest[i] === '--level') opts.graphOptimizationLevel = rest[i + 1];
   if (rest[i] === '--save-optimized') opts.optimizedModelFilePath = rest[i + 1];
   if (rest[i] === '--threads') opts.intraOpNumThreads = Number(rest[i + 1]);
+  if (rest[i] === '--bench') bench = rest[i + 1].split(',').map(Number);
 }
 const session = await ort.InferenceSession.create(model, opts);
 const feeds = {};
@@ -63,10 +67,30 @@ for (const name of session.inputNames) {
   const file = path.join(inDir, name.replace(/[/\\:]/g, '_') + '.npy');
   if (fs.existsSync(file)) feeds[name] = readNpy(file);
 }
-const results = await session.run(feeds);
+let results = await session.run(feeds);
+let latency = null;
+if (bench) {
+  const [warmup, iters] = bench;
+  for (let i = 0; i < warmup; ++i) results = await session.run(feeds);
+  const ms = [];
+  for (let i = 0; i < iters; ++i) {
+    const t0 = performance.now();
+    results = await session.run(feeds);
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  const pick = (p) => ms[Math.min(ms.length - 1, Math.max(0, Math.ceil((p / 100) * ms.length) - 1))];
+  latency = { min: ms[0], median: pick(50), p90: pick(90), p99: pick(99), mean: ms.reduce((a, b) => a + b, 0) / ms.length };
+}
 fs.mkdirSync(outDir, { recursive: true });
 const written = [];
 for (const name of session.outputNames) {
   if (writeNpy(path.join(outDir, name.replace(/[/\\:]/g, '_') + '.npy'), results[name])) written.push(name);
 }
-console.log(JSON.stringify({ outputs: written }));
+const report = { outputs: written };
+if (latency) {
+  report.latency_ms = latency;
+  report.iterations = bench[1];
+  report.peak_rss_bytes = process.resourceUsage().maxRSS * 1024;
+}
+console.log(JSON.stringify(report));

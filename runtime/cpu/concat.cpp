@@ -92,6 +92,8 @@ class SplitKernel final : public Kernel {
       int64_t sum = 0;
       for (int64_t s : sizes) {
         if (s < 0) return node_error(n, "split [{}] has a negative size", fmt::join(sizes, ","));
+        if (s > dim - sum)
+          return node_error(n, "split [{}] sums to more than axis {}'s size {}", fmt::join(sizes, ","), axis, dim);
         sum += s;
       }
       if (sum != dim)

@@ -1,5 +1,4 @@
 // Registration functions of the cpu provider's kernel families, one per group of files.
-// NOTE TO HELPERS (lead removes this): read /tmp/kernel_common.txt first for the rules of kernel work.
 #pragma once
 
 #include "runtime/registry.h"

@@ -6,6 +6,8 @@
 namespace ortool::rt::cpu {
 
 void register_nms_ops(KernelRegistry& r);       // nms.cpp: NonMaxSuppression
+void register_loss_ops(KernelRegistry& r);      // loss.cpp: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+void register_spectral_ops(KernelRegistry& r);  // spectral.cpp: DFT, STFT
 void register_random_ops(KernelRegistry& r);    // random.cpp: RandomNormal/Uniform(Like), Bernoulli, Multinomial
 void register_string_ops(KernelRegistry& r);    // string_ops.cpp: StringNormalizer
 void register_tfidf_ops(KernelRegistry& r);     // string_tfidf.cpp: TfIdfVectorizer

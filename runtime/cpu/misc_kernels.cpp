@@ -6,6 +6,8 @@ namespace ortool::rt::cpu {
 
 void register_misc_kernels(KernelRegistry& r) {
   register_nms_ops(r);
+  register_loss_ops(r);
+  register_spectral_ops(r);
   register_random_ops(r);
   register_string_ops(r);
   register_tfidf_ops(r);

@@ -22,7 +22,10 @@ Status pad_tensor(KernelContext& ctx, const Tensor& x, const std::vector<int64_t
   const size_t r = x.rank();
   const std::vector<int64_t>& in = x.dims();
   std::vector<int64_t> dims(r);
+  constexpr int64_t kMaxPad = int64_t{1} << 48;  // far past any allocatable size; keeps the sums exact
   for (size_t d = 0; d < r; ++d) {
+    if (begin[d] < -kMaxPad || begin[d] > kMaxPad || end[d] < -kMaxPad || end[d] > kMaxPad)
+      return node_error(n, "pads of axis {} ({}, {}) are out of range", d, begin[d], end[d]);
     dims[d] = in[d] + begin[d] + end[d];
     if (dims[d] < 0)
       return node_error(n, "pads crop axis {} of size {} below zero (begin {}, end {})", d, in[d], begin[d], end[d]);

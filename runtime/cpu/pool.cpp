@@ -135,9 +135,11 @@ class PoolKernel final : public Kernel {
               }
               const V vv = load_as<V>(xs[ro]);
               switch (kind_) {
-                case PoolKind::Max:  // NaN never wins, as in ONNX Runtime
-                  if (!found || vv > acc) {
-                    if (vv > acc) acc = vv;
+                case PoolKind::Max:
+                  // NaN propagates (numpy, PyTorch): a NaN input must not turn into a finite output.
+                  if (acc != acc) break;
+                  if (vv != vv || !found || vv > acc) {
+                    if (vv != vv || vv > acc) acc = vv;
                     best_row = ro;
                     best_col = co;
                     found = true;

@@ -29,3 +29,9 @@ add_test(NAME cli_bad_inputs
 
 set_tests_properties(cli_conventions cli_info_check cli_bad_inputs PROPERTIES TIMEOUT 900)
 set_tests_properties(cli_roundtrip PROPERTIES TIMEOUT 2400)
+
+# run and compare end to end: outputs vs onnx's reference evaluator, gates, BAD_INPUTS.md 29-30.
+add_test(NAME cli_run_compare
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/run_compare_check.py --ortool $<TARGET_FILE:ortool>
+                 --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx)
+set_tests_properties(cli_run_compare PROPERTIES TIMEOUT 600)

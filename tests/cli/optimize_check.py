@@ -7,7 +7,11 @@ With --ort-runner (scripts/ort_run.mjs, when node and onnxruntime-node are insta
 original and the optimized model give the same outputs in ONNX Runtime, and the optimized model
 has no more nodes than ONNX Runtime's basic level makes of the original.
 
-Usage: optimize_check.py --ortool ORTOOL [--ort-runner ort_run.mjs] [--args NAME=--opt=value ...] GLOB...
+With --table, a summary table (nodes before, ortool, ONNX Runtime basic; optimize time; checks)
+is printed at the end; --max-ms NAME=MS fails a model whose optimize time is over MS.
+
+Usage: optimize_check.py --ortool ORTOOL [--ort-runner ort_run.mjs] [--args NAME=--opt=value ...]
+                         [--table] [--max-ms NAME=MS ...] GLOB...
 """
 import argparse, glob, json, os, shutil, subprocess, sys, tempfile
 
@@ -73,8 +77,14 @@ def ort_available(runner):
     return os.path.isdir(os.path.join(os.path.dirname(runner), 'node_modules', 'onnxruntime-node'))
 
 
+ROWS = []  # one summary row per model, for --table
+
+
 def check_model(path, a, extra, tmp, use_ort):
     name = os.path.basename(os.path.dirname(path)) if os.path.basename(path) == 'model.onnx' else os.path.basename(path)
+    row = {'model': name, 'before': '-', 'ortool': '-', 'ort_basic': '-', 'ms': '-', 'checker': '-', 'idempotent': '-',
+           'ort_outputs': '-'}
+    ROWS.append(row)
     out1, out2 = os.path.join(tmp, name + '.opt.onnx'), os.path.join(tmp, name + '.opt2.onnx')
     code, out, err = run([a.ortool, 'optimize', path, '-o', out1, '--json'] + extra)
     if code != 0:
@@ -84,7 +94,12 @@ def check_model(path, a, extra, tmp, use_ort):
     b, f = r1['before']['nodes'], r1['after']['nodes']
     check = r1['check']
     state = 'passed' if check and check['ran'] and check['passed'] else ('skipped: ' + check.get('skipped_reason', '') if check else 'off')
-    print(f'{name}: nodes {b} -> {f}, {r1["time_ms"]["optimize"]:.0f} ms, check {state}')
+    ms = r1["time_ms"]["optimize"]
+    print(f'{name}: nodes {b} -> {f}, {ms:.0f} ms, check {state}')
+    row.update(before=b, ortool=f, ms=f'{ms:.0f}', checker='ok', idempotent='ok')
+    limit = a.max_ms.get(os.path.splitext(name)[0])
+    if limit is not None and ms > limit:
+        errors.append(f'{name}: optimize took {ms:.0f} ms, over the {limit:.0f} ms limit')
     if f > b:
         errors.append(f'{name}: node count grew from {b} to {f}')
     try:
@@ -95,6 +110,7 @@ def check_model(path, a, extra, tmp, use_ort):
             onnx.checker.check_model(m)
     except Exception as e:  # noqa: BLE001 - any checker finding fails the model
         errors.append(f'{name}: onnx checker: {str(e).splitlines()[0]}')
+        row['checker'] = 'FAIL'
     code, out, err = run([a.ortool, 'optimize', out1, '-o', out2, '--json'] + [x for x in extra if not x.startswith('--target-opset')])
     if code != 0:
         errors.append(f'{name}: second optimize exited {code}: {err.strip()}')
@@ -102,6 +118,7 @@ def check_model(path, a, extra, tmp, use_ort):
         r2 = json.loads(out)
         if r2['changed'] or r2['after']['nodes'] != f or r2['before']['nodes'] != f:
             errors.append(f'{name}: not idempotent: second run changed={r2["changed"]}, nodes {r2["before"]["nodes"]} -> {r2["after"]["nodes"]}')
+            row['idempotent'] = 'FAIL'
     if use_ort:
         try:
             orig = onnx.load(path)
@@ -109,20 +126,41 @@ def check_model(path, a, extra, tmp, use_ort):
             basic = os.path.join(tmp, name + '.ort_basic.onnx')
             want = ort_outputs(a.ort_runner, path, feeds, tmp, name + '_a', 'basic', basic)
             got = ort_outputs(a.ort_runner, out1, feeds, tmp, name + '_b')
+            n_err = len(errors)
+            worst = 0.0
             for k, v in want.items():
+                if k in got and v.dtype.kind == 'f' and got[k].shape == v.shape and v.size:
+                    worst = max(worst, float(np.nanmax(np.abs(got[k].astype(np.float64) - v))))
                 if k not in got:
                     errors.append(f'{name}: output {k} missing in ONNX Runtime run of the optimized model')
                 elif v.dtype.kind == 'f' and not np.allclose(got[k], v, atol=a.atol, rtol=a.rtol, equal_nan=True):
                     errors.append(f'{name}: ONNX Runtime output {k} differs: max abs {np.max(np.abs(got[k] - v)):.3g}')
                 elif v.dtype.kind != 'f' and not np.array_equal(got[k], v):
                     errors.append(f'{name}: ONNX Runtime output {k} differs')
+            row['ort_outputs'] = (f'max abs {worst:.1e}' if len(errors) == n_err else 'FAIL')
             ort_nodes = len(onnx.load(basic).graph.node)
+            row['ort_basic'] = ort_nodes
             print(f'{name}: ONNX Runtime basic level: {ort_nodes} nodes')
             if f > ort_nodes:
                 errors.append(f'{name}: {f} nodes, more than ONNX Runtime basic level ({ort_nodes})')
         except RuntimeError as e:
             print(f'{name}: note: {e}')
     return errors
+
+
+def print_table(rows):
+    cols = [('model', 'model'), ('before', 'nodes'), ('ortool', 'ortool'), ('ort_basic', 'ORT basic'),
+            ('ms', 'optimize ms'), ('checker', 'onnx checker'), ('idempotent', 'idempotent'),
+            ('ort_outputs', 'ORT outputs vs original')]
+    cells = [[str(r[k]) for k, _ in cols] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(cols)]
+    line = lambda vals: '| ' + ' | '.join(v.ljust(w) for v, w in zip(vals, widths)) + ' |'
+    print()
+    print(line([h for _, h in cols]))
+    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    for c in cells:
+        print(line(c))
+    print()
 
 
 def main():
@@ -132,8 +170,11 @@ def main():
     ap.add_argument('--args', action='append', default=[], help='MODELNAME=--opt=value, extra options for one model')
     ap.add_argument('--atol', type=float, default=1e-4)
     ap.add_argument('--rtol', type=float, default=1e-3)
+    ap.add_argument('--table', action='store_true', help='print a summary table at the end')
+    ap.add_argument('--max-ms', action='append', default=[], help='MODELNAME=MS: fail when optimize takes longer')
     ap.add_argument('patterns', nargs='+')
     a = ap.parse_args()
+    a.max_ms = {k: float(v) for k, v in (spec.split('=', 1) for spec in a.max_ms)}
     extra = {}
     for spec in a.args:
         name, opt = spec.split('=', 1)
@@ -150,6 +191,8 @@ def main():
         for p in paths:
             key = os.path.basename(os.path.dirname(p)) if os.path.basename(p) == 'model.onnx' else os.path.basename(p)
             errors += check_model(p, a, extra.get(key, []), tmp, use_ort)
+    if a.table:
+        print_table(ROWS)
     for e in errors:
         print('FAIL', e)
     print(f'{len(paths)} models, {len(errors)} failures')
