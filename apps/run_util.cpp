@@ -3,7 +3,9 @@
 
 #include <chrono>
 
+#include "lib/function_inline.h"
 #include "lib/model_io.h"
+#include "runtime/provider.h"
 
 namespace ortool::cli {
 
@@ -11,6 +13,11 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
   LoadedModel m;
   m.path = path;
   ASSIGN_OR_RETURN(m.model, load_model(path));
+  // Function calls (model-local, or standard ops defined by a function) without a kernel run as their bodies.
+  auto has_kernel = [](const ir::Node& n, int64_t opset) {
+    return rt::cpu_registry().find(n.domain(), n.op_type(), opset, DType::Undefined) != nullptr;
+  };
+  TRY(expand_functions(*m.model, has_kernel).with_context(path));
   rt::SessionOptions so;
   so.threads = o.threads;
   so.dim_bindings = o.dim_bindings;

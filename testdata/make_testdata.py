@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -73,6 +73,37 @@ def if_matmul():
     return model
 
 
+def local_function():
+    """Model-local functions: y = ScaledRelu6(x, alpha=2) where ScaledRelu6(x) = MyRelu6(x * alpha) (an
+    attribute reference) and MyRelu6(x) = Clip(x, 0, 6), both in domain 'ortool.test'; x: float[2,3]."""
+    dom = "ortool.test"
+    opsets = [helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)]
+    relu6 = helper.make_function(
+        dom, "MyRelu6", ["x"], ["y"],
+        [helper.make_node("Constant", [], ["lo"], value_float=0.0),
+         helper.make_node("Constant", [], ["hi"], value_float=6.0),
+         helper.make_node("Clip", ["x", "lo", "hi"], ["y"])],
+        opsets, [])
+    scale = helper.make_node("Constant", [], ["a"])
+    scale.attribute.append(AttributeProto(name="value_float", ref_attr_name="alpha", type=AttributeProto.FLOAT))
+    scaled = helper.make_function(
+        dom, "ScaledRelu6", ["x"], ["y"],
+        [scale,
+         helper.make_node("Mul", ["x", "a"], ["xa"]),
+         helper.make_node("MyRelu6", ["xa"], ["y"], domain=dom)],
+        opsets, ["alpha"])
+    graph = helper.make_graph(
+        [helper.make_node("ScaledRelu6", ["x"], ["y"], name="call", domain=dom, alpha=2.0)],
+        "local_function",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    model = helper.make_model(graph, producer_name="ortool-testdata", producer_version="1",
+                              opset_imports=opsets, functions=[relu6, scaled])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
 def npy_files():
     """Arrays of every supported dtype, header versions 1-3, and the layouts ortool refuses."""
     out = os.path.join(HERE, "npy")
@@ -113,6 +144,7 @@ def npy_files():
 def main():
     onnx.save(small_convnet(), os.path.join(HERE, "small_convnet.onnx"))
     onnx.save(if_matmul(), os.path.join(HERE, "if_matmul.onnx"))
+    onnx.save(local_function(), os.path.join(HERE, "local_function.onnx"))
     npy_files()
 
 
