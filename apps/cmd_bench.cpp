@@ -27,6 +27,7 @@ struct BenchArgs {
   int iters = 50;
   double max_seconds = 0;
   bool profile = false;
+  bool no_optimize = false;
   int top = 10;
   bool json = false;
 };
@@ -68,6 +69,7 @@ class Progress {
 int bench_command(BenchArgs& a) {
   if (a.in.providers.empty()) return report(invalid("--providers: empty list"));
   a.in.profile = a.profile;
+  a.in.optimize = !a.no_optimize;
   if (a.in.inputs.empty() && a.in.input_dir.empty()) a.in.random = true;  // benchmarks default to random data
   LoadedModel m;
   {
@@ -118,6 +120,7 @@ int bench_command(BenchArgs& a) {
   j["peak_memory_bytes"] = m.session->peak_memory_bytes();
   j["peak_rss_bytes"] = peak_rss_bytes();
   j["providers"] = a.in.providers;
+  j["optimized"] = a.in.optimize;
 
   // Profile: per op type and the slowest nodes, averaged per run.
   std::vector<rt::NodeTiming> nodes = m.session->node_timings();
@@ -149,8 +152,8 @@ int bench_command(BenchArgs& a) {
     print_json(j);
     return kExitOk;
   }
-  fmt::print("{}: {} runs after {} warm-up, {} thread(s), providers {}\n", a.model, ms.size(), a.warmup, a.in.threads,
-             fmt::join(a.in.providers, ","));
+  fmt::print("{}: {} runs after {} warm-up, {} thread(s), providers {}{}\n", a.model, ms.size(), a.warmup,
+             a.in.threads, fmt::join(a.in.providers, ","), a.in.optimize ? ", graph optimized in memory" : "");
   fmt::print("  latency ms   min {:.3f}  median {:.3f}  p90 {:.3f}  p99 {:.3f}  mean {:.3f}\n", sorted.front(), median,
              percentile(sorted, 90), percentile(sorted, 99), mean);
   fmt::print("  throughput   {:.1f} runs/s\n", median > 0 ? 1000.0 / median : 0.0);
@@ -180,10 +183,13 @@ Command register_bench(CLI::App& parent) {
   app->add_option("--max-seconds", args->max_seconds, "Stop timing after this many seconds (default: no limit)")
       ->check(CLI::Range(0.0, 1e6));
   app->add_flag("--profile", args->profile, "Time every node: table per op type and the slowest nodes");
+  app->add_flag("--no-optimize", args->no_optimize,
+                "Run the graph as it is (default: optimize it in memory first, as ONNX Runtime does)");
   app->add_option("--top", args->top, "Slowest nodes to list with --profile (default 10)")->check(CLI::Range(1, 100000));
   app->add_flag("--json", args->json, "Print the results as JSON on stdout");
   app->footer(
       "Inputs default to seeded random data (--random); latency is the wall time of one Session::run.\n"
+      "The graph is optimized in memory first (the passes of `ortool optimize`), unless --no-optimize.\n"
       "Examples:\n"
       "  ortool bench model.onnx\n"
       "  ortool bench model.onnx --threads 2 --iters 200 --shape batch=1 --json\n"

@@ -25,6 +25,7 @@ struct InputOptions {
   std::string max_memory;           // "512M", "2G", bytes
   std::vector<std::string> providers = {"cpu"};  // execution providers, in priority order
   bool profile = false;                          // time every node (bench --profile)
+  bool optimize = false;                         // optimize the graph in memory first (bench)
 
   // Parsed --shape values: per input name, and per symbolic dim name (when NAME is a dim symbol).
   std::map<std::string, std::vector<int64_t>> input_shapes;

@@ -5,6 +5,7 @@
 
 #include "lib/function_inline.h"
 #include "lib/model_io.h"
+#include "passes/optimize.h"
 #include "runtime/provider.h"
 
 namespace ortool::cli {
@@ -18,6 +19,14 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
     return rt::cpu_registry().find(n.domain(), n.op_type(), opset, DType::Undefined) != nullptr;
   };
   TRY(expand_functions(*m.model, has_kernel).with_context(path));
+  if (o.optimize) {
+    // What ONNX Runtime does at session creation: the same graph rewrites `ortool optimize` makes.
+    passes::OptimizeOptions opt;
+    opt.input_shapes = o.input_shapes;
+    opt.dim_bindings = o.dim_bindings;
+    auto r = passes::optimize_model(*m.model, opt);
+    if (!r.is_ok()) return r.status().with_context(path + ": optimizing before the run");
+  }
   rt::SessionOptions so;
   so.threads = o.threads;
   so.dim_bindings = o.dim_bindings;
