@@ -176,6 +176,30 @@ def main():
     code, out, err = run(ortool, "compare", model, "--expected-dir", sd)
     check(code == 1 and "[1,4]" in err.replace(" ", ""), f"--expected-dir names the tampered element [1,4] ({err.strip()[:200]})")
 
+    # --inputs: one sample per file and one per subfolder; the perturbed model fails on each.
+    samples = os.path.join(tmp, "samples")
+    os.makedirs(samples)
+    for k in range(3):
+        np.save(os.path.join(samples, f"s{k}.npy"), rng.standard_normal((1, 3, 32, 32)).astype(np.float32))
+    code, out, err = run(ortool, "compare", model, model, "--inputs", samples, "--json")
+    check(code == 0 and json.loads(out)["samples"] == 3, "--inputs with one .npy per sample runs 3 samples")
+    sub = os.path.join(tmp, "subsamples")
+    for k in range(2):
+        os.makedirs(os.path.join(sub, f"case{k}"))
+        np.save(os.path.join(sub, f"case{k}", "input.npy"), rng.standard_normal((1, 3, 32, 32)).astype(np.float32))
+    code, out, err = run(ortool, "compare", model, perturbed, "--inputs", sub, "--json")
+    check(code == 1 and json.loads(out)["samples"] == 2, "--inputs with one subfolder per sample: 2 samples, gate fails")
+
+    # --threads 2 computes the same numbers as 1 thread.
+    t1, t2 = os.path.join(tmp, "t1"), os.path.join(tmp, "t2")
+    run(ortool, "run", model, "--input", f"input={x_path}", "--output-dir", t1, "--format", "npy", "--threads", "1")
+    run(ortool, "run", model, "--input", f"input={x_path}", "--output-dir", t2, "--format", "npy", "--threads", "2")
+    try:
+        check(np.allclose(np.load(os.path.join(t1, "probs.npy")), np.load(os.path.join(t2, "probs.npy")), rtol=1e-5,
+                          atol=1e-7), "--threads 2 gives the same outputs as 1 thread")
+    except OSError as e:
+        check(False, f"--threads runs write outputs ({e})")
+
     # --- bad inputs at run time (BAD_INPUTS.md 29-30) -----------------------------------------
     cases = [
         ("wrong rank", rng.standard_normal((3, 32, 32)).astype(np.float32), "input"),
