@@ -278,6 +278,7 @@ Command register_compare(CLI::App& parent) {
   app->add_option("--shape", a->in.shapes, "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n");
   app->add_option("--threads", a->in.threads, "Intra-op threads (default 1)")->check(CLI::Range(1, 256));
   app->add_option("--max-memory", a->in.max_memory, "Fail cleanly when live tensors would exceed this (e.g. 2G)");
+  add_providers_option(*app, a->in);
   app->add_option("--expected-dir", a->expected_dir, "Compare model_a with output_K.pb stored beside input_K.pb here");
   app->add_option("--atol", a->atol, "Absolute tolerance (default 1e-4); an element fails only when over both");
   app->add_option("--rtol", a->rtol, "Relative tolerance (default 1e-3)");

@@ -1,6 +1,9 @@
 // Parsing of the shared input options and turning them into model feeds.
 #include "apps/input_options.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -17,6 +20,15 @@ void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir) {
       ->type_name("NAME=DIMS");
   app.add_option("--threads", o.threads, "Intra-op threads (default 1)")->check(CLI::Range(1, 256));
   app.add_option("--max-memory", o.max_memory, "Fail cleanly when live tensors would exceed this (e.g. 2G)");
+  add_providers_option(app, o);
+}
+
+void add_providers_option(CLI::App& app, InputOptions& o) {
+  app.add_option("--providers", o.providers,
+                 "Execution providers in priority order, comma-separated: dnnl, cpu (default " + fmt::format("{}", fmt::join(o.providers, ",")) +
+                     "; cpu, the reference kernels, takes every node the others leave)")
+      ->delimiter(',')
+      ->type_name("LIST");
 }
 
 Result<size_t> parse_bytes(const std::string& text) {

@@ -23,7 +23,12 @@ struct InputOptions {
   std::vector<std::string> shapes;  // NAME=d0,d1,...
   int threads = 1;
   std::string max_memory;           // "512M", "2G", bytes
-  std::vector<std::string> providers = {"cpu"};  // execution providers, in priority order
+  // Execution providers in priority order: oneDNN first when built with it (the fast path), cpu last.
+#ifdef ORTOOL_HAVE_DNNL
+  std::vector<std::string> providers = {"dnnl", "cpu"};
+#else
+  std::vector<std::string> providers = {"cpu"};
+#endif
   bool profile = false;                          // time every node (bench --profile)
   bool optimize = false;                         // optimize the graph in memory first (bench)
 
@@ -32,8 +37,10 @@ struct InputOptions {
   std::map<std::string, int64_t> dim_bindings;
 };
 
-// Adds --input, --input-dir, --random, --seed, --shape, --threads, --max-memory to `app`.
+// Adds --input, --input-dir, --random, --seed, --shape, --threads, --max-memory, --providers to `app`.
 void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir = true);
+// Adds only --providers (for commands that declare the other input options their own way).
+void add_providers_option(CLI::App& app, InputOptions& o);
 // Parses --shape and --max-memory against the model; fills input_shapes / dim_bindings.
 Status resolve_shapes(const ir::Graph& g, InputOptions& o);
 Result<size_t> parse_bytes(const std::string& text);

@@ -1,4 +1,4 @@
-// The cpu provider: the reference kernels of every family, claiming single nodes.
+// The cpu provider: the reference kernels of every family, claiming every node left as a single node.
 #include "runtime/cpu/families.h"
 #include "runtime/provider.h"
 
@@ -24,8 +24,12 @@ namespace {
 class CpuProvider final : public Provider {
  public:
   std::string name() const override { return "cpu"; }
-  std::vector<Claim> claim(const ir::Graph&, const ir::Model&, const std::vector<bool>&) const override {
-    return {};  // single nodes go through the registry
+  // Claims even ops it has no kernel for, so the session reports them as unsupported by name.
+  std::vector<Claim> claim(const GraphView& view) const override {
+    std::vector<Claim> out;
+    for (size_t i = 0; i < view.order().size(); ++i)
+      if (!view.taken()[i]) out.push_back(Claim{{view.order()[i]}, nullptr});
+    return out;
   }
   const KernelRegistry& registry() const override { return cpu_registry(); }
 };

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/registry.h"
@@ -10,25 +13,73 @@
 namespace ortool::rt {
 
 // A group of nodes a provider runs as one kernel (e.g. Conv+Relu); most claims hold one node.
+//
+// A group lists its nodes in execution order. Its step writes the LAST node's outputs; the outputs of
+// the other nodes are the group's intermediates and must be read only inside the group (no other
+// consumer, not a graph output, not read by a subgraph). The step's inputs are the group's external
+// inputs: the first node's inputs, then each later node's inputs not produced inside the group, in
+// node and input order (absent optionals keep their place). KernelContext::node() is the last node.
 struct Claim {
   std::vector<const ir::Node*> nodes;
-  KernelFactory factory;  // null: use the registry's kernel for the single node
+  KernelFactory factory;  // null: the provider's registry kernel for the single node
+};
+
+// One graph as the partitioner shows it to providers: its nodes in topological order, and which of
+// them earlier providers took (`taken()[i]` is about `order()[i]`).
+class GraphView {
+ public:
+  GraphView(const ir::Graph& g, const ir::Model& m, std::vector<ir::Node*> order);
+  const ir::Graph& graph() const { return graph_; }
+  const ir::Model& model() const { return model_; }
+  const std::vector<ir::Node*>& order() const { return order_; }
+  const std::vector<bool>& taken() const { return taken_; }
+  // Position in order(), or -1 for a node of another graph.
+  int64_t index_of(const ir::Node* n) const;
+  // True for taken nodes and nodes of other graphs (nothing a provider may claim).
+  bool is_taken(const ir::Node* n) const;
+  // Opset of the node's domain in the model (1 for an unlisted default domain).
+  int64_t opset(const ir::Node& n) const;
+  // True when `v` may be an intermediate of a group made of `group`: every reader is a node of the
+  // group, and it is neither a graph output nor read by a subgraph's output list.
+  bool read_only_by(const ir::Value& v, std::span<const ir::Node* const> group) const;
+  // A value that stays the same for the whole session: an initializer or folded constant that is
+  // not also a graph input (a feed may override those).
+  static bool is_session_constant(const ir::Value* v) { return v && v->is_constant() && !v->is_graph_input(); }
+
+  void take(size_t i) { taken_[i] = true; }  // partitioner only
+
+ private:
+  const ir::Graph& graph_;
+  const ir::Model& model_;
+  std::vector<ir::Node*> order_;
+  std::vector<bool> taken_;
+  std::unordered_map<const ir::Node*, size_t> index_;
+  std::unordered_set<const ir::Value*> subgraph_outputs_;  // values of graph_ listed as a subgraph's output
 };
 
 class Provider {
  public:
   virtual ~Provider() = default;
   virtual std::string name() const = 0;
-  // Claims for nodes of `g` not yet claimed (`taken`), in any order; the partitioner asks providers
-  // in priority order, so the first claim wins.
-  virtual std::vector<Claim> claim(const ir::Graph& g, const ir::Model& m,
-                                   const std::vector<bool>& taken) const = 0;
+  // Claims for nodes of the view's graph not yet taken, in any order; the partitioner asks
+  // providers in priority order, so the first claim wins. A provider must not claim a node twice.
+  virtual std::vector<Claim> claim(const GraphView& view) const = 0;
   virtual const KernelRegistry& registry() const = 0;
 };
 
-// The reference provider: a plain kernel for every supported op.
+// The reference provider: claims every node left, with a plain kernel for every supported op.
 std::unique_ptr<Provider> make_cpu_provider();
 // The cpu provider's registry (shared by every session).
 const KernelRegistry& cpu_registry();
+
+// What a session tells its providers.
+struct ProviderOptions {
+  int threads = 1;  // the session's intra-op threads (oneDNN sizes its OpenMP team from it)
+};
+
+// Names accepted by make_provider in this build, in the order they are documented ("dnnl", "cpu").
+std::vector<std::string> available_providers();
+// The provider of that name; the error lists the available ones.
+Result<std::unique_ptr<Provider>> make_provider(const std::string& name, const ProviderOptions& options = {});
 
 }  // namespace ortool::rt

@@ -5,6 +5,7 @@
 #include <list>
 #include <unordered_map>
 
+#include "runtime/partition.h"
 #include "runtime/provider.h"
 #include "runtime/thread_pool.h"
 
@@ -18,10 +19,15 @@ struct Ref {
   int slot = -1;  // -1: absent
 };
 
+// One kernel run: a single node, or a provider's fused group (Claim), which writes its last node's
+// outputs and reads the group's external inputs.
 struct Step {
-  const ir::Node* node = nullptr;
+  const ir::Node* node = nullptr;   // the node whose outputs the step writes (a group's last)
+  const ir::Node* timed = nullptr;  // the node profiling files the step under (a group's first)
+  const Provider* provider = nullptr;
   std::unique_ptr<Kernel> kernel;
   int64_t opset = 0;
+  size_t fused_nodes = 1;
   std::vector<Ref> inputs;
   std::vector<int> outputs;  // -1: absent output
   std::vector<bool> wanted;
@@ -135,8 +141,8 @@ DType decisive_dtype(const ir::Node& n, int type_input) {
   return v->type.is_tensor() ? v->type.elem : DType::Undefined;
 }
 
-Result<std::unique_ptr<Kernel>> make_kernel(const ir::Node& n, const ir::Model& model, int64_t opset) {
-  const KernelRegistry& reg = cpu_registry();
+Result<std::unique_ptr<Kernel>> make_kernel(const ir::Node& n, const ir::Model& model, int64_t opset,
+                                            const KernelRegistry& reg) {
   if (!reg.knows(n.domain(), n.op_type()))
     return unsupported("{}: unsupported op {} (domain '{}', opset {})", n.describe(), n.op_type(),
                        n.domain().empty() ? "ai.onnx" : n.domain(), opset);
@@ -168,8 +174,8 @@ int64_t opset_for(const ir::Model& m, const ir::Node& n) {
 
 class SessionImpl final : public Session {
  public:
-  SessionImpl(const ir::Model& model, SessionOptions opts)
-      : model_(model), opts_(std::move(opts)), pool_(opts_.threads) {
+  SessionImpl(const ir::Model& model, SessionOptions opts, std::vector<std::unique_ptr<Provider>> providers)
+      : model_(model), opts_(std::move(opts)), pool_(opts_.threads), providers_(std::move(providers)) {
     meter_.limit = opts_.max_memory_bytes;
   }
 
@@ -309,7 +315,7 @@ class SessionImpl final : public Session {
                   &frame);
       const auto t0 = opts_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       Status st = s.kernel->run(ctx);
-      if (opts_.profile) record_time(*s.node, std::chrono::steady_clock::now() - t0);
+      if (opts_.profile) record_time(s, std::chrono::steady_clock::now() - t0);
       if (!st.is_ok()) {
         if (st.message().find(s.node->describe()) == std::string::npos) return st.with_context(s.node->describe());
         return st;
@@ -325,12 +331,13 @@ class SessionImpl final : public Session {
     return Status::ok();
   }
 
-  void record_time(const ir::Node& n, std::chrono::steady_clock::duration d) {
-    auto [it, fresh] = timings_.try_emplace(&n);
+  void record_time(const Step& s, std::chrono::steady_clock::duration d) {
+    auto [it, fresh] = timings_.try_emplace(s.timed);
     if (fresh) {
-      it->second.node = &n;
-      it->second.provider = "cpu";
-      timing_order_.push_back(&n);
+      it->second.node = s.timed;
+      it->second.provider = s.provider->name();
+      it->second.fused_nodes = s.fused_nodes;
+      timing_order_.push_back(s.timed);
     }
     it->second.total_ms += std::chrono::duration<double, std::milli>(d).count();
     ++it->second.calls;
@@ -365,14 +372,28 @@ class SessionImpl final : public Session {
     for (const ir::Value* v : g.inputs()) p.input_slots.push_back(p.slot_of.at(v));
     plans_[&g] = std::move(plan);
 
-    ASSIGN_OR_RETURN(std::vector<ir::Node*> order, g.topological_order());
+    ASSIGN_OR_RETURN(std::vector<PartitionStep> parts, partition_graph(g, model_, providers_));
     std::unordered_map<int, size_t> last_use;
-    for (ir::Node* n : order) {
+    for (PartitionStep& part : parts) {
+      const ir::Node* n = part.nodes.back();
       Step s;
       s.node = n;
+      s.timed = part.nodes.front();
+      s.fused_nodes = part.nodes.size();
+      s.provider = part.provider;
       s.opset = opset_for(model_, *n);
-      ASSIGN_OR_RETURN(s.kernel, make_kernel(*n, model_, s.opset));
-      for (ir::Value* v : n->inputs()) {
+      if (part.factory) {
+        auto k = part.factory(KernelInit{*n, s.opset, model_});
+        if (!k.is_ok()) {
+          if (k.status().message().find(n->describe()) == std::string::npos)
+            return k.status().with_context(n->describe());
+          return k.status();
+        }
+        s.kernel = std::move(k).value();
+      } else {
+        ASSIGN_OR_RETURN(s.kernel, make_kernel(*n, model_, s.opset, part.provider->registry()));
+      }
+      for (const ir::Value* v : part.inputs) {
         s.inputs.push_back(ref_for(v, g));
         if (v && v->graph() == &g) last_use[p.slot_of.at(v)] = p.steps.size();
       }
@@ -409,6 +430,7 @@ class SessionImpl final : public Session {
   SessionOptions opts_;
   ThreadPool pool_;
   MemoryMeter meter_;
+  std::vector<std::unique_ptr<Provider>> providers_;  // priority order; cpu last
   std::unordered_map<const ir::Node*, NodeTiming> timings_;
   std::vector<const ir::Node*> timing_order_;
   std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans_;
@@ -424,16 +446,15 @@ Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vecto
 
 Result<std::unique_ptr<Session>> Session::create(const ir::Model& model, SessionOptions options) {
   if (options.threads < 1) return invalid("threads must be at least 1, got {}", options.threads);
-  for (const std::string& p : options.providers)
-    if (p != "cpu") return unsupported("unknown execution provider '{}' (available: cpu)", p);
-  auto s = std::make_unique<SessionImpl>(model, std::move(options));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Provider>> providers, make_providers(options.providers, ProviderOptions{options.threads}));
+  auto s = std::make_unique<SessionImpl>(model, std::move(options), std::move(providers));
   TRY(s->compile());
   return std::unique_ptr<Session>(std::move(s));
 }
 
 Result<std::vector<RValue>> run_node(const ir::Node& node, const ir::Model& model, std::vector<RValue> inputs) {
   int64_t opset = opset_for(model, node);
-  ASSIGN_OR_RETURN(std::unique_ptr<Kernel> k, make_kernel(node, model, opset));
+  ASSIGN_OR_RETURN(std::unique_ptr<Kernel> k, make_kernel(node, model, opset, cpu_registry()));
   std::vector<RValue> outs(node.num_outputs());
   std::vector<const RValue*> in;
   for (size_t i = 0; i < inputs.size(); ++i) in.push_back(node.input(i) || i < inputs.size() ? &inputs[i] : nullptr);

@@ -1,4 +1,4 @@
-// Session: runs an ir::Model on the CPU: checks it, assigns kernels, plans buffers, executes nodes.
+// Session: runs an ir::Model on the CPU: partitions it among providers, plans buffers, executes steps.
 #pragma once
 
 #include <map>
@@ -13,6 +13,8 @@ namespace ortool::rt {
 
 struct SessionOptions {
   int threads = 1;
+  // Execution providers in priority order ("dnnl", "cpu"); "cpu" is appended when missing, so it
+  // takes every node the others leave.
   std::vector<std::string> providers = {"cpu"};
   // Refuse to allocate past this many bytes of live tensors (0: no limit).
   size_t max_memory_bytes = 0;
@@ -23,9 +25,12 @@ struct SessionOptions {
 };
 
 // Accumulated run time of one node over all runs since the session was created (profile on).
+// A provider's fused group (Conv+Relu) is one entry filed under its first node, the op that does the
+// work, with fused_nodes > 1; the group's other nodes have no entry.
 struct NodeTiming {
   const ir::Node* node = nullptr;
-  std::string provider;
+  std::string provider;  // the provider that ran the node
+  size_t fused_nodes = 1;
   double total_ms = 0;
   int64_t calls = 0;
 };

@@ -5,5 +5,10 @@ if(TARGET ortool AND EXISTS /usr/share/libonnx-testdata/data/node)
            COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/node_tests.py
                    --ortool $<TARGET_FILE:ortool>
                    --expected ${CMAKE_CURRENT_LIST_DIR}/expected_pass.txt)
-  set_tests_properties(conformance_node PROPERTIES TIMEOUT 1200)
+  # The same cases on the reference kernels alone (the default above puts oneDNN first when built with it).
+  add_test(NAME conformance_node_cpu
+           COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/node_tests.py
+                   --ortool $<TARGET_FILE:ortool> --providers cpu
+                   --expected ${CMAKE_CURRENT_LIST_DIR}/expected_pass.txt)
+  set_tests_properties(conformance_node conformance_node_cpu PROPERTIES TIMEOUT 1200)
 endif()

@@ -161,7 +161,7 @@ def first_error_line(text):
     return (lines[-1] if lines else "no message")[:300]
 
 
-def run_case(ortool, case_dir, timeout):
+def run_case(ortool, case_dir, timeout, providers=None):
     """(passed, reason) for one case: every data set must run and match."""
     model = os.path.join(case_dir, "model.onnx")
     sets = sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set_"))
@@ -172,6 +172,8 @@ def run_case(ortool, case_dir, timeout):
         set_dir = os.path.join(case_dir, s)
         with tempfile.TemporaryDirectory(prefix="ortool_node_") as out:
             cmd = [ortool, "run", model, "--input-dir", set_dir, "--output-dir", out]
+            if providers:
+                cmd += ["--providers", providers]
             try:
                 p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    timeout=timeout, check=False)
@@ -253,6 +255,7 @@ def main():
     ap.add_argument("--known-failures", help="known_failures.txt (default: beside --expected)")
     ap.add_argument("--data-dir", default=DATA_DIR)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--providers", help="passed to ortool run (default: ortool's default providers)")
     ap.add_argument("--timeout", type=float, default=60, help="seconds per data set")
     ap.add_argument("--update", action="store_true", help="rewrite expected_pass.txt from the results")
     ap.add_argument("-k", dest="pattern", help="only cases whose name matches this regular expression")
@@ -287,7 +290,7 @@ def main():
     results = {}
     ortool = os.path.abspath(args.ortool)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futs = {pool.submit(run_case, ortool, os.path.join(args.data_dir, c), args.timeout): c for c in cases}
+        futs = {pool.submit(run_case, ortool, os.path.join(args.data_dir, c), args.timeout, args.providers): c for c in cases}
         for f in concurrent.futures.as_completed(futs):
             c = futs[f]
             try:

@@ -11,8 +11,12 @@ foreach(model ${ORTOOL_REAL_MODELS})
   file(GLOB sets LIST_DIRECTORIES true "${dir}/*_set_*")
   foreach(set ${sets})
     get_filename_component(set_name ${set} NAME)
+    # Default providers (oneDNN first when built with it), and the reference kernels alone.
     add_test(NAME model_${name}_${set_name}
              COMMAND $<TARGET_FILE:ortool> compare ${model} --expected-dir ${set} --atol 1e-4 --rtol 1e-3)
-    set_tests_properties(model_${name}_${set_name} PROPERTIES TIMEOUT 600)
+    add_test(NAME model_${name}_${set_name}_cpu
+             COMMAND $<TARGET_FILE:ortool> compare ${model} --expected-dir ${set} --atol 1e-4 --rtol 1e-3
+                     --providers cpu)
+    set_tests_properties(model_${name}_${set_name} model_${name}_${set_name}_cpu PROPERTIES TIMEOUT 600)
   endforeach()
 endforeach()

@@ -1,0 +1,125 @@
+// Shared pieces of the dnnl provider: engine, thread count, and the activations fused as eltwise post-ops.
+#include "runtime/dnnl/dnnl_common.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "runtime/thread_pool.h"
+
+namespace ortool::rt::dnnl_ep {
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+void set_threads(int n) {
+  // Debian's oneDNN runs its primitives on OpenMP; the team size is a per-calling-thread setting,
+  // so setting it before each primitive keeps sessions with different --threads apart.
+  n = std::max(1, n);
+  if (omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
+void use_threads(const KernelContext& ctx) { set_threads(ctx.threads() ? ctx.threads()->size() : 1); }
+
+std::string describe_nodes(const std::vector<const ir::Node*>& nodes) {
+  std::string s;
+  for (const ir::Node* n : nodes) s += (s.empty() ? "" : " + ") + n->describe();
+  return s;
+}
+
+TensorPtr fixed_tensor(const ir::Value* v) {
+  for (int hops = 0; v && hops < 8; ++hops) {
+    if (GraphView::is_session_constant(v)) return v->constant();
+    const ir::Node* p = v->producer();
+    if (!p || !(p->domain().empty() || p->domain() == "ai.onnx")) return nullptr;
+    if (p->op_type() == "Constant") {
+      const ir::Attribute* a = p->attr("value");
+      return a && a->type == ir::AttrType::Tensor && p->attributes().size() == 1 ? a->t : nullptr;
+    }
+    if (p->op_type() != "Identity" || p->num_inputs() != 1) return nullptr;
+    v = p->input(0);
+  }
+  return nullptr;
+}
+
+Status CpuFallback::run(KernelContext& ctx, DType type) {
+  if (!kernel_ || type_ != type) {
+    const KernelDef* def = cpu_registry().find(node_.domain(), node_.op_type(), opset_, type);
+    if (!def)
+      return unsupported("{}: no kernel for element type {} at opset {}", node_.describe(), dtype_name(type), opset_);
+    ASSIGN_OR_RETURN(kernel_, def->factory(KernelInit{node_, opset_, model_}));
+    type_ = type;
+  }
+  return kernel_->run(ctx);
+}
+
+namespace {
+
+// A scalar float bound of Clip with a fixed value; nullopt when it is anything else.
+std::optional<float> constant_bound(const ir::Value* v, float absent) {
+  if (!v) return absent;
+  const TensorPtr fixed = fixed_tensor(v);
+  if (!fixed) return std::nullopt;
+  const Tensor& t = *fixed;
+  if (t.dtype() != DType::Float || t.numel() != 1) return std::nullopt;
+  return t.data<float>()[0];
+}
+
+}  // namespace
+
+std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& producer) {
+  const ir::Value* v = producer.output(0);
+  if (!v || v->uses().size() != 1 || v->uses()[0].index != 0) return std::nullopt;
+  const ir::Node* c = v->uses()[0].node;
+  if (view.is_taken(c) || !(c->domain().empty() || c->domain() == "ai.onnx")) return std::nullopt;
+  if (c->num_outputs() != 1 || !c->output(0)) return std::nullopt;
+  const ir::Node* group[] = {&producer, c};
+  if (!view.read_only_by(*v, group)) return std::nullopt;
+  PostOp p;
+  p.node = c;
+  const std::string& op = c->op_type();
+  if (op == "Relu" && c->num_inputs() == 1) {
+    p.alg = dnnl::algorithm::eltwise_relu;
+  } else if (op == "LeakyRelu" && c->num_inputs() == 1) {
+    p.alg = dnnl::algorithm::eltwise_relu;  // oneDNN's relu takes the negative slope as alpha
+    p.alpha = c->attr_float("alpha", 0.01f);
+    if (!std::isfinite(p.alpha)) return std::nullopt;
+  } else if (op == "Sigmoid" && c->num_inputs() == 1) {
+    p.alg = dnnl::algorithm::eltwise_logistic;
+  } else if (op == "Tanh" && c->num_inputs() == 1) {
+    p.alg = dnnl::algorithm::eltwise_tanh;
+  } else if (op == "Clip") {
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    std::optional<float> lo, hi;
+    if (view.opset(*c) < 11) {
+      if (c->num_inputs() != 1) return std::nullopt;
+      lo = c->attr_float("min", -inf);
+      hi = c->attr_float("max", inf);
+    } else {
+      if (c->num_inputs() > 3) return std::nullopt;
+      lo = constant_bound(c->input(1), -inf);
+      hi = constant_bound(c->input(2), inf);
+    }
+    // Crossed or NaN bounds have ONNX-specific answers: leave them to the reference kernel.
+    if (!lo || !hi || std::isnan(*lo) || std::isnan(*hi) || *lo > *hi) return std::nullopt;
+    p.alg = dnnl::algorithm::eltwise_clip;
+    p.alpha = *lo;
+    p.beta = *hi;
+  } else {
+    return std::nullopt;
+  }
+  return p;
+}
+
+dnnl::post_ops make_post_ops(const std::optional<PostOp>& p, bool sum) {
+  dnnl::post_ops ops;
+  if (sum) ops.append_sum(1.0f);
+  if (p) ops.append_eltwise(1.0f, p->alg, p->alpha, p->beta);
+  return ops;
+}
+
+}  // namespace ortool::rt::dnnl_ep

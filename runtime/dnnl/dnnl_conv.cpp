@@ -1,0 +1,368 @@
+// The dnnl provider's Conv: 2-D float32 convolution with constant weights, plus the nodes fused after it.
+//
+// Fusions: Conv, then optionally an inference BatchNormalization (folded into the weights and bias
+// when the claim is made), then optionally a residual Add of a tensor of the output's shape
+// (oneDNN's sum post-op, which accumulates into the destination: the kernel copies the addend there
+// first), then optionally an activation (eltwise post-op).
+//
+// Layouts: the tensors between steps stay plain NCHW. The primitive picks its own activation layout
+// (format_tag::any; oneDNN 2.6 picks NHWC for its AVX-512 brgconv kernels, which beat its plain-NCHW
+// kernels by ~2x on resnet18 even with the reorders) and the kernel reorders in and out around it;
+// the weights are reordered once per input shape. Keeping the blocked layout across a whole region
+// of oneDNN steps (no reorders between consecutive convs) is the next step. The packed weights and
+// the reorder buffers live outside the session's memory meter.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <unordered_map>
+
+#include "runtime/cpu/conv.h"
+#include "runtime/dnnl/dnnl_common.h"
+#include "runtime/partition.h"
+
+namespace ortool::rt::dnnl_ep {
+
+namespace {
+
+namespace cf = cpu::conv_family;
+using md = dnnl::memory::desc;
+using tag = dnnl::memory::format_tag;
+constexpr auto f32 = dnnl::memory::data_type::f32;
+
+struct ConvSpec {
+  std::vector<const ir::Node*> nodes;  // the Conv, then the fused BatchNormalization, Add, activation
+  std::string what;                    // describe_nodes(nodes), for messages
+  cf::WindowAttrs attrs;
+  int64_t group = 1;
+  TensorPtr w, b;  // session constants (or their BatchNormalization-folded copies): they outlive every run
+  std::optional<PostOp> post;
+  const ir::Node* add = nullptr;  // fused residual Add
+  size_t addend_input = 0;        // the step input holding the Add's other operand (see Claim)
+};
+
+dnnl::memory::dims weight_dims(const ConvSpec& s) {
+  const auto& w = s.w->dims();
+  if (s.group == 1) return {w[0], w[1], w[2], w[3]};
+  return {s.group, w[0] / s.group, w[1], w[2], w[3]};  // ONNX's [M, C/g, kH, kW] is goihw in memory
+}
+
+// The window of the conv over an input of dims `x` (rank 4, checked by the caller).
+Result<cf::Window> window_for(const ConvSpec& s, const std::vector<int64_t>& x) {
+  std::span<const int64_t> kernel(s.w->dims().data() + 2, 2), in(x.data() + 2, 2);
+  return cf::resolve_window(*s.nodes.front(), s.attrs, in, kernel, cf::WindowKind::Conv);
+}
+
+std::vector<int64_t> out_dims(const ConvSpec& s, const std::vector<int64_t>& x, const cf::Window& win) {
+  return {x[0], s.w->dims()[0], win.out[0], win.out[1]};
+}
+
+// Throws dnnl::error when oneDNN has no implementation for this geometry.
+dnnl::convolution_forward::primitive_desc make_pd(const ConvSpec& s, const std::vector<int64_t>& x,
+                                                  const cf::Window& win) {
+  const std::vector<int64_t> y = out_dims(s, x, win);
+  md src({x[0], x[1], x[2], x[3]}, f32, tag::any), dst({y[0], y[1], y[2], y[3]}, f32, tag::any);
+  md wts(weight_dims(s), f32, tag::any);
+  dnnl::memory::dims strides{win.stride[0], win.stride[1]};
+  dnnl::memory::dims dil{win.dilation[0] - 1, win.dilation[1] - 1};  // oneDNN counts the holes
+  dnnl::memory::dims pl{win.pad_begin[0], win.pad_begin[1]}, pr{win.pad_end[0], win.pad_end[1]};
+  const auto prop = dnnl::prop_kind::forward_inference;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(make_post_ops(s.post, s.add != nullptr));
+  if (s.b) {
+    md bias({y[1]}, f32, tag::x);
+    return {dnnl::convolution_forward::desc(prop, alg, src, wts, bias, dst, strides, dil, pl, pr), attr,
+            cpu_engine()};
+  }
+  return {dnnl::convolution_forward::desc(prop, alg, src, wts, dst, strides, dil, pl, pr), attr, cpu_engine()};
+}
+
+// A plain-layout view of caller memory; oneDNN only reads through `src` handles.
+dnnl::memory plain(const std::vector<int64_t>& dims, const void* data) {
+  return dnnl::memory(md(dnnl::memory::dims(dims.begin(), dims.end()), f32, tag::nchw), cpu_engine(),
+                      const_cast<void*>(data));
+}
+
+// One primitive with its packed weights, for one input shape (empty for an empty tensor).
+struct Prepared {
+  std::vector<int64_t> src_dims, dst_dims;
+  bool empty = false;
+  dnnl::convolution_forward prim;
+  dnnl::memory weights, bias;
+  // Reorders between plain NCHW and the primitive's layouts, with the blocked buffers; empty when
+  // the primitive takes plain NCHW itself.
+  dnnl::reorder to_src, from_dst, to_dst;
+  dnnl::memory src_buf, dst_buf;
+};
+
+class DnnlConvKernel final : public Kernel {
+ public:
+  explicit DnnlConvKernel(std::shared_ptr<const ConvSpec> spec)
+      : spec_(std::move(spec)), stream_(cpu_engine()) {}
+
+  // The primitive and packed weights for input dims `x`; built on first sight of a shape.
+  Result<Prepared*> prepare(const std::vector<int64_t>& x);
+
+  Status run(KernelContext& ctx) override {
+    const ConvSpec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(0);
+    if (!x) return invalid("{}: input X is required", s.what);
+    if (x->dtype() != DType::Float)
+      return invalid("{}: input X is {}, the weight is float", s.what, dtype_name(x->dtype()));
+    if (x->rank() != 4 || x->dims()[1] != s.w->dims()[1] * s.group)
+      return invalid("{}: input X has shape {}; want [N, {}, H, W] for a weight of shape {} and group {}", s.what,
+                     cf::dims_string(x->dims()), s.w->dims()[1] * s.group, cf::dims_string(s.w->dims()), s.group);
+    use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
+    ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    const Tensor* addend = nullptr;
+    if (s.add) {
+      addend = ctx.input_tensor(s.addend_input);
+      // The claim saw equal declared shapes; a model whose annotations lie ends here, not in a crash.
+      if (!addend || addend->dtype() != DType::Float || addend->dims() != p->dst_dims)
+        return invalid("{}: the Add's other input has shape {}, the conv output {}", s.what,
+                       addend ? cf::dims_string(addend->dims()) : "(none)", cf::dims_string(p->dst_dims));
+    }
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims));
+    if (p->empty) return Status::ok();
+    return guarded(s.what, [&]() -> Status { return execute(*p, *x, addend, *y); });
+  }
+
+ private:
+  Status execute(Prepared& p, const Tensor& x, const Tensor* addend, Tensor& y);
+
+  std::shared_ptr<const ConvSpec> spec_;
+  dnnl::stream stream_;
+  std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+};
+
+Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
+  for (size_t i = 0; i < cache_.size(); ++i) {
+    if (cache_[i]->src_dims != x) continue;
+    auto it = cache_.begin() + static_cast<std::ptrdiff_t>(i);
+    std::rotate(it, it + 1, cache_.end());
+    return cache_.back().get();
+  }
+  const ConvSpec& s = *spec_;
+  ASSIGN_OR_RETURN(cf::Window win, window_for(s, x));
+  auto p = std::make_unique<Prepared>();
+  p->src_dims = x;
+  p->dst_dims = out_dims(s, x, win);
+  for (int64_t d : x) p->empty = p->empty || d == 0;
+  for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+  // oneDNN rejects empty tensors; the run only allocates the (empty) output.
+  if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
+    auto pd = make_pd(s, x, win);
+    p->prim = dnnl::convolution_forward(pd);
+    const auto& eng = cpu_engine();
+    dnnl::memory user_w(md(weight_dims(s), f32, s.group == 1 ? tag::oihw : tag::goihw), eng,
+                        const_cast<float*>(s.w->data<float>()));
+    if (pd.weights_desc() == user_w.get_desc()) {
+      p->weights = user_w;
+    } else {
+      p->weights = dnnl::memory(pd.weights_desc(), eng);
+      dnnl::reorder(user_w, p->weights).execute(stream_, user_w, p->weights);
+      stream_.wait();
+    }
+    if (s.b) p->bias = dnnl::memory(pd.bias_desc(), eng, const_cast<float*>(s.b->data<float>()));
+    const md src_plain(dnnl::memory::dims(x.begin(), x.end()), f32, tag::nchw);
+    const md dst_plain(dnnl::memory::dims(p->dst_dims.begin(), p->dst_dims.end()), f32, tag::nchw);
+    if (pd.src_desc() != src_plain) {
+      p->src_buf = dnnl::memory(pd.src_desc(), eng);
+      p->to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, src_plain, eng, pd.src_desc()));
+    }
+    if (pd.dst_desc() != dst_plain) {
+      p->dst_buf = dnnl::memory(pd.dst_desc(), eng);
+      p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, dst_plain));
+      if (s.add) p->to_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst_plain, eng, pd.dst_desc()));
+    }
+    return Status::ok();
+  }));
+  // Shapes rarely vary; a few entries cover a model fed two or three batch sizes.
+  if (cache_.size() >= 4) cache_.erase(cache_.begin());
+  cache_.push_back(std::move(p));
+  return cache_.back().get();
+}
+
+Status DnnlConvKernel::execute(Prepared& p, const Tensor& x, const Tensor* addend, Tensor& y) {
+  dnnl::memory src = plain(p.src_dims, x.data<float>());
+  dnnl::memory dst = plain(p.dst_dims, y.mutable_data<float>());
+  if (addend && p.dst_buf) {
+    dnnl::memory a = plain(p.dst_dims, addend->data<float>());
+    p.to_dst.execute(stream_, a, p.dst_buf);
+  } else if (addend) {
+    std::memcpy(y.mutable_data<float>(), addend->data<float>(), addend->nbytes());
+  }
+  if (p.src_buf) {
+    p.to_src.execute(stream_, src, p.src_buf);
+    src = p.src_buf;
+  }
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, p.weights}, {DNNL_ARG_DST, p.dst_buf ? p.dst_buf : dst}};
+  if (p.bias) args.emplace(DNNL_ARG_BIAS, p.bias);
+  p.prim.execute(stream_, args);
+  if (p.dst_buf) p.from_dst.execute(stream_, p.dst_buf, dst);
+  stream_.wait();
+  return Status::ok();
+}
+
+// The input dims when the graph fixes all of them, else empty.
+std::vector<int64_t> static_dims(const ir::Value& v) {
+  if (!v.type.is_tensor() || !v.type.shape) return {};
+  std::vector<int64_t> d;
+  for (const Dim& x : *v.type.shape) {
+    if (!x.is_known() || x.value <= 0) return {};
+    d.push_back(x.value);
+  }
+  return d;
+}
+
+// Equal declared shapes: every dim the same number or the same symbol.
+bool same_declared_shape(const ir::Value& a, const ir::Value& b) {
+  if (!a.type.is_tensor() || !b.type.is_tensor() || !a.type.shape || !b.type.shape) return false;
+  const Shape &sa = *a.type.shape, &sb = *b.type.shape;
+  if (sa.size() != sb.size()) return false;
+  for (size_t i = 0; i < sa.size(); ++i) {
+    const bool numbers = sa[i].is_known() && sb[i].is_known() && sa[i].value == sb[i].value;
+    const bool symbols = sa[i].kind == Dim::Kind::Param && sb[i].kind == Dim::Kind::Param && sa[i].param == sb[i].param;
+    if (!numbers && !symbols) return false;
+  }
+  return true;
+}
+
+// The Add reading `producer`'s output plus a float tensor of the same declared shape (a residual
+// connection), when it is that output's only reader; null otherwise. Broadcasting Adds stay out:
+// the sum post-op needs the addend in the destination's shape.
+const ir::Node* fusable_add(const GraphView& view, const ir::Node& producer) {
+  const ir::Value* c = producer.output(0);
+  if (!c || c->uses().size() != 1) return nullptr;
+  const ir::Node* add = c->uses()[0].node;
+  if (add->op_type() != "Add" || !(add->domain().empty() || add->domain() == "ai.onnx")) return nullptr;
+  if (view.is_taken(add) || add->num_inputs() != 2 || add->num_outputs() != 1 || !add->output(0)) return nullptr;
+  const ir::Value* other = add->input(c->uses()[0].index == 0 ? 1 : 0);
+  if (!other || other == c || other->type.elem != DType::Float) return nullptr;
+  const ir::Node* group[] = {&producer, add};
+  if (!view.read_only_by(*c, group)) return nullptr;
+  if (!same_declared_shape(*c, *other) || !same_declared_shape(*c, *add->output(0))) return nullptr;
+  return add;
+}
+
+// A float vector of n values fixed for the session, or null (the tensor outlives the claim: the model holds it).
+const float* constant_vector(const ir::Value* v, int64_t n) {
+  const TensorPtr t = fixed_tensor(v);
+  if (!t || t->dtype() != DType::Float || t->rank() != 1 || t->dims()[0] != n) return nullptr;
+  return t->data<float>();
+}
+
+// Folds an inference BatchNormalization reading the conv's output (its only reader) into the spec's
+// weights and bias; false (spec untouched) when the node is anything else.
+bool fold_batch_norm(const GraphView& view, const ir::Node& conv, ConvSpec& spec) {
+  const ir::Value* c = conv.output(0);
+  if (!c || c->uses().size() != 1 || c->uses()[0].index != 0) return false;
+  const ir::Node* bn = c->uses()[0].node;
+  if (bn->op_type() != "BatchNormalization" || !(bn->domain().empty() || bn->domain() == "ai.onnx")) return false;
+  if (view.is_taken(bn) || view.opset(*bn) < 7 || bn->num_inputs() != 5 || !bn->output(0)) return false;
+  for (size_t i = 1; i < bn->num_outputs(); ++i)
+    if (bn->output(i)) return false;  // running statistics outputs: training
+  if (bn->attr_int("training_mode", 0) != 0 || bn->attr_int("spatial", 1) != 1) return false;
+  const ir::Node* group[] = {&conv, bn};
+  if (!view.read_only_by(*c, group)) return false;
+  const int64_t m = spec.w->dims()[0];
+  const float* scale = constant_vector(bn->input(1), m);
+  const float* shift = constant_vector(bn->input(2), m);
+  const float* mean = constant_vector(bn->input(3), m);
+  const float* var = constant_vector(bn->input(4), m);
+  const float eps = bn->attr_float("epsilon", 1e-5f);
+  if (!scale || !shift || !mean || !var || !std::isfinite(eps)) return false;
+  auto w = std::make_shared<Tensor>(DType::Float, spec.w->dims());
+  auto b = std::make_shared<Tensor>(DType::Float, std::vector<int64_t>{m});
+  const int64_t per = spec.w->numel() / m;
+  const float* w0 = spec.w->data<float>();
+  const float* b0 = spec.b ? spec.b->data<float>() : nullptr;
+  for (int64_t o = 0; o < m; ++o) {
+    const float a = scale[o] / std::sqrt(var[o] + eps);
+    for (int64_t i = 0; i < per; ++i) w->mutable_data<float>()[o * per + i] = w0[o * per + i] * a;
+    b->mutable_data<float>()[o] = ((b0 ? b0[o] : 0.0f) - mean[o]) * a + shift[o];
+  }
+  spec.w = std::move(w);
+  spec.b = std::move(b);
+  spec.nodes.push_back(bn);
+  return true;
+}
+
+}  // namespace
+
+std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, int threads) {
+  const ir::Value* x = conv.input(0);
+  const ir::Value* w = conv.input(1);
+  const ir::Value* b = conv.input(2);
+  if (!x || conv.num_inputs() > 3 || conv.num_outputs() != 1 || !conv.output(0)) return std::nullopt;
+  const TensorPtr wc = fixed_tensor(w), bc = fixed_tensor(b);
+  if (!wc || (b && !bc)) return std::nullopt;
+  const Tensor& wt = *wc;
+  if (wt.dtype() != DType::Float || wt.rank() != 4 || wt.numel() == 0) return std::nullopt;
+  if (x->type.is_tensor() && x->type.elem != DType::Float && x->type.elem != DType::Undefined) return std::nullopt;
+  if (x->type.is_tensor() && x->type.shape && x->type.shape->size() != 4) return std::nullopt;
+
+  auto spec = std::make_shared<ConvSpec>();
+  spec->group = conv.attr_int("group", 1);
+  const int64_t m = wt.dims()[0];
+  if (spec->group <= 0 || m % spec->group != 0) return std::nullopt;
+  if (x->type.is_tensor() && x->type.shape) {
+    const Dim& c = (*x->type.shape)[1];
+    if (c.is_known() && c.value != wt.dims()[1] * spec->group) return std::nullopt;
+  }
+  if (b) {
+    const Tensor& bt = *bc;
+    if (bt.dtype() != DType::Float || bt.rank() != 1 || bt.dims()[0] != m) return std::nullopt;
+    spec->b = bc;
+  }
+  if (!cf::parse_window_attrs(conv, spec->attrs).is_ok() || !cf::check_window_ranks(conv, spec->attrs, 2).is_ok())
+    return std::nullopt;
+  const auto& ks = spec->attrs.kernel_shape;
+  if (!ks.empty() && !std::equal(ks.begin(), ks.end(), wt.dims().begin() + 2, wt.dims().end())) return std::nullopt;
+  spec->w = wc;
+  spec->nodes = {&conv};
+  fold_batch_norm(view, conv, *spec);
+  spec->post = fusable_activation(view, *spec->nodes.back());
+  if (!spec->post) {
+    spec->add = fusable_add(view, *spec->nodes.back());
+    if (spec->add) {
+      spec->nodes.push_back(spec->add);
+      const std::vector<const ir::Value*> ins = group_inputs(spec->nodes);
+      const ir::Value* other = spec->add->input(spec->add->input(0) == spec->nodes.end()[-2]->output(0) ? 1 : 0);
+      spec->addend_input = static_cast<size_t>(std::find(ins.begin(), ins.end(), other) - ins.begin());
+      spec->post = fusable_activation(view, *spec->add);
+    }
+  }
+  if (spec->post) spec->nodes.push_back(spec->post->node);
+  spec->what = describe_nodes(spec->nodes);
+
+  // With a fixed input shape, ask oneDNN now, so an unsupported geometry stays on the cpu provider.
+  const std::vector<int64_t> xd = static_dims(*x);
+  if (!xd.empty()) {
+    auto win = window_for(*spec, xd);
+    if (!win.is_ok()) return std::nullopt;
+    Status supported = guarded(spec->what, [&]() -> Status {
+      (void)make_pd(*spec, xd, *win);
+      return Status::ok();
+    });
+    if (!supported.is_ok()) return std::nullopt;
+  }
+  Claim c;
+  c.nodes = spec->nodes;
+  c.factory = [spec, xd, threads](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    std::unique_ptr<DnnlConvKernel> k;
+    TRY(guarded(spec->what, [&]() -> Status {
+      k = std::make_unique<DnnlConvKernel>(spec);
+      return Status::ok();
+    }));
+    set_threads(threads);
+    if (!xd.empty()) TRY(k->prepare(xd).status());  // weights packed at session creation
+    return std::unique_ptr<Kernel>(std::move(k));
+  };
+  return c;
+}
+
+}  // namespace ortool::rt::dnnl_ep

@@ -1,0 +1,198 @@
+// The dnnl provider's Gemm and MatMul: float32 A times a constant 2-D weight (+ bias, fused activation) on oneDNN matmul.
+//
+// Gemm's alpha and beta are folded into the packed weight and the bias once; MatMul's leading dims
+// of A are flattened into rows, since the weight is shared by every batch.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "runtime/dnnl/dnnl_common.h"
+
+namespace ortool::rt::dnnl_ep {
+
+namespace {
+
+using md = dnnl::memory::desc;
+using tag = dnnl::memory::format_tag;
+constexpr auto f32 = dnnl::memory::data_type::f32;
+
+struct GemmSpec {
+  std::vector<const ir::Node*> nodes;  // the Gemm or MatMul, then the fused activation if any
+  std::string what;
+  bool gemm = false;        // Gemm: A must be 2-D
+  int64_t k = 0, n = 0;
+  std::vector<float> w;     // [K, N] row-major, alpha applied
+  std::vector<float> bias;  // [N] with beta applied; empty: none
+  std::optional<PostOp> post;
+};
+
+struct Prepared {
+  int64_t rows = 0;
+  dnnl::matmul prim;
+  dnnl::memory weights, bias;
+};
+
+std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
+
+class DnnlGemmKernel final : public Kernel {
+ public:
+  explicit DnnlGemmKernel(std::shared_ptr<const GemmSpec> spec) : spec_(std::move(spec)), stream_(cpu_engine()) {}
+
+  Result<Prepared*> prepare(int64_t rows) {
+    for (size_t i = 0; i < cache_.size(); ++i) {
+      if (cache_[i]->rows != rows) continue;
+      auto it = cache_.begin() + static_cast<std::ptrdiff_t>(i);
+      std::rotate(it, it + 1, cache_.end());
+      return cache_.back().get();
+    }
+    const GemmSpec& s = *spec_;
+    auto p = std::make_unique<Prepared>();
+    p->rows = rows;
+    TRY(guarded(s.what, [&]() -> Status {
+      const auto& eng = cpu_engine();
+      md src({rows, s.k}, f32, tag::ab), dst({rows, s.n}, f32, tag::ab), wts({s.k, s.n}, f32, tag::any);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(make_post_ops(s.post));
+      dnnl::matmul::primitive_desc pd =
+          s.bias.empty() ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wts, dst), attr, eng)
+                         : dnnl::matmul::primitive_desc(
+                               dnnl::matmul::desc(src, wts, md({1, s.n}, f32, tag::ab), dst), attr, eng);
+      p->prim = dnnl::matmul(pd);
+      dnnl::memory user_w(md({s.k, s.n}, f32, tag::ab), eng, const_cast<float*>(s.w.data()));
+      if (pd.weights_desc() == user_w.get_desc()) {
+        p->weights = user_w;
+      } else {
+        p->weights = dnnl::memory(pd.weights_desc(), eng);
+        dnnl::reorder(user_w, p->weights).execute(stream_, user_w, p->weights);
+        stream_.wait();
+      }
+      if (!s.bias.empty()) p->bias = dnnl::memory(pd.bias_desc(), eng, const_cast<float*>(s.bias.data()));
+      return Status::ok();
+    }));
+    if (cache_.size() >= 4) cache_.erase(cache_.begin());
+    cache_.push_back(std::move(p));
+    return cache_.back().get();
+  }
+
+  Status run(KernelContext& ctx) override {
+    const GemmSpec& s = *spec_;
+    const Tensor* a = ctx.input_tensor(0);
+    if (!a) return invalid("{}: input A is required", s.what);
+    if (a->dtype() != DType::Float)
+      return invalid("{}: input A is {}, the weight is float", s.what, dtype_name(a->dtype()));
+    if ((s.gemm && a->rank() != 2) || a->rank() < 1 || a->dims().back() != s.k)
+      return invalid("{}: input A has shape {}; want {} with {} columns to match the weight [{}, {}]", s.what,
+                     dims_str(a->dims()), s.gemm ? "a matrix" : "rank 1 or more", s.k, s.k, s.n);
+    std::vector<int64_t> y_dims(a->dims().begin(), a->dims().end() - 1);  // a vector A gives a vector Y
+    const int64_t rows = a->numel() / s.k;  // k > 0: empty weights are not claimed
+    y_dims.push_back(s.n);
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, y_dims));
+    if (y->numel() == 0) return Status::ok();
+    use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
+    ASSIGN_OR_RETURN(Prepared * p, prepare(rows));
+    return guarded(s.what, [&]() -> Status {
+      const auto& eng = cpu_engine();
+      dnnl::memory src(md({rows, s.k}, f32, tag::ab), eng, const_cast<float*>(a->data<float>()));
+      dnnl::memory dst(md({rows, s.n}, f32, tag::ab), eng, y->mutable_data<float>());
+      std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, dst}};
+      if (p->bias) args.emplace(DNNL_ARG_BIAS, p->bias);
+      p->prim.execute(stream_, args);
+      stream_.wait();
+      return Status::ok();
+    });
+  }
+
+ private:
+  std::shared_ptr<const GemmSpec> spec_;
+  dnnl::stream stream_;
+  std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+};
+
+bool float_or_unknown(const ir::Value& v) {
+  return !v.type.is_tensor() || v.type.elem == DType::Float || v.type.elem == DType::Undefined;
+}
+
+// Gemm's C as a per-column bias: a scalar, [N] or [1, N]; empty when C is absent, nullopt otherwise.
+std::optional<std::vector<float>> gemm_bias(const ir::Value* c, int64_t n, float beta) {
+  if (!c || beta == 0.0f) return std::vector<float>{};
+  const TensorPtr fixed = fixed_tensor(c);
+  if (!fixed) return std::nullopt;
+  const Tensor& t = *fixed;
+  if (t.dtype() != DType::Float) return std::nullopt;
+  const auto& d = t.dims();
+  std::vector<float> out(static_cast<size_t>(n));
+  if (t.numel() == 1) {
+    std::fill(out.begin(), out.end(), beta * t.data<float>()[0]);
+  } else if ((d.size() == 1 && d[0] == n) || (d.size() == 2 && d[0] == 1 && d[1] == n)) {
+    for (int64_t j = 0; j < n; ++j) out[static_cast<size_t>(j)] = beta * t.data<float>()[j];
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, int threads) {
+  const bool gemm = node.op_type() == "Gemm";
+  const ir::Value* a = node.input(0);
+  const ir::Value* b = node.input(1);
+  if (!a || node.num_outputs() != 1 || !node.output(0) || node.num_inputs() > (gemm ? 3u : 2u)) return std::nullopt;
+  const TensorPtr bc = fixed_tensor(b);
+  if (!float_or_unknown(*a) || !bc) return std::nullopt;
+  const Tensor& bt = *bc;
+  if (bt.dtype() != DType::Float || bt.rank() != 2 || bt.numel() == 0) return std::nullopt;
+  if (a->type.is_tensor() && a->type.shape && a->type.shape->empty()) return std::nullopt;
+
+  auto spec = std::make_shared<GemmSpec>();
+  spec->gemm = gemm;
+  bool trans_b = false;
+  float alpha = 1.0f, beta = 1.0f;
+  if (gemm) {
+    if (node.attr_int("transA", 0) != 0) return std::nullopt;
+    if (view.opset(node) < 7 && node.attr_int("broadcast", 0) == 0 && node.has_input(2)) return std::nullopt;
+    trans_b = node.attr_int("transB", 0) != 0;
+    alpha = node.attr_float("alpha", 1.0f);
+    beta = node.attr_float("beta", 1.0f);
+    if (!std::isfinite(alpha) || !std::isfinite(beta)) return std::nullopt;
+  }
+  spec->k = trans_b ? bt.dims()[1] : bt.dims()[0];
+  spec->n = trans_b ? bt.dims()[0] : bt.dims()[1];
+  if (a->type.is_tensor() && a->type.shape) {
+    const Shape& s = *a->type.shape;
+    if (gemm && s.size() != 2) return std::nullopt;
+    if (s.back().is_known() && s.back().value != spec->k) return std::nullopt;
+  }
+  if (gemm) {
+    auto bias = gemm_bias(node.input(2), spec->n, beta);
+    if (!bias) return std::nullopt;
+    spec->bias = std::move(*bias);
+  }
+  spec->w.resize(static_cast<size_t>(spec->k * spec->n));
+  const float* src = bt.data<float>();
+  for (int64_t i = 0; i < spec->k; ++i)
+    for (int64_t j = 0; j < spec->n; ++j)
+      spec->w[static_cast<size_t>(i * spec->n + j)] = alpha * (trans_b ? src[j * spec->k + i] : src[i * spec->n + j]);
+  spec->post = fusable_activation(view, node);
+  spec->nodes = {&node};
+  if (spec->post) spec->nodes.push_back(spec->post->node);
+  spec->what = describe_nodes(spec->nodes);
+  Claim c;
+  c.nodes = spec->nodes;
+  c.factory = [spec, threads](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    set_threads(threads);
+    std::unique_ptr<Kernel> k;
+    TRY(guarded(spec->what, [&]() -> Status {
+      k = std::make_unique<DnnlGemmKernel>(spec);
+      return Status::ok();
+    }));
+    return k;
+  };
+  return c;
+}
+
+}  // namespace ortool::rt::dnnl_ep

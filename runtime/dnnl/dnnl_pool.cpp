@@ -1,0 +1,149 @@
+// The dnnl provider's MaxPool and AveragePool: 2-D float32 pooling on plain NCHW tensors.
+//
+// Graphs often leave the input's type unannotated: then an input that is not float (or not 4-D) at
+// run time goes to the cpu provider's kernel instead.
+//
+// ceil_mode is expressed to oneDNN as extra right padding (oneDNN wants the output size implied
+// by the pads); that is exact for MaxPool, whose padding never wins, and AveragePool is claimed
+// only without ceil_mode.
+#include <algorithm>
+#include <memory>
+#include <span>
+
+#include "runtime/cpu/conv.h"
+#include "runtime/dnnl/dnnl_common.h"
+
+namespace ortool::rt::dnnl_ep {
+
+namespace {
+
+namespace cf = cpu::conv_family;
+using md = dnnl::memory::desc;
+using tag = dnnl::memory::format_tag;
+constexpr auto f32 = dnnl::memory::data_type::f32;
+
+struct PoolSpec {
+  const ir::Node* node = nullptr;
+  std::string what;
+  cf::WindowAttrs attrs;
+  dnnl::algorithm alg = dnnl::algorithm::pooling_max;
+};
+
+struct Prepared {
+  std::vector<int64_t> src_dims, dst_dims;
+  bool empty = false;
+  dnnl::pooling_v2_forward prim;
+};
+
+Result<cf::Window> window_for(const PoolSpec& s, const std::vector<int64_t>& x) {
+  std::span<const int64_t> in(x.data() + 2, 2);
+  return cf::resolve_window(*s.node, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool);
+}
+
+dnnl::pooling_v2_forward::primitive_desc make_pd(const std::vector<int64_t>& x, const std::vector<int64_t>& y,
+                                                 const PoolSpec& s, const cf::Window& w) {
+  dnnl::memory::dims pr(2);
+  for (size_t d = 0; d < 2; ++d)  // right padding that yields exactly w.out windows (ceil_mode)
+    pr[d] = (w.out[d] - 1) * w.stride[d] + (w.kernel[d] - 1) * w.dilation[d] + 1 - w.in[d] - w.pad_begin[d];
+  md src({x[0], x[1], x[2], x[3]}, f32, tag::nchw), dst({y[0], y[1], y[2], y[3]}, f32, tag::nchw);
+  dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, s.alg, src, dst, {w.stride[0], w.stride[1]},
+                                   {w.kernel[0], w.kernel[1]}, {w.dilation[0] - 1, w.dilation[1] - 1},
+                                   {w.pad_begin[0], w.pad_begin[1]}, pr);
+  return {d, cpu_engine()};
+}
+
+class DnnlPoolKernel final : public Kernel {
+ public:
+  DnnlPoolKernel(std::shared_ptr<const PoolSpec> spec, const KernelInit& init)
+      : spec_(std::move(spec)), stream_(cpu_engine()), fallback_(init) {}
+
+  Result<Prepared*> prepare(const std::vector<int64_t>& x) {
+    for (size_t i = 0; i < cache_.size(); ++i) {
+      if (cache_[i]->src_dims != x) continue;
+      auto it = cache_.begin() + static_cast<std::ptrdiff_t>(i);
+      std::rotate(it, it + 1, cache_.end());
+      return cache_.back().get();
+    }
+    const PoolSpec& s = *spec_;
+    ASSIGN_OR_RETURN(cf::Window w, window_for(s, x));
+    auto p = std::make_unique<Prepared>();
+    p->src_dims = x;
+    p->dst_dims = {x[0], x[1], w.out[0], w.out[1]};
+    for (int64_t d : x) p->empty = p->empty || d == 0;
+    for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+    if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
+      p->prim = dnnl::pooling_v2_forward(make_pd(x, p->dst_dims, s, w));
+      return Status::ok();
+    }));
+    if (cache_.size() >= 4) cache_.erase(cache_.begin());
+    cache_.push_back(std::move(p));
+    return cache_.back().get();
+  }
+
+  Status run(KernelContext& ctx) override {
+    const PoolSpec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(0);
+    if (!x || x->dtype() != DType::Float || x->rank() != 4) return fallback_.run(ctx, x ? x->dtype() : DType::Float);
+    use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
+    ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims));
+    if (p->empty) return Status::ok();
+    return guarded(s.what, [&]() -> Status {
+      const auto& eng = cpu_engine();
+      const auto& sd = p->src_dims;
+      const auto& dd = p->dst_dims;
+      dnnl::memory src(md({sd[0], sd[1], sd[2], sd[3]}, f32, tag::nchw), eng, const_cast<float*>(x->data<float>()));
+      dnnl::memory dst(md({dd[0], dd[1], dd[2], dd[3]}, f32, tag::nchw), eng, y->mutable_data<float>());
+      p->prim.execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+      stream_.wait();
+      return Status::ok();
+    });
+  }
+
+ private:
+  std::shared_ptr<const PoolSpec> spec_;
+  dnnl::stream stream_;
+  std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+  CpuFallback fallback_;
+};
+
+}  // namespace
+
+std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, int threads) {
+  const bool max = node.op_type() == "MaxPool";
+  const ir::Value* x = node.input(0);
+  // MaxPool's Indices output is the reference kernel's job.
+  if (!x || node.num_inputs() != 1 || !node.output(0) || (node.num_outputs() > 1 && node.output(1)))
+    return std::nullopt;
+  if (x->type.is_tensor() && ((x->type.elem != DType::Float && x->type.elem != DType::Undefined) ||
+                              (x->type.shape && x->type.shape->size() != 4)))
+    return std::nullopt;
+  auto spec = std::make_shared<PoolSpec>();
+  spec->node = &node;
+  spec->what = node.describe();
+  if (!cf::parse_window_attrs(node, spec->attrs).is_ok() || !cf::check_window_ranks(node, spec->attrs, 2).is_ok())
+    return std::nullopt;
+  if (spec->attrs.kernel_shape.size() != 2) return std::nullopt;
+  if (max) {
+    if (view.opset(node) < 8 && node.num_outputs() > 1) return std::nullopt;
+    spec->alg = dnnl::algorithm::pooling_max;
+  } else {
+    if (spec->attrs.ceil_mode || !spec->attrs.dilations.empty()) return std::nullopt;
+    spec->alg = node.attr_int("count_include_pad", 0) != 0 ? dnnl::algorithm::pooling_avg_include_padding
+                                                            : dnnl::algorithm::pooling_avg_exclude_padding;
+  }
+  Claim c;
+  c.nodes = {&node};
+  c.factory = [spec, threads](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    set_threads(threads);
+    std::unique_ptr<Kernel> k;
+    TRY(guarded(spec->what, [&]() -> Status {
+      k = std::make_unique<DnnlPoolKernel>(spec, init);
+      return Status::ok();
+    }));
+    return k;
+  };
+  return c;
+}
+
+}  // namespace ortool::rt::dnnl_ep
