@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <numeric>
 
@@ -39,10 +41,17 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
+// Peak resident set of this process image. VmHWM, not getrusage: Linux carries ru_maxrss across
+// execve, so a child of a big parent (a Python script) would report the parent's peak.
 size_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return static_cast<size_t>(std::strtoull(line.c_str() + 6, nullptr, 10)) * 1024;
+  }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
-  return static_cast<size_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+  return static_cast<size_t>(ru.ru_maxrss) * 1024;  // KiB on Linux
 }
 
 // Progress on stderr only when it is a terminal, so logs and pipes stay clean.

@@ -66,7 +66,7 @@ def bench_model(a, path, name, tmp):
         ours, theirs, rss_ours, rss_theirs = [], [], 0, 0
         for _ in range(a.rounds):
             j = run_json([a.ortool, "bench", path, "--input-dir", ind, "--threads", str(threads), "--iters",
-                          str(a.iters), "--warmup", "3", "--providers", a.providers, "--json"])
+                          str(a.iters), "--warmup", "3", "--json"] + (["--providers", a.providers] if a.providers else []))
             ours.append(j["latency_ms"]["median"])
             rss_ours = max(rss_ours, j["peak_rss_bytes"])
             k = run_json(["node", os.path.join(ROOT, "scripts", "ort_run.mjs"), path, ind, os.path.join(tmp, "ort_out"),
@@ -88,7 +88,7 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--providers", default="cpu")
+    ap.add_argument("--providers", default="", help="passed to ortool bench (default: ortool's default providers)")
     ap.add_argument("--only", default="")
     a = ap.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
@@ -111,7 +111,7 @@ def main():
                 cpu = line.split(":", 1)[1].strip()
                 break
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, {cpu}; "
-          f"ortool providers {a.providers}; median of {a.iters} runs, best of {a.rounds} alternating rounds")
+          f"ortool providers {a.providers or 'default'}; median of {a.iters} runs, best of {a.rounds} alternating rounds")
     rows, failures = [], []
     with tempfile.TemporaryDirectory(prefix="ortool_bench_") as tmp:
         for path, name in models:

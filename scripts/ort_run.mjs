@@ -91,6 +91,8 @@ const report = { outputs: written };
 if (latency) {
   report.latency_ms = latency;
   report.iterations = bench[1];
-  report.peak_rss_bytes = process.resourceUsage().maxRSS * 1024;
+  // VmHWM: maxRSS would include the parent's peak, which Linux carries across execve.
+  const hwm = /VmHWM:\s*(\d+)/.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+  report.peak_rss_bytes = (hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) * 1024;
 }
 console.log(JSON.stringify(report));
