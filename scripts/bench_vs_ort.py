@@ -8,7 +8,7 @@ is kept. Prints a table of medians and ratios ortool/ORT, the geometric mean per
 peak RSS of both. Speed is measured here, never asserted by tests.
 
 Usage: /usr/bin/python3 scripts/bench_vs_ort.py [--models DIR] [--threads 1,2] [--iters 30]
-           [--rounds 3] [--providers LIST] [--only name,name] [--markdown]
+           [--rounds 3] [--providers LIST] [--only name,name]
 """
 import argparse
 import glob
