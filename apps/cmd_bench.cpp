@@ -127,6 +127,7 @@ int bench_command(BenchArgs& a) {
   j["threads"] = a.in.threads;
   j["throughput_per_s"] = median > 0 ? 1000.0 / median : 0.0;
   j["peak_memory_bytes"] = m.session->peak_memory_bytes();
+  j["arena_bytes"] = m.session->arena_bytes();
   j["peak_rss_bytes"] = peak_rss_bytes();
   j["providers"] = a.in.providers;
   j["optimized"] = a.in.optimize;
@@ -166,7 +167,8 @@ int bench_command(BenchArgs& a) {
   fmt::print("  latency ms   min {:.3f}  median {:.3f}  p90 {:.3f}  p99 {:.3f}  mean {:.3f}\n", sorted.front(), median,
              percentile(sorted, 90), percentile(sorted, 99), mean);
   fmt::print("  throughput   {:.1f} runs/s\n", median > 0 ? 1000.0 / median : 0.0);
-  fmt::print("  peak memory  {} live tensors, {} process RSS\n", human_bytes(m.session->peak_memory_bytes()),
+  fmt::print("  peak memory  {} live tensors, {} buffer arena, {} process RSS\n",
+             human_bytes(m.session->peak_memory_bytes()), human_bytes(m.session->arena_bytes()),
              human_bytes(peak_rss_bytes()));
   if (a.profile) {
     fmt::print("\n  {:<28} {:>6} {:>10} {:>7}\n", "op type", "nodes", "ms/run", "share");

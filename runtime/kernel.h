@@ -31,8 +31,15 @@ class KernelContext {
   virtual size_t num_outputs() const = 0;
   // True when output i is requested (present in the node and used or a graph output).
   virtual bool output_wanted(size_t i) const = 0;
-  // A new zero-filled output tensor; fails cleanly past the session's memory limit.
-  virtual Result<Tensor*> allocate_output(size_t i, DType dtype, std::vector<int64_t> dims) = 0;
+  // How a new output buffer starts: zero-filled, or with unspecified content for kernels that write
+  // every element (saves a pass over memory; poisoned with NaN bytes in sanitizer builds).
+  enum class Fill { Zero, Uninitialized };
+  // A new output tensor; fails cleanly past the session's memory limit.
+  virtual Result<Tensor*> allocate_output(size_t i, DType dtype, std::vector<int64_t> dims, Fill fill = Fill::Zero) = 0;
+  // Output i in the buffer of input `in` when that is legal (this step is the input's last reader,
+  // nothing else holds the buffer, same byte size), else a new uninitialized output. The kernel must
+  // then work when output and input alias element for element (elementwise ops do).
+  virtual Result<Tensor*> reuse_input_or_allocate(size_t in, size_t i, DType dtype, std::vector<int64_t> dims) = 0;
   // Sets output i to an existing value (views, sequences, pass-through of an input's buffer).
   virtual Status set_output(size_t i, RValue v) = 0;
   virtual ThreadPool* threads() const = 0;

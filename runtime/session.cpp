@@ -1,10 +1,12 @@
 // Session: compiles each graph (and subgraph) into a plan of kernel steps with buffer liveness, then runs it.
 #include "runtime/session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <list>
 #include <unordered_map>
 
+#include "runtime/buffer_pool.h"
 #include "runtime/partition.h"
 #include "runtime/provider.h"
 #include "runtime/thread_pool.h"
@@ -32,6 +34,7 @@ struct Step {
   std::vector<int> outputs;  // -1: absent output
   std::vector<bool> wanted;
   std::vector<int> release;  // slots whose last reader is this step
+  std::vector<int> dying_inputs;  // per input: its slot when this step releases it (in-place candidate), else -1
 };
 
 struct Plan {
@@ -80,9 +83,10 @@ class Context final : public KernelContext {
  public:
   Context(const ir::Node& node, int64_t opset, std::vector<const RValue*> in, std::vector<RValue*> out,
           std::vector<bool> wanted, std::vector<size_t*> owned, MemoryMeter* meter, ThreadPool* pool,
-          SessionImpl* session, Frame* frame)
+          SessionImpl* session, Frame* frame, BufferPool* buffers = nullptr, const std::vector<int>* dying = nullptr)
       : node_(node), opset_(opset), in_(std::move(in)), out_(std::move(out)), wanted_(std::move(wanted)),
-        owned_(std::move(owned)), meter_(meter), pool_(pool), session_(session), frame_(frame) {}
+        owned_(std::move(owned)), meter_(meter), pool_(pool), session_(session), frame_(frame), buffers_(buffers),
+        dying_(dying) {}
 
   const ir::Node& node() const override { return node_; }
   size_t num_inputs() const override { return in_.size(); }
@@ -92,7 +96,7 @@ class Context final : public KernelContext {
   int64_t opset() const override { return opset_; }
   ThreadPool* threads() const override { return pool_; }
 
-  Result<Tensor*> allocate_output(size_t i, DType dtype, std::vector<int64_t> dims) override {
+  Result<Tensor*> allocate_output(size_t i, DType dtype, std::vector<int64_t> dims, Fill fill = Fill::Zero) override {
     if (i >= out_.size()) return internal_error("{}: output {} does not exist", node_.describe(), i);
     auto numel = checked_numel(dims);
     if (!numel.is_ok()) return invalid("{}: output {}: {}", node_.describe(), i, numel.status().message());
@@ -108,8 +112,30 @@ class Context final : public KernelContext {
       scratch_.emplace_back(Tensor(dtype, std::move(dims)));
       return &scratch_.back().tensor;
     }
-    *slot = RValue(Tensor(dtype, std::move(dims)));
+    if (buffers_ && dtype != DType::String)
+      *slot = RValue(Tensor(dtype, std::move(dims), buffers_->take(bytes, fill == Fill::Zero)));
+    else
+      *slot = RValue(Tensor(dtype, std::move(dims)));
     return &slot->tensor;
+  }
+
+  Result<Tensor*> reuse_input_or_allocate(size_t in, size_t i, DType dtype, std::vector<int64_t> dims) override {
+    const int dying = dying_ && in < dying_->size() ? (*dying_)[in] : -1;
+    if (dying >= 0 && frame_ && i < out_.size() && out_[i] && in_[in] && in_[in]->is_tensor() &&
+        dtype != DType::String) {
+      const Tensor& x = in_[in]->tensor;
+      auto numel = checked_numel(dims);
+      // use_count 1: only the dying slot holds the buffer (not a constant, a feed, a view or an output).
+      if (numel.is_ok() && x.dtype() != DType::String && x.buffer() && x.buffer().use_count() == 1 &&
+          static_cast<size_t>(*numel) * dtype_size(dtype) == x.nbytes()) {
+        size_t& from = frame_->owned_bytes[static_cast<size_t>(dying)];
+        if (owned_[i]) *owned_[i] += from;
+        from = 0;
+        *out_[i] = RValue(Tensor(dtype, std::move(dims), x.buffer()));
+        return &out_[i]->tensor;
+      }
+    }
+    return allocate_output(i, dtype, std::move(dims), Fill::Uninitialized);
   }
 
   Status set_output(size_t i, RValue v) override {
@@ -131,6 +157,8 @@ class Context final : public KernelContext {
   ThreadPool* pool_;
   SessionImpl* session_;
   Frame* frame_;
+  BufferPool* buffers_;               // null: plain zero-filled heap tensors (run_node)
+  const std::vector<int>* dying_;     // Step::dying_inputs, or null
   std::list<RValue> scratch_;
 };
 
@@ -175,7 +203,8 @@ int64_t opset_for(const ir::Model& m, const ir::Node& n) {
 class SessionImpl final : public Session {
  public:
   SessionImpl(const ir::Model& model, SessionOptions opts, std::vector<std::unique_ptr<Provider>> providers)
-      : model_(model), opts_(std::move(opts)), pool_(opts_.threads), providers_(std::move(providers)) {
+      : model_(model), opts_(std::move(opts)), pool_(opts_.threads), buffers_(BufferPool::create()),
+        providers_(std::move(providers)) {
     meter_.limit = opts_.max_memory_bytes;
   }
 
@@ -235,6 +264,7 @@ class SessionImpl final : public Session {
   const std::vector<const ir::Value*>& inputs() const override { return inputs_; }
   const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
   size_t peak_memory_bytes() const override { return meter_.peak; }
+  size_t arena_bytes() const override { return buffers_->peak_reserved_bytes(); }
   std::vector<NodeTiming> node_timings() const override {
     std::vector<NodeTiming> out;
     for (const ir::Node* n : timing_order_) out.push_back(timings_.at(n));
@@ -312,7 +342,7 @@ class SessionImpl final : public Session {
         owned.push_back(o >= 0 ? &frame.owned_bytes[static_cast<size_t>(o)] : nullptr);
       }
       Context ctx(*s.node, s.opset, std::move(in), std::move(out), s.wanted, std::move(owned), &meter_, &pool_, this,
-                  &frame);
+                  &frame, buffers_.get(), &s.dying_inputs);
       const auto t0 = opts_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       Status st = s.kernel->run(ctx);
       if (opts_.profile) record_time(s, std::chrono::steady_clock::now() - t0);
@@ -410,6 +440,13 @@ class SessionImpl final : public Session {
     }
     for (const auto& [slot, step] : last_use)
       if (!p.pinned[static_cast<size_t>(slot)]) p.steps[step].release.push_back(slot);
+    for (Step& s : p.steps) {
+      for (const Ref& r : s.inputs) {
+        const bool dies = r.up == 0 && r.slot >= 0 &&
+                          std::find(s.release.begin(), s.release.end(), r.slot) != s.release.end();
+        s.dying_inputs.push_back(dies ? r.slot : -1);
+      }
+    }
     for (const ir::Value* v : g.outputs()) p.output_refs.push_back(ref_for(v, g));
     return Status::ok();
   }
@@ -429,6 +466,7 @@ class SessionImpl final : public Session {
   const ir::Model& model_;
   SessionOptions opts_;
   ThreadPool pool_;
+  std::shared_ptr<BufferPool> buffers_;
   MemoryMeter meter_;
   std::vector<std::unique_ptr<Provider>> providers_;  // priority order; cpu last
   std::unordered_map<const ir::Node*, NodeTiming> timings_;

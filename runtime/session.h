@@ -50,6 +50,9 @@ class Session {
   virtual const std::vector<const ir::Value*>& outputs() const = 0;
   // Peak bytes of live tensors during the last run.
   virtual size_t peak_memory_bytes() const = 0;
+  // Peak bytes the session's buffer arena held (live tensors plus freed blocks kept for reuse) since
+  // the session was created; reused across runs, so it is what a steady stream of runs costs.
+  virtual size_t arena_bytes() const = 0;
   // Per-node times, in execution order of first run (empty unless SessionOptions::profile).
   virtual std::vector<NodeTiming> node_timings() const = 0;
   virtual void reset_timings() = 0;
