@@ -24,6 +24,7 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
     passes::OptimizeOptions opt;
     opt.input_shapes = o.input_shapes;
     opt.dim_bindings = o.dim_bindings;
+    opt.runtime_ops = true;  // the graph stays in memory: ortool-domain fusions are fine
     auto r = passes::optimize_model(*m.model, opt);
     if (!r.is_ok()) return r.status().with_context(path + ": optimizing before the run");
   }

@@ -20,6 +20,11 @@
 #include "lib/tensor.h"
 #include "lib/type.h"
 
+namespace ortool {
+// The private domain of ops only ortool's runtime runs (in-memory fusions for `bench`; never written).
+inline constexpr std::string_view kRuntimeDomain = "ortool";
+}  // namespace ortool
+
 namespace ortool::ir {
 
 class Node;

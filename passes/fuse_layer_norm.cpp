@@ -1,7 +1,9 @@
 // Pass fuse_layer_norm: the decomposed layer normalization exporters emit
 //   m = ReduceMean(x, axes); d = Sub(x, m); v = ReduceMean(Pow(d, 2) or Mul(d, d), axes)
 //   y = Div(d, Sqrt(Add(v, eps)))  [then Mul(y, gamma), then Add(., beta)]
-// becomes LayerNormalization(x, gamma, beta) over the trailing axes, where the opset has it (17+).
+// becomes LayerNormalization(x, gamma, beta) over the trailing axes, where the opset has it (17+);
+// below 17, for a graph that only ortool's runtime will run (PassContext::runtime_ops), the same op
+// in the private "ortool" domain.
 #include <algorithm>
 #include <set>
 
@@ -138,7 +140,8 @@ class FuseLayerNorm final : public Pass {
   std::vector<std::string_view> op_types() const override { return {"ReduceMean"}; }
 
   Result<bool> run(ir::Model& model, ir::Graph& g, const PassContext& ctx) override {
-    if (onnx_opset(model) < 17) return false;
+    const bool standard = onnx_opset(model) >= 17;
+    if (!standard && !ctx.runtime_ops) return false;
     bool changed = false;
     for (ir::Node* n : g.nodes()) {
       std::optional<Match> m = match_at(n, g);
@@ -150,7 +153,9 @@ class FuseLayerNorm final : public Pass {
       std::string base = m->x->name();
       std::vector<ir::Value*> ins = {m->x, add_constant(g, base + "_ln_scale", std::move(*m->scale))};
       if (m->bias) ins.push_back(add_constant(g, base + "_ln_bias", std::move(*m->bias)));
-      ir::Node* ln = g.insert_node_before(n, "LayerNormalization", "", ins, {n->output(0)->name() + "_ln"}, n->name);
+      const std::string domain = standard ? "" : std::string(kRuntimeDomain);
+      ir::Node* ln = g.insert_node_before(n, "LayerNormalization", domain, ins, {n->output(0)->name() + "_ln"}, n->name);
+      if (!standard && model.opset(domain) == 0) model.set_opset(domain, 1);
       ln->set_attr(ir::Attribute::make_int("axis", m->axis));
       ln->set_attr(ir::Attribute::make_float("epsilon", static_cast<float>(m->eps)));
       ln->output(0)->type = n->output(0)->type;

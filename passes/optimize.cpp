@@ -130,6 +130,7 @@ Result<OptimizeReport> optimize_model(ir::Model& model, const OptimizeOptions& o
   for (const std::string& name : report.passes) TRY(pm.add(name));
   PassContext ctx;
   ctx.fold_max_bytes = options.fold_max_bytes;
+  ctx.runtime_ops = options.runtime_ops;
   ASSIGN_OR_RETURN(report.pipeline, pm.run(model, ctx));
   TRY(model.graph->verify().with_context("the optimized graph is invalid (an optimizer bug)"));
 

@@ -24,6 +24,7 @@ struct OptimizeOptions {
   uint64_t max_rewrites = 1000000;
   int max_iterations = 32;
   int64_t target_opset = 0;              // 0: keep the model's opset
+  bool runtime_ops = false;              // see PassContext::runtime_ops; never for a file
   // --shape: fixed dims per graph input, and values for symbolic dims.
   std::map<std::string, std::vector<int64_t>> input_shapes;
   std::map<std::string, int64_t> dim_bindings;

@@ -41,6 +41,10 @@ struct PassContext {
   size_t fold_max_bytes = size_t{16} << 20;
   // Null: unlimited. Passes call allow_rewrite() before each rewrite and stop when it says no.
   RewriteBudget* budget = nullptr;
+  // The graph will run on ortool's own runtime and never be written: fusions may produce ops of the
+  // private "ortool" domain (LayerNormalization below opset 17), the way ONNX Runtime's optimizer
+  // uses its own contrib ops at session creation.
+  bool runtime_ops = false;
 
   bool allow_rewrite() const { return budget == nullptr || budget->take(); }
 };

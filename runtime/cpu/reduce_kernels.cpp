@@ -42,6 +42,8 @@ void register_reduce_kernels(KernelRegistry& r) {
   r.add(KernelDef{"", "BatchNormalization", 1, INT32_MAX, kFloats, 0, batch_norm_kernel()});
   r.add(KernelDef{"", "InstanceNormalization", 1, INT32_MAX, kFloats, 0, instance_norm_kernel()});
   r.add(KernelDef{"", "LayerNormalization", 17, INT32_MAX, kFloats, 0, layer_norm_kernel()});
+  // What fuse_layer_norm makes below opset 17 for the runtime alone (PassContext::runtime_ops).
+  r.add(KernelDef{std::string(kRuntimeDomain), "LayerNormalization", 1, INT32_MAX, kFloats, 0, layer_norm_kernel()});
   r.add(KernelDef{"", "GroupNormalization", 18, INT32_MAX, kFloats, 0, group_norm_kernel()});
   r.add(KernelDef{"", "LpNormalization", 1, INT32_MAX, kFloats, 0, lp_norm_kernel()});
   r.add(KernelDef{"", "MeanVarianceNormalization", 9, INT32_MAX, kFloats, 0, mvn_kernel()});

@@ -45,6 +45,29 @@ TEST_CASE("fuse_layer_norm needs opset 17") {
   CHECK_FALSE(r.changed);
 }
 
+TEST_CASE("below opset 17, a graph for ortool's runtime gets the ortool-domain LayerNormalization") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {2, 3, 8});
+  b.output(b.node("Relu", {decomposed_ln(b, x, true, true, 13)}));
+  auto before = clone_model(*b.model);
+  passes::PassManagerOptions o;
+  o.verify_each = true;
+  o.max_iterations = 1;
+  passes::PassManager pm(o);
+  REQUIRE(pm.add("fuse_layer_norm").is_ok());
+  passes::PassContext ctx;
+  ctx.runtime_ops = true;
+  auto r = pm.run(*b.model, ctx);
+  REQUIRE(r.is_ok());
+  CHECK(r->changed);
+  CHECK(b.g().num_nodes() == 2);
+  CHECK(b.model->opset(kRuntimeDomain) == 1);
+  CHECK(b.model->opset("") == 13);
+  for (const ir::Node* n : b.g().nodes())
+    if (n->op_type() == "LayerNormalization") CHECK(n->domain() == kRuntimeDomain);
+  check_same_outputs(*before, *b.model, 2, {1e-4, 1e-3});
+}
+
 TEST_CASE("fuse_layer_norm leaves a pattern whose intermediate is read elsewhere") {
   ModelBuilder b(17);
   ir::Value* x = b.input("x", {2, 8});
