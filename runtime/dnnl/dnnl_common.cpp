@@ -71,8 +71,49 @@ std::optional<float> constant_bound(const ir::Value* v, float absent) {
 
 }  // namespace
 
+namespace {
+
+bool default_domain(const ir::Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
+
+// SiLU as exporters write it: Sigmoid(v) and Mul(v, Sigmoid(v)) (either operand order) as v's only readers.
+std::optional<PostOp> fusable_silu(const GraphView& view, const ir::Node& producer) {
+  const ir::Value* v = producer.output(0);
+  const ir::Node *sig = nullptr, *mul = nullptr;
+  for (const ir::Use& u : v->uses()) {
+    if (u.node->op_type() == "Sigmoid" && u.index == 0) sig = u.node;
+    else if (u.node->op_type() == "Mul") mul = u.node;
+  }
+  if (!sig || !mul || view.is_taken(sig) || view.is_taken(mul) || !default_domain(*sig) || !default_domain(*mul))
+    return std::nullopt;
+  if (sig->num_inputs() != 1 || sig->num_outputs() != 1 || !sig->output(0)) return std::nullopt;
+  if (mul->num_inputs() != 2 || mul->num_outputs() != 1 || !mul->output(0)) return std::nullopt;
+  const ir::Value* s = sig->output(0);
+  if (!((mul->input(0) == v && mul->input(1) == s) || (mul->input(0) == s && mul->input(1) == v))) return std::nullopt;
+  const ir::Node* group[] = {&producer, sig, mul};
+  if (!view.read_only_by(*v, group) || !view.read_only_by(*s, group)) return std::nullopt;
+  PostOp p;
+  p.node = mul;
+  p.sigmoid = sig;
+  p.alg = dnnl::algorithm::eltwise_swish;
+  p.alpha = 1.0f;
+  return p;
+}
+
+}  // namespace
+
+void append_nodes(std::vector<const ir::Node*>& group, const PostOp& p) {
+  if (p.sigmoid) group.push_back(p.sigmoid);
+  group.push_back(p.node);
+}
+
+dnnl::memory::desc act_desc(const std::vector<int64_t>& d, bool nhwc) {
+  return dnnl::memory::desc(dnnl::memory::dims(d.begin(), d.end()), dnnl::memory::data_type::f32,
+                            nhwc ? dnnl::memory::format_tag::nhwc : dnnl::memory::format_tag::nchw);
+}
+
 std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& producer) {
   const ir::Value* v = producer.output(0);
+  if (v && v->uses().size() == 2) return fusable_silu(view, producer);
   if (!v || v->uses().size() != 1 || v->uses()[0].index != 0) return std::nullopt;
   const ir::Node* c = v->uses()[0].node;
   if (view.is_taken(c) || !(c->domain().empty() || c->domain() == "ai.onnx")) return std::nullopt;

@@ -47,14 +47,17 @@ void use_threads(const KernelContext& ctx);
 
 // An activation run as a oneDNN eltwise post-op on the producer's output.
 struct PostOp {
-  const ir::Node* node = nullptr;
+  const ir::Node* node = nullptr;     // the node writing the activation's result
+  const ir::Node* sigmoid = nullptr;  // SiLU written as Mul(v, Sigmoid(v)): the Sigmoid, before `node`
   dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
   float alpha = 0, beta = 0;
 };
-// The post-op for `consumer` reading `v` (the claimed node's only output), when it is an activation
-// oneDNN can fuse: Relu, LeakyRelu, Clip (constant bounds), Sigmoid, Tanh. `v` must be read by
-// nothing else; the consumer must be free and write a float tensor.
+// The post-op reading `v` (the producer's first output), when it is an activation oneDNN can fuse:
+// Relu, LeakyRelu, Clip (constant bounds), Sigmoid, Tanh, or SiLU (Sigmoid(v) and Mul(v, that) as
+// v's only two readers). `v` must be read by nothing else; the consumers must be free.
 std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& producer);
+// Appends the post-op's nodes to a group, in execution order.
+void append_nodes(std::vector<const ir::Node*>& group, const PostOp& p);
 // The post-ops: with `sum`, first add what the destination holds (a fused residual Add), then `p`.
 dnnl::post_ops make_post_ops(const std::optional<PostOp>& p, bool sum = false);
 
@@ -73,13 +76,41 @@ class CpuFallback {
   std::unique_ptr<Kernel> kernel_;
 };
 
+// Tensors between dnnl steps may hold their elements in NHWC order while their dims stay the logical
+// [N, C, H, W] (the same buffer size: NHWC has no padding). The provider decides per value once all
+// its claims are made; a kernel learns from its spec which step inputs and whether its output are
+// NHWC (the flags are set before the session builds the kernel). Values read by anything but dnnl
+// steps stay NCHW.
+struct Layouts {
+  std::vector<bool> in_nhwc;  // per step input; missing entries are NCHW
+  bool out_nhwc = false;
+  bool input_nhwc(size_t i) const { return i < in_nhwc.size() && in_nhwc[i]; }
+};
+// The memory descriptor of a 4-D activation tensor of logical dims `d` in either order.
+dnnl::memory::desc act_desc(const std::vector<int64_t>& d, bool nhwc);
+
+// A claim and what its kernel can take, for the provider's layout decision.
+struct DnnlClaim {
+  Claim claim;
+  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // shared with the kernel factory
+  // Per step input: the kernel can read that input in NHWC order (when it is a float 4-D tensor).
+  std::vector<bool> nhwc_ok;
+  bool out_nhwc_ok = false;  // the kernel can write its output in NHWC order
+  // The output is float and 4-D whenever the step succeeds: always (Conv), or when every input
+  // marked in `nhwc_ok` is (pools, binaries, concat).
+  bool out_float4_always = false;
+  // NHWC inputs only when every input marked in `nhwc_ok` is a float 4-D tensor (binaries, concat:
+  // their shape checks need all operands 4-D).
+  bool nhwc_needs_all_float4 = false;
+};
+
 // "node 'a' (Conv) + node 'b' (Relu)" for messages about a group.
 std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
 
 // Claims made by the op files: nullopt when the node (or its group) is not for oneDNN. `threads`:
 // the session's, for work the kernel factories do.
-std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, int threads);
-std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, int threads);
-std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, int threads);
+std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv, int threads);
+std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node, int threads);
+std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node, int threads);
 
 }  // namespace ortool::rt::dnnl_ep

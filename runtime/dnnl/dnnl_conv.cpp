@@ -5,12 +5,11 @@
 // (oneDNN's sum post-op, which accumulates into the destination: the kernel copies the addend there
 // first), then optionally an activation (eltwise post-op).
 //
-// Layouts: the tensors between steps stay plain NCHW. The primitive picks its own activation layout
-// (format_tag::any; oneDNN 2.6 picks NHWC for its AVX-512 brgconv kernels, which beat its plain-NCHW
-// kernels by ~2x on resnet18 even with the reorders) and the kernel reorders in and out around it;
-// the weights are reordered once per input shape. Keeping the blocked layout across a whole region
-// of oneDNN steps (no reorders between consecutive convs) is the next step. The packed weights and
-// the reorder buffers live outside the session's memory meter.
+// Layouts: the input, addend and output tensors are NCHW or NHWC as the provider decided (see
+// Layouts). The primitive picks its own activation layout (format_tag::any; oneDNN 2.6 picks NHWC for
+// its AVX-512 brgconv kernels, which beat its plain-NCHW kernels by ~2x on resnet18) and the kernel
+// reorders only where a tensor's order differs from the primitive's; the weights are reordered once
+// per input shape. The packed weights and the reorder buffers live outside the session's memory meter.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -40,6 +39,7 @@ struct ConvSpec {
   std::optional<PostOp> post;
   const ir::Node* add = nullptr;  // fused residual Add
   size_t addend_input = 0;        // the step input holding the Add's other operand (see Claim)
+  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
 };
 
 dnnl::memory::dims weight_dims(const ConvSpec& s) {
@@ -79,11 +79,8 @@ dnnl::convolution_forward::primitive_desc make_pd(const ConvSpec& s, const std::
   return {dnnl::convolution_forward::desc(prop, alg, src, wts, dst, strides, dil, pl, pr), attr, cpu_engine()};
 }
 
-// A plain-layout view of caller memory; oneDNN only reads through `src` handles.
-dnnl::memory plain(const std::vector<int64_t>& dims, const void* data) {
-  return dnnl::memory(md(dnnl::memory::dims(dims.begin(), dims.end()), f32, tag::nchw), cpu_engine(),
-                      const_cast<void*>(data));
-}
+// A view of caller memory; oneDNN only reads through `src` handles.
+dnnl::memory view_of(const md& d, const void* data) { return dnnl::memory(d, cpu_engine(), const_cast<void*>(data)); }
 
 // One primitive with its packed weights, for one input shape (empty for an empty tensor).
 struct Prepared {
@@ -91,10 +88,13 @@ struct Prepared {
   bool empty = false;
   dnnl::convolution_forward prim;
   dnnl::memory weights, bias;
-  // Reorders between plain NCHW and the primitive's layouts, with the blocked buffers; empty when
-  // the primitive takes plain NCHW itself.
+  md src_user, dst_user, addend_user;  // the step's tensors as they are (NCHW or NHWC)
+  // Reorders between the tensors' layouts and the primitive's, with the primitive-layout buffers;
+  // empty when the primitive takes the tensor's layout itself. to_dst: the addend into the
+  // destination, unless it is a plain copy.
   dnnl::reorder to_src, from_dst, to_dst;
   dnnl::memory src_buf, dst_buf;
+  bool copy_addend = false;
 };
 
 class DnnlConvKernel final : public Kernel {
@@ -166,17 +166,22 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
       stream_.wait();
     }
     if (s.b) p->bias = dnnl::memory(pd.bias_desc(), eng, const_cast<float*>(s.b->data<float>()));
-    const md src_plain(dnnl::memory::dims(x.begin(), x.end()), f32, tag::nchw);
-    const md dst_plain(dnnl::memory::dims(p->dst_dims.begin(), p->dst_dims.end()), f32, tag::nchw);
-    if (pd.src_desc() != src_plain) {
+    const Layouts& l = *s.layouts;
+    p->src_user = act_desc(x, l.input_nhwc(0));
+    p->dst_user = act_desc(p->dst_dims, l.out_nhwc);
+    p->addend_user = act_desc(p->dst_dims, s.add && l.input_nhwc(s.addend_input));
+    if (pd.src_desc() != p->src_user) {
       p->src_buf = dnnl::memory(pd.src_desc(), eng);
-      p->to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, src_plain, eng, pd.src_desc()));
+      p->to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->src_user, eng, pd.src_desc()));
     }
-    if (pd.dst_desc() != dst_plain) {
+    if (pd.dst_desc() != p->dst_user) {
       p->dst_buf = dnnl::memory(pd.dst_desc(), eng);
-      p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, dst_plain));
-      if (s.add) p->to_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst_plain, eng, pd.dst_desc()));
+      p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, p->dst_user));
     }
+    const md& sum_into = p->dst_buf ? pd.dst_desc() : p->dst_user;
+    p->copy_addend = s.add && p->addend_user == sum_into;
+    if (s.add && !p->copy_addend)
+      p->to_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->addend_user, eng, sum_into));
     return Status::ok();
   }));
   // Shapes rarely vary; a few entries cover a model fed two or three batch sizes.
@@ -186,13 +191,14 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
 }
 
 Status DnnlConvKernel::execute(Prepared& p, const Tensor& x, const Tensor* addend, Tensor& y) {
-  dnnl::memory src = plain(p.src_dims, x.data<float>());
-  dnnl::memory dst = plain(p.dst_dims, y.mutable_data<float>());
-  if (addend && p.dst_buf) {
-    dnnl::memory a = plain(p.dst_dims, addend->data<float>());
-    p.to_dst.execute(stream_, a, p.dst_buf);
+  dnnl::memory src = view_of(p.src_user, x.data<float>());
+  dnnl::memory dst = view_of(p.dst_user, y.mutable_data<float>());
+  if (addend && p.copy_addend) {
+    std::memcpy(p.dst_buf ? p.dst_buf.get_data_handle() : y.mutable_data<float>(), addend->data<float>(),
+                addend->nbytes());
   } else if (addend) {
-    std::memcpy(y.mutable_data<float>(), addend->data<float>(), addend->nbytes());
+    dnnl::memory a = view_of(p.addend_user, addend->data<float>());
+    p.to_dst.execute(stream_, a, p.dst_buf ? p.dst_buf : dst);
   }
   if (p.src_buf) {
     p.to_src.execute(stream_, src, p.src_buf);
@@ -293,7 +299,7 @@ bool fold_batch_norm(const GraphView& view, const ir::Node& conv, ConvSpec& spec
 
 }  // namespace
 
-std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, int threads) {
+std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv, int threads) {
   const ir::Value* x = conv.input(0);
   const ir::Value* w = conv.input(1);
   const ir::Value* b = conv.input(2);
@@ -336,7 +342,7 @@ std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, int
       spec->post = fusable_activation(view, *spec->add);
     }
   }
-  if (spec->post) spec->nodes.push_back(spec->post->node);
+  if (spec->post) append_nodes(spec->nodes, *spec->post);
   spec->what = describe_nodes(spec->nodes);
 
   // With a fixed input shape, ask oneDNN now, so an unsupported geometry stays on the cpu provider.
@@ -350,7 +356,14 @@ std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, int
     });
     if (!supported.is_ok()) return std::nullopt;
   }
-  Claim c;
+  DnnlClaim dc;
+  dc.layouts = spec->layouts;
+  dc.nhwc_ok.assign(group_inputs(spec->nodes).size(), false);
+  dc.nhwc_ok[0] = true;
+  if (spec->add) dc.nhwc_ok[spec->addend_input] = true;
+  dc.out_nhwc_ok = true;
+  dc.out_float4_always = true;
+  Claim& c = dc.claim;
   c.nodes = spec->nodes;
   c.factory = [spec, xd, threads](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     std::unique_ptr<DnnlConvKernel> k;
@@ -362,7 +375,7 @@ std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, int
     if (!xd.empty()) TRY(k->prepare(xd).status());  // weights packed at session creation
     return std::unique_ptr<Kernel>(std::move(k));
   };
-  return c;
+  return dc;
 }
 
 }  // namespace ortool::rt::dnnl_ep

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/partition.h"
 
 namespace ortool::rt::dnnl_ep {
 
@@ -137,7 +138,7 @@ std::optional<std::vector<float>> gemm_bias(const ir::Value* c, int64_t n, float
 
 }  // namespace
 
-std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, int threads) {
+std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node, int threads) {
   const bool gemm = node.op_type() == "Gemm";
   const ir::Value* a = node.input(0);
   const ir::Value* b = node.input(1);
@@ -179,9 +180,11 @@ std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, int
       spec->w[static_cast<size_t>(i * spec->n + j)] = alpha * (trans_b ? src[j * spec->k + i] : src[i * spec->n + j]);
   spec->post = fusable_activation(view, node);
   spec->nodes = {&node};
-  if (spec->post) spec->nodes.push_back(spec->post->node);
+  if (spec->post) append_nodes(spec->nodes, *spec->post);
   spec->what = describe_nodes(spec->nodes);
-  Claim c;
+  DnnlClaim dc;  // A and the product stay NCHW: [rows, K] is not an image
+  dc.nhwc_ok.assign(group_inputs(spec->nodes).size(), false);
+  Claim& c = dc.claim;
   c.nodes = spec->nodes;
   c.factory = [spec, threads](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     set_threads(threads);
@@ -192,7 +195,7 @@ std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, int
     }));
     return k;
   };
-  return c;
+  return dc;
 }
 
 }  // namespace ortool::rt::dnnl_ep

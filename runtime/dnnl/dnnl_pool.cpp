@@ -1,7 +1,9 @@
-// The dnnl provider's MaxPool and AveragePool: 2-D float32 pooling on plain NCHW tensors.
+// The dnnl provider's MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool: 2-D float32 pooling.
 //
 // Graphs often leave the input's type unannotated: then an input that is not float (or not 4-D) at
-// run time goes to the cpu provider's kernel instead.
+// run time goes to the cpu provider's kernel instead (never the case for an NHWC input: the provider
+// only orders float 4-D tensors so). The input is NCHW or NHWC as the provider decided; the
+// primitive writes the input's order and a reorder follows when the output wants the other one.
 //
 // ceil_mode is expressed to oneDNN as extra right padding (oneDNN wants the output size implied
 // by the pads); that is exact for MaxPool, whose padding never wins, and AveragePool is claimed
@@ -27,15 +29,27 @@ struct PoolSpec {
   std::string what;
   cf::WindowAttrs attrs;
   dnnl::algorithm alg = dnnl::algorithm::pooling_max;
+  bool global = false;  // the window is the whole H x W
+  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
 };
 
 struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
   dnnl::pooling_v2_forward prim;
+  md src_user, dst_user;
+  dnnl::reorder from_dst;  // the primitive's output order into dst_user, through dst_buf; empty when equal
+  dnnl::memory dst_buf;
 };
 
 Result<cf::Window> window_for(const PoolSpec& s, const std::vector<int64_t>& x) {
+  if (s.global) {
+    cf::Window w;
+    w.in = w.kernel = {x[2], x[3]};
+    w.out = w.stride = w.dilation = {1, 1};
+    w.pad_begin = w.pad_end = {0, 0};
+    return w;
+  }
   std::span<const int64_t> in(x.data() + 2, 2);
   return cf::resolve_window(*s.node, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool);
 }
@@ -45,7 +59,7 @@ dnnl::pooling_v2_forward::primitive_desc make_pd(const std::vector<int64_t>& x, 
   dnnl::memory::dims pr(2);
   for (size_t d = 0; d < 2; ++d)  // right padding that yields exactly w.out windows (ceil_mode)
     pr[d] = (w.out[d] - 1) * w.stride[d] + (w.kernel[d] - 1) * w.dilation[d] + 1 - w.in[d] - w.pad_begin[d];
-  md src({x[0], x[1], x[2], x[3]}, f32, tag::nchw), dst({y[0], y[1], y[2], y[3]}, f32, tag::nchw);
+  md src = act_desc(x, s.layouts->input_nhwc(0)), dst({y[0], y[1], y[2], y[3]}, f32, tag::any);
   dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, s.alg, src, dst, {w.stride[0], w.stride[1]},
                                    {w.kernel[0], w.kernel[1]}, {w.dilation[0] - 1, w.dilation[1] - 1},
                                    {w.pad_begin[0], w.pad_begin[1]}, pr);
@@ -72,7 +86,14 @@ class DnnlPoolKernel final : public Kernel {
     for (int64_t d : x) p->empty = p->empty || d == 0;
     for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
     if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
-      p->prim = dnnl::pooling_v2_forward(make_pd(x, p->dst_dims, s, w));
+      auto pd = make_pd(x, p->dst_dims, s, w);
+      p->prim = dnnl::pooling_v2_forward(pd);
+      p->src_user = act_desc(x, s.layouts->input_nhwc(0));
+      p->dst_user = act_desc(p->dst_dims, s.layouts->out_nhwc);
+      if (pd.dst_desc() != p->dst_user) {
+        p->dst_buf = dnnl::memory(pd.dst_desc(), cpu_engine());
+        p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), pd.dst_desc(), cpu_engine(), p->dst_user));
+      }
       return Status::ok();
     }));
     if (cache_.size() >= 4) cache_.erase(cache_.begin());
@@ -83,18 +104,24 @@ class DnnlPoolKernel final : public Kernel {
   Status run(KernelContext& ctx) override {
     const PoolSpec& s = *spec_;
     const Tensor* x = ctx.input_tensor(0);
-    if (!x || x->dtype() != DType::Float || x->rank() != 4) return fallback_.run(ctx, x ? x->dtype() : DType::Float);
+    // A global pool over an empty window has the reference kernel's answer, not oneDNN's.
+    const bool empty_window = x && x->rank() == 4 && s.global && (x->dims()[2] == 0 || x->dims()[3] == 0);
+    if (!x || x->dtype() != DType::Float || x->rank() != 4 || empty_window) {
+      // The provider ordered NHWC only what it knew to be float 4-D; a lying annotation ends here.
+      if (s.layouts->input_nhwc(0) || s.layouts->out_nhwc)
+        return invalid("{}: input X is not a float 4-D tensor with a non-empty window, as planned", s.what);
+      return fallback_.run(ctx, x ? x->dtype() : DType::Float);
+    }
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims));
     if (p->empty) return Status::ok();
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
-      const auto& sd = p->src_dims;
-      const auto& dd = p->dst_dims;
-      dnnl::memory src(md({sd[0], sd[1], sd[2], sd[3]}, f32, tag::nchw), eng, const_cast<float*>(x->data<float>()));
-      dnnl::memory dst(md({dd[0], dd[1], dd[2], dd[3]}, f32, tag::nchw), eng, y->mutable_data<float>());
-      p->prim.execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+      dnnl::memory src(p->src_user, eng, const_cast<float*>(x->data<float>()));
+      dnnl::memory dst(p->dst_user, eng, y->mutable_data<float>());
+      p->prim.execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, p->dst_buf ? p->dst_buf : dst}});
+      if (p->dst_buf) p->from_dst.execute(stream_, p->dst_buf, dst);
       stream_.wait();
       return Status::ok();
     });
@@ -109,8 +136,9 @@ class DnnlPoolKernel final : public Kernel {
 
 }  // namespace
 
-std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, int threads) {
-  const bool max = node.op_type() == "MaxPool";
+std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node, int threads) {
+  const bool global = node.op_type() == "GlobalAveragePool" || node.op_type() == "GlobalMaxPool";
+  const bool max = node.op_type() == "MaxPool" || node.op_type() == "GlobalMaxPool";
   const ir::Value* x = node.input(0);
   // MaxPool's Indices output is the reference kernel's job.
   if (!x || node.num_inputs() != 1 || !node.output(0) || (node.num_outputs() > 1 && node.output(1)))
@@ -121,10 +149,13 @@ std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, int
   auto spec = std::make_shared<PoolSpec>();
   spec->node = &node;
   spec->what = node.describe();
-  if (!cf::parse_window_attrs(node, spec->attrs).is_ok() || !cf::check_window_ranks(node, spec->attrs, 2).is_ok())
+  spec->global = global;
+  if (global) {
+    spec->alg = max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
+  } else if (!cf::parse_window_attrs(node, spec->attrs).is_ok() || !cf::check_window_ranks(node, spec->attrs, 2).is_ok())
     return std::nullopt;
-  if (spec->attrs.kernel_shape.size() != 2) return std::nullopt;
-  if (max) {
+  else if (spec->attrs.kernel_shape.size() != 2) return std::nullopt;
+  else if (max) {
     if (view.opset(node) < 8 && node.num_outputs() > 1) return std::nullopt;
     spec->alg = dnnl::algorithm::pooling_max;
   } else {
@@ -132,7 +163,11 @@ std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, int
     spec->alg = node.attr_int("count_include_pad", 0) != 0 ? dnnl::algorithm::pooling_avg_include_padding
                                                             : dnnl::algorithm::pooling_avg_exclude_padding;
   }
-  Claim c;
+  DnnlClaim dc;
+  dc.layouts = spec->layouts;
+  dc.nhwc_ok = {true};
+  dc.out_nhwc_ok = true;
+  Claim& c = dc.claim;
   c.nodes = {&node};
   c.factory = [spec, threads](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
     set_threads(threads);
@@ -143,7 +178,7 @@ std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, int
     }));
     return k;
   };
-  return c;
+  return dc;
 }
 
 }  // namespace ortool::rt::dnnl_ep

@@ -1,13 +1,80 @@
-// The dnnl execution provider: claims float32 Conv (+ fused Add/activation), Gemm/MatMul with constant weights, pools.
+// The dnnl execution provider: claims float32 Conv (+ fused nodes), Gemm/MatMul with constant weights,
+// pools, and decides which values between its steps are kept in NHWC order.
 #include "runtime/dnnl/dnnl_provider.h"
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/partition.h"
 
 namespace ortool::rt {
 
 namespace {
+
+using dnnl_ep::DnnlClaim;
+
+bool declared_float4(const ir::Value& v) {
+  return v.type.is_tensor() && v.type.elem == DType::Float && v.type.shape && v.type.shape->size() == 4;
+}
+
+// Picks the values stored in NHWC order and writes each claim's Layouts. A value is NHWC when a
+// dnnl claim writes it (and can write NHWC), it is float 4-D whenever that step succeeds, and its
+// every reader is a dnnl claim of this graph reading it where the kernel takes NHWC (so no graph
+// output, subgraph, or cpu step ever sees the NHWC order).
+void decide_layouts(const GraphView& view, std::vector<DnnlClaim>& claims) {
+  std::vector<const ir::Node*> all;
+  std::unordered_map<const ir::Node*, size_t> owner;
+  std::vector<std::vector<const ir::Value*>> inputs(claims.size());
+  std::unordered_map<const ir::Value*, size_t> producer;
+  for (size_t i = 0; i < claims.size(); ++i) {
+    for (const ir::Node* n : claims[i].claim.nodes) {
+      all.push_back(n);
+      owner.emplace(n, i);
+    }
+    inputs[i] = group_inputs(claims[i].claim.nodes);
+    if (const ir::Value* o = claims[i].claim.nodes.back()->output(0)) producer.emplace(o, i);
+  }
+  // Values known to be float 4-D: declared so, or written by a claim that guarantees it. Claims
+  // come in graph order, but a group's inputs may be written by a later claim: iterate to a fixpoint.
+  std::unordered_set<const ir::Value*> float4;
+  auto is_float4 = [&](const ir::Value* v) { return v && (float4.count(v) || declared_float4(*v)); };
+  auto act_inputs_float4 = [&](size_t i) {
+    for (size_t k = 0; k < inputs[i].size(); ++k)
+      if (claims[i].nhwc_ok[k] && !is_float4(inputs[i][k])) return false;
+    return true;
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < claims.size(); ++i) {
+      const ir::Value* o = claims[i].claim.nodes.back()->output(0);
+      if (!o || float4.count(o) || !claims[i].out_nhwc_ok) continue;
+      if (claims[i].out_float4_always || act_inputs_float4(i)) {
+        float4.insert(o);
+        changed = true;
+      }
+    }
+  }
+  std::unordered_set<const ir::Value*> nhwc;
+  for (const auto& [v, i] : producer) {
+    if (!float4.count(v) || !view.read_only_by(*v, all)) continue;
+    bool ok = true;
+    for (const ir::Use& u : v->uses()) {
+      const size_t j = owner.at(u.node);
+      if (claims[j].nhwc_needs_all_float4 && !act_inputs_float4(j)) ok = false;
+      for (size_t k = 0; k < inputs[j].size(); ++k)
+        if (inputs[j][k] == v && !claims[j].nhwc_ok[k]) ok = false;
+    }
+    if (ok) nhwc.insert(v);
+  }
+  for (size_t i = 0; i < claims.size(); ++i) {
+    dnnl_ep::Layouts& l = *claims[i].layouts;
+    l.in_nhwc.assign(inputs[i].size(), false);
+    for (size_t k = 0; k < inputs[i].size(); ++k) l.in_nhwc[k] = inputs[i][k] && nhwc.count(inputs[i][k]) > 0;
+    const ir::Value* o = claims[i].claim.nodes.back()->output(0);
+    l.out_nhwc = o && nhwc.count(o) > 0;
+  }
+}
 
 class DnnlProvider final : public Provider {
  public:
@@ -15,24 +82,30 @@ class DnnlProvider final : public Provider {
   std::string name() const override { return "dnnl"; }
 
   std::vector<Claim> claim(const GraphView& view) const override {
-    std::vector<Claim> out;
+    std::vector<DnnlClaim> made;
     // The view's taken mask only changes between providers: remember what this call already claimed.
     std::unordered_set<const ir::Node*> mine;
     for (size_t i = 0; i < view.order().size(); ++i) {
       const ir::Node* n = view.order()[i];
       if (view.taken()[i] || mine.count(n)) continue;
       if (!n->domain().empty() && n->domain() != "ai.onnx") continue;
-      std::optional<Claim> c;
-      if (n->op_type() == "Conv") c = dnnl_ep::claim_conv(view, *n, threads_);
-      else if (n->op_type() == "Gemm" || n->op_type() == "MatMul") c = dnnl_ep::claim_gemm(view, *n, threads_);
-      else if (n->op_type() == "MaxPool" || n->op_type() == "AveragePool") c = dnnl_ep::claim_pool(view, *n, threads_);
+      const std::string& op = n->op_type();
+      std::optional<DnnlClaim> c;
+      if (op == "Conv") c = dnnl_ep::claim_conv(view, *n, threads_);
+      else if (op == "Gemm" || op == "MatMul") c = dnnl_ep::claim_gemm(view, *n, threads_);
+      else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
+        c = dnnl_ep::claim_pool(view, *n, threads_);
       if (!c) continue;
       bool clash = false;
-      for (const ir::Node* m : c->nodes) clash = clash || mine.count(m);
+      for (const ir::Node* m : c->claim.nodes) clash = clash || mine.count(m);
       if (clash) continue;
-      for (const ir::Node* m : c->nodes) mine.insert(m);
-      out.push_back(std::move(*c));
+      for (const ir::Node* m : c->claim.nodes) mine.insert(m);
+      made.push_back(std::move(*c));
     }
+    decide_layouts(view, made);
+    std::vector<Claim> out;
+    out.reserve(made.size());
+    for (DnnlClaim& c : made) out.push_back(std::move(c.claim));
     return out;
   }
 
