@@ -1,5 +1,5 @@
 // The dnnl execution provider: claims float32 Conv (+ fused nodes), Gemm/MatMul with constant weights,
-// pools, and decides which values between its steps are kept in NHWC order.
+// pools, Add/Mul/Concat between its steps, and decides which values between its steps are kept in NHWC order.
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -85,6 +85,14 @@ class DnnlProvider final : public Provider {
     std::vector<DnnlClaim> made;
     // The view's taken mask only changes between providers: remember what this call already claimed.
     std::unordered_set<const ir::Node*> mine;
+    // Outputs of claims made so far that are float 4-D whenever their step succeeds: Add, Mul and
+    // Concat are worth oneDNN only between such steps (and then need no fallback).
+    std::unordered_set<const ir::Value*> float4;
+    auto from_region = [&](const ir::Node& n) {
+      for (const ir::Value* v : n.inputs())
+        if (!v || !float4.count(v)) return false;
+      return n.num_inputs() > 0;
+    };
     for (size_t i = 0; i < view.order().size(); ++i) {
       const ir::Node* n = view.order()[i];
       if (view.taken()[i] || mine.count(n)) continue;
@@ -95,11 +103,18 @@ class DnnlProvider final : public Provider {
       else if (op == "Gemm" || op == "MatMul") c = dnnl_ep::claim_gemm(view, *n, threads_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
         c = dnnl_ep::claim_pool(view, *n, threads_);
+      else if ((op == "Add" || op == "Mul") && from_region(*n)) c = dnnl_ep::claim_binary(view, *n, threads_);
+      else if (op == "Concat" && from_region(*n)) c = dnnl_ep::claim_concat(view, *n, threads_);
       if (!c) continue;
       bool clash = false;
       for (const ir::Node* m : c->claim.nodes) clash = clash || mine.count(m);
       if (clash) continue;
       for (const ir::Node* m : c->claim.nodes) mine.insert(m);
+      const std::vector<const ir::Value*> ins = group_inputs(c->claim.nodes);
+      bool out4 = c->out_nhwc_ok;
+      for (size_t k = 0; k < ins.size() && out4 && !c->out_float4_always; ++k)
+        if (c->nhwc_ok[k] && !(ins[k] && (float4.count(ins[k]) || declared_float4(*ins[k])))) out4 = false;
+      if (out4 && c->claim.nodes.back()->output(0)) float4.insert(c->claim.nodes.back()->output(0));
       made.push_back(std::move(*c));
     }
     decide_layouts(view, made);
