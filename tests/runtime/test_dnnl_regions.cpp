@@ -1,0 +1,244 @@
+// Tests of the dnnl provider's NHWC regions: chains of dnnl steps (convs, pools, SiLU, squeeze-excite,
+// Add, Concat) must match the cpu-only session, also where a region value leaves for cpu or the output.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "runtime/session.h"
+
+#ifdef ORTOOL_HAVE_DNNL
+
+using namespace ortool;
+
+namespace {
+
+Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float lo = -1, float hi = 1) {
+  Tensor t(DType::Float, std::move(dims));
+  std::uniform_real_distribution<float> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = d(rng);
+  return t;
+}
+
+// Builds graphs of named nodes with random constant weights.
+struct Builder {
+  ir::Model m;
+  ir::Graph& g = *m.graph;
+  std::mt19937& rng;
+  int serial = 0;
+
+  explicit Builder(std::mt19937& r) : rng(r) { m.set_opset("", 13); }
+
+  std::string fresh(const std::string& base) { return fmt::format("{}_{}", base, serial++); }
+
+  ir::Value* input(const std::string& name, Shape shape) {
+    ir::Value* x = g.add_value(name);
+    x->type = Type::tensor(DType::Float, std::move(shape));
+    g.add_input(x);
+    return x;
+  }
+  ir::Value* init(Tensor t) { return g.add_initializer(fresh("init"), std::make_shared<Tensor>(std::move(t))); }
+
+  ir::Value* node(const std::string& op, std::vector<ir::Value*> ins, const std::string& name) {
+    return g.add_node(op, "", std::move(ins), {name + "_out"}, name)->output(0);
+  }
+
+  // Conv of `cin` channels to `cout` with kernel k, and optionally a BatchNormalization after it.
+  ir::Value* conv(ir::Value* x, const std::string& name, int64_t cin, int64_t cout, int64_t k, int64_t stride = 1,
+                  int64_t pad = 0, int64_t dil = 1, int64_t group = 1, bool bn = false) {
+    ir::Node* c = g.add_node("Conv", "",
+                             {x, init(random_tensor({cout, cin / group, k, k}, rng, -0.5f, 0.5f)),
+                              init(random_tensor({cout}, rng))},
+                             {name + "_out"}, name);
+    c->set_attr(ir::Attribute::make_int("group", group));
+    c->set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
+    c->set_attr(ir::Attribute::make_ints("dilations", {dil, dil}));
+    c->set_attr(ir::Attribute::make_ints("pads", {pad, pad, pad, pad}));
+    if (!bn) return c->output(0);
+    ir::Node* n = g.add_node("BatchNormalization", "",
+                             {c->output(0), init(random_tensor({cout}, rng)), init(random_tensor({cout}, rng)),
+                              init(random_tensor({cout}, rng)), init(random_tensor({cout}, rng, 0.5f, 2.0f))},
+                             {name + "_bn_out"}, name + "_bn");
+    return n->output(0);
+  }
+
+  // x * Sigmoid(x), with the Mul's operands in either order.
+  ir::Value* silu(ir::Value* x, const std::string& name, bool swap = false) {
+    ir::Value* s = node("Sigmoid", {x}, name + "_sig");
+    return node("Mul", swap ? std::vector<ir::Value*>{s, x} : std::vector<ir::Value*>{x, s}, name + "_mul");
+  }
+
+  ir::Value* pool(const std::string& op, ir::Value* x, const std::string& name, int64_t k, int64_t stride,
+                  bool ceil = false) {
+    ir::Node* p = g.add_node(op, "", {x}, {name + "_out"}, name);
+    p->set_attr(ir::Attribute::make_ints("kernel_shape", {k, k}));
+    p->set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
+    if (ceil) p->set_attr(ir::Attribute::make_int("ceil_mode", 1));
+    return p->output(0);
+  }
+};
+
+struct Ran {
+  std::vector<RValue> outputs;
+  std::vector<rt::NodeTiming> timings;
+};
+
+std::vector<Ran> run_feeds(const ir::Model& m, std::vector<std::string> providers,
+                           const std::vector<std::map<std::string, RValue>>& feeds, int threads = 1) {
+  rt::SessionOptions o;
+  o.providers = std::move(providers);
+  o.profile = true;
+  o.threads = threads;
+  auto s = rt::Session::create(m, o);
+  INFO(s.status().message());
+  REQUIRE(s.is_ok());
+  std::vector<Ran> out;
+  for (const auto& f : feeds) {
+    auto r = (*s)->run(f);
+    INFO(r.status().message());
+    REQUIRE(r.is_ok());
+    out.push_back({std::move(r).value(), (*s)->node_timings()});
+  }
+  return out;
+}
+
+void check_close(const RValue& got, const RValue& want, const std::string& what) {
+  INFO(what);
+  REQUIRE(got.is_tensor());
+  REQUIRE(want.is_tensor());
+  REQUIRE(got.tensor.dims() == want.tensor.dims());
+  REQUIRE(got.tensor.dtype() == want.tensor.dtype());
+  if (got.tensor.dtype() != DType::Float) {
+    CHECK(got.tensor.nbytes() == want.tensor.nbytes());
+    CHECK(std::memcmp(got.tensor.raw(), want.tensor.raw(), got.tensor.nbytes()) == 0);
+    return;
+  }
+  const float* g = got.tensor.data<float>();
+  const float* w = want.tensor.data<float>();
+  int bad = 0;
+  for (int64_t i = 0; i < got.tensor.numel(); ++i) {
+    if (!(std::fabs(g[i] - w[i]) <= 1e-4f + 1e-4f * std::fabs(w[i]))) {
+      if (++bad <= 3) FAIL_CHECK(fmt::format("element {}: dnnl {} vs cpu {}", i, g[i], w[i]));
+    }
+  }
+  CHECK(bad == 0);
+}
+
+// Runs `m` on dnnl,cpu and on cpu with each feed, compares every output, and checks that exactly
+// the nodes named in `on_cpu` ran on the cpu provider (every other node ran on dnnl, alone or fused).
+void compare(const ir::Model& m, const std::vector<std::map<std::string, RValue>>& feeds,
+             const std::vector<std::string>& on_cpu, int threads = 1) {
+  const std::vector<Ran> fast = run_feeds(m, {"dnnl", "cpu"}, feeds, threads);
+  const std::vector<Ran> ref = run_feeds(m, {"cpu"}, feeds, threads);
+  for (size_t f = 0; f < feeds.size(); ++f) {
+    REQUIRE(fast[f].outputs.size() == ref[f].outputs.size());
+    for (size_t i = 0; i < ref[f].outputs.size(); ++i)
+      check_close(fast[f].outputs[i], ref[f].outputs[i], fmt::format("feed {} output {}", f, i));
+  }
+  size_t nodes = 0;
+  for (const rt::NodeTiming& t : fast.back().timings) {
+    INFO(t.node->name);
+    const bool want_cpu = std::find(on_cpu.begin(), on_cpu.end(), t.node->name) != on_cpu.end();
+    CHECK(t.provider == (want_cpu ? "cpu" : "dnnl"));
+    nodes += t.fused_nodes;
+  }
+  CHECK(nodes == m.graph->nodes().size());
+}
+
+std::map<std::string, RValue> feed(const std::string& name, std::vector<int64_t> dims, std::mt19937& rng) {
+  return {{name, RValue(random_tensor(std::move(dims), rng))}};
+}
+
+TEST_CASE("dnnl region: conv chain with strided, dilated convs, pool and residual Add, batch 2") {
+  std::mt19937 rng(11);
+  for (int variant = 0; variant < 3; ++variant) {
+    CAPTURE(variant);
+    Builder b(rng);
+    ir::Value* x = b.input("x", Shape{Dim::known(2), Dim::known(3), Dim::known(13), Dim::known(11)});
+    ir::Value* a = b.node("Relu", {b.conv(x, "c0", 3, 8, 3, 1, 1)}, "r0");
+    ir::Value* s = b.conv(a, "c1", 8, 8, 3, 2, 1);                  // strided: 7x6
+    ir::Value* p = b.pool("MaxPool", s, "mp", 3, 1, variant == 1);  // 5x4
+    ir::Value* d = b.conv(p, "c2", 8, 8, 3, 1, 2, 2, 1, true);       // dilated, same size, BN
+    ir::Value* sum = b.node("Add", variant == 2 ? std::vector<ir::Value*>{p, d} : std::vector<ir::Value*>{d, p}, "add");
+    ir::Value* y = b.node("Relu", {sum}, "r1");
+    b.g.add_output(y);
+    std::vector<std::string> cpu;
+    if (variant == 1) {
+      b.g.add_output(a);  // a region value that is also a graph output stays NCHW
+      ir::Node* t = b.g.add_node("Transpose", "", {s}, {"t_out"}, "t");  // and one a cpu node reads
+      t->set_attr(ir::Attribute::make_ints("perm", {0, 2, 3, 1}));
+      b.g.add_output(t->output(0));
+      cpu.push_back("t");
+    }
+    if (variant == 2) {
+      b.g.add_output(b.node("Shape", {d}, "shape"));  // a cpu node reading a conv output
+      cpu.push_back("shape");
+    }
+    compare(b.m, {feed("x", {2, 3, 13, 11}, rng)}, cpu);
+  }
+}
+
+TEST_CASE("dnnl region: SiLU and a squeeze-excite block (efficientnet's MBConv)") {
+  std::mt19937 rng(12);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Builder b(rng);
+    const int64_t c = 12;
+    ir::Value* x = b.input("x", Shape{Dim::known(1), Dim::known(4), Dim::known(10), Dim::known(10)});
+    ir::Value* stem = b.silu(b.conv(x, "stem", 4, c, 3, 1, 1, 1, 1, true), "stem");
+    ir::Value* dw = b.silu(b.conv(stem, "dw", c, c, 3, 2, 1, 1, c, true), "dw", true);  // depthwise, strided
+    ir::Value* gap = b.node("GlobalAveragePool", {dw}, "gap");
+    ir::Value* r = b.silu(b.conv(gap, "se_reduce", c, 3, 1), "se");
+    ir::Value* e = b.node("Sigmoid", {b.conv(r, "se_expand", 3, c, 1)}, "se_gate");
+    ir::Value* scaled = b.node("Mul", {dw, e}, "se_mul");
+    ir::Value* proj = b.conv(scaled, "proj", c, c, 1, 1, 0, 1, 1, true);
+    ir::Value* res = b.node("Add", {proj, dw}, "res");  // both from dnnl steps, shapes undeclared
+    ir::Value* scaled2 = b.node("Mul", {e, res}, "se_mul2");  // the broadcast operand first
+    b.g.add_output(b.node("Sigmoid", {b.conv(scaled2, "head", c, 5, 1)}, "head_sig"));
+    compare(b.m, {feed("x", {1, 4, 10, 10}, rng)}, {}, threads);
+  }
+}
+
+TEST_CASE("dnnl region: fire modules with Concat along channels, then a pool and a conv") {
+  std::mt19937 rng(13);
+  Builder b(rng);
+  ir::Value* x = b.input("x", Shape{Dim::known(2), Dim::known(6), Dim::known(9), Dim::known(9)});
+  ir::Value* sq = b.node("Relu", {b.conv(x, "squeeze", 6, 4, 1)}, "sq_relu");
+  ir::Value* e1 = b.node("Relu", {b.conv(sq, "e1", 4, 5, 1)}, "e1_relu");
+  ir::Value* e3 = b.node("Relu", {b.conv(sq, "e3", 4, 7, 3, 1, 1)}, "e3_relu");
+  ir::Node* cat = b.g.add_node("Concat", "", {e1, e3}, {"cat_out"}, "cat");
+  cat->set_attr(ir::Attribute::make_int("axis", 1));
+  ir::Value* mp = b.pool("MaxPool", cat->output(0), "mp", 3, 2, true);
+  ir::Value* e3b = b.conv(mp, "e3b", 12, 3, 3, 1, 1);
+  ir::Node* cat2 = b.g.add_node("Concat", "", {e3b, mp, e3b}, {"cat2_out"}, "cat2");  // an input twice
+  cat2->set_attr(ir::Attribute::make_int("axis", -3));
+  ir::Value* ap = b.pool("AveragePool", cat2->output(0), "ap", 2, 1);
+  b.g.add_output(b.node("GlobalMaxPool", {ap}, "gmp"));
+  b.g.add_output(b.node("Relu", {e1}, "e1_out"));  // a relu on a region value the Concat reads too
+  compare(b.m, {feed("x", {2, 6, 9, 9}, rng)}, {"e1_out"});
+}
+
+TEST_CASE("dnnl region: symbolic batch and spatial dims, several shapes in one session") {
+  std::mt19937 rng(14);
+  Builder b(rng);
+  ir::Value* x = b.input("x", Shape{Dim::symbol("N"), Dim::known(3), Dim::symbol("H"), Dim::symbol("W")});
+  ir::Value* a = b.silu(b.conv(x, "c0", 3, 8, 3, 2, 1, 1, 1, true), "a");
+  ir::Value* d = b.node("Relu", {b.conv(a, "dw", 8, 8, 3, 1, 1, 1, 8)}, "dw_relu");
+  ir::Value* s = b.conv(d, "c1", 8, 8, 1);
+  ir::Value* sum = b.node("Add", {s, a}, "add");
+  ir::Value* g = b.node("GlobalAveragePool", {sum}, "gap");
+  b.g.add_output(b.node("Mul", {sum, g}, "mul"));
+  compare(b.m, {feed("x", {1, 3, 16, 12}, rng), feed("x", {2, 3, 7, 9}, rng), feed("x", {1, 3, 16, 12}, rng)}, {});
+}
+
+}  // namespace
+
+#endif  // ORTOOL_HAVE_DNNL
