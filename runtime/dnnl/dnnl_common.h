@@ -115,5 +115,9 @@ std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node,
 // Add/Mul and Concat: the provider asks only when every input is a float 4-D tensor from its steps.
 std::optional<DnnlClaim> claim_binary(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_concat(const GraphView& view, const ir::Node& node, int threads);
+// ShuffleNet's channel shuffle starting at this Reshape, and a Slice of a channel range: the
+// provider asks only when the data input is a float 4-D tensor from its steps.
+std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& reshape);
+std::optional<DnnlClaim> claim_channel_slice(const GraphView& view, const ir::Node& slice);
 
 }  // namespace ortool::rt::dnnl_ep

@@ -1,4 +1,4 @@
-// The dnnl provider's MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool: 2-D float32 pooling.
+// The dnnl provider's MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool and ReduceMean over H and W: 2-D float32 pooling.
 //
 // Graphs often leave the input's type unannotated: then an input that is not float (or not 4-D) at
 // run time goes to the cpu provider's kernel instead (never the case for an NHWC input: the provider
@@ -30,6 +30,7 @@ struct PoolSpec {
   cf::WindowAttrs attrs;
   dnnl::algorithm alg = dnnl::algorithm::pooling_max;
   bool global = false;  // the window is the whole H x W
+  bool squeeze = false;  // ReduceMean with keepdims 0: the output drops the 1 x 1 dims
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
 };
 
@@ -114,7 +115,9 @@ class DnnlPoolKernel final : public Kernel {
     }
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims));
+    std::vector<int64_t> out_dims = p->dst_dims;
+    if (s.squeeze) out_dims.resize(2);  // [N, C, 1, 1] and [N, C] are the same memory
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, out_dims));
     if (p->empty) return Status::ok();
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
@@ -137,7 +140,15 @@ class DnnlPoolKernel final : public Kernel {
 }  // namespace
 
 std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node, int threads) {
-  const bool global = node.op_type() == "GlobalAveragePool" || node.op_type() == "GlobalMaxPool";
+  // ReduceMean over H and W is a global average pool.
+  const bool reduce = node.op_type() == "ReduceMean";
+  if (reduce) {
+    const std::vector<int64_t> axes = node.attr_ints("axes");
+    if (view.opset(node) >= 18 || node.num_inputs() != 1 ||
+        !(axes == std::vector<int64_t>{2, 3} || axes == std::vector<int64_t>{-2, -1}))
+      return std::nullopt;
+  }
+  const bool global = reduce || node.op_type() == "GlobalAveragePool" || node.op_type() == "GlobalMaxPool";
   const bool max = node.op_type() == "MaxPool" || node.op_type() == "GlobalMaxPool";
   const ir::Value* x = node.input(0);
   // MaxPool's Indices output is the reference kernel's job.
@@ -150,6 +161,7 @@ std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node,
   spec->node = &node;
   spec->what = node.describe();
   spec->global = global;
+  spec->squeeze = reduce && node.attr_int("keepdims", 1) == 0;
   if (global) {
     spec->alg = max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
   } else if (!cf::parse_window_attrs(node, spec->attrs).is_ok() || !cf::check_window_ranks(node, spec->attrs, 2).is_ok())
@@ -166,7 +178,7 @@ std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node,
   DnnlClaim dc;
   dc.layouts = spec->layouts;
   dc.nhwc_ok = {true};
-  dc.out_nhwc_ok = true;
+  dc.out_nhwc_ok = !spec->squeeze;
   Claim& c = dc.claim;
   c.nodes = {&node};
   c.factory = [spec, threads](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {

@@ -1,5 +1,5 @@
 // The dnnl execution provider: claims float32 Conv (+ fused nodes), Gemm/MatMul with constant weights,
-// pools, Add/Mul/Concat between its steps, and decides which values between its steps are kept in NHWC order.
+// pools, Add/Mul/Concat/channel shuffle/channel Slice between its steps, and decides which values between its steps are kept in NHWC order.
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -83,8 +83,10 @@ class DnnlProvider final : public Provider {
 
   std::vector<Claim> claim(const GraphView& view) const override {
     std::vector<DnnlClaim> made;
-    // The view's taken mask only changes between providers: remember what this call already claimed.
-    std::unordered_set<const ir::Node*> mine;
+    // The view's taken mask only changes between providers: a copy where this call's own claims
+    // are taken too keeps a later claim from fusing a node an earlier one holds (resnet's downsample
+    // conv and the block's last conv both reach for the residual Add).
+    GraphView local(view);
     // Outputs of claims made so far that are float 4-D whenever their step succeeds: Add, Mul and
     // Concat are worth oneDNN only between such steps (and then need no fallback).
     std::unordered_set<const ir::Value*> float4;
@@ -93,23 +95,27 @@ class DnnlProvider final : public Provider {
         if (!v || !float4.count(v)) return false;
       return n.num_inputs() > 0;
     };
-    for (size_t i = 0; i < view.order().size(); ++i) {
-      const ir::Node* n = view.order()[i];
-      if (view.taken()[i] || mine.count(n)) continue;
+    for (size_t i = 0; i < local.order().size(); ++i) {
+      const ir::Node* n = local.order()[i];
+      if (local.taken()[i]) continue;
       if (!n->domain().empty() && n->domain() != "ai.onnx") continue;
       const std::string& op = n->op_type();
       std::optional<DnnlClaim> c;
-      if (op == "Conv") c = dnnl_ep::claim_conv(view, *n, threads_);
-      else if (op == "Gemm" || op == "MatMul") c = dnnl_ep::claim_gemm(view, *n, threads_);
-      else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
-        c = dnnl_ep::claim_pool(view, *n, threads_);
-      else if ((op == "Add" || op == "Mul") && from_region(*n)) c = dnnl_ep::claim_binary(view, *n, threads_);
-      else if (op == "Concat" && from_region(*n)) c = dnnl_ep::claim_concat(view, *n, threads_);
+      if (op == "Conv") c = dnnl_ep::claim_conv(local, *n, threads_);
+      else if (op == "Gemm" || op == "MatMul") c = dnnl_ep::claim_gemm(local, *n, threads_);
+      else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool" ||
+               (op == "ReduceMean" && n->num_inputs() == 1 && float4.count(n->input(0))))
+        c = dnnl_ep::claim_pool(local, *n, threads_);
+      else if ((op == "Add" || op == "Mul") && from_region(*n)) c = dnnl_ep::claim_binary(local, *n, threads_);
+      else if (op == "Concat" && from_region(*n)) c = dnnl_ep::claim_concat(local, *n, threads_);
+      else if (op == "Reshape" && n->num_inputs() > 0 && float4.count(n->input(0))) c = dnnl_ep::claim_shuffle(local, *n);
+      else if (op == "Slice" && n->num_inputs() > 0 && float4.count(n->input(0)))
+        c = dnnl_ep::claim_channel_slice(local, *n);
       if (!c) continue;
       bool clash = false;
-      for (const ir::Node* m : c->claim.nodes) clash = clash || mine.count(m);
-      if (clash) continue;
-      for (const ir::Node* m : c->claim.nodes) mine.insert(m);
+      for (const ir::Node* m : c->claim.nodes) clash = clash || local.is_taken(m);
+      if (clash) continue;  // the helpers check is_taken; this only guards against a slip
+      for (const ir::Node* m : c->claim.nodes) local.take(static_cast<size_t>(local.index_of(m)));
       const std::vector<const ir::Value*> ins = group_inputs(c->claim.nodes);
       bool out4 = c->out_nhwc_ok;
       for (size_t k = 0; k < ins.size() && out4 && !c->out_float4_always; ++k)

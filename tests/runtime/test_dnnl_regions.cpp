@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -237,6 +238,57 @@ TEST_CASE("dnnl region: symbolic batch and spatial dims, several shapes in one s
   ir::Value* g = b.node("GlobalAveragePool", {sum}, "gap");
   b.g.add_output(b.node("Mul", {sum, g}, "mul"));
   compare(b.m, {feed("x", {1, 3, 16, 12}, rng), feed("x", {2, 3, 7, 9}, rng), feed("x", {1, 3, 16, 12}, rng)}, {});
+}
+
+ir::Value* ints(Builder& b, std::vector<int64_t> v) {
+  Tensor t(DType::Int64, {static_cast<int64_t>(v.size())});
+  for (size_t i = 0; i < v.size(); ++i) t.mutable_data<int64_t>()[i] = v[i];
+  return b.init(std::move(t));
+}
+
+// x -> Reshape [N, g, C/g, H, W] -> Transpose 0,2,1,3,4 -> Reshape back, as shufflenet writes it.
+ir::Value* shuffle(Builder& b, ir::Value* x, const std::string& name, std::vector<int64_t> s5, std::vector<int64_t> s4) {
+  ir::Value* r = b.node("Reshape", {x, ints(b, std::move(s5))}, name + "_r5");
+  ir::Node* t = b.g.add_node("Transpose", "", {r}, {name + "_t_out"}, name + "_t");
+  t->set_attr(ir::Attribute::make_ints("perm", {0, 2, 1, 3, 4}));
+  return b.node("Reshape", {t->output(0), ints(b, std::move(s4))}, name + "_r4");
+}
+
+ir::Value* slice(Builder& b, ir::Value* x, const std::string& name, int64_t start, int64_t end) {
+  return b.node("Slice", {x, ints(b, {start}), ints(b, {end}), ints(b, {1})}, name);
+}
+
+TEST_CASE("dnnl region: shufflenet blocks (channel shuffle, channel Slice, Concat, ReduceMean)") {
+  std::mt19937 rng(15);
+  for (int variant = 0; variant < 2; ++variant) {
+    CAPTURE(variant);
+    Builder b(rng);
+    const int64_t n = variant == 0 ? 1 : 2;
+    ir::Value* x = b.input("x", Shape{Dim::known(n), Dim::known(8), Dim::known(6), Dim::known(7)});
+    ir::Value* a = b.node("Relu", {b.conv(x, "a", 8, 8, 1, 1, 0, 1, 1, true)}, "a_relu");
+    ir::Value* c = b.node("Relu", {b.conv(x, "c", 8, 8, 3, 1, 1, 1, 8, true)}, "c_relu");
+    ir::Node* cat = b.g.add_node("Concat", "", {a, c}, {"cat_out"}, "cat");
+    cat->set_attr(ir::Attribute::make_int("axis", 1));
+    ir::Value* sh = shuffle(b, cat->output(0), "sh", {0, 2, 8, 6, 7}, {n, -1, 6, 7});
+    ir::Value* s0 = slice(b, sh, "s0", 0, 8);
+    ir::Value* s1 = slice(b, sh, "s1", 8, std::numeric_limits<int64_t>::max());
+    ir::Value* s2 = slice(b, sh, "s2", -5, 1000);  // the last 5 channels
+    ir::Value* br = b.node("Relu", {b.conv(s1, "br", 8, 8, 1)}, "br_relu");
+    ir::Node* cat2 = b.g.add_node("Concat", "", {s0, br}, {"cat2_out"}, "cat2");
+    cat2->set_attr(ir::Attribute::make_int("axis", 1));
+    ir::Value* sh2 = shuffle(b, cat2->output(0), "sh2", {n, 4, -1, 6, 7}, {0, 16, 6, -1});  // 4 groups
+    ir::Node* rm = b.g.add_node("ReduceMean", "", {b.conv(sh2, "head", 16, 6, 1)}, {"rm_out"}, "rm");
+    rm->set_attr(ir::Attribute::make_ints("axes", {2, 3}));
+    rm->set_attr(ir::Attribute::make_int("keepdims", 0));
+    b.g.add_output(rm->output(0));
+    b.g.add_output(b.conv(s2, "tail", 5, 3, 1));
+    std::vector<std::string> cpu;
+    if (variant == 1) {
+      b.g.add_output(s0);  // a Slice output that is a graph output: written NCHW from an NHWC input
+      b.g.add_output(shuffle(b, sh2, "sh3", {n, 2, 8, 6, 7}, {n, 16, 6, 7}));  // a shuffle as an output
+    }
+    compare(b.m, {feed("x", {n, 8, 6, 7}, rng)}, cpu);
+  }
 }
 
 }  // namespace
