@@ -1,4 +1,4 @@
-// The dnnl execution provider: float32 Conv (with a fused activation) and Gemm/MatMul on oneDNN.
+// The dnnl execution provider: float32 CNN ops (Conv with fusions, pools, Gemm/MatMul, Add/Mul, Concat) on oneDNN, NHWC between its steps.
 #pragma once
 
 #include <memory>

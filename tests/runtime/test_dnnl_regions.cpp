@@ -291,6 +291,58 @@ TEST_CASE("dnnl region: shufflenet blocks (channel shuffle, channel Slice, Conca
   }
 }
 
+TEST_CASE("dnnl region: a conv output that If branches read (as a node input or as the branch output) stays NCHW") {
+  std::mt19937 rng(16);
+  Builder b(rng);
+  ir::Value* x = b.input("x", Shape{Dim::known(1), Dim::known(3), Dim::known(7), Dim::known(6)});
+  ir::Value* cond = b.g.add_value("cond");
+  cond->type = Type::tensor(DType::Bool, Shape{});
+  b.g.add_input(cond);
+  ir::Value* a = b.conv(x, "c0", 3, 4, 3, 1, 1);
+  b.g.add_output(b.conv(a, "c1", 4, 4, 3, 1, 1));  // a dnnl reader in the outer graph
+  ir::Node* iff = b.g.add_node("If", "", {cond}, {"if_out"}, "if");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    auto sg = std::make_shared<ir::Graph>(&b.g, iff);
+    sg->name = branch;
+    if (std::string(branch) == "then_branch") {
+      sg->add_output(a);  // read through the branch's output list, with no Use
+    } else {
+      ir::Value* w = sg->add_initializer("w", std::make_shared<Tensor>(random_tensor({4, 4, 1, 1}, rng)));
+      ir::Node* conv = sg->add_node("Conv", "", {a, w}, {"sc"}, "else_conv");
+      sg->add_output(sg->add_node("Relu", "", {conv->output(0)}, {"sr"}, "else_relu")->output(0));
+    }
+    ir::Attribute attr;
+    attr.name = branch;
+    attr.type = ir::AttrType::Graph;
+    attr.g = sg;
+    iff->set_attr(attr);
+  }
+  b.g.add_output(iff->output(0));
+  for (bool c : {true, false}) {
+    Tensor cv(DType::Bool, {});
+    cv.mutable_data<bool>()[0] = c;
+    std::map<std::string, RValue> f{{"x", RValue(random_tensor({1, 3, 7, 6}, rng))}, {"cond", RValue(cv)}};
+    const std::vector<Ran> fast = run_feeds(b.m, {"dnnl", "cpu"}, {f});
+    const std::vector<Ran> ref = run_feeds(b.m, {"cpu"}, {f});
+    for (size_t i = 0; i < 2; ++i) check_close(fast[0].outputs[i], ref[0].outputs[i], fmt::format("output {}", i));
+    for (const rt::NodeTiming& t : fast[0].timings)
+      if (t.node->name == "c0" || t.node->name == "c1" || t.node->name == "else_conv") CHECK(t.provider == "dnnl");
+  }
+}
+
+TEST_CASE("dnnl region: Add, Mul and Concat with an operand from outside dnnl stay on cpu, and match") {
+  std::mt19937 rng(17);
+  Builder b(rng);
+  ir::Value* x = b.input("x", Shape{Dim::known(2), Dim::known(4), Dim::known(5), Dim::known(5)});
+  ir::Value* a = b.conv(x, "c0", 4, 4, 3, 1, 1);
+  ir::Value* sum = b.node("Add", {a, x}, "add");  // x is a graph input
+  ir::Value* prod = b.node("Mul", {b.conv(sum, "c1", 4, 4, 1), b.init(random_tensor({4, 1, 1}, rng))}, "mul");
+  ir::Node* cat = b.g.add_node("Concat", "", {b.conv(prod, "c2", 4, 3, 1), x}, {"cat_out"}, "cat");
+  cat->set_attr(ir::Attribute::make_int("axis", 1));
+  b.g.add_output(b.conv(cat->output(0), "c3", 7, 2, 3));
+  compare(b.m, {feed("x", {2, 4, 5, 5}, rng)}, {"add", "mul", "cat"});
+}
+
 }  // namespace
 
 #endif  // ORTOOL_HAVE_DNNL
