@@ -69,33 +69,42 @@ std::optional<float> constant_bound(const ir::Value* v, float absent) {
   return t.data<float>()[0];
 }
 
+bool default_domain(const ir::Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
+
 }  // namespace
+
+std::optional<PostOp> silu_from(const GraphView& view, const ir::Node& sig) {
+  if (sig.op_type() != "Sigmoid" || !default_domain(sig) || view.is_taken(&sig) || sig.num_inputs() != 1 ||
+      !sig.input(0) || sig.num_outputs() != 1 || !sig.output(0))
+    return std::nullopt;
+  const ir::Value* v = sig.input(0);
+  const ir::Value* s = sig.output(0);
+  if (s->uses().size() != 1) return std::nullopt;
+  const ir::Node* mul = s->uses()[0].node;
+  if (mul->op_type() != "Mul" || !default_domain(*mul) || view.is_taken(mul) || mul->num_inputs() != 2 ||
+      mul->num_outputs() != 1 || !mul->output(0) || mul->input(1 - s->uses()[0].index) != v)
+    return std::nullopt;
+  const ir::Node* group[] = {&sig, mul};
+  if (!view.read_only_by(*s, group)) return std::nullopt;
+  PostOp p;
+  p.node = mul;
+  p.sigmoid = &sig;
+  p.alg = dnnl::algorithm::eltwise_swish;
+  p.alpha = 1.0f;
+  return p;
+}
 
 namespace {
 
-bool default_domain(const ir::Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
-
-// SiLU as exporters write it: Sigmoid(v) and Mul(v, Sigmoid(v)) (either operand order) as v's only readers.
+// SiLU where `producer` writes v: Sigmoid(v) and Mul(v, Sigmoid(v)) as v's only two readers.
 std::optional<PostOp> fusable_silu(const GraphView& view, const ir::Node& producer) {
   const ir::Value* v = producer.output(0);
-  const ir::Node *sig = nullptr, *mul = nullptr;
-  for (const ir::Use& u : v->uses()) {
+  const ir::Node* sig = nullptr;
+  for (const ir::Use& u : v->uses())
     if (u.node->op_type() == "Sigmoid" && u.index == 0) sig = u.node;
-    else if (u.node->op_type() == "Mul") mul = u.node;
-  }
-  if (!sig || !mul || view.is_taken(sig) || view.is_taken(mul) || !default_domain(*sig) || !default_domain(*mul))
-    return std::nullopt;
-  if (sig->num_inputs() != 1 || sig->num_outputs() != 1 || !sig->output(0)) return std::nullopt;
-  if (mul->num_inputs() != 2 || mul->num_outputs() != 1 || !mul->output(0)) return std::nullopt;
-  const ir::Value* s = sig->output(0);
-  if (!((mul->input(0) == v && mul->input(1) == s) || (mul->input(0) == s && mul->input(1) == v))) return std::nullopt;
-  const ir::Node* group[] = {&producer, sig, mul};
-  if (!view.read_only_by(*v, group) || !view.read_only_by(*s, group)) return std::nullopt;
-  PostOp p;
-  p.node = mul;
-  p.sigmoid = sig;
-  p.alg = dnnl::algorithm::eltwise_swish;
-  p.alpha = 1.0f;
+  std::optional<PostOp> p = sig ? silu_from(view, *sig) : std::nullopt;
+  const ir::Node* group[] = {&producer, sig, p ? p->node : nullptr};
+  if (!p || !view.read_only_by(*v, group)) return std::nullopt;
   return p;
 }
 
@@ -120,6 +129,13 @@ std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& 
   if (c->num_outputs() != 1 || !c->output(0)) return std::nullopt;
   const ir::Node* group[] = {&producer, c};
   if (!view.read_only_by(*v, group)) return std::nullopt;
+  return activation_of(view, *c);
+}
+
+std::optional<PostOp> activation_of(const GraphView& view, const ir::Node& node) {
+  const ir::Node* c = &node;
+  if (view.is_taken(c) || !default_domain(*c) || c->num_outputs() != 1 || !c->output(0) || !c->input(0))
+    return std::nullopt;
   PostOp p;
   p.node = c;
   const std::string& op = c->op_type();

@@ -56,6 +56,12 @@ struct PostOp {
 // Relu, LeakyRelu, Clip (constant bounds), Sigmoid, Tanh, or SiLU (Sigmoid(v) and Mul(v, that) as
 // v's only two readers). `v` must be read by nothing else; the consumers must be free.
 std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& producer);
+// The activation `node` computes on its first input, when oneDNN's eltwise does it (the ops of
+// fusable_activation but SiLU); the node must be free.
+std::optional<PostOp> activation_of(const GraphView& view, const ir::Node& node);
+// SiLU starting at this Sigmoid: Mul(v, Sigmoid(v)) with the Sigmoid's output read by that Mul
+// only (v may have other readers); node is the Mul.
+std::optional<PostOp> silu_from(const GraphView& view, const ir::Node& sigmoid);
 // Appends the post-op's nodes to a group, in execution order.
 void append_nodes(std::vector<const ir::Node*>& group, const PostOp& p);
 // The post-ops: with `sum`, first add what the destination holds (a fused residual Add), then `p`.
@@ -118,6 +124,8 @@ std::optional<DnnlClaim> claim_concat(const GraphView& view, const ir::Node& nod
 // ShuffleNet's channel shuffle starting at this Reshape, and a Slice of a channel range: the
 // provider asks only when the data input is a float 4-D tensor from its steps.
 std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& reshape);
+// An activation (or SiLU) on a float 4-D tensor from the provider's steps that no producer fused.
+std::optional<DnnlClaim> claim_eltwise(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_channel_slice(const GraphView& view, const ir::Node& slice);
 
 }  // namespace ortool::rt::dnnl_ep

@@ -1,5 +1,5 @@
 // The dnnl execution provider: claims float32 Conv (+ fused nodes), Gemm/MatMul with constant weights,
-// pools, Add/Mul/Concat/channel shuffle/channel Slice between its steps, and decides which values between its steps are kept in NHWC order.
+// pools, Add/Mul/Concat/channel shuffle/channel Slice/activations between its steps, and decides which values between its steps are kept in NHWC order.
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -111,6 +111,9 @@ class DnnlProvider final : public Provider {
       else if (op == "Reshape" && n->num_inputs() > 0 && float4.count(n->input(0))) c = dnnl_ep::claim_shuffle(local, *n);
       else if (op == "Slice" && n->num_inputs() > 0 && float4.count(n->input(0)))
         c = dnnl_ep::claim_channel_slice(local, *n);
+      else if ((op == "Relu" || op == "LeakyRelu" || op == "Sigmoid" || op == "Tanh" || op == "Clip") &&
+               n->num_inputs() > 0 && float4.count(n->input(0)))
+        c = dnnl_ep::claim_eltwise(local, *n, threads_);
       if (!c) continue;
       bool clash = false;
       for (const ir::Node* m : c->claim.nodes) clash = clash || local.is_taken(m);

@@ -208,6 +208,26 @@ TEST_CASE("dnnl region: SiLU and a squeeze-excite block (efficientnet's MBConv)"
   }
 }
 
+TEST_CASE("dnnl region: standalone activations and SiLU on values with several readers") {
+  std::mt19937 rng(18);
+  Builder b(rng);
+  ir::Value* x = b.input("x", Shape{Dim::known(2), Dim::known(5), Dim::known(8), Dim::known(7)});
+  ir::Value* v = b.conv(x, "c0", 5, 6, 3, 1, 1);
+  ir::Value* s = b.silu(v, "silu", true);                     // v is also read by c1 and the Tanh
+  ir::Value* t = b.node("Tanh", {v}, "tanh");
+  ir::Value* w = b.conv(v, "c1", 6, 6, 1);
+  ir::Value* l = b.g.add_node("LeakyRelu", "", {w}, {"lr_out"}, "lr")->output(0);
+  ir::Value* sg = b.node("Sigmoid", {w}, "sig");             // w's second reader: neither is fused
+  ir::Value* sum = b.node("Add", {b.node("Add", {s, t}, "add0"), b.node("Mul", {l, sg}, "mul0")}, "add1");
+  Tensor lo(DType::Float, {}), hi(DType::Float, {});
+  lo.mutable_data<float>()[0] = -0.5f;
+  hi.mutable_data<float>()[0] = 0.75f;
+  ir::Value* clip = b.node("Clip", {sum, b.init(lo), b.init(hi)}, "clip");
+  b.g.add_output(b.conv(clip, "c2", 6, 3, 3));
+  b.g.add_output(b.node("Relu", {sum}, "relu_out"));  // writes a graph output from an NHWC input
+  compare(b.m, {feed("x", {2, 5, 8, 7}, rng)}, {});
+}
+
 TEST_CASE("dnnl region: fire modules with Concat along channels, then a pool and a conv") {
   std::mt19937 rng(13);
   Builder b(rng);
@@ -223,8 +243,8 @@ TEST_CASE("dnnl region: fire modules with Concat along channels, then a pool and
   cat2->set_attr(ir::Attribute::make_int("axis", -3));
   ir::Value* ap = b.pool("AveragePool", cat2->output(0), "ap", 2, 1);
   b.g.add_output(b.node("GlobalMaxPool", {ap}, "gmp"));
-  b.g.add_output(b.node("Relu", {e1}, "e1_out"));  // a relu on a region value the Concat reads too
-  compare(b.m, {feed("x", {2, 6, 9, 9}, rng)}, {"e1_out"});
+  b.g.add_output(b.node("Relu", {e1}, "e1_out"));  // a standalone relu on a region value the Concat reads too
+  compare(b.m, {feed("x", {2, 6, 9, 9}, rng)}, {});
 }
 
 TEST_CASE("dnnl region: symbolic batch and spatial dims, several shapes in one session") {
