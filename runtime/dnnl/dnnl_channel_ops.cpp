@@ -1,6 +1,7 @@
 // The dnnl provider's channel moves between its steps: ShuffleNet's channel shuffle (Reshape to
-// [N, g, C/g, H, W], Transpose 0,2,1,3,4, Reshape back) and a Slice of a channel range, on tensors in
-// NCHW or NHWC order, so that the blocks of shufflenet stay one NHWC region.
+// [N, g, C/g, H, W], Transpose 0,2,1,3,4, Reshape back; with the Concat before it when that is its
+// only reader, in one pass) and a Slice of a channel range, on tensors in NCHW or NHWC order, so
+// that the blocks of shufflenet stay one NHWC region.
 //
 // These are plain copies with no arithmetic (oneDNN's generic strided reorder is slower than a
 // loop here). Claimed only when the data input comes from a dnnl step that always writes a float
@@ -58,51 +59,78 @@ std::optional<std::vector<int64_t>> resolve_reshape(const std::vector<int64_t>& 
 }
 
 struct ShuffleSpec {
-  std::vector<const ir::Node*> nodes;  // Reshape, Transpose, Reshape
+  std::vector<const ir::Node*> nodes;  // [Concat,] Reshape, Transpose, Reshape
   std::string what;
+  size_t parts = 1;                     // data inputs: the Concat's inputs, or the first Reshape's
   std::vector<int64_t> shape5, shape4;  // the Reshapes' targets
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
 };
 
+// Channel shuffle of the channel-wise concatenation of the data inputs (one input: no Concat).
 class ShuffleKernel final : public Kernel {
  public:
   explicit ShuffleKernel(std::shared_ptr<const ShuffleSpec> spec) : spec_(std::move(spec)) {}
 
   Status run(KernelContext& ctx) override {
     const ShuffleSpec& s = *spec_;
-    const Tensor* x = ctx.input_tensor(0);
-    if (!x || x->dtype() != DType::Float || x->rank() != 4)
-      return invalid("{}: input is not a float 4-D tensor, as its producing step writes", s.what);
-    const std::vector<int64_t>& d = x->dims();
-    const int64_t n = d[0], c = d[1], h = d[2], w = d[3];
+    std::vector<const Tensor*> xs;
+    int64_t c = 0;
+    for (size_t i = 0; i < s.parts; ++i) {
+      const Tensor* t = ctx.input_tensor(i);
+      if (!t || t->dtype() != DType::Float || t->rank() != 4)
+        return invalid("{}: input {} is not a float 4-D tensor, as its producing step writes", s.what, i);
+      const auto& d0 = xs.empty() ? t->dims() : xs[0]->dims();
+      if (t->dims()[0] != d0[0] || t->dims()[2] != d0[2] || t->dims()[3] != d0[3])
+        return invalid("{}: input {} has shape {}, input 0 {}: only the channel dim may differ", s.what, i,
+                       dims_str(t->dims()), dims_str(d0));
+      xs.push_back(t);
+      c += t->dims()[1];
+    }
+    const int64_t n = xs[0]->dims()[0], h = xs[0]->dims()[2], w = xs[0]->dims()[3];
+    const std::vector<int64_t> d{n, c, h, w};
     const auto r5 = resolve_reshape(d, s.shape5);
     const int64_t g = r5 ? (*r5)[1] : 0;
-    const bool split = r5 && g > 0 && *r5 == std::vector<int64_t>{n, g, c / g, h, w} && c % g == 0;
+    const bool split = r5 && g > 0 && c % g == 0 && *r5 == std::vector<int64_t>{n, g, c / g, h, w};
     const auto r4 = split ? resolve_reshape({n, c / g, g, h, w}, s.shape4) : std::nullopt;
     if (!r4 || *r4 != d)
-      return unsupported("{}: reshapes {} and {} of an input of shape {} are not a channel shuffle", s.what,
+      return unsupported("{}: reshapes {} and {} of a tensor of shape {} are not a channel shuffle", s.what,
                          dims_str(s.shape5), dims_str(s.shape4), dims_str(d));
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, d));
-    const bool in_nhwc = s.layouts->input_nhwc(0), out_nhwc = s.layouts->out_nhwc;
-    const float* src = x->data<float>();
-    float* dst = y->mutable_data<float>();
     const int64_t cg = c / g, hw = h * w;
-    // Output channel k*g + j is input channel j*cg + k.
-    if (in_nhwc && out_nhwc) {
-      for (int64_t p = 0; p < n * hw; ++p, src += c, dst += c)
-        for (int64_t j = 0; j < g; ++j)
-          for (int64_t k = 0; k < cg; ++k) dst[k * g + j] = src[j * cg + k];
+    float* dst = y->mutable_data<float>();
+    if (y->numel() == 0) return Status::ok();
+    const Layouts& l = *s.layouts;
+    bool all_nhwc = l.out_nhwc;
+    for (size_t i = 0; i < xs.size(); ++i) all_nhwc = all_nhwc && l.input_nhwc(i);
+    // The common case (shufflenet): two halves interleaved channel by channel, all NHWC.
+    if (all_nhwc && g == 2 && (xs.size() == 1 || (xs.size() == 2 && xs[0]->dims()[1] == cg))) {
+      const float* a = xs[0]->data<float>();
+      const float* b = xs.size() == 2 ? xs[1]->data<float>() : a + cg;
+      const int64_t step = xs.size() == 2 ? cg : c;
+      for (int64_t p = 0; p < n * hw; ++p, a += step, b += step, dst += c)
+        for (int64_t k = 0; k < cg; ++k) {
+          dst[2 * k] = a[k];
+          dst[2 * k + 1] = b[k];
+        }
       return Status::ok();
     }
+    // Output channel k*g + j is concatenated channel j*cg + k: find its input and channel there.
+    std::vector<std::pair<size_t, int64_t>> from(static_cast<size_t>(c));
+    for (int64_t ci = 0, i = 0, base = 0; ci < c; ++ci) {
+      while (ci - base >= xs[static_cast<size_t>(i)]->dims()[1]) base += xs[static_cast<size_t>(i++)]->dims()[1];
+      from[static_cast<size_t>(ci % cg * g + ci / cg)] = {static_cast<size_t>(i), ci - base};
+    }
     for (int64_t b = 0; b < n; ++b)
-      for (int64_t j = 0; j < g; ++j)
-        for (int64_t k = 0; k < cg; ++k) {
-          const int64_t ci = j * cg + k, co = k * g + j;
-          for (int64_t p = 0; p < hw; ++p) {
-            const float v = in_nhwc ? src[(b * hw + p) * c + ci] : src[(b * c + ci) * hw + p];
-            (out_nhwc ? dst[(b * hw + p) * c + co] : dst[(b * c + co) * hw + p]) = v;
-          }
+      for (int64_t co = 0; co < c; ++co) {
+        const auto [i, ch] = from[static_cast<size_t>(co)];
+        const float* src = xs[i]->data<float>();
+        const int64_t ci = xs[i]->dims()[1];
+        const bool in_nhwc = l.input_nhwc(i);
+        for (int64_t p = 0; p < hw; ++p) {
+          const float v = in_nhwc ? src[(b * hw + p) * ci + ch] : src[(b * ci + ch) * hw + p];
+          (l.out_nhwc ? dst[(b * hw + p) * c + co] : dst[(b * c + co) * hw + p]) = v;
         }
+      }
     return Status::ok();
   }
 
@@ -162,7 +190,23 @@ KernelFactory factory_for(std::shared_ptr<S> spec) {
 
 }  // namespace
 
-std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& reshape) {
+std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& first) {
+  // A Concat along channels read only by the shuffle is done in the same pass.
+  const ir::Node* concat = nullptr;
+  const ir::Node* start = &first;
+  if (is_op(first, "Concat")) {
+    const int64_t axis = first.attr_int("axis", 1);
+    const ir::Value* o = first.output(0);
+    if ((axis != 1 && axis != -3) || first.num_inputs() == 0 || first.num_outputs() != 1 || !o ||
+        o->uses().size() != 1 || o->uses()[0].index != 0)
+      return std::nullopt;
+    for (const ir::Value* v : first.inputs())
+      if (!v) return std::nullopt;
+    concat = &first;
+    start = o->uses()[0].node;
+    if (!is_op(*start, "Reshape") || view.is_taken(start)) return std::nullopt;
+  }
+  const ir::Node& reshape = *start;
   if (reshape.num_inputs() != 2 || !reshape.output(0) || reshape.attr_int("allowzero", 0) != 0) return std::nullopt;
   const auto shape5 = fixed_ints(reshape.input(1));
   if (!shape5 || shape5->size() != 5 || (*shape5)[1] <= 0) return std::nullopt;
@@ -182,6 +226,11 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& re
   if (!shape4 || shape4->size() != 4) return std::nullopt;
   auto spec = std::make_shared<ShuffleSpec>();
   spec->nodes = {&reshape, tr, back};
+  if (concat) {
+    spec->nodes.insert(spec->nodes.begin(), concat);
+    spec->parts = concat->num_inputs();
+    if (!view.read_only_by(*concat->output(0), spec->nodes)) return std::nullopt;
+  }
   if (!view.read_only_by(*r5, spec->nodes) || !view.read_only_by(*t, spec->nodes)) return std::nullopt;
   spec->shape5 = *shape5;
   spec->shape4 = *shape4;
@@ -189,8 +238,9 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& re
   DnnlClaim dc;
   dc.layouts = spec->layouts;
   dc.nhwc_ok.assign(group_inputs(spec->nodes).size(), false);
-  dc.nhwc_ok[0] = true;
+  for (size_t i = 0; i < spec->parts; ++i) dc.nhwc_ok[i] = true;
   dc.out_nhwc_ok = true;
+  dc.nhwc_needs_all_float4 = spec->parts > 1;
   dc.claim.nodes = spec->nodes;
   dc.claim.factory = factory_for<ShuffleKernel>(spec);
   return dc;

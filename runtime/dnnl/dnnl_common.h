@@ -121,9 +121,10 @@ std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node,
 // Add/Mul and Concat: the provider asks only when every input is a float 4-D tensor from its steps.
 std::optional<DnnlClaim> claim_binary(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_concat(const GraphView& view, const ir::Node& node, int threads);
-// ShuffleNet's channel shuffle starting at this Reshape, and a Slice of a channel range: the
-// provider asks only when the data input is a float 4-D tensor from its steps.
-std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& reshape);
+// ShuffleNet's channel shuffle starting at this Reshape (or at a Concat along channels feeding
+// it), and a Slice of a channel range: the provider asks only when the data inputs are float 4-D
+// tensors from its steps.
+std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& first);
 // An activation (or SiLU) on a float 4-D tensor from the provider's steps that no producer fused.
 std::optional<DnnlClaim> claim_eltwise(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_channel_slice(const GraphView& view, const ir::Node& slice);

@@ -107,7 +107,8 @@ class DnnlProvider final : public Provider {
                (op == "ReduceMean" && n->num_inputs() == 1 && float4.count(n->input(0))))
         c = dnnl_ep::claim_pool(local, *n, threads_);
       else if ((op == "Add" || op == "Mul") && from_region(*n)) c = dnnl_ep::claim_binary(local, *n, threads_);
-      else if (op == "Concat" && from_region(*n)) c = dnnl_ep::claim_concat(local, *n, threads_);
+      else if (op == "Concat" && from_region(*n) && !(c = dnnl_ep::claim_shuffle(local, *n)))
+        c = dnnl_ep::claim_concat(local, *n, threads_);
       else if (op == "Reshape" && n->num_inputs() > 0 && float4.count(n->input(0))) c = dnnl_ep::claim_shuffle(local, *n);
       else if (op == "Slice" && n->num_inputs() > 0 && float4.count(n->input(0)))
         c = dnnl_ep::claim_channel_slice(local, *n);

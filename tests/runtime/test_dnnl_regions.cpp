@@ -302,6 +302,13 @@ TEST_CASE("dnnl region: shufflenet blocks (channel shuffle, channel Slice, Conca
     rm->set_attr(ir::Attribute::make_int("keepdims", 0));
     b.g.add_output(rm->output(0));
     b.g.add_output(b.conv(s2, "tail", 5, 3, 1));
+    // A shuffle of one conv output, and one of a Concat of unequal parts.
+    ir::Value* sh4 = shuffle(b, b.conv(x, "c4", 8, 16, 1), "sh4", {n, 2, 8, 6, 7}, {n, 16, 6, 7});
+    b.g.add_output(b.conv(sh4, "c5", 16, 3, 1));
+    ir::Node* cat3 = b.g.add_node("Concat", "", {a, b.conv(x, "c6", 8, 4, 1)}, {"cat3_out"}, "cat3");
+    cat3->set_attr(ir::Attribute::make_int("axis", 1));
+    ir::Value* sh5 = shuffle(b, cat3->output(0), "sh5", {n, 2, 6, 6, 7}, {n, 12, 6, 7});
+    b.g.add_output(b.conv(sh5, "c7", 12, 3, 1));
     std::vector<std::string> cpu;
     if (variant == 1) {
       b.g.add_output(s0);  // a Slice output that is a graph output: written NCHW from an NHWC input
