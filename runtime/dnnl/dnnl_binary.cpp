@@ -76,7 +76,8 @@ class DnnlBinaryKernel final : public Kernel {
       dnnl::memory m0(p->src0_user, eng, const_cast<float*>(s0->data<float>()));
       dnnl::memory m1(p->src1_user, eng, const_cast<float*>(s1->data<float>()));
       dnnl::memory dst(p->dst_user, eng, y->mutable_data<float>());
-      p->prim.execute(stream_, {{DNNL_ARG_SRC_0, m0}, {DNNL_ARG_SRC_1, m1}, {DNNL_ARG_DST, p->dst_buf ? p->dst_buf : dst}});
+      p->prim.execute(stream_,
+                      {{DNNL_ARG_SRC_0, m0}, {DNNL_ARG_SRC_1, m1}, {DNNL_ARG_DST, p->dst_buf ? p->dst_buf : dst}});
       if (p->dst_buf) p->from_dst.execute(stream_, p->dst_buf, dst);
       stream_.wait();
       return Status::ok();

@@ -185,7 +185,9 @@ class ChannelSliceKernel final : public Kernel {
 
 template <typename K, typename S>
 KernelFactory factory_for(std::shared_ptr<S> spec) {
-  return [spec](const KernelInit&) -> Result<std::unique_ptr<Kernel>> { return std::unique_ptr<Kernel>(std::make_unique<K>(spec)); };
+  return [spec](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<K>(spec));
+  };
 }
 
 }  // namespace

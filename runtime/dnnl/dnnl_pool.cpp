@@ -1,4 +1,4 @@
-// The dnnl provider's MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool and ReduceMean over H and W: 2-D float32 pooling.
+// The dnnl provider's 2-D float32 pooling: MaxPool, AveragePool, GlobalAverage/MaxPool, ReduceMean over H, W.
 //
 // Graphs often leave the input's type unannotated: then an input that is not float (or not 4-D) at
 // run time goes to the cpu provider's kernel instead (never the case for an NHWC input: the provider
@@ -93,7 +93,8 @@ class DnnlPoolKernel final : public Kernel {
       p->dst_user = act_desc(p->dst_dims, s.layouts->out_nhwc);
       if (pd.dst_desc() != p->dst_user) {
         p->dst_buf = dnnl::memory(pd.dst_desc(), cpu_engine());
-        p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), pd.dst_desc(), cpu_engine(), p->dst_user));
+        const auto& eng = cpu_engine();
+        p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, p->dst_user));
       }
       return Status::ok();
     }));
@@ -164,10 +165,10 @@ std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node,
   spec->squeeze = reduce && node.attr_int("keepdims", 1) == 0;
   if (global) {
     spec->alg = max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
-  } else if (!cf::parse_window_attrs(node, spec->attrs).is_ok() || !cf::check_window_ranks(node, spec->attrs, 2).is_ok())
+  } else if (!cf::parse_window_attrs(node, spec->attrs).is_ok() ||
+             !cf::check_window_ranks(node, spec->attrs, 2).is_ok() || spec->attrs.kernel_shape.size() != 2) {
     return std::nullopt;
-  else if (spec->attrs.kernel_shape.size() != 2) return std::nullopt;
-  else if (max) {
+  } else if (max) {
     if (view.opset(node) < 8 && node.num_outputs() > 1) return std::nullopt;
     spec->alg = dnnl::algorithm::pooling_max;
   } else {

@@ -1,5 +1,9 @@
-// The dnnl execution provider: claims float32 Conv (+ fused nodes), Gemm/MatMul with constant weights,
-// pools, Add/Mul/Concat/channel shuffle/channel Slice/activations between its steps, and decides which values between its steps are kept in NHWC order.
+// The dnnl execution provider: claims float32 CNN nodes for oneDNN and decides which values between its steps
+// are kept in NHWC order.
+//
+// Conv (+ fused nodes), Gemm/MatMul with constant weights and pools are claimed wherever they
+// stand; Add/Mul, Concat, channel shuffle and Slice, ReduceMean and standalone activations only
+// between dnnl steps, where they keep a region NHWC instead of sending it back to NCHW for cpu.
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -109,7 +113,8 @@ class DnnlProvider final : public Provider {
       else if ((op == "Add" || op == "Mul") && from_region(*n)) c = dnnl_ep::claim_binary(local, *n, threads_);
       else if (op == "Concat" && from_region(*n) && !(c = dnnl_ep::claim_shuffle(local, *n)))
         c = dnnl_ep::claim_concat(local, *n, threads_);
-      else if (op == "Reshape" && n->num_inputs() > 0 && float4.count(n->input(0))) c = dnnl_ep::claim_shuffle(local, *n);
+      else if (op == "Reshape" && n->num_inputs() > 0 && float4.count(n->input(0)))
+        c = dnnl_ep::claim_shuffle(local, *n);
       else if (op == "Slice" && n->num_inputs() > 0 && float4.count(n->input(0)))
         c = dnnl_ep::claim_channel_slice(local, *n);
       else if ((op == "Relu" || op == "LeakyRelu" || op == "Sigmoid" || op == "Tanh" || op == "Clip") &&

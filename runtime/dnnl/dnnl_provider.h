@@ -1,4 +1,4 @@
-// The dnnl execution provider: float32 CNN ops (Conv with fusions, pools, Gemm/MatMul, Add/Mul, Concat) on oneDNN, NHWC between its steps.
+// The dnnl execution provider: float32 CNN ops (Conv with fusions, pools, Gemm/MatMul, ...) on oneDNN, NHWC inside.
 #pragma once
 
 #include <memory>

@@ -267,7 +267,8 @@ ir::Value* ints(Builder& b, std::vector<int64_t> v) {
 }
 
 // x -> Reshape [N, g, C/g, H, W] -> Transpose 0,2,1,3,4 -> Reshape back, as shufflenet writes it.
-ir::Value* shuffle(Builder& b, ir::Value* x, const std::string& name, std::vector<int64_t> s5, std::vector<int64_t> s4) {
+ir::Value* shuffle(Builder& b, ir::Value* x, const std::string& name, std::vector<int64_t> s5,
+                   std::vector<int64_t> s4) {
   ir::Value* r = b.node("Reshape", {x, ints(b, std::move(s5))}, name + "_r5");
   ir::Node* t = b.g.add_node("Transpose", "", {r}, {name + "_t_out"}, name + "_t");
   t->set_attr(ir::Attribute::make_ints("perm", {0, 2, 1, 3, 4}));
