@@ -1,5 +1,14 @@
 // A small fork-join thread pool: workers wait for a job, split it in chunks, the caller joins.
+//
+// Built with OpenMP (with the dnnl provider), the pool runs on OpenMP's team instead of threads of
+// its own: oneDNN's primitives run on that team, and two sets of workers on the same cores fought
+// each other (OpenMP's workers spin for a while after each primitive, right when our workers woke
+// up for the next cpu kernel), which made --threads 2 slower than --threads 1 on mixed graphs.
 #include "runtime/thread_pool.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +40,9 @@ struct ThreadPool::Impl {
 };
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)), impl_(std::make_unique<Impl>()) {
+#ifdef _OPENMP
+  return;  // OpenMP's team does the work
+#endif
   for (int i = 1; i < threads_; ++i) {
     impl_->workers.emplace_back([this] {
       Impl& s = *impl_;
@@ -69,11 +81,30 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     fn(0, n);
     return;
   }
+  const size_t chunk =
+      std::max(min_chunk, (n + static_cast<size_t>(threads_) * 4 - 1) / (static_cast<size_t>(threads_) * 4));
+#ifdef _OPENMP
+  if (omp_in_parallel()) {  // a nested call runs inline, as below
+    fn(0, n);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  const int team = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads_), (n + chunk - 1) / chunk));
+#pragma omp parallel num_threads(team)
+  {
+    for (;;) {
+      const size_t b = next.fetch_add(chunk);
+      if (b >= n) break;
+      fn(b, std::min(n, b + chunk));
+    }
+  }
+  return;
+#endif
   Impl& s = *impl_;
   std::unique_lock caller(s.mu);  // one parallel_for at a time; nested calls run inline
   s.job = &fn;
   s.n = n;
-  s.chunk = std::max(min_chunk, (n + static_cast<size_t>(threads_) * 4 - 1) / (static_cast<size_t>(threads_) * 4));
+  s.chunk = chunk;
   s.next = 0;
   ++s.generation;
   caller.unlock();
