@@ -14,23 +14,13 @@
 #include "lib/half.h"
 #include "runtime/cpu/broadcast.h"
 #include "runtime/session.h"
+#include "tests/runtime/kernel_test_util.h"
 
 using namespace ortool;
+using namespace ortool::kernel_test;
 
 namespace {
 
-template <typename T>
-Tensor make(DType dt, std::vector<int64_t> dims, std::vector<T> v) {
-  Tensor t(dt, std::move(dims));
-  REQUIRE(static_cast<int64_t>(v.size()) == t.numel());
-  for (size_t i = 0; i < v.size(); ++i) t.mutable_data<T>()[i] = v[i];
-  return t;
-}
-Tensor f32(std::vector<int64_t> dims, std::vector<float> v) { return make<float>(DType::Float, std::move(dims), v); }
-Tensor i32(std::vector<int64_t> dims, std::vector<int32_t> v) { return make<int32_t>(DType::Int32, std::move(dims), v); }
-Tensor i64(std::vector<int64_t> dims, std::vector<int64_t> v) { return make<int64_t>(DType::Int64, std::move(dims), v); }
-Tensor u8(std::vector<int64_t> dims, std::vector<uint8_t> v) { return make<uint8_t>(DType::UInt8, std::move(dims), v); }
-Tensor i8(std::vector<int64_t> dims, std::vector<int8_t> v) { return make<int8_t>(DType::Int8, std::move(dims), v); }
 Tensor b8(std::vector<int64_t> dims, std::vector<bool> v) {
   Tensor t(DType::Bool, std::move(dims));
   for (size_t i = 0; i < v.size(); ++i) t.mutable_data<bool>()[i] = v[i];
@@ -42,13 +32,6 @@ Tensor strs(std::vector<int64_t> dims, std::vector<std::string> v) {
   return t;
 }
 
-template <typename T>
-std::vector<T> values(const RValue& r) {
-  REQUIRE(r.is_tensor());
-  const Tensor& t = r.tensor;
-  REQUIRE(t.element_size() == sizeof(T));
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
 std::vector<bool> bools(const RValue& r) {
   REQUIRE(r.is_tensor());
   REQUIRE(r.tensor.dtype() == DType::Bool);
@@ -60,31 +43,6 @@ std::vector<bool> bools(const RValue& r) {
 ir::Attribute attr_i(const std::string& n, int64_t v) { return ir::Attribute::make_int(n, v); }
 ir::Attribute attr_f(const std::string& n, float v) { return ir::Attribute::make_float(n, v); }
 ir::Attribute attr_s(const std::string& n, const std::string& v) { return ir::Attribute::make_string(n, v); }
-
-// Runs one node of the default domain on the given inputs (None for an omitted optional input).
-Result<std::vector<RValue>> run1(const std::string& op, int64_t opset, std::vector<RValue> inputs, size_t outputs = 1,
-                                 std::vector<ir::Attribute> attrs = {}) {
-  static std::vector<std::unique_ptr<ir::Model>> keep;  // nodes must outlive the call
-  auto m = std::make_unique<ir::Model>();
-  m->set_opset("", opset);
-  std::vector<ir::Value*> ins;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].is_none()) {
-      ins.push_back(nullptr);
-      continue;
-    }
-    ir::Value* v = m->graph->add_value("in" + std::to_string(i));
-    m->graph->add_input(v);
-    ins.push_back(v);
-  }
-  std::vector<std::string> outs;
-  for (size_t i = 0; i < outputs; ++i) outs.push_back("out" + std::to_string(i));
-  ir::Node* n = m->graph->add_node(op, "", ins, outs, "n");
-  for (auto& a : attrs) n->set_attr(a);
-  auto r = rt::run_node(*n, *m, std::move(inputs));
-  keep.push_back(std::move(m));
-  return r;
-}
 
 RValue out0(Result<std::vector<RValue>> r) {
   if (!r.is_ok()) FAIL(r.status().message());

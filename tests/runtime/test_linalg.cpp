@@ -11,67 +11,16 @@
 #include "lib/graph.h"
 #include "lib/half.h"
 #include "runtime/session.h"
+#include "tests/runtime/kernel_test_util.h"
 
 using namespace ortool;
+using namespace ortool::kernel_test;
 
 namespace {
-
-template <typename T>
-Tensor make(DType dt, std::vector<int64_t> dims, std::vector<T> v) {
-  Tensor t(dt, std::move(dims));
-  REQUIRE(static_cast<int64_t>(v.size()) == t.numel());
-  for (size_t i = 0; i < v.size(); ++i) t.mutable_data<T>()[i] = v[i];
-  return t;
-}
-Tensor f32(std::vector<int64_t> dims, std::vector<float> v) { return make<float>(DType::Float, std::move(dims), v); }
-Tensor f64(std::vector<int64_t> dims, std::vector<double> v) { return make<double>(DType::Double, std::move(dims), v); }
-Tensor i32(std::vector<int64_t> dims, std::vector<int32_t> v) { return make<int32_t>(DType::Int32, std::move(dims), v); }
-Tensor u8(std::vector<int64_t> dims, std::vector<uint8_t> v) { return make<uint8_t>(DType::UInt8, std::move(dims), v); }
-Tensor i8(std::vector<int64_t> dims, std::vector<int8_t> v) { return make<int8_t>(DType::Int8, std::move(dims), v); }
-
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
-template <typename T>
-std::vector<T> values(const RValue& r) {
-  REQUIRE(r.is_tensor());
-  REQUIRE(r.tensor.element_size() == sizeof(T));
-  return std::vector<T>(r.tensor.data<T>(), r.tensor.data<T>() + r.tensor.numel());
-}
 
 ir::Attribute attr_i(const std::string& n, int64_t v) { return ir::Attribute::make_int(n, v); }
 ir::Attribute attr_f(const std::string& n, float v) { return ir::Attribute::make_float(n, v); }
 ir::Attribute attr_s(const std::string& n, const std::string& v) { return ir::Attribute::make_string(n, v); }
-
-// Runs one node of the default domain on the given inputs (None for an omitted optional input).
-Result<std::vector<RValue>> run1(const std::string& op, int64_t opset, std::vector<RValue> inputs, size_t outputs = 1,
-                                 std::vector<ir::Attribute> attrs = {}) {
-  static std::vector<std::unique_ptr<ir::Model>> keep;  // nodes must outlive the call
-  auto m = std::make_unique<ir::Model>();
-  m->set_opset("", opset);
-  std::vector<ir::Value*> ins;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].is_none()) {
-      ins.push_back(nullptr);
-      continue;
-    }
-    ir::Value* v = m->graph->add_value("in" + std::to_string(i));
-    m->graph->add_input(v);
-    ins.push_back(v);
-  }
-  std::vector<std::string> outs;
-  for (size_t i = 0; i < outputs; ++i) outs.push_back("out" + std::to_string(i));
-  ir::Node* n = m->graph->add_node(op, "", ins, outs, "n");
-  for (auto& a : attrs) n->set_attr(a);
-  auto r = rt::run_node(*n, *m, std::move(inputs));
-  keep.push_back(std::move(m));
-  return r;
-}
 
 RValue out(Result<std::vector<RValue>> r, size_t i = 0) {
   if (!r.is_ok()) FAIL(r.status().message());
@@ -99,7 +48,7 @@ std::vector<double> naive_mm(const float* a, const float* b, int M, int K, int N
 }  // namespace
 
 TEST_CASE("MatMul: 2-D, broadcast batches, 1-D operands") {
-  auto a = random_floats(2 * 3 * 4, 1), b = random_floats(3 * 4 * 5, 2);
+  auto a = random_floats(2 * 3 * 4, 1, -1.0f, 1.0f), b = random_floats(3 * 4 * 5, 2, -1.0f, 1.0f);
   // [3,4] x [4,5]
   RValue r = out(run1("MatMul", 13, {f32({3, 4}, std::vector<float>(a.begin(), a.begin() + 12)),
                                      f32({4, 5}, std::vector<float>(b.begin(), b.begin() + 20))}));
@@ -145,7 +94,7 @@ TEST_CASE("MatMul: integer and float16 element types") {
 }
 
 TEST_CASE("Gemm: transposes, alpha, beta, C broadcasting and optional C") {
-  auto a = random_floats(12, 3), b = random_floats(20, 4);
+  auto a = random_floats(12, 3, -1.0f, 1.0f), b = random_floats(20, 4, -1.0f, 1.0f);
   // A stored [K=4, M=3] (transA), B stored [N=5, K=4] (transB).
   std::vector<float> at(12), bt(20);
   for (int m = 0; m < 3; ++m)
@@ -193,7 +142,7 @@ TEST_CASE("MatMulInteger and QLinearMatMul apply zero points and requantize") {
 }
 
 TEST_CASE("Einsum: explicit and implicit outputs, ellipsis, diagonals, sums") {
-  auto a = random_floats(12, 5), b = random_floats(20, 6);
+  auto a = random_floats(12, 5, -1.0f, 1.0f), b = random_floats(20, 6, -1.0f, 1.0f);
   RValue mm = out(run1("Einsum", 12, {f32({3, 4}, a), f32({4, 5}, b)}, 1, {attr_s("equation", "ij,jk->ik")}));
   check_close(values<float>(mm), naive_mm(a.data(), b.data(), 3, 4, 5));
   RValue impl = out(run1("Einsum", 12, {f32({3, 4}, a), f32({4, 5}, b)}, 1, {attr_s("equation", "ij,jk")}));
