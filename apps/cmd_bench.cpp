@@ -76,7 +76,6 @@ class Progress {
 };
 
 int bench_command(BenchArgs& a) {
-  if (a.in.providers.empty()) return report(invalid("--providers: empty list"));
   a.in.profile = a.profile;
   a.in.optimize = !a.no_optimize;
   if (a.in.inputs.empty() && a.in.input_dir.empty()) a.in.random = true;  // benchmarks default to random data
