@@ -5,6 +5,7 @@
 #include <string>
 
 #include "runtime/cpu/elementwise.h"
+#include "runtime/cpu/vec_math.h"
 
 namespace ortool::rt::cpu::elementwise {
 namespace {
@@ -266,6 +267,49 @@ inline TB pow_one(TB base, TE exponent) {
   }
 }
 
+// Float32 base, one-element exponent: exponents with an exact cheap form skip powf.
+enum class PowForm { General, Zero, One, Two, Three, Half, MinusOne, MinusHalf };
+
+PowForm pow_form(float e) {
+  if (e == 0.0f) return PowForm::Zero;
+  if (e == 1.0f) return PowForm::One;
+  if (e == 2.0f) return PowForm::Two;
+  if (e == 3.0f) return PowForm::Three;
+  if (e == 0.5f) return PowForm::Half;
+  if (e == -1.0f) return PowForm::MinusOne;
+  if (e == -0.5f) return PowForm::MinusHalf;
+  return PowForm::General;
+}
+
+// y = pow(x, e) for the form's e, with pow's results at the special values: pow(x, 0) = 1 even for
+// NaN, pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf, pow(-0, -0.5) = +inf, pow(-inf, -0.5) = +0.
+void pow_f32(PowForm form, const float* x, float* y, int64_t n) {
+  switch (form) {
+    case PowForm::Zero: for (int64_t i = 0; i < n; ++i) y[i] = 1.0f; return;
+    case PowForm::One: for (int64_t i = 0; i < n; ++i) y[i] = x[i]; return;
+    case PowForm::Two: for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i]; return;
+    case PowForm::Three: for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i] * x[i]; return;
+    case PowForm::MinusOne: for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / x[i]; return;
+    case PowForm::Half:
+    case PowForm::MinusHalf: {
+      constexpr int64_t kBlock = 256;
+      constexpr float inf = std::numeric_limits<float>::infinity();
+      float s[kBlock];
+      for (int64_t b = 0; b < n; b += kBlock) {
+        const int64_t m = std::min(kBlock, n - b);
+        vec::sqrt_f32(x + b, s, m);
+        for (int64_t i = 0; i < m; ++i) s[i] = x[b + i] == -inf ? inf : s[i] + 0.0f;  // + 0: -0 to +0
+        if (form == PowForm::Half)
+          for (int64_t i = 0; i < m; ++i) y[b + i] = s[i];
+        else
+          for (int64_t i = 0; i < m; ++i) y[b + i] = 1.0f / s[i];
+      }
+      return;
+    }
+    case PowForm::General: return;  // callers take the generic path
+  }
+}
+
 class PowKernel final : public Kernel {
  public:
   explicit PowKernel(const KernelInit& init) : opset_(init.opset) {}
@@ -278,6 +322,22 @@ class PowKernel final : public Kernel {
                      node.describe(), dtype_name(a->dtype()), dtype_name(b->dtype()));
     std::vector<int64_t> b_view;
     ASSIGN_OR_RETURN(std::vector<int64_t> out_dims, binary_dims(node, opset_, true, *a, *b, b_view));
+    if (a->dtype() == DType::Float && b->numel() == 1) {
+      // The exponent as pow_one uses it for a float base: converted to float.
+      float e = std::numeric_limits<float>::quiet_NaN();
+      dispatch_numeric(b->dtype(), [&](auto te) {
+        using TE = typename decltype(te)::type;
+        if constexpr (!std::is_same_v<TE, bool>) e = static_cast<float>(load(b->data<TE>()[0]));
+      });
+      const PowForm form = pow_form(e);
+      if (form != PowForm::General) {
+        ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, a->dtype(), out_dims));
+        const float* x = a->data<float>();
+        float* y = out->mutable_data<float>();
+        parallel_elements(ctx, out->numel(), [&](int64_t lo, int64_t hi) { pow_f32(form, x + lo, y + lo, hi - lo); });
+        return Status::ok();
+      }
+    }
     Status st = Status::ok();
     bool known = dispatch_numeric(a->dtype(), [&](auto tb) {
       using TB = typename decltype(tb)::type;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "runtime/cpu/elementwise.h"
+#include "runtime/cpu/vec_math.h"
 
 namespace ortool::rt::cpu::elementwise {
 namespace {
@@ -118,6 +119,31 @@ class FloatPredicateKernel final : public Kernel {
   bool detect_positive_ = true;
 };
 
+// Float32 through an array function of vec_math.h (Exp, Sqrt); the other element types through
+// the generic unary kernel of F.
+template <typename F, void (*ArrayFn)(const float*, float*, int64_t)>
+class F32ArrayKernel final : public Kernel {
+ public:
+  explicit F32ArrayKernel(const KernelInit& init) : generic_(init) {}
+  Status run(KernelContext& ctx) override {
+    ASSIGN_OR_RETURN(const Tensor* x, required_tensor(ctx, 0));
+    if (x->dtype() != DType::Float) return generic_.run(ctx);
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, x->dims()));
+    const float* in = x->data<float>();
+    float* out = y->mutable_data<float>();
+    parallel_elements(ctx, x->numel(), [&](int64_t b, int64_t e) { ArrayFn(in + b, out + b, e - b); });
+    return Status::ok();
+  }
+
+ private:
+  UnaryKernel<F, TypeSet::Float> generic_;
+};
+
+template <typename F, void (*ArrayFn)(const float*, float*, int64_t)>
+void add_f32_array(KernelRegistry& r, const char* name, int since) {
+  r.add(KernelDef{"", name, since, INT32_MAX, float_types(), 0, factory_of<F32ArrayKernel<F, ArrayFn>>()});
+}
+
 }  // namespace
 
 void register_unary_kernels(KernelRegistry& r) {
@@ -125,8 +151,8 @@ void register_unary_kernels(KernelRegistry& r) {
   add_unary<FloorF, TypeSet::Float>(r, "Floor", 1, f);
   add_unary<CeilF, TypeSet::Float>(r, "Ceil", 1, f);
   add_unary<RoundF, TypeSet::Float>(r, "Round", 11, f);
-  add_unary<SqrtF, TypeSet::Float>(r, "Sqrt", 1, f);
-  add_unary<ExpF, TypeSet::Float>(r, "Exp", 1, f);
+  add_f32_array<SqrtF, vec::sqrt_f32>(r, "Sqrt", 1);
+  add_f32_array<ExpF, vec::exp_f32>(r, "Exp", 1);
   add_unary<LogF, TypeSet::Float>(r, "Log", 1, f);
   add_unary<ErfF, TypeSet::Float>(r, "Erf", 9, f);
   add_unary<SinF, TypeSet::Float>(r, "Sin", 7, f);

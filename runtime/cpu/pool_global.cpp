@@ -6,6 +6,7 @@
 
 #include "runtime/cpu/conv.h"
 #include "runtime/cpu/dispatch.h"
+#include "runtime/cpu/vec_math.h"
 
 namespace ortool::rt::cpu::conv_family {
 namespace {
@@ -33,6 +34,13 @@ Status global_pool(KernelContext& ctx, GlobalKind kind) {
     using V = std::conditional_t<std::is_same_v<T, double>, double, float>;
     const T* xp = x->data<T>();
     T* yp = y->mutable_data<T>();
+    if constexpr (std::is_same_v<T, float>) {
+      if (kind == GlobalKind::Average) {
+        for (int64_t pl = 0; pl < planes; ++pl)
+          yp[pl] = size > 0 ? static_cast<float>(vec::sum_f32(xp + pl * size, size) / static_cast<double>(size)) : 0.0f;
+        return;
+      }
+    }
     for (int64_t pl = 0; pl < planes; ++pl) {
       const T* s = xp + pl * size;
       V acc = kind == GlobalKind::Max ? std::numeric_limits<V>::lowest() : V(0);

@@ -5,6 +5,7 @@
 
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/reduce.h"
+#include "runtime/cpu/vec_math.h"
 
 namespace ortool::rt::cpu {
 
@@ -194,6 +195,21 @@ class ReduceKernel final : public Kernel {
       const T* xd = x->data<T>();
       T* yd = y->mutable_data<T>();
       const size_t chunk = std::max<size_t>(1, 4096 / std::max<size_t>(1, plan.offsets.size()));
+      if constexpr (std::is_same_v<T, float>) {
+        // Sum and Mean of float32 over contiguous runs (the reduced axes innermost): vectorized.
+        const int64_t n = static_cast<int64_t>(plan.offsets.size());
+        bool contiguous = n > 0 && (op_ == ReduceOp::Sum || op_ == ReduceOp::Mean);
+        for (int64_t j = 0; contiguous && j < n; ++j) contiguous = plan.offsets[static_cast<size_t>(j)] == j;
+        if (contiguous) {
+          parallel_ranges(ctx, plan.base.size(), [&](size_t b, size_t e) {
+            for (size_t k = b; k < e; ++k) {
+              const double sum = vec::sum_f32(xd + plan.base[k], n);
+              yd[k] = static_cast<float>(op_ == ReduceOp::Mean ? sum / static_cast<double>(n) : sum);
+            }
+          }, chunk);
+          return;
+        }
+      }
       parallel_ranges(ctx, plan.base.size(), [&](size_t b, size_t e) {
         for (size_t k = b; k < e; ++k) yd[k] = reduce_one<T>(op_, xd, plan.base[k], plan.offsets);
       }, chunk);

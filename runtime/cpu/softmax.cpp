@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "runtime/cpu/elementwise.h"
+#include "runtime/cpu/vec_math.h"
 
 namespace ortool::rt::cpu::elementwise {
 namespace {
@@ -45,6 +46,12 @@ class SoftmaxKernel final : public Kernel {
       const T* in = x->data<T>();
       T* out = (*res)->template mutable_data<T>();
       if (n == 0) return;
+      if constexpr (std::is_same_v<T, float> && kind != SoftKind::Hardmax) {
+        if (inner == 1) {
+          softmax_rows_f32(ctx, in, out, outer, n);
+          return;
+        }
+      }
       parallel_elements(ctx, outer * inner, [&](int64_t b, int64_t e) {
         for (int64_t oi = b; oi < e; ++oi) {
           const int64_t o = oi / inner, i = oi % inner;
@@ -82,6 +89,28 @@ class SoftmaxKernel final : public Kernel {
   }
 
  private:
+  // Float32 rows of n contiguous elements (the reduced axis innermost): max, exp(x - max) with its
+  // sum in double, then the scaling (Softmax) or x - max - log(sum) (LogSoftmax). Rows are split
+  // among threads by element count, so a few long rows parallelize too.
+  static void softmax_rows_f32(KernelContext& ctx, const float* in, float* out, int64_t rows, int64_t n) {
+    parallel_elements(ctx, rows * n, [&](int64_t b, int64_t e) {
+      // Row r belongs to the range holding its first element r * n.
+      for (int64_t r = (b + n - 1) / n; r * n < e; ++r) {
+        const float* x = in + r * n;
+        float* y = out + r * n;
+        const float mx = vec::max_f32(x, n);
+        if constexpr (kind == SoftKind::Softmax) {
+          const double sum = vec::exp_shift_sum_f32(x, y, n, mx);
+          vec::scale_f32(y, n, static_cast<float>(1.0 / sum));
+        } else {
+          const double sum = vec::exp_shift_sum_f32(x, nullptr, n, mx);
+          const double shift = static_cast<double>(mx) + std::log(sum);
+          for (int64_t k = 0; k < n; ++k) y[k] = static_cast<float>(static_cast<double>(x[k]) - shift);
+        }
+      }
+    });
+  }
+
   int64_t opset_;
   int64_t axis_;
 };

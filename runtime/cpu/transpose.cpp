@@ -1,4 +1,6 @@
 // Transpose: permutes the axes (default: reversed), any element type.
+#include <algorithm>
+
 #include <fmt/ranges.h>
 
 #include "runtime/cpu/shape_ops_util.h"
@@ -9,6 +11,24 @@ namespace ortool::rt::cpu {
 using namespace tensor_util;  // NOLINT: helpers of this family (shape_ops_util.h)
 
 namespace {
+
+// out[b][j][i] = in[b][i][j] for in of dims [batch, rows, cols] (out [batch, cols, rows]), in tiles.
+template <typename T>
+void transpose_tiled(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 32;
+  for (int64_t b = 0; b < batch; ++b) {
+    const T* src = in + b * rows * cols;
+    T* dst = out + b * rows * cols;
+    for (int64_t i0 = 0; i0 < rows; i0 += kTile) {
+      const int64_t i1 = std::min(rows, i0 + kTile);
+      for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+        const int64_t j1 = std::min(cols, j0 + kTile);
+        for (int64_t j = j0; j < j1; ++j)
+          for (int64_t i = i0; i < i1; ++i) dst[j * rows + i] = src[i * cols + j];
+      }
+    }
+  }
+}
 
 class TransposeKernel final : public Kernel {
  public:
@@ -34,13 +54,47 @@ class TransposeKernel final : public Kernel {
     }
     const std::vector<int64_t> in_strides = strides_of(x->dims());
     std::vector<int64_t> dims(r);
-    std::vector<std::vector<int64_t>> offsets(r);
-    for (size_t i = 0; i < r; ++i) {
-      dims[i] = x->dims()[perm[i]];
-      offsets[i].resize(dims[i]);
-      for (int64_t k = 0; k < dims[i]; ++k) offsets[i][k] = k * in_strides[perm[i]];
-    }
+    for (size_t i = 0; i < r; ++i) dims[i] = x->dims()[perm[i]];
     ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
+    if (out->numel() == 0) return Status::ok();
+
+    // The output's axes without those of size 1, adjacent ones that are adjacent in the input too
+    // merged into one: [1,128,256] perm [1,0,2] becomes a plain copy, [4,128,64] perm [1,2,0] a
+    // [4,8192] -> [8192,4] matrix transpose.
+    std::vector<int64_t> mdims, mstrides;  // merged output dims and their input strides
+    for (size_t i = 0; i < r; ++i) {
+      if (dims[i] == 1) continue;
+      const int64_t stride = in_strides[perm[i]];
+      if (!mdims.empty() && mstrides.back() == stride * dims[i]) {
+        mdims.back() *= dims[i];
+        mstrides.back() = stride;
+      } else {
+        mdims.push_back(dims[i]);
+        mstrides.push_back(stride);
+      }
+    }
+    const size_t m = mdims.size();
+    if (m <= 1) {
+      copy_elements(*x, 0, *out, 0, x->numel());
+      return Status::ok();
+    }
+    // [B, R, C] -> [B, C, R] (B may be absent): tiled, so reads and writes both stay in cache.
+    const bool matrix = !x->is_string() && mstrides[m - 2] == 1 &&
+                        (m == 2 || (m == 3 && mstrides[0] == mdims[1] * mdims[2]));
+    if (matrix) {
+      // The input is [batch, in_rows, in_cols] with in_cols the output's next-to-last merged dim.
+      const int64_t in_cols = mdims[m - 2], in_rows = mdims[m - 1], batch = m == 3 ? mdims[0] : 1;
+      dispatch_by_size(x->element_size(), [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        transpose_tiled(static_cast<const T*>(x->raw()), static_cast<T*>(out->raw_mutable()), batch, in_rows, in_cols);
+      });
+      return Status::ok();
+    }
+    std::vector<std::vector<int64_t>> offsets(m);
+    for (size_t i = 0; i < m; ++i) {
+      offsets[i].resize(static_cast<size_t>(mdims[i]));
+      for (int64_t k = 0; k < mdims[i]; ++k) offsets[i][static_cast<size_t>(k)] = k * mstrides[i];
+    }
     map_copy(*x, *out, offsets);
     return Status::ok();
   }
