@@ -164,7 +164,8 @@ class UnaryKernel final : public Kernel {
       using T = typename decltype(tag)::type;
       if constexpr (in_typeset<S, T>()) {
         ok_type = true;
-        auto r = ctx.allocate_output(0, x->dtype(), x->dims());
+        // out[i] depends on in[i] alone: the output may take a dying input's buffer.
+        auto r = ctx.reuse_input_or_allocate(0, 0, x->dtype(), x->dims());
         if (!r) {
           st = r.status();
           return;
@@ -197,6 +198,31 @@ std::vector<DType> numeric_types();              // floats and all integers
 std::vector<DType> integer_types();              // all integers
 std::vector<DType> unsigned_types();             // uint8..uint64
 std::vector<DType> all_tensor_types();           // numeric, bool, string
+
+// Float32 through an array function of vec_math.h (Exp, Sqrt, Sigmoid, Tanh); the other element
+// types through the generic unary kernel of F. The array functions work in place.
+template <typename F, void (*ArrayFn)(const float*, float*, int64_t)>
+class F32ArrayKernel final : public Kernel {
+ public:
+  explicit F32ArrayKernel(const KernelInit& init) : generic_(init) {}
+  Status run(KernelContext& ctx) override {
+    ASSIGN_OR_RETURN(const Tensor* x, required_tensor(ctx, 0));
+    if (x->dtype() != DType::Float) return generic_.run(ctx);
+    ASSIGN_OR_RETURN(Tensor * y, ctx.reuse_input_or_allocate(0, 0, DType::Float, x->dims()));
+    const float* in = x->data<float>();
+    float* out = y->mutable_data<float>();
+    parallel_elements(ctx, x->numel(), [&](int64_t b, int64_t e) { ArrayFn(in + b, out + b, e - b); });
+    return Status::ok();
+  }
+
+ private:
+  UnaryKernel<F, TypeSet::Float> generic_;
+};
+
+template <typename F, void (*ArrayFn)(const float*, float*, int64_t)>
+void add_f32_array(KernelRegistry& r, const char* name, int since) {
+  r.add(KernelDef{"", name, since, INT32_MAX, float_types(), 0, factory_of<F32ArrayKernel<F, ArrayFn>>()});
+}
 
 // Registration, one function per file of the family.
 void register_binary_kernels(KernelRegistry& r);      // elementwise_binary.cpp

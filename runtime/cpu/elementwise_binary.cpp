@@ -203,7 +203,11 @@ class BinaryKernel final : public Kernel {
       using T = typename decltype(tag)::type;
       if constexpr (supports<op, T>()) {
         using TO = std::conditional_t<is_predicate(op), bool, T>;
-        auto r = ctx.allocate_output(0, out_type, out_dims);
+        // An operand of the output's shape is read at the output's own index only, so the output
+        // may take its buffer when it dies here (same type: not for predicates).
+        auto r = !is_predicate(op) && a->dims() == out_dims   ? ctx.reuse_input_or_allocate(0, 0, out_type, out_dims)
+                 : !is_predicate(op) && b->dims() == out_dims ? ctx.reuse_input_or_allocate(1, 0, out_type, out_dims)
+                                                                : ctx.allocate_output(0, out_type, out_dims);
         if (!r) {
           st = r.status();
           return;

@@ -119,31 +119,6 @@ class FloatPredicateKernel final : public Kernel {
   bool detect_positive_ = true;
 };
 
-// Float32 through an array function of vec_math.h (Exp, Sqrt); the other element types through
-// the generic unary kernel of F.
-template <typename F, void (*ArrayFn)(const float*, float*, int64_t)>
-class F32ArrayKernel final : public Kernel {
- public:
-  explicit F32ArrayKernel(const KernelInit& init) : generic_(init) {}
-  Status run(KernelContext& ctx) override {
-    ASSIGN_OR_RETURN(const Tensor* x, required_tensor(ctx, 0));
-    if (x->dtype() != DType::Float) return generic_.run(ctx);
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, x->dims()));
-    const float* in = x->data<float>();
-    float* out = y->mutable_data<float>();
-    parallel_elements(ctx, x->numel(), [&](int64_t b, int64_t e) { ArrayFn(in + b, out + b, e - b); });
-    return Status::ok();
-  }
-
- private:
-  UnaryKernel<F, TypeSet::Float> generic_;
-};
-
-template <typename F, void (*ArrayFn)(const float*, float*, int64_t)>
-void add_f32_array(KernelRegistry& r, const char* name, int since) {
-  r.add(KernelDef{"", name, since, INT32_MAX, float_types(), 0, factory_of<F32ArrayKernel<F, ArrayFn>>()});
-}
-
 }  // namespace
 
 void register_unary_kernels(KernelRegistry& r) {
