@@ -8,6 +8,8 @@
 
 #include <cmath>
 
+#include "runtime/partition.h"
+
 namespace ortool::cli {
 
 void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir) {
@@ -25,7 +27,8 @@ void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir) {
 
 void add_providers_option(CLI::App& app, InputOptions& o) {
   app.add_option("--providers", o.providers,
-                 "Execution providers in priority order, comma-separated: dnnl, cpu (default " + fmt::format("{}", fmt::join(o.providers, ",")) +
+                 "Execution providers in priority order, comma-separated: " +
+                     fmt::format("{} (default {}", fmt::join(rt::available_providers(), ", "), fmt::join(o.providers, ",")) +
                      "; cpu, the reference kernels, takes every node the others leave)")
       ->delimiter(',')
       ->type_name("LIST");

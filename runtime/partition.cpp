@@ -9,6 +9,9 @@
 #ifdef ORTOOL_HAVE_DNNL
 #include "runtime/dnnl/dnnl_provider.h"
 #endif
+#ifdef ORTOOL_HAVE_XNNPACK
+#include "runtime/xnnpack/xnn_provider.h"
+#endif
 
 namespace ortool::rt {
 
@@ -137,11 +140,15 @@ Result<std::vector<PartitionStep>> partition_graph(const ir::Graph& g, const ir:
 }
 
 std::vector<std::string> available_providers() {
+  std::vector<std::string> names;
 #ifdef ORTOOL_HAVE_DNNL
-  return {"dnnl", "cpu"};
-#else
-  return {"cpu"};
+  names.push_back("dnnl");
 #endif
+#ifdef ORTOOL_HAVE_XNNPACK
+  names.push_back("xnnpack");
+#endif
+  names.push_back("cpu");
+  return names;
 }
 
 Result<std::unique_ptr<Provider>> make_provider(const std::string& name, const ProviderOptions& options) {
@@ -153,6 +160,14 @@ Result<std::unique_ptr<Provider>> make_provider(const std::string& name, const P
   if (name == "dnnl")
     return unsupported("execution provider 'dnnl' is not built in (oneDNN was not found at build time; available: {})",
                        fmt::join(available_providers(), ", "));
+#endif
+#ifdef ORTOOL_HAVE_XNNPACK
+  if (name == "xnnpack") return make_xnnpack_provider(options);
+#else
+  if (name == "xnnpack")
+    return unsupported(
+        "execution provider 'xnnpack' is not built in (XNNPACK was not found at build time; available: {})",
+        fmt::join(available_providers(), ", "));
 #endif
   return unsupported("unknown execution provider '{}' (available: {})", name, fmt::join(available_providers(), ", "));
 }

@@ -1,0 +1,80 @@
+// Shared pieces of the xnnpack provider: library init, operators and thread pools as RAII, errors, fusions, transposes.
+#pragma once
+
+#include <pthreadpool.h>
+#include <xnnpack.h>
+
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "lib/status.h"
+#include "runtime/kernel.h"
+#include "runtime/provider.h"
+
+namespace ortool::rt::xnn_ep {
+
+// Initializes XNNPACK once per process (thread-safe); the error says why it cannot run here.
+Status initialize();
+
+// An XNNPACK call's status as a Status naming `what` (the node) and the call.
+Status check(xnn_status s, const std::string& what, const char* call);
+
+struct OperatorDeleter {
+  void operator()(xnn_operator_t op) const { xnn_delete_operator(op); }
+};
+using Operator = std::unique_ptr<xnn_operator, OperatorDeleter>;
+
+// A session's pthreadpool, shared by its kernels; null for one thread (XNNPACK then runs inline).
+using ThreadPoolPtr = std::shared_ptr<pthreadpool>;
+ThreadPoolPtr make_thread_pool(int threads);
+
+// The value `v` has in every run, or null: a session constant, possibly through Identity nodes, or
+// a Constant node's tensor `value` (how exporters often write Clip's bounds).
+TensorPtr fixed_tensor(const ir::Value* v);
+
+// The input dims when the graph fixes all of them, else empty.
+std::vector<int64_t> static_dims(const ir::Value& v);
+
+// An activation XNNPACK applies as the operator's output clamp: Relu, or Clip with constant bounds.
+struct Clamp {
+  const ir::Node* node = nullptr;  // null: no fused activation
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+};
+// The clamp for the activation reading `producer`'s only output, when it is the only reader and a
+// free float Relu or Clip with fixed bounds; a Clamp without node otherwise.
+Clamp fusable_clamp(const GraphView& view, const ir::Node& producer);
+
+// Layout changes at the borders of XNNPACK's NHWC operators: `n` images of `c` channels by `hw`
+// pixels. Tiles run in parallel on `pool` (may be null).
+void nchw_to_nhwc(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool);
+void nhwc_to_nchw(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool);
+
+// The cpu provider's kernel for a single-node claim, built on first need: runs the node when its
+// input turns out to be something XNNPACK does not take (types or geometries unknown at claim time).
+class CpuFallback {
+ public:
+  explicit CpuFallback(const KernelInit& init) : node_(init.node), opset_(init.opset), model_(init.model) {}
+  Status run(KernelContext& ctx, DType type);
+
+ private:
+  const ir::Node& node_;
+  int64_t opset_;
+  const ir::Model& model_;
+  DType type_ = DType::Undefined;
+  std::unique_ptr<Kernel> kernel_;
+};
+
+// "node 'a' (Conv) + node 'b' (Relu)" for messages about a group.
+std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
+
+// Claims made by the op files: nullopt when the node (or its group) is not for XNNPACK.
+std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool);
+std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+
+}  // namespace ortool::rt::xnn_ep

@@ -1,0 +1,59 @@
+// The xnnpack execution provider: claims float32 Conv (+ Relu/Clip), Gemm/MatMul with constant weights, pools.
+#include "runtime/xnnpack/xnn_provider.h"
+
+#include <unordered_set>
+
+#include "runtime/xnnpack/xnn_common.h"
+
+namespace ortool::rt {
+
+namespace {
+
+class XnnpackProvider final : public Provider {
+ public:
+  // One pthreadpool per session (the provider lives as long as its session), sized from --threads.
+  explicit XnnpackProvider(const ProviderOptions& options) : pool_(xnn_ep::make_thread_pool(options.threads)) {}
+  std::string name() const override { return "xnnpack"; }
+
+  std::vector<Claim> claim(const GraphView& view) const override {
+    std::vector<Claim> out;
+    // XNNPACK refusing this processor: claim nothing, the next provider takes it all.
+    if (!xnn_ep::initialize().is_ok()) return out;
+    // The view's taken mask only changes between providers: remember what this call already claimed.
+    std::unordered_set<const ir::Node*> mine;
+    for (size_t i = 0; i < view.order().size(); ++i) {
+      const ir::Node* n = view.order()[i];
+      if (view.taken()[i] || mine.count(n)) continue;
+      if (!n->domain().empty() && n->domain() != "ai.onnx") continue;
+      const std::string& op = n->op_type();
+      std::optional<Claim> c;
+      if (op == "Conv") c = xnn_ep::claim_conv(view, *n, pool_);
+      else if (op == "Gemm" || op == "MatMul") c = xnn_ep::claim_gemm(view, *n, pool_);
+      else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") c = xnn_ep::claim_pool(view, *n, pool_);
+      if (!c) continue;
+      bool clash = false;
+      for (const ir::Node* m : c->nodes) clash = clash || mine.count(m);
+      if (clash) continue;
+      for (const ir::Node* m : c->nodes) mine.insert(m);
+      out.push_back(std::move(*c));
+    }
+    return out;
+  }
+
+  // Everything goes through claim(); no single-node registry kernels.
+  const KernelRegistry& registry() const override {
+    static const KernelRegistry empty;
+    return empty;
+  }
+
+ private:
+  xnn_ep::ThreadPoolPtr pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_xnnpack_provider(const ProviderOptions& options) {
+  return std::make_unique<XnnpackProvider>(options);
+}
+
+}  // namespace ortool::rt
