@@ -1,0 +1,449 @@
+// Tests of the xnnpack provider: its sessions must match the cpu-only session's outputs.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "runtime/session.h"
+
+using namespace ortool;
+
+#ifdef ORTOOL_HAVE_XNNPACK
+
+namespace {
+
+Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float lo = -1, float hi = 1) {
+  Tensor t(DType::Float, std::move(dims));
+  std::uniform_real_distribution<float> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = d(rng);
+  return t;
+}
+
+int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+ir::Value* initializer(ir::Graph& g, const std::string& name, Tensor t) {
+  return g.add_initializer(name, std::make_shared<Tensor>(std::move(t)));
+}
+
+struct Ran {
+  std::vector<RValue> outputs;
+  std::vector<rt::NodeTiming> timings;
+};
+
+Ran run(const ir::Model& m, std::vector<std::string> providers, const std::map<std::string, RValue>& feeds,
+        int threads = 1) {
+  rt::SessionOptions o;
+  o.providers = std::move(providers);
+  o.profile = true;
+  o.threads = threads;
+  auto s = rt::Session::create(m, o);
+  INFO(s.status().message());
+  REQUIRE(s.is_ok());
+  auto out = (*s)->run(feeds);
+  INFO(out.status().message());
+  REQUIRE(out.is_ok());
+  return {std::move(out).value(), (*s)->node_timings()};
+}
+
+void check_close(const RValue& got, const RValue& want) {
+  REQUIRE(got.is_tensor());
+  REQUIRE(want.is_tensor());
+  REQUIRE(got.tensor.dims() == want.tensor.dims());
+  const float* g = got.tensor.data<float>();
+  const float* w = want.tensor.data<float>();
+  int bad = 0;
+  for (int64_t i = 0; i < got.tensor.numel(); ++i) {
+    if (!(std::fabs(g[i] - w[i]) <= 1e-4f + 1e-4f * std::fabs(w[i]))) {
+      if (++bad <= 3) FAIL_CHECK(fmt::format("element {}: xnnpack {} vs cpu {}", i, g[i], w[i]));
+    }
+  }
+  CHECK(bad == 0);
+}
+
+bool same_bytes(const RValue& a, const RValue& b) {
+  return a.tensor.dims() == b.tensor.dims() &&
+         std::memcmp(a.tensor.data<float>(), b.tensor.data<float>(), a.tensor.nbytes()) == 0;
+}
+
+// The provider that ran `node` and how many nodes its step held; "" when it has no timing entry.
+std::pair<std::string, size_t> ran_by(const std::vector<rt::NodeTiming>& t, const std::string& node) {
+  for (const auto& e : t)
+    if (e.node->name == node) return {e.provider, e.fused_nodes};
+  return {"", 0};
+}
+
+struct ConvCase {
+  int64_t n = 1, group = 1, cg = 1, mg = 1, h = 5, w = 5, kh = 3, kw = 3;
+  std::vector<int64_t> strides{1, 1}, dilations{1, 1}, pads{0, 0, 0, 0};
+  std::string auto_pad;  // empty: NOTSET
+  bool bias = true;
+  std::string act;  // "", "Relu", "Clip", "Sigmoid" (not fused)
+  bool static_shape = true;
+
+  std::string describe() const {
+    return fmt::format("n{} g{} cg{} mg{} {}x{} k{}x{} s{},{} d{},{} p{},{},{},{} auto_pad '{}' bias {} act '{}' static {}",
+                       n, group, cg, mg, h, w, kh, kw, strides[0], strides[1], dilations[0], dilations[1], pads[0],
+                       pads[1], pads[2], pads[3], auto_pad, bias, act, static_shape);
+  }
+};
+
+// x -> Conv (constant W, B) -> optional activation -> y.
+std::unique_ptr<ir::Model> conv_model(const ConvCase& c, std::mt19937& rng) {
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  ir::Value* x = g.add_value("x");
+  const int64_t cin = c.cg * c.group, cout = c.mg * c.group;
+  x->type = Type::tensor(DType::Float, c.static_shape ? Shape{Dim::known(c.n), Dim::known(cin), Dim::known(c.h),
+                                                              Dim::known(c.w)}
+                                                        : Shape{Dim::symbol("N"), Dim::known(cin), Dim::symbol("H"),
+                                                                Dim::symbol("W")});
+  g.add_input(x);
+  std::vector<ir::Value*> ins{x, initializer(g, "w", random_tensor({cout, c.cg, c.kh, c.kw}, rng))};
+  if (c.w % 3 == 0) ins[1] = g.add_node("Identity", "", {ins[1]}, {"w_id"}, "w_id")->output(0);  // as some exporters do
+  if (c.bias) ins.push_back(initializer(g, "b", random_tensor({cout}, rng)));
+  ir::Node* conv = g.add_node("Conv", "", ins, {"c"}, "conv");
+  conv->set_attr(ir::Attribute::make_int("group", c.group));
+  conv->set_attr(ir::Attribute::make_ints("kernel_shape", {c.kh, c.kw}));
+  conv->set_attr(ir::Attribute::make_ints("strides", c.strides));
+  conv->set_attr(ir::Attribute::make_ints("dilations", c.dilations));
+  if (c.auto_pad.empty())
+    conv->set_attr(ir::Attribute::make_ints("pads", c.pads));
+  else
+    conv->set_attr(ir::Attribute::make_string("auto_pad", c.auto_pad));
+  ir::Value* y = conv->output(0);
+  if (c.act == "Clip") {
+    Tensor lo(DType::Float, {}), hi(DType::Float, {});
+    lo.mutable_data<float>()[0] = -0.25f;
+    hi.mutable_data<float>()[0] = 0.5f;
+    ir::Value *lv, *hv;
+    if (c.kh % 2 == 0) {  // bounds from Constant nodes, as exporters write them
+      ir::Node* ln = g.add_node("Constant", "", {}, {"lo"}, "lo");
+      ln->set_attr(ir::Attribute::make_tensor("value", std::make_shared<Tensor>(lo)));
+      ir::Node* hn = g.add_node("Constant", "", {}, {"hi"}, "hi");
+      hn->set_attr(ir::Attribute::make_tensor("value", std::make_shared<Tensor>(hi)));
+      lv = ln->output(0);
+      hv = hn->output(0);
+    } else {
+      lv = initializer(g, "lo", lo);
+      hv = initializer(g, "hi", hi);
+    }
+    y = g.add_node("Clip", "", {y, lv, hv}, {"y"}, "act")->output(0);
+  } else if (!c.act.empty()) {
+    y = g.add_node(c.act, "", {y}, {"y"}, "act")->output(0);
+  }
+  g.add_output(y);
+  return m;
+}
+
+ConvCase random_case(std::mt19937& rng) {
+  ConvCase c;
+  for (;;) {
+    c.n = pick(rng, 1, 2);
+    switch (pick(rng, 0, 3)) {
+      case 0: c.group = 1; c.cg = pick(rng, 1, 8); c.mg = pick(rng, 1, 8); break;
+      case 1: c.group = pick(rng, 2, 4); c.cg = pick(rng, 1, 4); c.mg = pick(rng, 1, 4); break;
+      case 2: c.group = pick(rng, 2, 24); c.cg = 1; c.mg = pick(rng, 1, 2); break;  // depthwise (multiplier 1 or 2)
+      default: c.group = pick(rng, 1, 2); c.cg = pick(rng, 8, 40); c.mg = pick(rng, 8, 40); break;
+    }
+    c.h = pick(rng, 1, 14);
+    c.w = pick(rng, 1, 14);
+    c.kh = pick(rng, 1, 3);
+    c.kw = pick(rng, 1, 5);
+    c.strides = {pick(rng, 1, 3), pick(rng, 1, 2)};
+    c.dilations = {pick(rng, 1, 2), pick(rng, 1, 3)};
+    c.pads = {pick(rng, 0, 2), pick(rng, 0, 1), pick(rng, 0, 2), pick(rng, 0, 3)};
+    const char* aps[] = {"", "", "", "SAME_UPPER", "SAME_LOWER", "VALID"};
+    c.auto_pad = aps[pick(rng, 0, 5)];
+    c.bias = pick(rng, 0, 1) == 1;
+    const char* acts[] = {"", "Relu", "Clip", "Sigmoid"};
+    c.act = acts[pick(rng, 0, 3)];
+    c.static_shape = pick(rng, 0, 2) != 0;
+    // Keep only geometries with a non-empty output.
+    const int64_t eh = (c.kh - 1) * c.dilations[0] + 1, ew = (c.kw - 1) * c.dilations[1] + 1;
+    const bool same = c.auto_pad == "SAME_UPPER" || c.auto_pad == "SAME_LOWER";
+    const int64_t ph = c.auto_pad.empty() ? c.pads[0] + c.pads[2] : 0, pw = c.auto_pad.empty() ? c.pads[1] + c.pads[3] : 0;
+    if (same || (c.h + ph >= eh && c.w + pw >= ew)) return c;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("xnnpack Conv matches the cpu reference on random geometries, activations and thread counts") {
+  std::mt19937 rng(20240612);
+  for (int i = 0; i < 150; ++i) {
+    ConvCase c = random_case(rng);
+    CAPTURE(i);
+    INFO(c.describe());
+    auto m = conv_model(c, rng);
+    Tensor x = random_tensor({c.n, c.cg * c.group, c.h, c.w}, rng, -2, 2);
+    std::map<std::string, RValue> feeds{{"x", RValue(x)}};
+    Ran want = run(*m, {"cpu"}, feeds);
+    Ran got = run(*m, {"xnnpack", "cpu"}, feeds, 1 + i % 2);
+    check_close(got.outputs[0], want.outputs[0]);
+    const bool fused = c.act == "Relu" || c.act == "Clip";
+    CHECK(ran_by(got.timings, "conv") == std::pair<std::string, size_t>{"xnnpack", fused ? 2u : 1u});
+    if (fused) CHECK(ran_by(got.timings, "act").first.empty());  // the activation ran inside the conv's step
+    if (c.act == "Sigmoid") CHECK(ran_by(got.timings, "act").first == "cpu");
+  }
+}
+
+TEST_CASE("xnnpack gives the same bytes on 1 and 2 threads") {
+  std::mt19937 rng(23);
+  for (int i = 0; i < 20; ++i) {
+    CAPTURE(i);
+    ConvCase c = random_case(rng);
+    c.cg = 16;
+    c.mg = 24;
+    c.h = 12;
+    c.w = 13;
+    INFO(c.describe());
+    auto m = conv_model(c, rng);
+    std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({c.n, c.cg * c.group, c.h, c.w}, rng))}};
+    Ran one = run(*m, {"xnnpack"}, feeds, 1);
+    Ran two = run(*m, {"xnnpack"}, feeds, 2);
+    CHECK(same_bytes(one.outputs[0], two.outputs[0]));
+  }
+}
+
+TEST_CASE("xnnpack Conv with a symbolic input shape handles several shapes in one session") {
+  std::mt19937 rng(7);
+  for (const char* auto_pad : {"", "SAME_UPPER", "SAME_LOWER"}) {
+    CAPTURE(auto_pad);
+    ConvCase c;
+    c.static_shape = false;
+    c.group = 2;
+    c.cg = 3;
+    c.mg = 5;
+    c.pads = {1, 1, 1, 1};
+    c.auto_pad = auto_pad;
+    c.strides = {2, 1};
+    c.act = "Relu";
+    auto m = conv_model(c, rng);
+    m->graph->find_value("x")->type = Type::tensor(DType::Float);  // nothing known: the kernel checks
+    rt::SessionOptions xo, cpu;
+    xo.providers = {"xnnpack"};
+    auto sx = rt::Session::create(*m, xo);
+    auto sc = rt::Session::create(*m, cpu);
+    REQUIRE(sx.is_ok());
+    REQUIRE(sc.is_ok());
+    for (auto dims : std::vector<std::vector<int64_t>>{{1, 6, 7, 9}, {3, 6, 4, 4}, {1, 6, 7, 9}, {2, 6, 1, 1}, {1, 6, 8, 3}}) {
+      std::map<std::string, RValue> feeds{{"x", RValue(random_tensor(dims, rng))}};
+      auto a = (*sx)->run(feeds);
+      auto b = (*sc)->run(feeds);
+      REQUIRE(a.is_ok());
+      REQUIRE(b.is_ok());
+      check_close((*a)[0], (*b)[0]);
+    }
+    // A wrong channel count is an error naming the conv, not a crash.
+    auto bad = (*sx)->run({{"x", RValue(random_tensor({1, 5, 4, 4}, rng))}});
+    REQUIRE_FALSE(bad.is_ok());
+    CHECK(bad.status().message().find("'conv'") != std::string::npos);
+  }
+}
+
+TEST_CASE("xnnpack leaves Conv with non-constant weights to cpu, and does not fuse a shared output") {
+  std::mt19937 rng(3);
+  {
+    ir::Model m;
+    m.set_opset("", 13);
+    ir::Graph& g = *m.graph;
+    ir::Value* x = g.add_value("x");
+    x->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(4), Dim::known(6), Dim::known(6)});
+    g.add_input(x);
+    ir::Value* w = initializer(g, "w", random_tensor({3, 4, 3, 3}, rng));
+    g.add_input(w);  // an initializer that is also a graph input: a feed may replace it
+    ir::Node* conv = g.add_node("Conv", "", {x, w}, {"c"}, "conv");
+    g.add_output(g.add_node("Relu", "", {conv->output(0)}, {"y"}, "act")->output(0));
+    std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({1, 4, 6, 6}, rng))},
+                                        {"w", RValue(random_tensor({3, 4, 3, 3}, rng))}};
+    Ran want = run(m, {"cpu"}, feeds);
+    Ran got = run(m, {"xnnpack", "cpu"}, feeds);
+    check_close(got.outputs[0], want.outputs[0]);
+    CHECK(ran_by(got.timings, "conv") == std::pair<std::string, size_t>{"cpu", 1});
+  }
+  ConvCase c;
+  c.act = "Relu";
+  auto m = conv_model(c, rng);
+  m->graph->add_output(m->graph->find_value("c"));  // the conv output is also a graph output
+  std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({1, 1, 5, 5}, rng))}};
+  Ran want = run(*m, {"cpu"}, feeds);
+  Ran got = run(*m, {"xnnpack"}, feeds);
+  REQUIRE(got.outputs.size() == 2);
+  check_close(got.outputs[0], want.outputs[0]);
+  check_close(got.outputs[1], want.outputs[1]);
+  CHECK(ran_by(got.timings, "conv") == std::pair<std::string, size_t>{"xnnpack", 1});
+  CHECK(ran_by(got.timings, "act") == std::pair<std::string, size_t>{"cpu", 1});
+}
+
+TEST_CASE("xnnpack MaxPool, AveragePool and GlobalAveragePool match the cpu reference") {
+  std::mt19937 rng(19);
+  int claimed = 0;
+  for (int i = 0; i < 90; ++i) {
+    CAPTURE(i);
+    const int kind = i % 3;  // MaxPool, AveragePool, GlobalAveragePool
+    const int64_t kh = pick(rng, 1, 3), kw = pick(rng, 1, 4), h = pick(rng, kh + 2, 12), w = pick(rng, kw + 2, 12);
+    const int64_t n = pick(rng, 1, 2), c = pick(rng, 1, 20);
+    ir::Model m;
+    m.set_opset("", 13);
+    ir::Graph& g = *m.graph;
+    ir::Value* x = g.add_value("x");
+    if (i % 4 != 0) x->type = Type::tensor(DType::Float, Shape{Dim::known(n), Dim::known(c), Dim::known(h), Dim::known(w)});
+    g.add_input(x);
+    const char* ops[] = {"MaxPool", "AveragePool", "GlobalAveragePool"};
+    ir::Node* pool = g.add_node(ops[kind], "", {x}, {"y"}, "pool");
+    std::string what = ops[kind];
+    if (kind != 2) {
+      pool->set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
+      const std::vector<int64_t> strides{pick(rng, 1, 3), pick(rng, 1, 2)};
+      pool->set_attr(ir::Attribute::make_ints("strides", strides));
+      what = fmt::format("{} strides {},{}", pool->describe(), strides[0], strides[1]);
+      if (pick(rng, 0, 3) == 0) {
+        const char* ap = pick(rng, 0, 1) ? "SAME_UPPER" : "VALID";
+        pool->set_attr(ir::Attribute::make_string("auto_pad", ap));
+        what += fmt::format(" auto_pad {}", ap);
+      } else {
+        const std::vector<int64_t> pads{pick(rng, 0, kh - 1), pick(rng, 0, kw - 1), pick(rng, 0, kh - 1),
+                                        pick(rng, 0, kw - 1)};
+        pool->set_attr(ir::Attribute::make_ints("pads", pads));
+        what += fmt::format(" pads {},{},{},{}", pads[0], pads[1], pads[2], pads[3]);
+      }
+      if (kind == 0) {
+        if (pick(rng, 0, 1)) {
+          pool->set_attr(ir::Attribute::make_int("ceil_mode", 1));
+          what += " ceil_mode";
+        }
+        if (pick(rng, 0, 2) == 0) {
+          const std::vector<int64_t> d{pick(rng, 1, 2), pick(rng, 1, 2)};
+          pool->set_attr(ir::Attribute::make_ints("dilations", d));
+          what += fmt::format(" dilations {},{}", d[0], d[1]);
+        }
+      } else {
+        const int64_t inc = pick(rng, 0, 1);
+        pool->set_attr(ir::Attribute::make_int("count_include_pad", inc));
+        what += fmt::format(" count_include_pad {}", inc);
+      }
+    }
+    INFO(what, " ", n, "x", c, "x", h, "x", w, " k", kh, "x", kw);
+    g.add_output(pool->output(0));
+    std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({n, c, h, w}, rng))}};
+    auto want = rt::Session::create(m);
+    REQUIRE(want.is_ok());
+    auto want_out = (*want)->run(feeds);
+    if (!want_out.is_ok()) continue;  // a geometry the reference refuses (e.g. a dilated window too big)
+    Ran got = run(m, {"xnnpack", "cpu"}, feeds, 1 + i % 2);
+    check_close(got.outputs[0], (*want_out)[0]);
+    const std::string by = ran_by(got.timings, "pool").first;
+    CHECK((by == "xnnpack" || by == "cpu"));
+    claimed += by == "xnnpack";
+  }
+  CHECK(claimed >= 60);  // only 1x1 windows and count_include_pad with pads go to cpu
+}
+
+TEST_CASE("an xnnpack MaxPool whose untyped input turns out double runs the cpu kernel") {
+  ir::Model m;
+  m.set_opset("", 13);
+  ir::Graph& g = *m.graph;
+  ir::Value* x = g.add_value("x");  // no type: the claim cannot know the element type
+  g.add_input(x);
+  ir::Node* pool = g.add_node("MaxPool", "", {x}, {"y"}, "pool");
+  pool->set_attr(ir::Attribute::make_ints("kernel_shape", {2, 2}));
+  g.add_output(pool->output(0));
+  Tensor xd(DType::Double, {1, 1, 3, 3});
+  for (int i = 0; i < 9; ++i) xd.mutable_data<double>()[i] = i;
+  Ran got = run(m, {"xnnpack"}, {{"x", RValue(xd)}});
+  const Tensor& y = got.outputs[0].tensor;
+  REQUIRE(y.dtype() == DType::Double);
+  REQUIRE(y.dims() == std::vector<int64_t>{1, 1, 2, 2});
+  CHECK(y.data<double>()[0] == 4);
+  CHECK(y.data<double>()[3] == 8);
+}
+
+TEST_CASE("xnnpack Gemm and MatMul with constant weights match the cpu reference") {
+  std::mt19937 rng(13);
+  for (int i = 0; i < 30; ++i) {
+    CAPTURE(i);
+    const bool gemm = i % 2 == 0;
+    const int64_t k = 1 + i * 7 % 37, n = 1 + i * 5 % 29, rows = 1 + i % 5;
+    const bool trans_b = gemm && i % 4 == 0;
+    const int bias_kind = i % 4;  // Gemm C: none, [N], scalar, [1, N]
+    const int act = i % 5;        // Relu, Clip, none
+    ir::Model m;
+    m.set_opset("", 13);
+    ir::Graph& g = *m.graph;
+    ir::Value* a = g.add_value("a");
+    std::vector<int64_t> a_dims = gemm ? std::vector<int64_t>{rows, k}
+                                       : i % 6 == 1 ? std::vector<int64_t>{k} : std::vector<int64_t>{2, rows, k};
+    a->type = Type::tensor(DType::Float);
+    g.add_input(a);
+    std::vector<ir::Value*> ins{a, initializer(g, "b", random_tensor(trans_b ? std::vector<int64_t>{n, k}
+                                                                           : std::vector<int64_t>{k, n}, rng))};
+    if (gemm && bias_kind == 1) ins.push_back(initializer(g, "c", random_tensor({n}, rng)));
+    if (gemm && bias_kind == 2) ins.push_back(initializer(g, "c", random_tensor({1}, rng)));
+    if (gemm && bias_kind == 3) ins.push_back(initializer(g, "c", random_tensor({1, n}, rng)));
+    ir::Node* mm = g.add_node(gemm ? "Gemm" : "MatMul", "", ins, {"p"}, "mm");
+    if (gemm) {
+      mm->set_attr(ir::Attribute::make_int("transB", trans_b ? 1 : 0));
+      mm->set_attr(ir::Attribute::make_float("alpha", 0.5f + static_cast<float>(i % 3)));
+      mm->set_attr(ir::Attribute::make_float("beta", 1.5f));
+    }
+    ir::Value* y = mm->output(0);
+    if (act == 0) y = g.add_node("Relu", "", {y}, {"y"}, "act")->output(0);
+    if (act == 1) {
+      Tensor lo(DType::Float, {});
+      lo.mutable_data<float>()[0] = -0.5f;
+      y = g.add_node("Clip", "", {y, initializer(g, "lo", lo)}, {"y"}, "act")->output(0);  // no upper bound
+    }
+    g.add_output(y);
+    std::map<std::string, RValue> feeds{{"a", RValue(random_tensor(a_dims, rng))}};
+    Ran want = run(m, {"cpu"}, feeds);
+    Ran got = run(m, {"xnnpack", "cpu"}, feeds, 1 + i % 2);
+    check_close(got.outputs[0], want.outputs[0]);
+    CHECK(ran_by(got.timings, "mm") == std::pair<std::string, size_t>{"xnnpack", act < 2 ? 2u : 1u});
+  }
+}
+
+TEST_CASE("xnnpack leaves a Gemm whose C varies along rows to cpu") {
+  std::mt19937 rng(29);
+  ir::Model m;
+  m.set_opset("", 13);
+  ir::Graph& g = *m.graph;
+  ir::Value* a = g.add_value("a");
+  a->type = Type::tensor(DType::Float, Shape{Dim::known(3), Dim::known(4)});
+  g.add_input(a);
+  ir::Node* mm = g.add_node("Gemm", "",
+                            {a, initializer(g, "b", random_tensor({4, 5}, rng)), initializer(g, "c", random_tensor({3, 1}, rng))},
+                            {"y"}, "mm");
+  g.add_output(mm->output(0));
+  std::map<std::string, RValue> feeds{{"a", RValue(random_tensor({3, 4}, rng))}};
+  Ran want = run(m, {"cpu"}, feeds);
+  Ran got = run(m, {"xnnpack", "cpu"}, feeds);
+  check_close(got.outputs[0], want.outputs[0]);
+  CHECK(ran_by(got.timings, "mm").first == "cpu");
+}
+
+TEST_CASE("xnnpack takes what dnnl leaves when listed after it, and nothing when cpu comes first") {
+  std::mt19937 rng(9);
+  ConvCase c;
+  c.act = "Relu";
+  auto m = conv_model(c, rng);
+  std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({1, 1, 5, 5}, rng))}};
+  Ran cpu_first = run(*m, {"cpu", "xnnpack"}, feeds);
+  CHECK(ran_by(cpu_first.timings, "conv") == std::pair<std::string, size_t>{"cpu", 1});
+#ifdef ORTOOL_HAVE_DNNL
+  Ran both = run(*m, {"dnnl", "xnnpack", "cpu"}, feeds);
+  CHECK(ran_by(both.timings, "conv").first == "dnnl");
+  Ran swapped = run(*m, {"xnnpack", "dnnl", "cpu"}, feeds);
+  CHECK(ran_by(swapped.timings, "conv").first == "xnnpack");
+  check_close(both.outputs[0], swapped.outputs[0]);
+#endif
+}
+
+#endif  // ORTOOL_HAVE_XNNPACK
