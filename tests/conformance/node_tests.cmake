@@ -11,4 +11,13 @@ if(TARGET ortool AND EXISTS /usr/share/libonnx-testdata/data/node)
                    --ortool $<TARGET_FILE:ortool> --providers cpu
                    --expected ${CMAKE_CURRENT_LIST_DIR}/expected_pass.txt)
   set_tests_properties(conformance_node conformance_node_cpu PROPERTIES TIMEOUT 1200)
+  # And with XNNPACK first, when the runtime has the provider.
+  get_target_property(_ortool_runtime_defs ortool_runtime INTERFACE_COMPILE_DEFINITIONS)
+  if("ORTOOL_HAVE_XNNPACK" IN_LIST _ortool_runtime_defs)
+    add_test(NAME conformance_node_xnnpack
+             COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/node_tests.py
+                     --ortool $<TARGET_FILE:ortool> --providers xnnpack,cpu
+                     --expected ${CMAKE_CURRENT_LIST_DIR}/expected_pass.txt)
+    set_tests_properties(conformance_node_xnnpack PROPERTIES TIMEOUT 1200)
+  endif()
 endif()
