@@ -85,27 +85,21 @@ std::optional<float> constant_bound(const ir::Value* v, float absent) {
 
 }  // namespace
 
-Clamp fusable_clamp(const GraphView& view, const ir::Node& producer) {
-  const ir::Value* v = producer.output(0);
-  if (!v || v->uses().size() != 1 || v->uses()[0].index != 0) return {};
-  const ir::Node* c = v->uses()[0].node;
-  if (view.is_taken(c) || !(c->domain().empty() || c->domain() == "ai.onnx")) return {};
-  if (c->num_outputs() != 1 || !c->output(0)) return {};
-  const ir::Node* group[] = {&producer, c};
-  if (!view.read_only_by(*v, group)) return {};
+Clamp clamp_of(const GraphView& view, const ir::Node& c) {
   Clamp out;
-  if (c->op_type() == "Relu" && c->num_inputs() == 1) {
+  if (c.num_outputs() != 1 || !c.output(0) || !c.input(0)) return {};
+  if (c.op_type() == "Relu" && c.num_inputs() == 1) {
     out.lo = 0.0f;
-  } else if (c->op_type() == "Clip") {
+  } else if (c.op_type() == "Clip") {
     std::optional<float> lo, hi;
-    if (view.opset(*c) < 11) {
-      if (c->num_inputs() != 1) return {};
-      lo = c->attr_float("min", out.lo);
-      hi = c->attr_float("max", out.hi);
+    if (view.opset(c) < 11) {
+      if (c.num_inputs() != 1) return {};
+      lo = c.attr_float("min", out.lo);
+      hi = c.attr_float("max", out.hi);
     } else {
-      if (c->num_inputs() > 3) return {};
-      lo = constant_bound(c->input(1), out.lo);
-      hi = constant_bound(c->input(2), out.hi);
+      if (c.num_inputs() > 3) return {};
+      lo = constant_bound(c.input(1), out.lo);
+      hi = constant_bound(c.input(2), out.hi);
     }
     // Crossed or NaN bounds have ONNX-specific answers (and XNNPACK rejects lo >= hi).
     if (!lo || !hi || std::isnan(*lo) || std::isnan(*hi) || !(*lo < *hi)) return {};
@@ -114,8 +108,18 @@ Clamp fusable_clamp(const GraphView& view, const ir::Node& producer) {
   } else {
     return {};
   }
-  out.node = c;
+  out.node = &c;
   return out;
+}
+
+Clamp fusable_clamp(const GraphView& view, const ir::Node& producer) {
+  const ir::Value* v = producer.output(0);
+  if (!v || v->uses().size() != 1 || v->uses()[0].index != 0) return {};
+  const ir::Node* c = v->uses()[0].node;
+  if (view.is_taken(c) || !(c->domain().empty() || c->domain() == "ai.onnx")) return {};
+  const ir::Node* group[] = {&producer, c};
+  if (!view.read_only_by(*v, group)) return {};
+  return clamp_of(view, *c);
 }
 
 namespace {

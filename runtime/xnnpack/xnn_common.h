@@ -45,6 +45,8 @@ struct Clamp {
   float lo = -std::numeric_limits<float>::infinity();
   float hi = std::numeric_limits<float>::infinity();
 };
+// The clamp a Relu or Clip node applies (Clip's bounds fixed, ordered and not NaN); no node otherwise.
+Clamp clamp_of(const GraphView& view, const ir::Node& c);
 // The clamp for the activation reading `producer`'s only output, when it is the only reader and a
 // free float Relu or Clip with fixed bounds; a Clamp without node otherwise.
 Clamp fusable_clamp(const GraphView& view, const ir::Node& producer);
@@ -76,5 +78,6 @@ std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
 std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool);
 std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+std::optional<Claim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 
 }  // namespace ortool::rt::xnn_ep

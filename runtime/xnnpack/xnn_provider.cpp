@@ -1,4 +1,4 @@
-// The xnnpack execution provider: claims float32 Conv (+ Relu/Clip), Gemm/MatMul with constant weights, pools.
+// The xnnpack execution provider: claims float32 Conv (+ Relu/Clip), Gemm/MatMul with constant weights, pools, elementwise ops.
 #include "runtime/xnnpack/xnn_provider.h"
 
 #include <unordered_set>
@@ -30,6 +30,7 @@ class XnnpackProvider final : public Provider {
       if (op == "Conv") c = xnn_ep::claim_conv(view, *n, pool_);
       else if (op == "Gemm" || op == "MatMul") c = xnn_ep::claim_gemm(view, *n, pool_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") c = xnn_ep::claim_pool(view, *n, pool_);
+      else c = xnn_ep::claim_elementwise(view, *n, pool_);
       if (!c) continue;
       bool clash = false;
       for (const ir::Node* m : c->nodes) clash = clash || mine.count(m);
