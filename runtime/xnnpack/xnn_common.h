@@ -74,10 +74,32 @@ class CpuFallback {
 // "node 'a' (Conv) + node 'b' (Relu)" for messages about a group.
 std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
 
+// Where a kernel's 4-D activation lives in memory. Between two xnnpack steps a value may stay NHWC
+// (the provider decides after claiming, see XnnClaim): the tensor keeps its logical NCHW dims and
+// holds the bytes in NHWC order, so no transposes run inside an xnnpack region.
+struct Layout {
+  bool in_nhwc = false;   // input 0 arrives NHWC
+  bool out_nhwc = false;  // output 0 is written NHWC
+};
+
+// A claim with what the provider needs to place NHWC values: which sides may be NHWC, and the
+// flags the factory reads when the session makes the kernel (after claim() has set them).
+struct XnnClaim {
+  Claim claim;
+  bool nhwc_in_ok = false;   // input 0 may arrive NHWC
+  bool nhwc_out_ok = false;  // output 0 may be written NHWC
+  bool elementwise = false;  // layout-free: NHWC in and out when all its 4-D operands are
+  std::shared_ptr<Layout> layout = std::make_shared<Layout>();
+};
+
 // Claims made by the op files: nullopt when the node (or its group) is not for XNNPACK.
-std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool);
-std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
-std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
-std::optional<Claim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+std::optional<XnnClaim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool);
+std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+
+// Picks the values that stay NHWC between the claims (all made by one claim() call) and sets each
+// claim's layout flags.
+void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims);
 
 }  // namespace ortool::rt::xnn_ep

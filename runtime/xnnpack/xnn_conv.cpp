@@ -1,8 +1,8 @@
 // The xnnpack provider's Conv: 2-D float32 convolution with constant weights, bias and a fused Relu/Clip.
 //
-// Tensors between steps are NCHW; XNNPACK's convolution is NHWC, so the kernel transposes the input
-// into a scratch buffer and the output back (skipped when a side is 1x1 or has one channel, where
-// both layouts are the same bytes). The operator packs the weights when it is created: at session
+// XNNPACK's convolution is NHWC. Inside a region of xnnpack steps the values stay NHWC (see
+// xnn_layout.cpp); at its borders the kernel transposes an NCHW input into a scratch buffer and its
+// output back (skipped when a side is 1x1 or has one channel, where both layouts are the same bytes). The operator packs the weights when it is created: at session
 // creation for fixed pads, else on first sight of each SAME padding. Setup runs every call: XNNPACK
 // keeps the indirection buffer when the shape and buffers are the ones it saw last.
 #include <algorithm>
@@ -55,7 +55,8 @@ Result<Operator> create_op(const ConvSpec& s, const cf::Window& win) {
 
 class XnnConvKernel final : public Kernel {
  public:
-  XnnConvKernel(std::shared_ptr<const ConvSpec> spec, ThreadPoolPtr pool) : spec_(std::move(spec)), pool_(std::move(pool)) {}
+  XnnConvKernel(std::shared_ptr<const ConvSpec> spec, ThreadPoolPtr pool, Layout layout)
+      : spec_(std::move(spec)), pool_(std::move(pool)), layout_(layout) {}
 
   // The operator for these pads; created (weights packed) on first sight.
   Result<xnn_operator_t> op_for(const cf::Window& win) {
@@ -88,8 +89,10 @@ class XnnConvKernel final : public Kernel {
     ASSIGN_OR_RETURN(xnn_operator_t op, op_for(win));
     const size_t n = static_cast<size_t>(xd[0]), cin = static_cast<size_t>(xd[1]), cout = static_cast<size_t>(yd[1]);
     const size_t in_hw = static_cast<size_t>(xd[2] * xd[3]), out_hw = static_cast<size_t>(yd[2] * yd[3]);
-    // One channel or one pixel: NCHW and NHWC are the same bytes.
-    const bool in_plain = cin == 1 || in_hw == 1, out_plain = cout == 1 || out_hw == 1;
+    // Already NHWC (a value kept so between xnnpack steps), or one channel or one pixel, where NCHW
+    // and NHWC are the same bytes: no transpose.
+    const bool in_plain = layout_.in_nhwc || cin == 1 || in_hw == 1;
+    const bool out_plain = layout_.out_nhwc || cout == 1 || out_hw == 1;
     const float* src = x->data<float>();
     if (!in_plain) {
       in_buf_.resize(static_cast<size_t>(x->numel()));
@@ -112,13 +115,14 @@ class XnnConvKernel final : public Kernel {
  private:
   std::shared_ptr<const ConvSpec> spec_;
   ThreadPoolPtr pool_;
+  Layout layout_;
   std::vector<std::pair<Pads, Operator>> ops_;  // most recent last
   std::vector<float> in_buf_, out_buf_;         // NHWC scratch
 };
 
 }  // namespace
 
-std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool) {
+std::optional<XnnClaim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool) {
   const ir::Value* x = conv.input(0);
   const ir::Value* b = conv.input(2);
   if (!x || conv.num_inputs() > 3 || conv.num_outputs() != 1 || !conv.output(0)) return std::nullopt;
@@ -177,17 +181,19 @@ std::optional<Claim> claim_conv(const GraphView& view, const ir::Node& conv, con
     if (!op.is_ok()) return std::nullopt;
     first->emplace(std::move(*win), std::move(*op));
   }
-  Claim c;
+  XnnClaim out;
+  out.nhwc_in_ok = out.nhwc_out_ok = true;
+  Claim& c = out.claim;
   c.nodes = spec->nodes;
-  c.factory = [spec, pool, first](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
-    auto k = std::make_unique<XnnConvKernel>(spec, pool);
+  c.factory = [spec, pool, first, layout = out.layout](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    auto k = std::make_unique<XnnConvKernel>(spec, pool, *layout);
     if (*first) {
       k->adopt(first->value().first, std::move(first->value().second));
       first->reset();
     }
     return std::unique_ptr<Kernel>(std::move(k));
   };
-  return c;
+  return out;
 }
 
 }  // namespace ortool::rt::xnn_ep

@@ -120,7 +120,7 @@ bool rank_ok(const ir::Value* v, bool need_known) {
 
 }  // namespace
 
-std::optional<Claim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool) {
+std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool) {
   const std::string& op = node.op_type();
   auto spec = std::make_shared<ElementwiseSpec>();
   spec->nodes = {&node};
@@ -165,13 +165,15 @@ std::optional<Claim> claim_elementwise(const GraphView& view, const ir::Node& no
   spec->what = describe_nodes(spec->nodes);
   if (!check(st, spec->what, "xnn_create").is_ok()) return std::nullopt;
   auto holder = std::make_shared<Operator>(raw);
-  Claim c;
+  XnnClaim out;
+  out.elementwise = true;
+  Claim& c = out.claim;
   c.nodes = spec->nodes;
   c.factory = [spec, pool, holder](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
     if (!*holder) return internal_error("{}: the xnnpack kernel was made twice", spec->what);
     return std::unique_ptr<Kernel>(std::make_unique<XnnElementwiseKernel>(spec, std::move(*holder), pool, init));
   };
-  return c;
+  return out;
 }
 
 }  // namespace ortool::rt::xnn_ep

@@ -75,7 +75,7 @@ std::optional<std::vector<float>> gemm_bias(const ir::Value* c, int64_t n, float
 
 }  // namespace
 
-std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool) {
+std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool) {
   const bool gemm = node.op_type() == "Gemm";
   const ir::Value* a = node.input(0);
   if (!a || node.num_outputs() != 1 || !node.output(0) || node.num_inputs() > (gemm ? 3u : 2u)) return std::nullopt;
@@ -130,13 +130,14 @@ std::optional<Claim> claim_gemm(const GraphView& view, const ir::Node& node, con
            .is_ok())
     return std::nullopt;
   auto holder = std::make_shared<Operator>(op);
-  Claim c;
+  XnnClaim out;  // rows of A as they lie: NCHW only
+  Claim& c = out.claim;
   c.nodes = spec->nodes;
   c.factory = [spec, pool, holder](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     if (!*holder) return internal_error("{}: the xnnpack kernel was made twice", spec->what);
     return std::unique_ptr<Kernel>(std::make_unique<XnnGemmKernel>(spec, std::move(*holder), pool));
   };
-  return c;
+  return out;
 }
 
 }  // namespace ortool::rt::xnn_ep

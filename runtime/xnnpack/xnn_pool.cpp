@@ -1,8 +1,9 @@
 // The xnnpack provider's MaxPool, AveragePool and GlobalAveragePool: 2-D float32 pooling.
 //
-// MaxPool and AveragePool are NHWC in XNNPACK: the kernel transposes at its input and output, as
-// the conv does. GlobalAveragePool uses XNNPACK's NCW variant, which reads NCHW as it lies (and
-// its [N, C, 1, 1] output is the same bytes in both layouts).
+// MaxPool and AveragePool are NHWC in XNNPACK: the kernel transposes an NCHW input and its output
+// at the borders of an xnnpack region, as the conv does. GlobalAveragePool reads an NCHW input with
+// XNNPACK's NCW variant and an NHWC one with the NWC variant (its [N, C, 1, 1] output is the same
+// bytes in both layouts).
 //
 // What is claimed is what XNNPACK computes exactly as ONNX does:
 //   MaxPool: pads, strides and dilations; ceil_mode becomes extra bottom/right padding, exact
@@ -49,14 +50,18 @@ int64_t extra_pad_end(const cf::Window& w, size_t d) {
   return (w.out[d] - 1) * w.stride[d] + (w.kernel[d] - 1) * w.dilation[d] + 1 - w.in[d] - w.pad_begin[d];
 }
 
-Result<Operator> create_op(const PoolSpec& s, int64_t channels, const cf::Window* w) {
+// `nwc`: GlobalAveragePool reads NHWC (else NCHW, XNNPACK's NCW variant).
+Result<Operator> create_op(const PoolSpec& s, int64_t channels, const cf::Window* w, bool nwc) {
   xnn_operator_t op = nullptr;
   const auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
   const size_t c = static_cast<size_t>(channels);
   constexpr float inf = std::numeric_limits<float>::infinity();
   xnn_status st;
   const char* call;
-  if (s.kind == PoolKind::GlobalAverage) {
+  if (s.kind == PoolKind::GlobalAverage && nwc) {
+    call = "xnn_create_global_average_pooling_nwc_f32";
+    st = xnn_create_global_average_pooling_nwc_f32(c, c, c, -inf, inf, 0, &op);
+  } else if (s.kind == PoolKind::GlobalAverage) {
     call = "xnn_create_global_average_pooling_ncw_f32";
     st = xnn_create_global_average_pooling_ncw_f32(c, -inf, inf, 0, &op);
   } else {
@@ -79,7 +84,7 @@ Result<Operator> create_op(const PoolSpec& s, int64_t channels, const cf::Window
 }
 
 // The geometry of `s` over input dims `x` (4-D): its operator, or a null one for the cpu kernel.
-Result<std::unique_ptr<Prepared>> prepare(const PoolSpec& s, const std::vector<int64_t>& x) {
+Result<std::unique_ptr<Prepared>> prepare(const PoolSpec& s, const std::vector<int64_t>& x, bool nwc) {
   auto p = std::make_unique<Prepared>();
   p->channels = x[1];
   p->h = x[2];
@@ -103,17 +108,17 @@ Result<std::unique_ptr<Prepared>> prepare(const PoolSpec& s, const std::vector<i
     }
   }
   if (x[0] == 0 || x[1] == 0 || x[2] == 0 || x[3] == 0 || p->out_h <= 0 || p->out_w <= 0) return p;
-  auto op = create_op(s, x[1], win ? &*win : nullptr);
+  auto op = create_op(s, x[1], win ? &*win : nullptr, nwc);
   if (op.is_ok()) p->op = std::move(*op);  // else a geometry XNNPACK refuses (e.g. a 1x1 window): the cpu kernel's
   return p;
 }
 
 class XnnPoolKernel final : public Kernel {
  public:
-  XnnPoolKernel(std::shared_ptr<const PoolSpec> spec, ThreadPoolPtr pool, const KernelInit& init)
-      : spec_(std::move(spec)), pool_(std::move(pool)), fallback_(init) {}
+  XnnPoolKernel(std::shared_ptr<const PoolSpec> spec, ThreadPoolPtr pool, Layout layout, const KernelInit& init)
+      : spec_(std::move(spec)), pool_(std::move(pool)), layout_(layout), fallback_(init) {}
 
-  Result<Prepared*> prepared(const std::vector<int64_t>& x) {
+  Result<Prepared*> prepared(const std::vector<int64_t>& x, bool nwc) {
     for (size_t i = 0; i < cache_.size(); ++i) {
       const Prepared& p = *cache_[i];
       if (p.channels != x[1] || p.h != x[2] || p.w != x[3]) continue;
@@ -121,7 +126,7 @@ class XnnPoolKernel final : public Kernel {
       std::rotate(it, it + 1, cache_.end());
       return cache_.back().get();
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<Prepared> p, prepare(*spec_, x));
+    ASSIGN_OR_RETURN(std::unique_ptr<Prepared> p, prepare(*spec_, x, nwc));
     if (cache_.size() >= 4) cache_.erase(cache_.begin());
     cache_.push_back(std::move(p));
     return cache_.back().get();
@@ -132,19 +137,30 @@ class XnnPoolKernel final : public Kernel {
     const Tensor* x = ctx.input_tensor(0);
     if (!x || x->dtype() != DType::Float || x->rank() != 4) return fallback_.run(ctx, x ? x->dtype() : DType::Float);
     const auto& xd = x->dims();
-    ASSIGN_OR_RETURN(Prepared * p, prepared(xd));
-    if (!p->op) return fallback_.run(ctx, DType::Float);
+    ASSIGN_OR_RETURN(Prepared * p, prepared(xd, layout_.in_nhwc));
+    if (!p->op) {
+      // NHWC only for shapes prepared at claim time: a model whose declared shape lies ends here.
+      if (layout_.in_nhwc || layout_.out_nhwc)
+        return invalid("{}: XNNPACK cannot pool input shape {} (the graph declares another)", s.what,
+                       cf::dims_string(xd));
+      return fallback_.run(ctx, DType::Float);
+    }
     const size_t n = static_cast<size_t>(xd[0]), c = static_cast<size_t>(xd[1]);
     const size_t h = static_cast<size_t>(xd[2]), w = static_cast<size_t>(xd[3]);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, {xd[0], xd[1], p->out_h, p->out_w}));
     pthreadpool_t tp = pool_.get();
     if (s.kind == PoolKind::GlobalAverage) {
-      TRY(check(xnn_setup_global_average_pooling_ncw_f32(p->op.get(), n, h * w, x->data<float>(), y->mutable_data<float>(), tp),
-                s.what, "xnn_setup_global_average_pooling_ncw_f32"));
+      const bool nwc = layout_.in_nhwc;
+      TRY(check(nwc ? xnn_setup_global_average_pooling_nwc_f32(p->op.get(), n, h * w, x->data<float>(),
+                                                                y->mutable_data<float>(), tp)
+                    : xnn_setup_global_average_pooling_ncw_f32(p->op.get(), n, h * w, x->data<float>(),
+                                                                y->mutable_data<float>(), tp),
+                s.what, nwc ? "xnn_setup_global_average_pooling_nwc_f32" : "xnn_setup_global_average_pooling_ncw_f32"));
       return check(xnn_run_operator(p->op.get(), tp), s.what, "xnn_run_operator");
     }
     const size_t out_hw = static_cast<size_t>(p->out_h * p->out_w);
-    const bool in_plain = c == 1 || h * w == 1, out_plain = c == 1 || out_hw == 1;
+    const bool in_plain = layout_.in_nhwc || c == 1 || h * w == 1;
+    const bool out_plain = layout_.out_nhwc || c == 1 || out_hw == 1;
     const float* src = x->data<float>();
     if (!in_plain) {
       in_buf_.resize(static_cast<size_t>(x->numel()));
@@ -168,6 +184,7 @@ class XnnPoolKernel final : public Kernel {
  private:
   std::shared_ptr<const PoolSpec> spec_;
   ThreadPoolPtr pool_;
+  Layout layout_;
   CpuFallback fallback_;
   std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
   std::vector<float> in_buf_, out_buf_;           // NHWC scratch
@@ -175,7 +192,7 @@ class XnnPoolKernel final : public Kernel {
 
 }  // namespace
 
-std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool) {
+std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool) {
   const ir::Value* x = node.input(0);
   // MaxPool's Indices output is the reference kernel's job.
   if (!x || node.num_inputs() != 1 || !node.output(0) || (node.num_outputs() > 1 && node.output(1))) return std::nullopt;
@@ -206,17 +223,21 @@ std::optional<Claim> claim_pool(const GraphView& view, const ir::Node& node, con
   const std::vector<int64_t> xd = static_dims(*x);
   if (!xd.empty()) {
     // A fixed shape: decide now, so a geometry XNNPACK rejects stays with the cpu provider.
-    auto p = prepare(*spec, xd);
+    auto p = prepare(*spec, xd, false);
     if (!p.is_ok() || !(*p)->op) return std::nullopt;
   }
-  Claim c;
+  XnnClaim out;
+  // NHWC only with a fixed shape that XNNPACK takes: no cpu fallback (NCHW) at run time.
+  out.nhwc_in_ok = !xd.empty();
+  out.nhwc_out_ok = !xd.empty() && spec->kind != PoolKind::GlobalAverage;  // [N, C, 1, 1]: the same bytes
+  Claim& c = out.claim;
   c.nodes = {&node};
-  c.factory = [spec, pool, xd](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
-    auto k = std::make_unique<XnnPoolKernel>(spec, pool, init);
-    if (!xd.empty()) TRY(k->prepared(xd).status());  // the operator made at session creation
+  c.factory = [spec, pool, xd, layout = out.layout](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    auto k = std::make_unique<XnnPoolKernel>(spec, pool, *layout, init);
+    if (!xd.empty()) TRY(k->prepared(xd, layout->in_nhwc).status());  // the operator made at session creation
     return std::unique_ptr<Kernel>(std::move(k));
   };
-  return c;
+  return out;
 }
 
 }  // namespace ortool::rt::xnn_ep

@@ -19,6 +19,7 @@ class XnnpackProvider final : public Provider {
     std::vector<Claim> out;
     // XNNPACK refusing this processor: claim nothing, the next provider takes it all.
     if (!xnn_ep::initialize().is_ok()) return out;
+    std::vector<xnn_ep::XnnClaim> claims;
     // The view's taken mask only changes between providers: remember what this call already claimed.
     std::unordered_set<const ir::Node*> mine;
     for (size_t i = 0; i < view.order().size(); ++i) {
@@ -26,18 +27,20 @@ class XnnpackProvider final : public Provider {
       if (view.taken()[i] || mine.count(n)) continue;
       if (!n->domain().empty() && n->domain() != "ai.onnx") continue;
       const std::string& op = n->op_type();
-      std::optional<Claim> c;
+      std::optional<xnn_ep::XnnClaim> c;
       if (op == "Conv") c = xnn_ep::claim_conv(view, *n, pool_);
       else if (op == "Gemm" || op == "MatMul") c = xnn_ep::claim_gemm(view, *n, pool_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") c = xnn_ep::claim_pool(view, *n, pool_);
       else c = xnn_ep::claim_elementwise(view, *n, pool_);
       if (!c) continue;
       bool clash = false;
-      for (const ir::Node* m : c->nodes) clash = clash || mine.count(m);
+      for (const ir::Node* m : c->claim.nodes) clash = clash || mine.count(m);
       if (clash) continue;
-      for (const ir::Node* m : c->nodes) mine.insert(m);
-      out.push_back(std::move(*c));
+      for (const ir::Node* m : c->claim.nodes) mine.insert(m);
+      claims.push_back(std::move(*c));
     }
+    xnn_ep::place_nhwc(view, claims);
+    for (xnn_ep::XnnClaim& c : claims) out.push_back(std::move(c.claim));
     return out;
   }
 

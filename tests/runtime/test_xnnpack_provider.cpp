@@ -175,7 +175,99 @@ ConvCase random_case(std::mt19937& rng) {
   }
 }
 
+
+// A small CNN with the shapes shape inference would annotate: conv stem, pool, a residual block, a
+// squeeze-excite gate (broadcast Mul), a depthwise conv, global pooling and a classifier; some
+// values are also read by a cpu node or are graph outputs, which keeps them NCHW.
+std::unique_ptr<ir::Model> cnn_model(std::mt19937& rng, int64_t n, int64_t c, int64_t h, int64_t w, bool symbolic_batch,
+                                     bool side_outputs) {
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  const Dim nd = symbolic_batch ? Dim::symbol("N") : Dim::known(n);
+  auto annotate = [&](ir::Value* v, int64_t ch, int64_t hh, int64_t ww) {
+    v->type = Type::tensor(DType::Float, Shape{nd, Dim::known(ch), Dim::known(hh), Dim::known(ww)});
+    return v;
+  };
+  int counter = 0;
+  auto conv = [&](ir::Value* x, int64_t cin, int64_t cout, int64_t k, int64_t stride, int64_t group, bool relu,
+                  int64_t oh, int64_t ow) {
+    const std::string id = std::to_string(counter++);
+    ir::Node* cv = g.add_node("Conv", "",
+                              {x, initializer(g, "w" + id, random_tensor({cout, cin / group, k, k}, rng, -0.5f, 0.5f)),
+                               initializer(g, "b" + id, random_tensor({cout}, rng))},
+                              {"c" + id}, "conv" + id);
+    cv->set_attr(ir::Attribute::make_ints("pads", {k / 2, k / 2, k / 2, k / 2}));
+    cv->set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
+    cv->set_attr(ir::Attribute::make_int("group", group));
+    ir::Value* y = annotate(cv->output(0), cout, oh, ow);
+    if (relu) y = annotate(g.add_node("Relu", "", {y}, {"r" + id}, "relu" + id)->output(0), cout, oh, ow);
+    return y;
+  };
+  ir::Value* x = annotate(g.add_value("x"), c, h, w);
+  g.add_input(x);
+  const int64_t c1 = 8;
+  ir::Value* a = conv(x, c, c1, 3, 1, 1, true, h, w);
+  ir::Node* mp = g.add_node("MaxPool", "", {a}, {"mp"}, "maxpool");
+  mp->set_attr(ir::Attribute::make_ints("kernel_shape", {3, 3}));
+  mp->set_attr(ir::Attribute::make_ints("strides", {2, 2}));
+  mp->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
+  const int64_t h2 = (h - 1) / 2 + 1, w2 = (w - 1) / 2 + 1;
+  ir::Value* p = annotate(mp->output(0), c1, h2, w2);
+  ir::Value* b1 = conv(p, c1, c1, 3, 1, 1, true, h2, w2);
+  ir::Value* b2 = conv(b1, c1, c1, 3, 1, 1, false, h2, w2);
+  ir::Value* sum = annotate(g.add_node("Add", "", {b2, p}, {"sum"}, "add")->output(0), c1, h2, w2);
+  ir::Value* act = annotate(g.add_node("Relu", "", {sum}, {"act"}, "add_relu")->output(0), c1, h2, w2);
+  // Squeeze-excite: GAP -> 1x1 conv -> Sigmoid -> Mul broadcasting [N, C, 1, 1] over the map.
+  ir::Value* sq = annotate(g.add_node("GlobalAveragePool", "", {act}, {"sq"}, "se_gap")->output(0), c1, 1, 1);
+  ir::Value* ex = conv(sq, c1, c1, 1, 1, 1, false, 1, 1);
+  ir::Value* gate = annotate(g.add_node("Sigmoid", "", {ex}, {"gate"}, "se_sigmoid")->output(0), c1, 1, 1);
+  ir::Value* scaled = annotate(g.add_node("Mul", "", {act, gate}, {"scaled"}, "se_mul")->output(0), c1, h2, w2);
+  // Swish on a depthwise conv: x * Sigmoid(x), same shapes.
+  ir::Value* dw = conv(scaled, c1, c1, 3, 1, c1, false, h2, w2);
+  ir::Value* sg = annotate(g.add_node("Sigmoid", "", {dw}, {"sg"}, "sw_sigmoid")->output(0), c1, h2, w2);
+  ir::Value* sw = annotate(g.add_node("Mul", "", {dw, sg}, {"sw"}, "sw_mul")->output(0), c1, h2, w2);
+  ir::Node* ap = g.add_node("AveragePool", "", {sw}, {"ap"}, "avgpool");
+  ap->set_attr(ir::Attribute::make_ints("kernel_shape", {2, 2}));
+  ap->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
+  ir::Value* apo = annotate(ap->output(0), c1, h2 + 1, w2 + 1);
+  ir::Value* c3 = conv(apo, c1, 12, 1, 2, 1, true, h2 / 2 + 1, w2 / 2 + 1);
+  ir::Value* gp = annotate(g.add_node("GlobalAveragePool", "", {c3}, {"gp"}, "gap")->output(0), 12, 1, 1);
+  ir::Value* flat = g.add_node("Flatten", "", {gp}, {"flat"}, "flatten")->output(0);
+  ir::Value* logits =
+      g.add_node("Gemm", "", {flat, initializer(g, "fc_w", random_tensor({12, 5}, rng)), initializer(g, "fc_b", random_tensor({5}, rng))},
+                 {"logits"}, "fc")->output(0);
+  g.add_output(logits);
+  if (side_outputs) {
+    g.add_output(b1);                                                         // a graph output inside the region
+    g.add_output(g.add_node("Tanh", "", {sw}, {"side"}, "side_tanh")->output(0));  // a cpu reader (xnnpack has no Tanh)
+  }
+  return m;
+}
+
 }  // namespace
+
+TEST_CASE("xnnpack keeps values NHWC between its steps and still matches the cpu reference") {
+  std::mt19937 rng(37);
+  for (int i = 0; i < 12; ++i) {
+    CAPTURE(i);
+    const int64_t n = 1 + i % 2, c = pick(rng, 1, 5), h = pick(rng, 4, 13), w = pick(rng, 4, 13);
+    const bool symbolic = i % 3 == 2, side = i % 4 >= 2;
+    INFO(n, "x", c, "x", h, "x", w, " symbolic batch ", symbolic, " side outputs ", side);
+    auto m = cnn_model(rng, n, c, h, w, symbolic, side);
+    std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({n, c, h, w}, rng))}};
+    Ran want = run(*m, {"cpu"}, feeds);
+    Ran got = run(*m, {"xnnpack", "cpu"}, feeds, 1);
+    REQUIRE(got.outputs.size() == want.outputs.size());
+    for (size_t k = 0; k < got.outputs.size(); ++k) check_close(got.outputs[k], want.outputs[k]);
+    for (const char* node : {"conv0", "maxpool", "conv1", "conv2", "add", "se_gap", "conv3", "se_sigmoid", "se_mul",
+                             "conv4", "sw_sigmoid", "sw_mul", "avgpool", "conv5", "gap", "fc"})
+      CHECK_MESSAGE(ran_by(got.timings, node).first == "xnnpack", node);
+    CHECK(ran_by(got.timings, "add") == std::pair<std::string, size_t>{"xnnpack", 2});  // Add + Relu
+    Ran two = run(*m, {"xnnpack", "cpu"}, feeds, 2);
+    for (size_t k = 0; k < got.outputs.size(); ++k) CHECK(same_bytes(got.outputs[k], two.outputs[k]));
+  }
+}
 
 TEST_CASE("xnnpack Conv matches the cpu reference on random geometries, activations and thread counts") {
   std::mt19937 rng(20240612);
