@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,12 @@ std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
 struct Layout {
   bool in_nhwc = false;   // input 0 arrives NHWC
   bool out_nhwc = false;  // output 0 is written NHWC
+  std::vector<bool> inputs_nhwc;  // per input of the claim's first node (elementwise operands)
 };
+
+// True when a tensor of these dims (rank <= 4, right-aligned to [N, C, H, W]) has the same bytes in
+// NCHW and NHWC order: one channel or one pixel.
+bool layout_neutral_dims(std::span<const int64_t> dims);
 
 // A claim with what the provider needs to place NHWC values: which sides may be NHWC, and the
 // flags the factory reads when the session makes the kernel (after claim() has set them).

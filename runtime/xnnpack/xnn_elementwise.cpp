@@ -1,8 +1,9 @@
 // The xnnpack provider's elementwise ops: Sigmoid, Relu, Clip, LeakyRelu, HardSwish, and Add/Sub/Mul/Div
 // with numpy broadcasting and a fused Relu/Clip.
 //
-// These read and write every element in place order, so the layout does not matter: they run on the
-// NCHW tensors between steps as they are. They pay where the reference kernels are slow (Sigmoid's
+// These read and write every element in place order, so the layout hardly matters: they run on the
+// NCHW tensors between steps as they are, or on NHWC ones inside an xnnpack region (a broadcasting
+// operand then listed to XNNPACK in NHWC dim order; see xnn_layout.cpp). They pay where the reference kernels are slow (Sigmoid's
 // exp; Swish = x * Sigmoid(x) in EfficientNet) and where a clamp fuses into an Add.
 // A single node whose input turns out not to be float goes to the cpu provider's kernel; a fused
 // pair is claimed only when the graph declares its inputs float.
@@ -47,8 +48,9 @@ std::optional<std::vector<int64_t>> broadcast(const std::vector<int64_t>& a, con
 
 class XnnElementwiseKernel final : public Kernel {
  public:
-  XnnElementwiseKernel(std::shared_ptr<const ElementwiseSpec> spec, Operator op, ThreadPoolPtr pool, const KernelInit& init)
-      : spec_(std::move(spec)), op_(std::move(op)), pool_(std::move(pool)), fallback_(init) {}
+  XnnElementwiseKernel(std::shared_ptr<const ElementwiseSpec> spec, Operator op, ThreadPoolPtr pool, Layout layout,
+                       const KernelInit& init)
+      : spec_(std::move(spec)), op_(std::move(op)), pool_(std::move(pool)), layout_(std::move(layout)), fallback_(init) {}
 
   Status run(KernelContext& ctx) override {
     const ElementwiseSpec& s = *spec_;
@@ -75,16 +77,35 @@ class XnnElementwiseKernel final : public Kernel {
       return fallback_.run(ctx, DType::Float);  // claimed only alone when ranks are unknown
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, *out));
     if (y->numel() == 0) return Status::ok();
-    // XNNPACK wants at least one dim per input.
-    std::vector<size_t> da(a->dims().begin(), a->dims().end()), db(b->dims().begin(), b->dims().end());
-    if (da.empty()) da.push_back(1);
-    if (db.empty()) db.push_back(1);
+    std::vector<size_t> da, db;
+    if (layout_.out_nhwc) {
+      // NHWC operands, or layout-neutral ones: hand XNNPACK the dims in NHWC order.
+      ASSIGN_OR_RETURN(da, nhwc_dims(*a, 0));
+      ASSIGN_OR_RETURN(db, nhwc_dims(*b, 1));
+    } else {
+      // XNNPACK wants at least one dim per input.
+      da.assign(a->dims().begin(), a->dims().end());
+      db.assign(b->dims().begin(), b->dims().end());
+      if (da.empty()) da.push_back(1);
+      if (db.empty()) db.push_back(1);
+    }
     TRY(check(setup_binary(da, db, a->data<float>(), b->data<float>(), y->mutable_data<float>(), tp), s.what,
               "xnn_setup (binary)"));
     return check(xnn_run_operator(op_.get(), tp), s.what, "xnn_run_operator");
   }
 
  private:
+  // Operand i's dims padded to [N, C, H, W] and listed as N, H, W, C.
+  Result<std::vector<size_t>> nhwc_dims(const Tensor& t, size_t i) const {
+    const bool stored_nhwc = i < layout_.inputs_nhwc.size() && layout_.inputs_nhwc[i];
+    if (t.rank() > 4 || (stored_nhwc && t.rank() != 4) || (!stored_nhwc && !layout_neutral_dims(t.dims())))
+      return invalid("{}: input {} has shape [{}], not the one the graph declares", spec_->what, i,
+                     fmt::join(t.dims(), ", "));
+    std::vector<size_t> d(4, 1);
+    for (size_t k = 0; k < t.rank(); ++k) d[4 - t.rank() + k] = static_cast<size_t>(t.dims()[k]);
+    return std::vector<size_t>{d[0], d[2], d[3], d[1]};
+  }
+
   xnn_status setup_unary(size_t n, const float* x, float* y, pthreadpool_t tp) {
     const std::string& op = spec_->nodes.front()->op_type();
     // One channel of n rows with unit strides: XNNPACK sees a contiguous vector and splits it in blocks.
@@ -109,6 +130,7 @@ class XnnElementwiseKernel final : public Kernel {
   std::shared_ptr<const ElementwiseSpec> spec_;
   Operator op_;
   ThreadPoolPtr pool_;
+  Layout layout_;
   CpuFallback fallback_;
 };
 
@@ -169,9 +191,10 @@ std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node&
   out.elementwise = true;
   Claim& c = out.claim;
   c.nodes = spec->nodes;
-  c.factory = [spec, pool, holder](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+  c.factory = [spec, pool, holder, layout = out.layout](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
     if (!*holder) return internal_error("{}: the xnnpack kernel was made twice", spec->what);
-    return std::unique_ptr<Kernel>(std::make_unique<XnnElementwiseKernel>(spec, std::move(*holder), pool, init));
+    return std::unique_ptr<Kernel>(
+        std::make_unique<XnnElementwiseKernel>(spec, std::move(*holder), pool, *layout, init));
   };
   return out;
 }

@@ -2,10 +2,12 @@
 //
 // A value may stay NHWC when an xnnpack claim writes it, every reader is an xnnpack claim that takes
 // NHWC at that input, and nothing else sees it (not a graph output, not read by a subgraph). The
-// layout-free elementwise claims pass the layout through: one of them runs NHWC only when all its
-// 4-D operands and its output are NHWC, with equal shapes (broadcasting would mix the axes up);
+// layout-free elementwise claims pass the layout through: one of them runs NHWC when its output and
+// every operand are NHWC or layout-neutral (one channel, or one pixel: e.g. a squeeze-excite gate
+// [N, C, 1, 1] broadcast over an NHWC map, the kernel handing XNNPACK the dims in NHWC order);
 // otherwise its operands fall back to NCHW, which may in turn change their neighbours, so the
 // choice is repeated until nothing moves.
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -17,16 +19,23 @@ namespace {
 
 bool rank4(const ir::Value* v) { return v && v->type.is_tensor() && v->type.shape && v->type.shape->size() == 4; }
 
-// Equal declared shapes: every dim the same number or the same symbol.
-bool same_declared_shape(const ir::Value& a, const ir::Value& b) {
-  if (!rank4(&a) || !rank4(&b)) return false;
-  const Shape &sa = *a.type.shape, &sb = *b.type.shape;
-  for (size_t i = 0; i < sa.size(); ++i) {
-    const bool numbers = sa[i].is_known() && sb[i].is_known() && sa[i].value == sb[i].value;
-    const bool symbols = sa[i].kind == Dim::Kind::Param && sb[i].kind == Dim::Kind::Param && sa[i].param == sb[i].param;
-    if (!numbers && !symbols) return false;
-  }
-  return true;
+}  // namespace
+
+bool layout_neutral_dims(std::span<const int64_t> d) {
+  if (d.size() > 4) return false;
+  // Right-aligned as numpy broadcasting pads: [..., C, H, W].
+  auto at = [&](size_t k) { return k + d.size() >= 4 ? d[k + d.size() - 4] : int64_t{1}; };
+  return at(1) == 1 || (at(2) == 1 && at(3) == 1);
+}
+
+namespace {
+
+// A declared shape whose NCHW and NHWC orders are the same bytes.
+bool layout_neutral(const ir::Value& v) {
+  if (!v.type.is_tensor() || !v.type.shape) return false;
+  std::vector<int64_t> d;
+  for (const Dim& x : *v.type.shape) d.push_back(x.is_known() ? x.value : -1);
+  return layout_neutral_dims(d);
 }
 
 const ir::Value* output_of(const XnnClaim& c) { return c.claim.nodes.back()->output(0); }
@@ -60,27 +69,24 @@ void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
       if (!c.elementwise) continue;
       const ir::Node& first = *c.claim.nodes.front();
       const ir::Value* out = output_of(c);
-      std::vector<const ir::Value*> ops;
-      for (const ir::Value* v : first.inputs())
-        if (v && rank4(v)) ops.push_back(v);
-      bool any = nhwc.count(out) > 0, all = any;
-      for (const ir::Value* v : ops) {
-        any = any || nhwc.count(v);
-        all = all && nhwc.count(v) && same_declared_shape(*v, *out);
+      bool ok = true;
+      if (nhwc.count(out)) {
+        // NHWC out: every operand NHWC, or one whose NCHW bytes are its NHWC bytes.
+        for (const ir::Value* v : first.inputs()) ok = ok && v && (nhwc.count(v) || layout_neutral(*v));
+        if (!ok) nhwc.erase(out);
       }
-      // Every input of the first node must be a 4-D operand of the output's shape (no scalars or
-      // broadcast vectors next to an NHWC tensor).
-      all = all && ops.size() == first.num_inputs();
-      if (any && !all) {
-        changed = changed || nhwc.erase(out) > 0;
-        for (const ir::Value* v : ops) changed = nhwc.erase(v) > 0 || changed;
-      }
+      if (!ok || !nhwc.count(out))  // NCHW out: every operand NCHW
+        for (const ir::Value* v : first.inputs()) changed = nhwc.erase(v) > 0 || changed;
+      changed = changed || !ok;
     }
   }
 
   for (XnnClaim& c : claims) {
-    c.layout->in_nhwc = nhwc.count(c.claim.nodes.front()->input(0)) > 0;
+    const ir::Node& first = *c.claim.nodes.front();
+    c.layout->in_nhwc = nhwc.count(first.input(0)) > 0;
     c.layout->out_nhwc = nhwc.count(output_of(c)) > 0;
+    c.layout->inputs_nhwc.clear();
+    for (const ir::Value* v : first.inputs()) c.layout->inputs_nhwc.push_back(nhwc.count(v) > 0);
   }
 }
 
