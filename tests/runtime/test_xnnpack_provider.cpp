@@ -269,6 +269,51 @@ TEST_CASE("xnnpack keeps values NHWC between its steps and still matches the cpu
   }
 }
 
+TEST_CASE("xnnpack broadcasting between two convs: NHWC inside the region where the operand allows") {
+  std::mt19937 rng(41);
+  const int64_t n = 2, c = 6, h = 5, w = 7;
+  const std::vector<std::vector<int64_t>> operands{{}, {1}, {c, 1, 1}, {n, c, 1, 1}, {1, c, 1, 1}, {w}, {h, w},
+                                                   {1, 1, h, w}, {n, 1, h, w}, {n, c, h, w}, {c, h, 1}};
+  for (size_t i = 0; i < operands.size() * 2; ++i) {
+    const std::vector<int64_t>& od = operands[i % operands.size()];
+    const bool as_input = i >= operands.size();  // a graph input rather than an initializer
+    CAPTURE(i);
+    INFO(fmt::format("operand [{}]", fmt::join(od, ",")));
+    ir::Model m;
+    m.set_opset("", 13);
+    ir::Graph& g = *m.graph;
+    const Shape full{Dim::known(n), Dim::known(c), Dim::known(h), Dim::known(w)};
+    ir::Value* x = g.add_value("x");
+    x->type = Type::tensor(DType::Float, full);
+    g.add_input(x);
+    ir::Node* c1 = g.add_node("Conv", "", {x, initializer(g, "w1", random_tensor({c, c, 3, 3}, rng))}, {"c1"}, "conv1");
+    c1->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
+    c1->output(0)->type = Type::tensor(DType::Float, full);
+    Tensor ot = random_tensor(od, rng);
+    ir::Value* o;
+    std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({n, c, h, w}, rng))}};
+    if (as_input) {
+      o = g.add_value("o");
+      Shape os;
+      for (int64_t d : od) os.push_back(Dim::known(d));
+      o->type = Type::tensor(DType::Float, os);
+      g.add_input(o);
+      feeds.emplace("o", RValue(ot));
+    } else {
+      o = initializer(g, "o", ot);
+    }
+    ir::Node* mul = g.add_node("Mul", "", {o, c1->output(0)}, {"m"}, "mul");
+    mul->output(0)->type = Type::tensor(DType::Float, full);
+    ir::Node* c2 =
+        g.add_node("Conv", "", {mul->output(0), initializer(g, "w2", random_tensor({3, c, 1, 1}, rng))}, {"y"}, "conv2");
+    g.add_output(c2->output(0));
+    Ran want = run(m, {"cpu"}, feeds);
+    Ran got = run(m, {"xnnpack", "cpu"}, feeds, 1 + static_cast<int>(i % 2));
+    check_close(got.outputs[0], want.outputs[0]);
+    CHECK(ran_by(got.timings, "mul").first == "xnnpack");
+  }
+}
+
 TEST_CASE("xnnpack Conv matches the cpu reference on random geometries, activations and thread counts") {
   std::mt19937 rng(20240612);
   for (int i = 0; i < 150; ++i) {
