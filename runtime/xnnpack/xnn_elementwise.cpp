@@ -1,4 +1,4 @@
-// The xnnpack provider's elementwise ops: Sigmoid, Relu, Clip, LeakyRelu, HardSwish, and Add/Sub/Mul/Div
+// The xnnpack provider's elementwise ops: Sigmoid, Relu, Clip, LeakyRelu, HardSwish, Sqrt, Pow(x, 2), and Add/Sub/Mul/Div
 // with numpy broadcasting and a fused Relu/Clip.
 //
 // These read and write every element in place order, so the layout hardly matters: they run on the
@@ -112,6 +112,8 @@ class XnnElementwiseKernel final : public Kernel {
     if (op == "Sigmoid") return xnn_setup_sigmoid_nc_f32(op_.get(), n, x, y, tp);
     if (op == "LeakyRelu") return xnn_setup_leaky_relu_nc_f32(op_.get(), n, x, y, tp);
     if (op == "HardSwish") return xnn_setup_hardswish_nc_f32(op_.get(), n, x, y, tp);
+    if (op == "Pow") return xnn_setup_square_nc_f32(op_.get(), n, x, y, tp);
+    if (op == "Sqrt") return xnn_setup_square_root_nc_f32(op_.get(), n, x, y, tp);
     return xnn_setup_clamp_nc_f32(op_.get(), n, x, y, tp);  // Relu, Clip
   }
   xnn_status setup_binary(const std::vector<size_t>& da, const std::vector<size_t>& db, const float* a, const float* b,
@@ -133,6 +135,12 @@ class XnnElementwiseKernel final : public Kernel {
   Layout layout_;
   CpuFallback fallback_;
 };
+
+// A float scalar fixed to 2 (Pow's exponent).
+bool is_two(const ir::Value* v) {
+  const TensorPtr t = fixed_tensor(v);
+  return t && t->dtype() == DType::Float && t->numel() == 1 && t->data<float>()[0] == 2.0f;
+}
 
 // A rank the graph declares above XNNPACK's limit (or no rank at all for a fused pair) stays out.
 bool rank_ok(const ir::Value* v, bool need_known) {
@@ -170,6 +178,10 @@ std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node&
     if (node.num_inputs() < 1 || !float_or_unknown(node.input(0))) return std::nullopt;
     if (op == "Sigmoid" && node.num_inputs() == 1) {
       st = xnn_create_sigmoid_nc_f32(1, 1, 1, 0, &raw);
+    } else if (op == "Sqrt" && node.num_inputs() == 1) {
+      st = xnn_create_square_root_nc_f32(1, 1, 1, 0, &raw);
+    } else if (op == "Pow" && node.num_inputs() == 2 && is_two(node.input(1))) {
+      st = xnn_create_square_nc_f32(1, 1, 1, 0, &raw);  // x^2, as LayerNorm's variance is often written
     } else if (op == "HardSwish" && node.num_inputs() == 1) {
       st = xnn_create_hardswish_nc_f32(1, 1, 1, 0, &raw);
     } else if (op == "LeakyRelu" && node.num_inputs() == 1) {

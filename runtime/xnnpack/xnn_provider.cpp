@@ -31,6 +31,7 @@ class XnnpackProvider final : public Provider {
       if (op == "Conv") c = xnn_ep::claim_conv(view, *n, pool_);
       else if (op == "Gemm" || op == "MatMul") c = xnn_ep::claim_gemm(view, *n, pool_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") c = xnn_ep::claim_pool(view, *n, pool_);
+      else if (op == "Softmax") c = xnn_ep::claim_softmax(view, *n, pool_);
       else c = xnn_ep::claim_elementwise(view, *n, pool_);
       if (!c) continue;
       bool clash = false;

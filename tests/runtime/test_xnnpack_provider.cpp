@@ -586,9 +586,9 @@ TEST_CASE("xnnpack takes what dnnl leaves when listed after it, and nothing when
 
 TEST_CASE("xnnpack elementwise ops match the cpu reference, with broadcasting and a fused clamp") {
   std::mt19937 rng(31);
-  const char* unary[] = {"Sigmoid", "Relu", "Clip", "LeakyRelu", "HardSwish"};
+  const char* unary[] = {"Sigmoid", "Relu", "Clip", "LeakyRelu", "HardSwish", "Sqrt", "Pow"};
   const char* binary[] = {"Add", "Sub", "Mul", "Div"};
-  for (int i = 0; i < 60; ++i) {
+  for (int i = 0; i < 80; ++i) {
     CAPTURE(i);
     ir::Model m;
     m.set_opset("", 14);
@@ -622,8 +622,14 @@ TEST_CASE("xnnpack elementwise ops match the cpu reference, with broadcasting an
       const bool swap = pick(rng, 0, 1) == 1;
       y = g.add_node(op, "", swap ? std::vector<ir::Value*>{b, a} : std::vector<ir::Value*>{a, b}, {"t"}, "op")->output(0);
     } else {
-      op = unary[pick(rng, 0, 4)];
+      op = unary[pick(rng, 0, 6)];
+      if (op == "Sqrt") feeds["a"] = RValue(random_tensor(da, rng, 0, 4));
       std::vector<ir::Value*> ins{a};
+      if (op == "Pow") {
+        Tensor two(DType::Float, {});
+        two.mutable_data<float>()[0] = 2.0f;
+        ins.push_back(initializer(g, "two", two));
+      }
       if (op == "Clip") {
         Tensor lo(DType::Float, {}), hi(DType::Float, {});
         lo.mutable_data<float>()[0] = -1.5f;
@@ -645,6 +651,40 @@ TEST_CASE("xnnpack elementwise ops match the cpu reference, with broadcasting an
     check_close(got.outputs[0], want.outputs[0]);
     const size_t fused = relu && typed ? 2 : 1;
     CHECK(ran_by(got.timings, "op") == std::pair<std::string, size_t>{"xnnpack", fused});
+  }
+}
+
+TEST_CASE("xnnpack Softmax over the last axis matches the cpu reference; other axes stay on cpu") {
+  std::mt19937 rng(43);
+  for (int i = 0; i < 24; ++i) {
+    CAPTURE(i);
+    const int64_t opset = i % 2 ? 13 : 11;
+    const size_t rank = static_cast<size_t>(pick(rng, 1, 4));
+    std::vector<int64_t> dims(rank);
+    for (auto& d : dims) d = pick(rng, 1, 9);
+    const int64_t axis = pick(rng, -static_cast<int64_t>(rank), static_cast<int64_t>(rank) - 1);
+    const bool typed = i % 3 != 0;
+    ir::Model m;
+    m.set_opset("", opset);
+    ir::Graph& g = *m.graph;
+    ir::Value* x = g.add_value("x");
+    if (typed) {
+      Shape sh;
+      for (int64_t d : dims) sh.push_back(Dim::known(d));
+      x->type = Type::tensor(DType::Float, sh);
+    }
+    g.add_input(x);
+    ir::Node* sm = g.add_node("Softmax", "", {x}, {"y"}, "softmax");
+    sm->set_attr(ir::Attribute::make_int("axis", axis));
+    g.add_output(sm->output(0));
+    INFO("opset ", opset, " dims ", fmt::format("[{}]", fmt::join(dims, ",")), " axis ", axis, " typed ", typed);
+    std::map<std::string, RValue> feeds{{"x", RValue(random_tensor(dims, rng, -8, 8))}};
+    Ran want = run(m, {"cpu"}, feeds);
+    Ran got = run(m, {"xnnpack", "cpu"}, feeds);
+    check_close(got.outputs[0], want.outputs[0]);
+    const bool last = axis == -1 || axis == static_cast<int64_t>(rank) - 1;
+    if (last && (typed || axis == -1)) CHECK(ran_by(got.timings, "softmax").first == "xnnpack");
+    if (!last && typed) CHECK(ran_by(got.timings, "softmax").first != "xnnpack");
   }
 }
 
