@@ -314,6 +314,52 @@ TEST_CASE("xnnpack broadcasting between two convs: NHWC inside the region where 
   }
 }
 
+TEST_CASE("an xnnpack value read inside an If branch stays NCHW, and the branch's convs run on xnnpack") {
+  std::mt19937 rng(47);
+  ir::Model m;
+  m.set_opset("", 13);
+  ir::Graph& g = *m.graph;
+  const Shape s{Dim::known(1), Dim::known(4), Dim::known(6), Dim::known(5)};
+  ir::Value* x = g.add_value("x");
+  x->type = Type::tensor(DType::Float, s);
+  g.add_input(x);
+  ir::Value* cond = g.add_value("cond");
+  cond->type = Type::tensor(DType::Bool, Shape{});
+  g.add_input(cond);
+  ir::Node* c0 = g.add_node("Conv", "", {x, initializer(g, "w0", random_tensor({4, 4, 3, 3}, rng))}, {"c0"}, "conv0");
+  c0->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
+  c0->output(0)->type = Type::tensor(DType::Float, s);
+  // Read by an xnnpack conv of the main graph and by the branches.
+  ir::Node* c1 = g.add_node("Conv", "", {c0->output(0), initializer(g, "w1", random_tensor({4, 4, 1, 1}, rng))}, {"c1"}, "conv1");
+  c1->output(0)->type = Type::tensor(DType::Float, s);
+  ir::Node* iff = g.add_node("If", "", {cond}, {"y"}, "if");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    auto sg = std::make_shared<ir::Graph>(&g, iff);
+    sg->name = branch;
+    ir::Value* w = sg->add_initializer("w", std::make_shared<Tensor>(random_tensor({4, 4, 3, 3}, rng)));
+    ir::Node* conv = sg->add_node("Conv", "", {c0->output(0), w}, {"c"}, std::string(branch) + "_conv");
+    conv->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
+    ir::Node* add = sg->add_node("Add", "", {conv->output(0), c1->output(0)}, {"a"}, std::string(branch) + "_add");
+    sg->add_output(add->output(0));
+    ir::Attribute a;
+    a.name = branch;
+    a.type = ir::AttrType::Graph;
+    a.g = sg;
+    iff->set_attr(a);
+  }
+  g.add_output(iff->output(0));
+  for (bool b : {true, false}) {
+    Tensor cv(DType::Bool, {});
+    cv.mutable_data<bool>()[0] = b;
+    std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({1, 4, 6, 5}, rng))}, {"cond", RValue(cv)}};
+    Ran want = run(m, {"cpu"}, feeds);
+    Ran got = run(m, {"xnnpack", "cpu"}, feeds);
+    check_close(got.outputs[0], want.outputs[0]);
+    CHECK(ran_by(got.timings, "conv0").first == "xnnpack");
+    CHECK(ran_by(got.timings, b ? "then_branch_conv" : "else_branch_conv").first == "xnnpack");
+  }
+}
+
 TEST_CASE("xnnpack Conv matches the cpu reference on random geometries, activations and thread counts") {
   std::mt19937 rng(20240612);
   for (int i = 0; i < 150; ++i) {
