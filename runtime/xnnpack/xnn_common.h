@@ -103,6 +103,7 @@ std::optional<XnnClaim> claim_conv(const GraphView& view, const ir::Node& conv, 
 std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+std::optional<XnnClaim> claim_concat(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_softmax(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 
 // Picks the values that stay NHWC between the claims (all made by one claim() call) and sets each

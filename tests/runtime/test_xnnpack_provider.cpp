@@ -176,8 +176,8 @@ ConvCase random_case(std::mt19937& rng) {
 }
 
 
-// A small CNN with the shapes shape inference would annotate: conv stem, pool, a residual block, a
-// squeeze-excite gate (broadcast Mul), a depthwise conv, global pooling and a classifier; some
+// A small CNN with the shapes shape inference would annotate: conv stem, pool, a fire module
+// (Concat), a residual block, a squeeze-excite gate (broadcast Mul), a depthwise conv, global pooling and a classifier; some
 // values are also read by a cpu node or are graph outputs, which keeps them NCHW.
 std::unique_ptr<ir::Model> cnn_model(std::mt19937& rng, int64_t n, int64_t c, int64_t h, int64_t w, bool symbolic_batch,
                                      bool side_outputs) {
@@ -214,7 +214,13 @@ std::unique_ptr<ir::Model> cnn_model(std::mt19937& rng, int64_t n, int64_t c, in
   mp->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
   const int64_t h2 = (h - 1) / 2 + 1, w2 = (w - 1) / 2 + 1;
   ir::Value* p = annotate(mp->output(0), c1, h2, w2);
-  ir::Value* b1 = conv(p, c1, c1, 3, 1, 1, true, h2, w2);
+  // A fire module: two expand convs concatenated along channels.
+  ir::Value* e1 = conv(p, c1, c1 / 2, 1, 1, 1, true, h2, w2);
+  ir::Value* e3 = conv(p, c1, c1 / 2, 3, 1, 1, true, h2, w2);
+  ir::Node* cat = g.add_node("Concat", "", {e1, e3}, {"cat"}, "concat");
+  cat->set_attr(ir::Attribute::make_int("axis", symbolic_batch ? -3 : 1));
+  ir::Value* fire = annotate(cat->output(0), c1, h2, w2);
+  ir::Value* b1 = conv(fire, c1, c1, 3, 1, 1, true, h2, w2);
   ir::Value* b2 = conv(b1, c1, c1, 3, 1, 1, false, h2, w2);
   ir::Value* sum = annotate(g.add_node("Add", "", {b2, p}, {"sum"}, "add")->output(0), c1, h2, w2);
   ir::Value* act = annotate(g.add_node("Relu", "", {sum}, {"act"}, "add_relu")->output(0), c1, h2, w2);
@@ -260,8 +266,8 @@ TEST_CASE("xnnpack keeps values NHWC between its steps and still matches the cpu
     Ran got = run(*m, {"xnnpack", "cpu"}, feeds, 1);
     REQUIRE(got.outputs.size() == want.outputs.size());
     for (size_t k = 0; k < got.outputs.size(); ++k) check_close(got.outputs[k], want.outputs[k]);
-    for (const char* node : {"conv0", "maxpool", "conv1", "conv2", "add", "se_gap", "conv3", "se_sigmoid", "se_mul",
-                             "conv4", "sw_sigmoid", "sw_mul", "avgpool", "conv5", "gap", "fc"})
+    for (const char* node : {"conv0", "maxpool", "conv1", "conv2", "concat", "conv3", "conv4", "add", "se_gap", "conv5",
+                             "se_sigmoid", "se_mul", "conv6", "sw_sigmoid", "sw_mul", "avgpool", "conv7", "gap", "fc"})
       CHECK_MESSAGE(ran_by(got.timings, node).first == "xnnpack", node);
     CHECK(ran_by(got.timings, "add") == std::pair<std::string, size_t>{"xnnpack", 2});  // Add + Relu
     Ran two = run(*m, {"xnnpack", "cpu"}, feeds, 2);
