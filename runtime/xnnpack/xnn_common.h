@@ -98,7 +98,8 @@ struct XnnClaim {
   std::shared_ptr<Layout> layout = std::make_shared<Layout>();
 };
 
-// Claims made by the op files: nullopt when the node (or its group) is not for XNNPACK.
+// Claims made by the op files (after a successful initialize()): nullopt when the node (or its
+// group) is not for XNNPACK.
 std::optional<XnnClaim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);

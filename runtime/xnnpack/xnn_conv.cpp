@@ -170,7 +170,6 @@ std::optional<XnnClaim> claim_conv(const GraphView& view, const ir::Node& conv, 
   const bool same = spec->attrs.auto_pad == cf::AutoPad::SameUpper || spec->attrs.auto_pad == cf::AutoPad::SameLower;
   std::vector<int64_t> xd = static_dims(*x);
   if (xd.empty() && !same) xd = {1, spec->cin_g * spec->group, spec->kh * 64, spec->kw * 64};  // any size: pads are fixed
-  if (!initialize().is_ok()) return std::nullopt;
   // With the pads known, make the operator now (packing the weights), so a geometry XNNPACK rejects
   // stays on the cpu provider; the kernel adopts it.
   auto first = std::make_shared<std::optional<std::pair<cf::Window, Operator>>>();

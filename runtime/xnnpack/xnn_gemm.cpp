@@ -120,7 +120,6 @@ std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, 
   spec->nodes = {&node};
   if (clamp.node) spec->nodes.push_back(clamp.node);
   spec->what = describe_nodes(spec->nodes);
-  if (!initialize().is_ok()) return std::nullopt;
   // The operator packs the weights now, once; the packed copy is XNNPACK's, so `w` may go.
   xnn_operator_t op = nullptr;
   if (!check(xnn_create_fully_connected_nc_f32(static_cast<size_t>(k), static_cast<size_t>(n), static_cast<size_t>(k),

@@ -15,7 +15,6 @@
 // Graphs often leave the input's type unannotated: an input that is not float or not 4-D at run
 // time, or a geometry XNNPACK rejects, goes to the cpu provider's kernel.
 #include <algorithm>
-#include <array>
 #include <memory>
 #include <span>
 
@@ -219,7 +218,6 @@ std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, 
       spec->include_pad = node.attr_int("count_include_pad", 0) != 0;
     }
   }
-  if (!initialize().is_ok()) return std::nullopt;
   const std::vector<int64_t> xd = static_dims(*x);
   if (!xd.empty()) {
     // A fixed shape: decide now, so a geometry XNNPACK rejects stays with the cpu provider.
