@@ -8,6 +8,7 @@
 
 #include "lib/graph.h"
 #include "runtime/feeds.h"
+#include "runtime/provider.h"
 
 namespace CLI {
 class App;
@@ -23,12 +24,9 @@ struct InputOptions {
   std::vector<std::string> shapes;  // NAME=d0,d1,...
   int threads = 1;
   std::string max_memory;           // "512M", "2G", bytes
-  // Execution providers in priority order: oneDNN first when built with it (the fast path), cpu last.
-#ifdef ORTOOL_HAVE_DNNL
-  std::vector<std::string> providers = {"dnnl", "cpu"};
-#else
-  std::vector<std::string> providers = {"cpu"};
-#endif
+  // Execution providers in priority order: every one built in, fastest first (oneDNN, then XNNPACK,
+  // then the cpu reference kernels, which take whatever the others leave).
+  std::vector<std::string> providers = rt::available_providers();
   bool profile = false;                          // time every node (bench --profile)
   bool optimize = false;                         // optimize the graph in memory first (bench)
 

@@ -14,9 +14,9 @@ namespace {
 class HeapBuffer final : public Buffer {
  public:
   explicit HeapBuffer(size_t n) : size_(n) {
-    // aligned_alloc needs a size that is a multiple of the alignment; keep at least one block.
-    size_t padded = ((n + 63) / 64) * 64;
-    if (padded == 0) padded = 64;
+    // aligned_alloc needs a size that is a multiple of the alignment. 16 bytes of slack past the
+    // end: XNNPACK's vector loads may read (never write) that far (XNN_EXTRA_BYTES).
+    size_t padded = ((n + 16 + 63) / 64) * 64;
     data_ = static_cast<std::byte*>(std::aligned_alloc(64, padded));
     if (!data_) throw std::bad_alloc();
     std::memset(data_, 0, padded);

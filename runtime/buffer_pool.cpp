@@ -9,7 +9,9 @@
 namespace ortool::rt {
 
 namespace {
-size_t capacity_for(size_t bytes) { return std::max<size_t>(64, (bytes + 63) / 64 * 64); }
+// 16 bytes of slack past the end: XNNPACK's vector loads may read (never write) that far
+// (XNN_EXTRA_BYTES), so a tensor must not end right at a block's end.
+size_t capacity_for(size_t bytes) { return (bytes + 16 + 63) / 64 * 64; }
 }  // namespace
 
 class PooledBuffer final : public Buffer {
