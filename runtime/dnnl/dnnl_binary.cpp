@@ -36,6 +36,7 @@ struct Prepared {
   md src0_user, src1_user, dst_user;
   dnnl::reorder from_dst;
   dnnl::memory dst_buf;
+  bool in_place = false;  // src0 may serve as the destination (same layout, no reorder after)
 };
 
 // True when `small` broadcasts to `big` (every dim equal or 1).
@@ -67,7 +68,14 @@ class DnnlBinaryKernel final : public Kernel {
     }
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(a->dims(), b->dims()));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims));
+    // oneDNN's binary allows dst == src0 (not src1): the full-shape operand's buffer becomes the
+    // output when it dies here, in the destination's layout, and is not also the other operand.
+    Tensor* y = nullptr;
+    if (p->in_place && a->data<float>() != b->data<float>()) {
+      ASSIGN_OR_RETURN(y, ctx.reuse_input_or_allocate(p->swap ? 1 : 0, 0, DType::Float, p->dst_dims));
+    } else {
+      ASSIGN_OR_RETURN(y, ctx.allocate_output(0, DType::Float, p->dst_dims, KernelContext::Fill::Uninitialized));
+    }
     if (p->empty) return Status::ok();
     return guarded(s.what, [&]() -> Status {
       const Tensor* s0 = p->swap ? b : a;
@@ -115,6 +123,7 @@ class DnnlBinaryKernel final : public Kernel {
         p->dst_buf = dnnl::memory(pd.dst_desc(), eng);
         p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, p->dst_user));
       }
+      p->in_place = !p->dst_buf && p->src0_user == p->dst_user;
       return Status::ok();
     }));
     if (cache_.size() >= 4) cache_.erase(cache_.begin());

@@ -95,7 +95,7 @@ class ShuffleKernel final : public Kernel {
     if (!r4 || *r4 != d)
       return unsupported("{}: reshapes {} and {} of a tensor of shape {} are not a channel shuffle", s.what,
                          dims_str(s.shape5), dims_str(s.shape4), dims_str(d));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, d));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, d, KernelContext::Fill::Uninitialized));
     const int64_t cg = c / g, hw = h * w;
     float* dst = y->mutable_data<float>();
     if (y->numel() == 0) return Status::ok();
@@ -158,7 +158,8 @@ class ChannelSliceKernel final : public Kernel {
     const int64_t n = d[0], c = d[1], hw = d[2] * d[3];
     auto clamp = [&](int64_t v) { return std::clamp(v < 0 ? v + c : v, int64_t{0}, c); };
     const int64_t lo = clamp(s.start), len = std::max(int64_t{0}, clamp(s.end) - lo);
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, {n, len, d[2], d[3]}));
+    ASSIGN_OR_RETURN(Tensor * y,
+                     ctx.allocate_output(0, DType::Float, {n, len, d[2], d[3]}, KernelContext::Fill::Uninitialized));
     const bool in_nhwc = s.layouts->input_nhwc(0), out_nhwc = s.layouts->out_nhwc;
     const float* src = x->data<float>();
     float* dst = y->mutable_data<float>();

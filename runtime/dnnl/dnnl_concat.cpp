@@ -52,7 +52,7 @@ class DnnlConcatKernel final : public Kernel {
     if (xs.empty()) return invalid("{}: no inputs", s.what);
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(dims));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims, KernelContext::Fill::Uninitialized));
     if (p->used.empty() || y->numel() == 0) return Status::ok();
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();

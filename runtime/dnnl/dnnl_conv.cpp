@@ -2,8 +2,8 @@
 //
 // Fusions: Conv, then optionally an inference BatchNormalization (folded into the weights and bias
 // when the claim is made), then optionally a residual Add of a tensor of the output's shape
-// (oneDNN's sum post-op, which accumulates into the destination: the kernel copies the addend there
-// first), then optionally an activation (eltwise post-op).
+// (oneDNN's sum post-op, which accumulates into the destination: the output takes the addend's
+// buffer when it dies here, else the kernel copies the addend there first), then optionally an activation (eltwise post-op).
 //
 // Layouts: the input, addend and output tensors are NCHW or NHWC as the provider decided (see
 // Layouts). The primitive picks its own activation layout (format_tag::any; oneDNN 2.6 picks NHWC for
@@ -124,7 +124,16 @@ class DnnlConvKernel final : public Kernel {
         return invalid("{}: the Add's other input has shape {}, the conv output {}", s.what,
                        addend ? cf::dims_string(addend->dims()) : "(none)", cf::dims_string(p->dst_dims));
     }
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims));
+    // The sum post-op accumulates into the destination: when the addend already sits there in the
+    // destination's layout and dies here, the output takes its buffer and the copy goes away. Not
+    // when it is also the conv's input (Add(Conv(x), x)): the primitive would overwrite its source.
+    const bool sum_in_place = addend && p->copy_addend && !p->dst_buf && addend->data<float>() != x->data<float>();
+    Tensor* y = nullptr;
+    if (sum_in_place) {
+      ASSIGN_OR_RETURN(y, ctx.reuse_input_or_allocate(s.addend_input, 0, DType::Float, p->dst_dims));
+    } else {
+      ASSIGN_OR_RETURN(y, ctx.allocate_output(0, DType::Float, p->dst_dims, KernelContext::Fill::Uninitialized));
+    }
     if (p->empty) return Status::ok();
     return guarded(s.what, [&]() -> Status { return execute(*p, *x, addend, *y); });
   }
@@ -194,8 +203,9 @@ Status DnnlConvKernel::execute(Prepared& p, const Tensor& x, const Tensor* adden
   dnnl::memory src = view_of(p.src_user, x.data<float>());
   dnnl::memory dst = view_of(p.dst_user, y.mutable_data<float>());
   if (addend && p.copy_addend) {
-    std::memcpy(p.dst_buf ? p.dst_buf.get_data_handle() : y.mutable_data<float>(), addend->data<float>(),
-                addend->nbytes());
+    if (addend->data<float>() != y.data<float>())
+        std::memcpy(p.dst_buf ? p.dst_buf.get_data_handle() : y.mutable_data<float>(), addend->data<float>(),
+                  addend->nbytes());
   } else if (addend) {
     dnnl::memory a = view_of(p.addend_user, addend->data<float>());
     p.to_dst.execute(stream_, a, p.dst_buf ? p.dst_buf : dst);

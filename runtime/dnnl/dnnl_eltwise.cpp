@@ -25,6 +25,7 @@ struct Prepared {
   dnnl::memory::desc src_user, dst_user;
   dnnl::reorder from_dst;
   dnnl::memory dst_buf;
+  bool in_place = false;  // the source's layout is the destination's
 };
 
 class DnnlEltwiseKernel final : public Kernel {
@@ -38,7 +39,14 @@ class DnnlEltwiseKernel final : public Kernel {
       return invalid("{}: input is not a float 4-D tensor, as its producing step writes", s.what);
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, x->dims()));
+    // oneDNN's eltwise runs in place: the input's buffer becomes the output when it dies here and
+    // the layouts agree.
+    Tensor* y = nullptr;
+    if (p->in_place) {
+      ASSIGN_OR_RETURN(y, ctx.reuse_input_or_allocate(0, 0, DType::Float, x->dims()));
+    } else {
+      ASSIGN_OR_RETURN(y, ctx.allocate_output(0, DType::Float, x->dims(), KernelContext::Fill::Uninitialized));
+    }
     if (x->numel() == 0) return Status::ok();
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
@@ -76,6 +84,7 @@ class DnnlEltwiseKernel final : public Kernel {
         p->dst_buf = dnnl::memory(pd.dst_desc(), eng);
         p->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, p->dst_user));
       }
+      p->in_place = !p->dst_buf && p->src_user == p->dst_user;
       return Status::ok();
     }));
     if (cache_.size() >= 4) cache_.erase(cache_.begin());

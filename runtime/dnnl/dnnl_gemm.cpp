@@ -91,7 +91,7 @@ class DnnlGemmKernel final : public Kernel {
     std::vector<int64_t> y_dims(a->dims().begin(), a->dims().end() - 1);  // a vector A gives a vector Y
     const int64_t rows = a->numel() / s.k;  // k > 0: empty weights are not claimed
     y_dims.push_back(s.n);
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, y_dims));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, y_dims, KernelContext::Fill::Uninitialized));
     if (y->numel() == 0) return Status::ok();
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(rows));

@@ -118,7 +118,7 @@ class DnnlPoolKernel final : public Kernel {
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
     std::vector<int64_t> out_dims = p->dst_dims;
     if (s.squeeze) out_dims.resize(2);  // [N, C, 1, 1] and [N, C] are the same memory
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, out_dims));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, out_dims, KernelContext::Fill::Uninitialized));
     if (p->empty) return Status::ok();
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
