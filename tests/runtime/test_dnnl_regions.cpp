@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "lib/onnx_shape_inference.h"
 #include "runtime/session.h"
 
 #ifdef ORTOOL_HAVE_DNNL
@@ -369,6 +370,29 @@ TEST_CASE("dnnl region: Add, Mul and Concat with an operand from outside dnnl st
   cat->set_attr(ir::Attribute::make_int("axis", 1));
   b.g.add_output(b.conv(cat->output(0), "c3", 7, 2, 3));
   compare(b.m, {feed("x", {2, 4, 5, 5}, rng)}, {"add", "mul", "cat"});
+}
+
+TEST_CASE("dnnl region: outputs in a dying input's buffer, also where that input is read twice") {
+  std::mt19937 rng(19);
+  for (int variant = 0; variant < 2; ++variant) {
+    CAPTURE(variant);
+    Builder b(rng);
+    ir::Value* x = b.input("x", Shape{Dim::known(2), Dim::known(4), Dim::known(7), Dim::known(6)});
+    ir::Value* a = b.node("Relu", {b.conv(x, "c0", 4, 6, 3, 1, 1)}, "r0");
+    // The residual addend is the conv's own input: its buffer must not become the destination.
+    ir::Value* r = b.node("Add", {b.conv(a, "c1", 6, 6, 3, 1, 1), a}, "res");
+    // A dying addend from another conv: the sum accumulates in its buffer.
+    ir::Value* e = b.conv(r, "c2", 6, 6, 1);
+    ir::Value* r2 = b.node("Add", variant ? std::vector<ir::Value*>{e, b.conv(r, "c3", 6, 6, 3, 1, 1)}
+                                          : std::vector<ir::Value*>{b.conv(r, "c3", 6, 6, 3, 1, 1), e},
+                           "res2");
+    ir::Value* t = b.node("Tanh", {r2}, "tanh");     // in place
+    ir::Value* d = b.node("Add", {t, t}, "double");  // both operands the same dying buffer
+    ir::Value* m = b.node("Mul", {d, b.node("Sigmoid", {d}, "sig")}, "mul");
+    b.g.add_output(b.conv(m, "c4", 6, 3, 1));
+    REQUIRE(infer_shapes(b.m).is_ok());  // declared shapes let the residual Adds fuse into the convs
+    compare(b.m, {feed("x", {2, 4, 7, 6}, rng), feed("x", {2, 4, 7, 6}, rng)}, {});
+  }
 }
 
 }  // namespace
