@@ -128,5 +128,9 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
 // An activation (or SiLU) on a float 4-D tensor from the provider's steps that no producer fused.
 std::optional<DnnlClaim> claim_eltwise(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_channel_slice(const GraphView& view, const ir::Node& slice);
+// Softmax (any axis, any opset) and LayerNormalization (default domain or the runtime's "ortool"
+// one, Y output only) on plain-layout tensors; the cpu kernel runs what oneDNN does not take.
+std::optional<DnnlClaim> claim_softmax(const GraphView& view, const ir::Node& node, int threads);
+std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node& node, int threads);
 
 }  // namespace ortool::rt::dnnl_ep

@@ -4,6 +4,7 @@
 // Conv (+ fused nodes), Gemm/MatMul with constant weights and pools are claimed wherever they
 // stand; Add/Mul, Concat, channel shuffle and Slice, ReduceMean and standalone activations only
 // between dnnl steps, where they keep a region NHWC instead of sending it back to NCHW for cpu.
+// Softmax and LayerNormalization (also the runtime domain's) are claimed wherever they stand, plain layout.
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -102,10 +103,16 @@ class DnnlProvider final : public Provider {
     for (size_t i = 0; i < local.order().size(); ++i) {
       const ir::Node* n = local.order()[i];
       if (local.taken()[i]) continue;
-      if (!n->domain().empty() && n->domain() != "ai.onnx") continue;
+      const bool runtime_domain = n->domain() == kRuntimeDomain;
+      if (!runtime_domain && !n->domain().empty() && n->domain() != "ai.onnx") continue;
       const std::string& op = n->op_type();
       std::optional<DnnlClaim> c;
-      if (op == "Conv") c = dnnl_ep::claim_conv(local, *n, threads_);
+      // The runtime domain's LayerNormalization (the fused form bench and the optimizer write) has
+      // the opset-17 contract; nothing else of that domain is for oneDNN.
+      if (runtime_domain) c = op == "LayerNormalization" ? dnnl_ep::claim_layer_norm(local, *n, threads_) : c;
+      else if (op == "Softmax") c = dnnl_ep::claim_softmax(local, *n, threads_);
+      else if (op == "LayerNormalization") c = dnnl_ep::claim_layer_norm(local, *n, threads_);
+      else if (op == "Conv") c = dnnl_ep::claim_conv(local, *n, threads_);
       else if (op == "Gemm" || op == "MatMul") c = dnnl_ep::claim_gemm(local, *n, threads_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool" ||
                (op == "ReduceMean" && n->num_inputs() == 1 && float4.count(n->input(0))))
