@@ -1,7 +1,8 @@
 // The dnnl provider's Gemm and MatMul: float32 A times a constant 2-D weight (+ bias, fused activation) on oneDNN matmul.
 //
 // Gemm's alpha and beta are folded into the packed weight and the bias once; MatMul's leading dims
-// of A are flattened into rows, since the weight is shared by every batch.
+// of A are flattened into rows, since the weight is shared by every batch. A MatMul takes the Add
+// of a constant bias after it (a Linear layer) as the primitive's bias, then the activation.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -22,12 +23,13 @@ using tag = dnnl::memory::format_tag;
 constexpr auto f32 = dnnl::memory::data_type::f32;
 
 struct GemmSpec {
-  std::vector<const ir::Node*> nodes;  // the Gemm or MatMul, then the fused activation if any
+  std::vector<const ir::Node*> nodes;  // the Gemm or MatMul, then a MatMul's bias Add, then the activation
   std::string what;
   bool gemm = false;        // Gemm: A must be 2-D
   int64_t k = 0, n = 0;
   std::vector<float> w;     // [K, N] row-major, alpha applied
   std::vector<float> bias;  // [N] with beta applied; empty: none
+  bool bias_2d = false;     // a MatMul's fused bias is [1, N]: the product must be a matrix or more
   std::optional<PostOp> post;
 };
 
@@ -88,6 +90,8 @@ class DnnlGemmKernel final : public Kernel {
     if ((s.gemm && a->rank() != 2) || a->rank() < 1 || a->dims().back() != s.k)
       return invalid("{}: input A has shape {}; want {} with {} columns to match the weight [{}, {}]", s.what,
                      dims_str(a->dims()), s.gemm ? "a matrix" : "rank 1 or more", s.k, s.k, s.n);
+    if (s.bias_2d && a->rank() < 2)
+      return invalid("{}: input A is a vector; the fused Add's [1, N] bias would make the sum a matrix", s.what);
     std::vector<int64_t> y_dims(a->dims().begin(), a->dims().end() - 1);  // a vector A gives a vector Y
     const int64_t rows = a->numel() / s.k;  // k > 0: empty weights are not claimed
     y_dims.push_back(s.n);
@@ -136,6 +140,25 @@ std::optional<std::vector<float>> gemm_bias(const ir::Value* c, int64_t n, float
   return out;
 }
 
+// The Add of a constant per-column bias (scalar, [N] or [1, N], either operand) reading the
+// MatMul's output as its only reader, as exporters write a Linear layer; null otherwise.
+const ir::Node* bias_add(const GraphView& view, const ir::Node& matmul, int64_t n) {
+  const ir::Value* c = matmul.output(0);
+  if (!c || c->uses().size() != 1 || c->is_graph_output()) return nullptr;
+  const ir::Node* add = c->uses()[0].node;
+  if (add->op_type() != "Add" || !(add->domain().empty() || add->domain() == "ai.onnx")) return nullptr;
+  if (view.is_taken(add) || add->num_inputs() != 2 || add->num_outputs() != 1 || !add->output(0)) return nullptr;
+  const ir::Value* other = add->input(c->uses()[0].index == 0 ? 1 : 0);
+  if (!other || other == c || !gemm_bias(other, n, 1.0f)) return nullptr;
+  // A bias of rank 2 would broadcast a vector product [N] up to [1, N]; keep the shapes exact.
+  const TensorPtr t = fixed_tensor(other);
+  if (t->rank() > 1) {
+    const ir::Value* a = matmul.input(0);
+    if (!a->type.is_tensor() || !a->type.shape || a->type.shape->size() < 2) return nullptr;
+  }
+  return add;
+}
+
 }  // namespace
 
 std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node, int threads) {
@@ -178,8 +201,13 @@ std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node,
   for (int64_t i = 0; i < spec->k; ++i)
     for (int64_t j = 0; j < spec->n; ++j)
       spec->w[static_cast<size_t>(i * spec->n + j)] = alpha * (trans_b ? src[j * spec->k + i] : src[i * spec->n + j]);
-  spec->post = fusable_activation(view, node);
   spec->nodes = {&node};
+  if (const ir::Node* add = gemm ? nullptr : bias_add(view, node, spec->n)) {
+    spec->bias = *gemm_bias(add->input(add->input(0) == node.output(0) ? 1 : 0), spec->n, 1.0f);
+    spec->bias_2d = fixed_tensor(add->input(add->input(0) == node.output(0) ? 1 : 0))->rank() > 1;
+    spec->nodes.push_back(add);
+  }
+  spec->post = fusable_activation(view, *spec->nodes.back());
   if (spec->post) append_nodes(spec->nodes, *spec->post);
   spec->what = describe_nodes(spec->nodes);
   DnnlClaim dc;  // A and the product stay NCHW: [rows, K] is not an image

@@ -182,6 +182,30 @@ TEST_CASE("dnnl: LayerNormalization with a broadcast Scale runs the cpu kernel, 
   }
 }
 
+TEST_CASE("dnnl: MatMul with a constant weight takes the bias Add after it and the Relu after that") {
+  std::mt19937 rng(35);
+  for (int variant = 0; variant < 4; ++variant) {
+    CAPTURE(variant);
+    const bool bias_first = variant % 2 == 1, bias_2d = variant >= 2;
+    ir::Model m;
+    m.set_opset("", 13);
+    ir::Graph& g = *m.graph;
+    const std::vector<int64_t> dims{3, 7, 24};
+    ir::Value* x = add_input(g, dims);
+    ir::Value* w = g.add_initializer("w", std::make_shared<Tensor>(random_tensor({24, 40}, rng)));
+    ir::Value* b = g.add_initializer(
+        "b", std::make_shared<Tensor>(random_tensor(bias_2d ? std::vector<int64_t>{1, 40} : std::vector<int64_t>{40}, rng)));
+    ir::Value* mm = g.add_node("MatMul", "", {x, w}, {"mm"}, "matmul")->output(0);
+    ir::Value* sum = g.add_node("Add", "", bias_first ? std::vector<ir::Value*>{b, mm} : std::vector<ir::Value*>{mm, b},
+                                {"s"}, "add")->output(0);
+    g.add_output(g.add_node("Relu", "", {sum}, {"y"}, "relu")->output(0));
+    compare(m, random_tensor(dims, rng));
+    const Ran got = run(m, {"dnnl", "cpu"}, {{"x", RValue(random_tensor(dims, rng))}});
+    REQUIRE(got.timings.size() == 1);  // one step: MatMul + Add + Relu
+    CHECK(got.timings[0].fused_nodes == 3);
+  }
+}
+
 }  // namespace
 
 #endif  // ORTOOL_HAVE_DNNL
