@@ -117,6 +117,8 @@ std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
 // the session's, for work the kernel factories do.
 std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv, int threads);
 std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node, int threads);
+// MatMul of two computed float tensors of rank 2 or more (batch dims broadcast); ask claim_gemm first.
+std::optional<DnnlClaim> claim_matmul(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node, int threads);
 // Add/Mul and Concat: the provider asks only when every input is a float 4-D tensor from its steps.
 std::optional<DnnlClaim> claim_binary(const GraphView& view, const ir::Node& node, int threads);

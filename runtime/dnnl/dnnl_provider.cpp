@@ -4,7 +4,8 @@
 // Conv (+ fused nodes), Gemm/MatMul with constant weights and pools are claimed wherever they
 // stand; Add/Mul, Concat, channel shuffle and Slice, ReduceMean and standalone activations only
 // between dnnl steps, where they keep a region NHWC instead of sending it back to NCHW for cpu.
-// Softmax and LayerNormalization (also the runtime domain's) are claimed wherever they stand, plain layout.
+// Softmax, LayerNormalization (also the runtime domain's) and MatMul of two computed tensors are
+// claimed wherever they stand, plain layout.
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -113,7 +114,9 @@ class DnnlProvider final : public Provider {
       else if (op == "Softmax") c = dnnl_ep::claim_softmax(local, *n, threads_);
       else if (op == "LayerNormalization") c = dnnl_ep::claim_layer_norm(local, *n, threads_);
       else if (op == "Conv") c = dnnl_ep::claim_conv(local, *n, threads_);
-      else if (op == "Gemm" || op == "MatMul") c = dnnl_ep::claim_gemm(local, *n, threads_);
+      else if (op == "Gemm") c = dnnl_ep::claim_gemm(local, *n, threads_);
+      else if (op == "MatMul" && !(c = dnnl_ep::claim_gemm(local, *n, threads_)))
+        c = dnnl_ep::claim_matmul(local, *n, threads_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool" ||
                (op == "ReduceMean" && n->num_inputs() == 1 && float4.count(n->input(0))))
         c = dnnl_ep::claim_pool(local, *n, threads_);
