@@ -38,7 +38,9 @@ class KernelContext {
   virtual Result<Tensor*> allocate_output(size_t i, DType dtype, std::vector<int64_t> dims, Fill fill = Fill::Zero) = 0;
   // Output i in the buffer of input `in` when that is legal (this step is the input's last reader,
   // nothing else holds the buffer, same byte size), else a new uninitialized output. The kernel must
-  // then work when output and input alias element for element (elementwise ops do).
+  // then work when output and input alias element for element (elementwise ops do). When the same
+  // value is also another input of the step, the output aliases that one too (Add(t, t), or a conv
+  // reading the addend it would overwrite): the kernel must check.
   virtual Result<Tensor*> reuse_input_or_allocate(size_t in, size_t i, DType dtype, std::vector<int64_t> dims) = 0;
   // Sets output i to an existing value (views, sequences, pass-through of an input's buffer).
   virtual Status set_output(size_t i, RValue v) = 0;
