@@ -24,9 +24,8 @@ struct InputOptions {
   std::vector<std::string> shapes;  // NAME=d0,d1,...
   int threads = 1;
   std::string max_memory;           // "512M", "2G", bytes
-  // Execution providers in priority order: every one built in, fastest first (oneDNN, then XNNPACK,
-  // then the cpu reference kernels, which take whatever the others leave).
-  std::vector<std::string> providers = rt::available_providers();
+  // Execution providers in priority order (rt::default_providers: dnnl,cpu with oneDNN built in).
+  std::vector<std::string> providers = rt::default_providers();
   bool profile = false;                          // time every node (bench --profile)
   bool optimize = false;                         // optimize the graph in memory first (bench)
 

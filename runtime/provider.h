@@ -77,6 +77,10 @@ struct ProviderOptions {
   int threads = 1;  // the session's intra-op threads (oneDNN sizes its OpenMP team from it)
 };
 
+// The providers a session uses unless told otherwise: dnnl,cpu where oneDNN is built in, else
+// xnnpack,cpu where XNNPACK is, else cpu. (Listing dnnl and xnnpack together works, but XNNPACK
+// then runs on one thread: its pool and oneDNN's OpenMP team would fight over the cores.)
+std::vector<std::string> default_providers();
 // Names accepted by make_provider in this build, in the order they are documented ("dnnl", "cpu").
 std::vector<std::string> available_providers();
 // The provider of that name; the error lists the available ones.

@@ -1,7 +1,10 @@
 // Session tests: input checks, liveness, memory limit, unsupported ops, subgraph-free execution.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "lib/graph.h"
+#include "runtime/provider.h"
 #include "runtime/session.h"
 
 using namespace ortool;
@@ -103,4 +106,19 @@ TEST_CASE("run_node evaluates one node") {
   auto out = rt::run_node(*add, *m, {RValue(input({1, 3}, 0)), RValue(*add->input(1)->constant())});
   REQUIRE(out.is_ok());
   CHECK((*out)[0].tensor.data<float>()[2] == 3.0f);
+}
+
+TEST_CASE("default providers: oneDNN where built in, else XNNPACK, then cpu; all of them are available") {
+  const std::vector<std::string> d = rt::default_providers();
+  REQUIRE(!d.empty());
+  CHECK(d.back() == "cpu");
+  const std::vector<std::string> all = rt::available_providers();
+  for (const std::string& n : d) CHECK(std::find(all.begin(), all.end(), n) != all.end());
+#if defined(ORTOOL_HAVE_DNNL)
+  CHECK(d == std::vector<std::string>{"dnnl", "cpu"});
+#elif defined(ORTOOL_HAVE_XNNPACK)
+  CHECK(d == std::vector<std::string>{"xnnpack", "cpu"});
+#else
+  CHECK(d == std::vector<std::string>{"cpu"});
+#endif
 }
