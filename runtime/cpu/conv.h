@@ -71,6 +71,14 @@ enum class WindowKind { Conv, Pool };
 // Errors name the node; `kernel` must already be checked positive.
 Result<Window> resolve_window(const ir::Node& node, const WindowAttrs& a, std::span<const int64_t> in_spatial,
                               std::span<const int64_t> kernel, WindowKind kind);
+// Resolves the window of a ConvTranspose as the equivalent Conv sees it: `in` is the ConvTranspose's
+// output image, `out` its input (`in_spatial`). Pads come from pads, auto_pad SAME (total padding
+// = full size - input * stride) or output_shape (spatial dims, empty: none); output_padding (empty:
+// zeros) adds to the full size. Errors name the node (a negative output size).
+Result<Window> resolve_transpose_window(const ir::Node& node, const WindowAttrs& a,
+                                        std::span<const int64_t> output_padding,
+                                        std::span<const int64_t> output_shape, std::span<const int64_t> in_spatial,
+                                        std::span<const int64_t> kernel);
 // Checks that strides/dilations/pads/kernel_shape have the spatial rank `rank`.
 Status check_window_ranks(const ir::Node& node, const WindowAttrs& a, size_t rank);
 

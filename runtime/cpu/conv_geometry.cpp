@@ -71,6 +71,55 @@ Status check_window_ranks(const ir::Node& node, const WindowAttrs& a, size_t ran
   return Status::ok();
 }
 
+namespace {
+int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+}  // namespace
+
+Result<Window> resolve_transpose_window(const ir::Node& node, const WindowAttrs& a,
+                                        std::span<const int64_t> output_padding,
+                                        std::span<const int64_t> output_shape, std::span<const int64_t> in_spatial,
+                                        std::span<const int64_t> kernel) {
+  const size_t r = in_spatial.size();
+  Window win;
+  win.kernel.assign(kernel.begin(), kernel.end());
+  win.stride = a.strides.empty() ? std::vector<int64_t>(r, 1) : a.strides;
+  win.dilation = a.dilations.empty() ? std::vector<int64_t>(r, 1) : a.dilations;
+  win.out.assign(in_spatial.begin(), in_spatial.end());
+  win.in.assign(r, 0);
+  win.pad_begin.assign(r, 0);
+  win.pad_end.assign(r, 0);
+  const bool same = a.auto_pad == AutoPad::SameUpper || a.auto_pad == AutoPad::SameLower;
+  for (size_t d = 0; d < r; ++d) {
+    const int64_t in = win.out[d], s = win.stride[d];
+    const int64_t op = output_padding.empty() ? 0 : output_padding[d];
+    const int64_t dk = (win.kernel[d] - 1) * win.dilation[d] + 1;
+    const int64_t full = s * (in - 1) + op + dk;
+    if (!output_shape.empty() || same) {
+      const int64_t target = output_shape.empty() ? in * s : output_shape[d];
+      const int64_t total = full - target;
+      if (a.auto_pad == AutoPad::SameUpper) {
+        win.pad_begin[d] = floor_div2(total);
+        win.pad_end[d] = total - win.pad_begin[d];
+      } else {
+        win.pad_end[d] = floor_div2(total);
+        win.pad_begin[d] = total - win.pad_end[d];
+      }
+      win.in[d] = target;
+    } else {
+      if (a.auto_pad == AutoPad::NotSet && !a.pads.empty()) {
+        win.pad_begin[d] = a.pads[d];
+        win.pad_end[d] = a.pads[d + r];
+      }
+      win.in[d] = full - win.pad_begin[d] - win.pad_end[d];
+    }
+    if (in == 0) win.in[d] = std::max<int64_t>(0, win.in[d]);
+    if (win.in[d] < 0)
+      return invalid("{}: output spatial dim {} would be {} (input {}, pads {} + {})", node.describe(), d, win.in[d],
+                     in, win.pad_begin[d], win.pad_end[d]);
+  }
+  return win;
+}
+
 Result<Window> resolve_window(const ir::Node& node, const WindowAttrs& a, std::span<const int64_t> in_spatial,
                               std::span<const int64_t> kernel, WindowKind kind) {
   const size_t r = in_spatial.size();

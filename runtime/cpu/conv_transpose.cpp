@@ -9,8 +9,6 @@
 namespace ortool::rt::cpu::conv_family {
 namespace {
 
-int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
-
 class ConvTransposeKernel final : public Kernel {
  public:
   explicit ConvTransposeKernel(const KernelInit& init) {
@@ -77,43 +75,8 @@ class ConvTransposeKernel final : public Kernel {
     }
 
     // Window of the equivalent Conv: its input image is our output, its output is our input.
-    Window win;
-    win.kernel.assign(kernel.begin(), kernel.end());
-    win.stride = attrs_.strides.empty() ? std::vector<int64_t>(r, 1) : attrs_.strides;
-    win.dilation = attrs_.dilations.empty() ? std::vector<int64_t>(r, 1) : attrs_.dilations;
-    win.out.assign(x->dims().begin() + 2, x->dims().end());
-    win.in.assign(r, 0);
-    win.pad_begin.assign(r, 0);
-    win.pad_end.assign(r, 0);
-    for (size_t d = 0; d < r; ++d) {
-      const int64_t in = win.out[d], s = win.stride[d];
-      const int64_t op = output_padding_.empty() ? 0 : output_padding_[d];
-      const int64_t dk = (win.kernel[d] - 1) * win.dilation[d] + 1;
-      const int64_t full = s * (in - 1) + op + dk;
-      const bool same = attrs_.auto_pad == AutoPad::SameUpper || attrs_.auto_pad == AutoPad::SameLower;
-      if (!out_shape.empty() || same) {
-        const int64_t target = out_shape.empty() ? in * s : out_shape[d];
-        const int64_t total = full - target;
-        if (attrs_.auto_pad == AutoPad::SameUpper) {
-          win.pad_begin[d] = floor_div2(total);
-          win.pad_end[d] = total - win.pad_begin[d];
-        } else {
-          win.pad_end[d] = floor_div2(total);
-          win.pad_begin[d] = total - win.pad_end[d];
-        }
-        win.in[d] = target;
-      } else {
-        if (attrs_.auto_pad == AutoPad::NotSet && !attrs_.pads.empty()) {
-          win.pad_begin[d] = attrs_.pads[d];
-          win.pad_end[d] = attrs_.pads[d + r];
-        }
-        win.in[d] = full - win.pad_begin[d] - win.pad_end[d];
-      }
-      if (in == 0) win.in[d] = std::max<int64_t>(0, win.in[d]);
-      if (win.in[d] < 0)
-        return invalid("{}: output spatial dim {} would be {} (input {}, pads {} + {})", node.describe(), d, win.in[d],
-                       in, win.pad_begin[d], win.pad_end[d]);
-    }
+    ASSIGN_OR_RETURN(Window win, resolve_transpose_window(node, attrs_, output_padding_, out_shape,
+                                                          std::span<const int64_t>(x->dims().data() + 2, r), kernel));
     std::vector<int64_t> out_dims{n_batch, m_out};
     out_dims.insert(out_dims.end(), win.in.begin(), win.in.end());
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), out_dims));

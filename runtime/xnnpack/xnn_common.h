@@ -101,6 +101,7 @@ struct XnnClaim {
 // Claims made by the op files (after a successful initialize()): nullopt when the node (or its
 // group) is not for XNNPACK.
 std::optional<XnnClaim> claim_conv(const GraphView& view, const ir::Node& conv, const ThreadPoolPtr& pool);
+std::optional<XnnClaim> claim_deconv(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);

@@ -29,6 +29,7 @@ class XnnpackProvider final : public Provider {
       const std::string& op = n->op_type();
       std::optional<xnn_ep::XnnClaim> c;
       if (op == "Conv") c = xnn_ep::claim_conv(view, *n, pool_);
+      else if (op == "ConvTranspose") c = xnn_ep::claim_deconv(view, *n, pool_);
       else if (op == "Gemm" || op == "MatMul") c = xnn_ep::claim_gemm(view, *n, pool_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") c = xnn_ep::claim_pool(view, *n, pool_);
       else if (op == "Softmax") c = xnn_ep::claim_softmax(view, *n, pool_);

@@ -758,4 +758,125 @@ TEST_CASE("an xnnpack Add whose untyped inputs turn out int64 runs the cpu kerne
   CHECK(y.data<int64_t>()[2] == 42);
 }
 
+namespace {
+
+struct DeconvCase {
+  int64_t n = 1, group = 1, cg = 2, mg = 3, h = 4, w = 5, kh = 3, kw = 3;
+  std::vector<int64_t> strides{1, 1}, dilations{1, 1}, pads{0, 0, 0, 0}, output_padding{0, 0}, output_shape;
+  bool same = false, bias = true, relu = false, static_shape = true;
+  std::string describe() const {
+    return fmt::format("n{} g{} cg{} mg{} {}x{} k{}x{} s{} d{} p{} op{} os{} same {} bias {} relu {} static {}", n, group,
+                       cg, mg, h, w, kh, kw, strides, dilations, pads, output_padding, output_shape, same, bias, relu,
+                       static_shape);
+  }
+};
+
+// x -> ConvTranspose (constant W [C, M/g, kH, kW], B) -> optional Relu -> y.
+std::unique_ptr<ir::Model> deconv_model(const DeconvCase& c, std::mt19937& rng) {
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  ir::Value* x = g.add_value("x");
+  const int64_t cin = c.cg * c.group, cout = c.mg * c.group;
+  x->type = Type::tensor(DType::Float, c.static_shape ? Shape{Dim::known(c.n), Dim::known(cin), Dim::known(c.h),
+                                                              Dim::known(c.w)}
+                                                        : Shape{Dim::symbol("N"), Dim::known(cin), Dim::symbol("H"),
+                                                                Dim::symbol("W")});
+  g.add_input(x);
+  std::vector<ir::Value*> ins{x, initializer(g, "w", random_tensor({cin, c.mg, c.kh, c.kw}, rng))};
+  if (c.bias) ins.push_back(initializer(g, "b", random_tensor({cout}, rng)));
+  ir::Node* d = g.add_node("ConvTranspose", "", ins, {"d"}, "deconv");
+  d->set_attr(ir::Attribute::make_int("group", c.group));
+  d->set_attr(ir::Attribute::make_ints("strides", c.strides));
+  d->set_attr(ir::Attribute::make_ints("dilations", c.dilations));
+  d->set_attr(ir::Attribute::make_ints("output_padding", c.output_padding));
+  if (c.same) d->set_attr(ir::Attribute::make_string("auto_pad", "SAME_UPPER"));
+  else if (!c.output_shape.empty()) d->set_attr(ir::Attribute::make_ints("output_shape", c.output_shape));
+  else d->set_attr(ir::Attribute::make_ints("pads", c.pads));
+  ir::Value* y = d->output(0);
+  if (c.relu) y = g.add_node("Relu", "", {y}, {"r"}, "act")->output(0);
+  g.add_output(y);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("xnnpack ConvTranspose matches the cpu reference on random geometries") {
+  std::mt19937 rng(777);
+  int claimed = 0;
+  for (int i = 0; i < 120; ++i) {
+    DeconvCase c;
+    c.n = pick(rng, 1, 2);
+    c.group = pick(rng, 1, 3) == 3 ? 2 : 1;
+    c.cg = pick(rng, 1, 4);
+    c.mg = pick(rng, 1, 4);
+    c.h = pick(rng, 1, 6);
+    c.w = pick(rng, 1, 6);
+    c.kh = pick(rng, 1, 4);
+    c.kw = pick(rng, 1, 4);
+    c.strides = {pick(rng, 1, 3), pick(rng, 1, 3)};
+    c.dilations = {pick(rng, 1, 4) == 4 ? 2 : 1, 1};
+    for (size_t d = 0; d < 2; ++d) c.output_padding[d] = pick(rng, 0, c.strides[d] - 1);
+    const int64_t k[2] = {c.kh, c.kw};
+    for (size_t d = 0; d < 2; ++d) {
+      const int64_t dk = (k[d] - 1) * c.dilations[d] + 1;
+      c.pads[d] = pick(rng, 0, dk - 1);
+      c.pads[d + 2] = pick(rng, 0, dk - 1);
+    }
+    const int mode = static_cast<int>(pick(rng, 0, 5));
+    if (mode == 4) c.same = true;
+    if (mode == 5) {  // an output_shape a little smaller than the full size
+      const int64_t in[2] = {c.h, c.w};
+      for (size_t d = 0; d < 2; ++d) {
+        const int64_t full = c.strides[d] * (in[d] - 1) + c.output_padding[d] + (k[d] - 1) * c.dilations[d] + 1;
+        c.output_shape.push_back(std::max<int64_t>(1, full - pick(rng, 0, 2)));
+      }
+    }
+    c.bias = pick(rng, 0, 3) != 0;
+    c.relu = pick(rng, 0, 2) == 0;
+    c.static_shape = pick(rng, 0, 3) != 0;
+    CAPTURE(i);
+    INFO(c.describe());
+    auto m = deconv_model(c, rng);
+    Tensor x = random_tensor({c.n, c.cg * c.group, c.h, c.w}, rng, -2, 2);
+    std::map<std::string, RValue> feeds{{"x", RValue(x)}};
+    Ran want = run(*m, {"cpu"}, feeds);
+    Ran got = run(*m, {"xnnpack", "cpu"}, feeds, 1 + i % 2);
+    check_close(got.outputs[0], want.outputs[0]);
+    const auto who = ran_by(got.timings, "deconv");
+    if (who.first == "xnnpack") {
+      ++claimed;
+      CHECK(who.second == (c.relu ? 2u : 1u));
+    }
+    // Plain pads with an output_padding below the stride are always XNNPACK's to run.
+    if (!c.same && c.output_shape.empty()) CHECK(who.first == "xnnpack");
+  }
+  CHECK(claimed > 60);
+}
+
+TEST_CASE("xnnpack ConvTranspose between two convs stays NHWC and matches the cpu reference") {
+  std::mt19937 rng(31);
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  ir::Value* x = g.add_value("x");
+  x->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(3), Dim::known(8), Dim::known(8)});
+  g.add_input(x);
+  ir::Value* a = g.add_node("Conv", "", {x, initializer(g, "w1", random_tensor({8, 3, 3, 3}, rng))}, {"a"}, "conv1")
+                     ->output(0);
+  ir::Node* d = g.add_node("ConvTranspose", "", {a, initializer(g, "w2", random_tensor({8, 4, 2, 2}, rng))}, {"d"},
+                           "deconv");
+  d->set_attr(ir::Attribute::make_ints("strides", {2, 2}));
+  ir::Value* y = g.add_node("Conv", "", {d->output(0), initializer(g, "w3", random_tensor({2, 4, 1, 1}, rng))}, {"y"},
+                            "conv2")
+                     ->output(0);
+  g.add_output(y);
+  std::map<std::string, RValue> feeds{{"x", RValue(random_tensor({1, 3, 8, 8}, rng))}};
+  Ran want = run(*m, {"cpu"}, feeds);
+  Ran got = run(*m, {"xnnpack", "cpu"}, feeds);
+  check_close(got.outputs[0], want.outputs[0]);
+  REQUIRE(got.outputs[0].tensor.dims() == std::vector<int64_t>{1, 2, 12, 12});
+  for (const char* n : {"conv1", "deconv", "conv2"}) CHECK(ran_by(got.timings, n).first == "xnnpack");
+}
+
 #endif  // ORTOOL_HAVE_XNNPACK
