@@ -116,6 +116,8 @@ std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
 // Claims made by the op files: nullopt when the node (or its group) is not for oneDNN. `threads`:
 // the session's, for work the kernel factories do.
 std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv, int threads);
+// 2-D float ConvTranspose with constant weights (and bias), plus a following activation.
+std::optional<DnnlClaim> claim_deconv(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node, int threads);
 // MatMul of two computed float tensors of rank 2 or more (batch dims broadcast); ask claim_gemm first.
 std::optional<DnnlClaim> claim_matmul(const GraphView& view, const ir::Node& node, int threads);

@@ -114,6 +114,7 @@ class DnnlProvider final : public Provider {
       else if (op == "Softmax") c = dnnl_ep::claim_softmax(local, *n, threads_);
       else if (op == "LayerNormalization") c = dnnl_ep::claim_layer_norm(local, *n, threads_);
       else if (op == "Conv") c = dnnl_ep::claim_conv(local, *n, threads_);
+      else if (op == "ConvTranspose") c = dnnl_ep::claim_deconv(local, *n, threads_);
       else if (op == "Gemm") c = dnnl_ep::claim_gemm(local, *n, threads_);
       else if (op == "MatMul" && !(c = dnnl_ep::claim_gemm(local, *n, threads_)))
         c = dnnl_ep::claim_matmul(local, *n, threads_);
