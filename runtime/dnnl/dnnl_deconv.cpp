@@ -52,49 +52,22 @@ struct Geometry {
   dnnl::memory::dims strides, dilates, pad_l, pad_r;
 };
 
-int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
-
-// The cpu kernel's geometry over input dims `x` (rank 4, channels checked by the caller).
+// The cpu kernel's geometry (cf::resolve_transpose_window) over input dims `x` (rank 4, channels
+// checked by the caller), in oneDNN's terms.
 Result<Geometry> geometry_for(const DeconvSpec& s, const std::vector<int64_t>& x) {
-  const auto& a = s.attrs;
+  const int64_t k[2] = {s.w->dims()[2], s.w->dims()[3]};
+  ASSIGN_OR_RETURN(cf::Window win, cf::resolve_transpose_window(*s.nodes.front(), s.attrs, s.output_padding,
+                                                                s.output_shape,
+                                                                std::span<const int64_t>(x.data() + 2, 2), k));
   Geometry g;
-  g.dst = {x[0], s.w->dims()[1] * s.group, 0, 0};
+  g.dst = {x[0], s.w->dims()[1] * s.group, win.in[0], win.in[1]};
   for (size_t d = 0; d < 2; ++d) {
-    const int64_t in = x[d + 2], k = s.w->dims()[d + 2];
-    const int64_t st = a.strides.empty() ? 1 : a.strides[d];
-    const int64_t dil = a.dilations.empty() ? 1 : a.dilations[d];
-    const int64_t op = s.output_padding.empty() ? 0 : s.output_padding[d];
-    const int64_t dk = (k - 1) * dil + 1;
-    const int64_t full = st * (in - 1) + op + dk;
-    const bool same = a.auto_pad == cf::AutoPad::SameUpper || a.auto_pad == cf::AutoPad::SameLower;
-    int64_t pb = 0, pe = 0, out = 0;
-    if (!s.output_shape.empty() || same) {
-      const int64_t target = s.output_shape.empty() ? in * st : s.output_shape[d];
-      const int64_t total = full - target;
-      if (a.auto_pad == cf::AutoPad::SameUpper) {
-        pb = floor_div2(total);
-        pe = total - pb;
-      } else {
-        pe = floor_div2(total);
-        pb = total - pe;
-      }
-      out = target;
-    } else {
-      if (a.auto_pad == cf::AutoPad::NotSet && !a.pads.empty()) {
-        pb = a.pads[d];
-        pe = a.pads[d + 2];
-      }
-      out = full - pb - pe;
-    }
-    if (in == 0) out = std::max<int64_t>(0, out);  // as the cpu kernel: an empty input gives an empty output
-    if (out < 0)
-      return invalid("{}: output spatial dim {} would be {} (input {}, pads {} + {})", s.what, d, out, in, pb, pe);
-    g.dst[d + 2] = out;
-    g.strides.push_back(st);
-    g.dilates.push_back(dil - 1);  // oneDNN counts the holes
-    g.pad_l.push_back(pb);
-    // oneDNN: out = (in - 1) * stride - pad_l - pad_r + dk; output_padding is part of that right pad.
-    g.pad_r.push_back(full - op - pb - out);
+    const int64_t dk = (k[d] - 1) * win.dilation[d] + 1;
+    g.strides.push_back(win.stride[d]);
+    g.dilates.push_back(win.dilation[d] - 1);  // oneDNN counts the holes
+    g.pad_l.push_back(win.pad_begin[d]);
+    // oneDNN: out = (in - 1) * stride - pad_l - pad_r + dk, so output_padding lowers the right pad.
+    g.pad_r.push_back(win.stride[d] * (x[d + 2] - 1) + dk - win.pad_begin[d] - win.in[d]);
   }
   return g;
 }
