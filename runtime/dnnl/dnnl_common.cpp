@@ -31,21 +31,6 @@ std::string describe_nodes(const std::vector<const ir::Node*>& nodes) {
   return s;
 }
 
-TensorPtr fixed_tensor(const ir::Value* v) {
-  for (int hops = 0; v && hops < 8; ++hops) {
-    if (GraphView::is_session_constant(v)) return v->constant();
-    const ir::Node* p = v->producer();
-    if (!p || !(p->domain().empty() || p->domain() == "ai.onnx")) return nullptr;
-    if (p->op_type() == "Constant") {
-      const ir::Attribute* a = p->attr("value");
-      return a && a->type == ir::AttrType::Tensor && p->attributes().size() == 1 ? a->t : nullptr;
-    }
-    if (p->op_type() != "Identity" || p->num_inputs() != 1) return nullptr;
-    v = p->input(0);
-  }
-  return nullptr;
-}
-
 Status CpuFallback::run(KernelContext& ctx, DType type) {
   if (!kernel_ || type_ != type) {
     const KernelDef* def = cpu_registry().find(node_.domain(), node_.op_type(), opset_, type);

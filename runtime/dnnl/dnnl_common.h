@@ -9,6 +9,7 @@
 
 #include "lib/graph.h"
 #include "lib/status.h"
+#include "runtime/claim_util.h"
 #include "runtime/kernel.h"
 #include "runtime/provider.h"
 
@@ -30,12 +31,6 @@ Status guarded(const std::string& what, F&& f) {
     return internal_error("{}: {}", what, e.what());
   }
 }
-
-// The value `v` has in every run, or null: a session constant, possibly through Identity nodes
-// (some exporters route every weight through one), or a Constant node's tensor `value` (how
-// exporters often write Clip's bounds). The nodes on the way still run; the kernel just does not
-// wait for them.
-TensorPtr fixed_tensor(const ir::Value* v);
 
 // Sizes oneDNN's OpenMP team (omp_set_num_threads) for primitives created and run after it. Called
 // before every oneDNN primitive creation and execution, at session creation too: oneDNN fixes a

@@ -223,17 +223,6 @@ Status DnnlConvKernel::execute(Prepared& p, const Tensor& x, const Tensor* adden
   return Status::ok();
 }
 
-// The input dims when the graph fixes all of them, else empty.
-std::vector<int64_t> static_dims(const ir::Value& v) {
-  if (!v.type.is_tensor() || !v.type.shape) return {};
-  std::vector<int64_t> d;
-  for (const Dim& x : *v.type.shape) {
-    if (!x.is_known() || x.value <= 0) return {};
-    d.push_back(x.value);
-  }
-  return d;
-}
-
 // Equal declared shapes: every dim the same number or the same symbol.
 bool same_declared_shape(const ir::Value& a, const ir::Value& b) {
   if (!a.type.is_tensor() || !b.type.is_tensor() || !a.type.shape || !b.type.shape) return false;

@@ -309,17 +309,6 @@ bool fold_batch_norm(const GraphView& view, DeconvSpec& spec) {
   return true;
 }
 
-// The input dims when the graph fixes all of them, else empty.
-std::vector<int64_t> static_dims(const ir::Value& v) {
-  if (!v.type.is_tensor() || !v.type.shape) return {};
-  std::vector<int64_t> d;
-  for (const Dim& x : *v.type.shape) {
-    if (!x.is_known() || x.value <= 0) return {};
-    d.push_back(x.value);
-  }
-  return d;
-}
-
 }  // namespace
 
 std::optional<DnnlClaim> claim_deconv(const GraphView& view, const ir::Node& node, int threads) {

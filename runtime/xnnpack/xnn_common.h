@@ -13,6 +13,7 @@
 
 #include "lib/graph.h"
 #include "lib/status.h"
+#include "runtime/claim_util.h"
 #include "runtime/kernel.h"
 #include "runtime/provider.h"
 
@@ -32,13 +33,6 @@ using Operator = std::unique_ptr<xnn_operator, OperatorDeleter>;
 // A session's pthreadpool, shared by its kernels; null for one thread (XNNPACK then runs inline).
 using ThreadPoolPtr = std::shared_ptr<pthreadpool>;
 ThreadPoolPtr make_thread_pool(int threads);
-
-// The value `v` has in every run, or null: a session constant, possibly through Identity nodes, or
-// a Constant node's tensor `value` (how exporters often write Clip's bounds).
-TensorPtr fixed_tensor(const ir::Value* v);
-
-// The input dims when the graph fixes all of them, else empty.
-std::vector<int64_t> static_dims(const ir::Value& v);
 
 // An activation XNNPACK applies as the operator's output clamp: Relu, or Clip with constant bounds.
 struct Clamp {
