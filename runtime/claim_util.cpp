@@ -1,4 +1,4 @@
-// What providers ask of a graph when they claim nodes: values fixed for the session, static shapes.
+// What providers share when they claim nodes: values fixed for the session, static shapes, messages, cpu fallback.
 #include "runtime/claim_util.h"
 
 #include "runtime/provider.h"
@@ -28,6 +28,30 @@ std::vector<int64_t> static_dims(const ir::Value& v) {
     d.push_back(x.value);
   }
   return d;
+}
+
+std::optional<float> constant_float_scalar(const ir::Value* v, float absent) {
+  if (!v) return absent;
+  const TensorPtr fixed = fixed_tensor(v);
+  if (!fixed || fixed->dtype() != DType::Float || fixed->numel() != 1) return std::nullopt;
+  return fixed->data<float>()[0];
+}
+
+std::string describe_nodes(const std::vector<const ir::Node*>& nodes) {
+  std::string s;
+  for (const ir::Node* n : nodes) s += (s.empty() ? "" : " + ") + n->describe();
+  return s;
+}
+
+Status CpuFallback::run(KernelContext& ctx, DType type) {
+  if (!kernel_ || type_ != type) {
+    const KernelDef* def = cpu_registry().find(node_.domain(), node_.op_type(), opset_, type);
+    if (!def)
+      return unsupported("{}: no kernel for element type {} at opset {}", node_.describe(), dtype_name(type), opset_);
+    ASSIGN_OR_RETURN(kernel_, def->factory(KernelInit{node_, opset_, model_}));
+    type_ = type;
+  }
+  return kernel_->run(ctx);
 }
 
 }  // namespace ortool::rt

@@ -25,34 +25,7 @@ void set_threads(int n) {
 
 void use_threads(const KernelContext& ctx) { set_threads(ctx.threads() ? ctx.threads()->size() : 1); }
 
-std::string describe_nodes(const std::vector<const ir::Node*>& nodes) {
-  std::string s;
-  for (const ir::Node* n : nodes) s += (s.empty() ? "" : " + ") + n->describe();
-  return s;
-}
-
-Status CpuFallback::run(KernelContext& ctx, DType type) {
-  if (!kernel_ || type_ != type) {
-    const KernelDef* def = cpu_registry().find(node_.domain(), node_.op_type(), opset_, type);
-    if (!def)
-      return unsupported("{}: no kernel for element type {} at opset {}", node_.describe(), dtype_name(type), opset_);
-    ASSIGN_OR_RETURN(kernel_, def->factory(KernelInit{node_, opset_, model_}));
-    type_ = type;
-  }
-  return kernel_->run(ctx);
-}
-
 namespace {
-
-// A scalar float bound of Clip with a fixed value; nullopt when it is anything else.
-std::optional<float> constant_bound(const ir::Value* v, float absent) {
-  if (!v) return absent;
-  const TensorPtr fixed = fixed_tensor(v);
-  if (!fixed) return std::nullopt;
-  const Tensor& t = *fixed;
-  if (t.dtype() != DType::Float || t.numel() != 1) return std::nullopt;
-  return t.data<float>()[0];
-}
 
 bool default_domain(const ir::Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
 
@@ -143,8 +116,8 @@ std::optional<PostOp> activation_of(const GraphView& view, const ir::Node& node)
       hi = c->attr_float("max", inf);
     } else {
       if (c->num_inputs() > 3) return std::nullopt;
-      lo = constant_bound(c->input(1), -inf);
-      hi = constant_bound(c->input(2), inf);
+      lo = constant_float_scalar(c->input(1), -inf);
+      hi = constant_float_scalar(c->input(2), inf);
     }
     // Crossed or NaN bounds have ONNX-specific answers: leave them to the reference kernel.
     if (!lo || !hi || std::isnan(*lo) || std::isnan(*hi) || *lo > *hi) return std::nullopt;

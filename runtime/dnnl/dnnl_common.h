@@ -62,21 +62,6 @@ void append_nodes(std::vector<const ir::Node*>& group, const PostOp& p);
 // The post-ops: with `sum`, first add what the destination holds (a fused residual Add), then `p`.
 dnnl::post_ops make_post_ops(const std::optional<PostOp>& p, bool sum = false);
 
-// The cpu provider's kernel for a single-node claim, built on first need: runs the node when its
-// input turns out to be something the oneDNN kernel does not take (types unknown at claim time).
-class CpuFallback {
- public:
-  explicit CpuFallback(const KernelInit& init) : node_(init.node), opset_(init.opset), model_(init.model) {}
-  Status run(KernelContext& ctx, DType type);
-
- private:
-  const ir::Node& node_;
-  int64_t opset_;
-  const ir::Model& model_;
-  DType type_ = DType::Undefined;
-  std::unique_ptr<Kernel> kernel_;
-};
-
 // Tensors between dnnl steps may hold their elements in NHWC order while their dims stay the logical
 // [N, C, H, W] (the same buffer size: NHWC has no padding). The provider decides per value once all
 // its claims are made; a kernel learns from its spec which step inputs and whether its output are
@@ -104,9 +89,6 @@ struct DnnlClaim {
   // their shape checks need all operands 4-D).
   bool nhwc_needs_all_float4 = false;
 };
-
-// "node 'a' (Conv) + node 'b' (Relu)" for messages about a group.
-std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
 
 // Claims made by the op files: nullopt when the node (or its group) is not for oneDNN. `threads`:
 // the session's, for work the kernel factories do.

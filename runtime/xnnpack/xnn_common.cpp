@@ -31,35 +31,6 @@ ThreadPoolPtr make_thread_pool(int threads) {
   return ThreadPoolPtr(pthreadpool_create(static_cast<size_t>(threads)), pthreadpool_destroy);
 }
 
-std::string describe_nodes(const std::vector<const ir::Node*>& nodes) {
-  std::string s;
-  for (const ir::Node* n : nodes) s += (s.empty() ? "" : " + ") + n->describe();
-  return s;
-}
-
-Status CpuFallback::run(KernelContext& ctx, DType type) {
-  if (!kernel_ || type_ != type) {
-    const KernelDef* def = cpu_registry().find(node_.domain(), node_.op_type(), opset_, type);
-    if (!def)
-      return unsupported("{}: no kernel for element type {} at opset {}", node_.describe(), dtype_name(type), opset_);
-    ASSIGN_OR_RETURN(kernel_, def->factory(KernelInit{node_, opset_, model_}));
-    type_ = type;
-  }
-  return kernel_->run(ctx);
-}
-
-namespace {
-
-// A scalar float bound of Clip with a fixed value; nullopt when it is anything else.
-std::optional<float> constant_bound(const ir::Value* v, float absent) {
-  if (!v) return absent;
-  const TensorPtr fixed = fixed_tensor(v);
-  if (!fixed || fixed->dtype() != DType::Float || fixed->numel() != 1) return std::nullopt;
-  return fixed->data<float>()[0];
-}
-
-}  // namespace
-
 Clamp clamp_of(const GraphView& view, const ir::Node& c) {
   Clamp out;
   if (c.num_outputs() != 1 || !c.output(0) || !c.input(0)) return {};
@@ -73,8 +44,8 @@ Clamp clamp_of(const GraphView& view, const ir::Node& c) {
       hi = c.attr_float("max", out.hi);
     } else {
       if (c.num_inputs() > 3) return {};
-      lo = constant_bound(c.input(1), out.lo);
-      hi = constant_bound(c.input(2), out.hi);
+      lo = constant_float_scalar(c.input(1), out.lo);
+      hi = constant_float_scalar(c.input(2), out.hi);
     }
     // Crossed or NaN bounds have ONNX-specific answers (and XNNPACK rejects lo >= hi).
     if (!lo || !hi || std::isnan(*lo) || std::isnan(*hi) || !(*lo < *hi)) return {};

@@ -51,24 +51,6 @@ Clamp fusable_clamp(const GraphView& view, const ir::Node& producer);
 void nchw_to_nhwc(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool);
 void nhwc_to_nchw(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool);
 
-// The cpu provider's kernel for a single-node claim, built on first need: runs the node when its
-// input turns out to be something XNNPACK does not take (types or geometries unknown at claim time).
-class CpuFallback {
- public:
-  explicit CpuFallback(const KernelInit& init) : node_(init.node), opset_(init.opset), model_(init.model) {}
-  Status run(KernelContext& ctx, DType type);
-
- private:
-  const ir::Node& node_;
-  int64_t opset_;
-  const ir::Model& model_;
-  DType type_ = DType::Undefined;
-  std::unique_ptr<Kernel> kernel_;
-};
-
-// "node 'a' (Conv) + node 'b' (Relu)" for messages about a group.
-std::string describe_nodes(const std::vector<const ir::Node*>& nodes);
-
 // Where a kernel's 4-D activation lives in memory. Between two xnnpack steps a value may stay NHWC
 // (the provider decides after claiming, see XnnClaim): the tensor keeps its logical NCHW dims and
 // holds the bytes in NHWC order, so no transposes run inside an xnnpack region.
