@@ -12,28 +12,14 @@
 
 #include "lib/graph.h"
 #include "runtime/session.h"
+#include "tests/runtime/provider_test_util.h"
 
 #ifdef ORTOOL_HAVE_DNNL
 
 using namespace ortool;
+using namespace ortool::provider_test;
 
 namespace {
-
-Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float lo = -1, float hi = 1) {
-  Tensor t(DType::Float, std::move(dims));
-  std::uniform_real_distribution<float> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = d(rng);
-  return t;
-}
-
-ir::Value* initializer(ir::Graph& g, const std::string& name, Tensor t) {
-  return g.add_initializer(name, std::make_shared<Tensor>(std::move(t)));
-}
-
-struct Ran {
-  std::vector<RValue> outputs;
-  std::vector<rt::NodeTiming> timings;
-};
 
 std::vector<Ran> run_feeds(const ir::Model& m, std::vector<std::string> providers,
                            const std::vector<std::map<std::string, RValue>>& feeds, int threads = 1) {
@@ -52,28 +38,6 @@ std::vector<Ran> run_feeds(const ir::Model& m, std::vector<std::string> provider
     out.push_back({std::move(r).value(), (*s)->node_timings()});
   }
   return out;
-}
-
-void check_close(const RValue& got, const RValue& want) {
-  REQUIRE(got.is_tensor());
-  REQUIRE(want.is_tensor());
-  REQUIRE(got.tensor.dims() == want.tensor.dims());
-  const float* g = got.tensor.data<float>();
-  const float* w = want.tensor.data<float>();
-  int bad = 0;
-  for (int64_t i = 0; i < got.tensor.numel(); ++i) {
-    if (!(std::fabs(g[i] - w[i]) <= 1e-4f + 1e-4f * std::fabs(w[i]))) {
-      if (++bad <= 3) FAIL_CHECK(fmt::format("element {}: dnnl {} vs cpu {}", i, g[i], w[i]));
-    }
-  }
-  CHECK(bad == 0);
-}
-
-// The provider that ran `node` and how many nodes its step held; "" when it has no timing entry.
-std::pair<std::string, size_t> ran_by(const std::vector<rt::NodeTiming>& t, const std::string& node) {
-  for (const auto& e : t)
-    if (e.node->name == node) return {e.provider, e.fused_nodes};
-  return {"", 0};
 }
 
 struct DeconvCase {

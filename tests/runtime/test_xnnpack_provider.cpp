@@ -13,71 +13,20 @@
 
 #include "lib/graph.h"
 #include "runtime/session.h"
+#include "tests/runtime/provider_test_util.h"
 
 using namespace ortool;
+using namespace ortool::provider_test;
 
 #ifdef ORTOOL_HAVE_XNNPACK
 
 namespace {
 
-Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float lo = -1, float hi = 1) {
-  Tensor t(DType::Float, std::move(dims));
-  std::uniform_real_distribution<float> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = d(rng);
-  return t;
-}
-
 int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
-
-ir::Value* initializer(ir::Graph& g, const std::string& name, Tensor t) {
-  return g.add_initializer(name, std::make_shared<Tensor>(std::move(t)));
-}
-
-struct Ran {
-  std::vector<RValue> outputs;
-  std::vector<rt::NodeTiming> timings;
-};
-
-Ran run(const ir::Model& m, std::vector<std::string> providers, const std::map<std::string, RValue>& feeds,
-        int threads = 1) {
-  rt::SessionOptions o;
-  o.providers = std::move(providers);
-  o.profile = true;
-  o.threads = threads;
-  auto s = rt::Session::create(m, o);
-  INFO(s.status().message());
-  REQUIRE(s.is_ok());
-  auto out = (*s)->run(feeds);
-  INFO(out.status().message());
-  REQUIRE(out.is_ok());
-  return {std::move(out).value(), (*s)->node_timings()};
-}
-
-void check_close(const RValue& got, const RValue& want) {
-  REQUIRE(got.is_tensor());
-  REQUIRE(want.is_tensor());
-  REQUIRE(got.tensor.dims() == want.tensor.dims());
-  const float* g = got.tensor.data<float>();
-  const float* w = want.tensor.data<float>();
-  int bad = 0;
-  for (int64_t i = 0; i < got.tensor.numel(); ++i) {
-    if (!(std::fabs(g[i] - w[i]) <= 1e-4f + 1e-4f * std::fabs(w[i]))) {
-      if (++bad <= 3) FAIL_CHECK(fmt::format("element {}: xnnpack {} vs cpu {}", i, g[i], w[i]));
-    }
-  }
-  CHECK(bad == 0);
-}
 
 bool same_bytes(const RValue& a, const RValue& b) {
   return a.tensor.dims() == b.tensor.dims() &&
          std::memcmp(a.tensor.data<float>(), b.tensor.data<float>(), a.tensor.nbytes()) == 0;
-}
-
-// The provider that ran `node` and how many nodes its step held; "" when it has no timing entry.
-std::pair<std::string, size_t> ran_by(const std::vector<rt::NodeTiming>& t, const std::string& node) {
-  for (const auto& e : t)
-    if (e.node->name == node) return {e.provider, e.fused_nodes};
-  return {"", 0};
 }
 
 struct ConvCase {
@@ -174,7 +123,6 @@ ConvCase random_case(std::mt19937& rng) {
     if (same || (c.h + ph >= eh && c.w + pw >= ew)) return c;
   }
 }
-
 
 // A small CNN with the shapes shape inference would annotate: conv stem, pool, a fire module
 // (Concat), a residual block, a squeeze-excite gate (broadcast Mul), a depthwise conv, global pooling and a classifier; some
