@@ -13,6 +13,10 @@ for arg in "$@"; do
   esac
 done
 
+# ccache, when installed, makes rebuilds of unchanged sources (other trees, other build dirs) instant.
+if command -v ccache >/dev/null 2>&1; then
+  extra+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 jobs=${ORTOOL_JOBS:-2}
 cmake -S "$root" -B "$build_dir" "${extra[@]}" >/dev/null
 cmake --build "$build_dir" -j"$jobs"

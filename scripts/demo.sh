@@ -4,12 +4,19 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 "$root/scripts/setup.sh"
+if [ -x "$root/build/apps/ortool" ]; then
+  echo "building ortool (only what changed) into $root/build"
+else
+  echo "building ortool into $root/build, about 9 minutes on 2 cores"
+fi
 "$root/scripts/build.sh" >/dev/null
 ortool="$root/build/apps/ortool"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Bold command lines on a terminal; plain text when the output goes to a file or a pipe.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
 echo "ortool demo: $("$ortool" --version)"
 step "$ortool" info "$root/testdata/small_convnet.onnx"
@@ -20,8 +27,9 @@ if cmp -s "$root/testdata/small_convnet.onnx" "$work/convnet_inline.onnx"; then
   echo "round trip through external data: byte-identical to the original"
 fi
 
-shared="$root/../shared/models"
-if [ -d "$shared" ]; then
+shared=""
+if [ -d "$root/../shared/models" ]; then shared=$(cd "$root/../shared/models" && pwd); fi
+if [ -n "$shared" ]; then
   for model in "$shared"/*/model.onnx; do
     step "$ortool" info "$model"
   done
@@ -40,6 +48,6 @@ else
   step "$ortool" compare "$root/testdata/small_convnet.onnx" "$work/convnet_opt.onnx" --random 4 --seed 1
 fi
 
-printf '\n\033[1mWhat a bad input looks like (exit code 2, one line):\033[0m\n'
+printf '\n%sWhat a bad input looks like (exit code 2, one line):%s\n' "$bold" "$plain"
 head -c 1000 "$root/testdata/small_convnet.onnx" > "$work/truncated.onnx"
 "$ortool" info "$work/truncated.onnx" || echo "(exit code $?)"

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages ortool needs to build and test; quick and silent when all are there.
+# Installs the Debian 12 packages ortool needs to build and test, and ONNX Runtime (npm) for the tests that
+# compare against it; quick and silent when everything is there.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
-  build-essential cmake
+  build-essential cmake git
   libprotobuf-dev protobuf-compiler libonnx-dev
-  libeigen3-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev
-  libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev
+  libeigen3-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  # oneDNN's CMake config requires OpenCL's headers: a Recommends of libdnnl-dev, which
+  # --no-install-recommends would leave out (a fresh machine then failed to configure).
+  libdnnl-dev ocl-icd-opencl-dev
+  libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libstb-dev
   libonnx-testdata python3-onnx python3-numpy
+  # ONNX Runtime, the reference the tests compare against, comes from npm (scripts/package.json).
+  nodejs npm ca-certificates
 )
 
 missing=()
@@ -16,16 +23,25 @@ for p in "${packages[@]}"; do
   [ "$status" = "installed" ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
-echo "setup: installing ${missing[*]}"
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { echo "setup: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
   sudo=(sudo)
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ ${#sudo[@]} -gt 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "setup: run as root (or install sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# onnxruntime-node ships its CPU library inside the package; its install script would try a download
+# that this network does not allow, and is not needed for the CPU build.
+if [ ! -f "$root/scripts/node_modules/onnxruntime-node/package.json" ]; then
+  echo "setup: installing ONNX Runtime (npm onnxruntime-node) into scripts/node_modules"
+  (cd "$root/scripts" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
