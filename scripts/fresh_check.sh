@@ -66,6 +66,12 @@ deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# The network's own certificate authorities (a TLS-inspecting egress proxy installs one here): part of
+# the machine's network, not of ortool's set-up; ca-certificates, once setup.sh installs it, adds them.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$dir/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+fi
 for m in proc sys dev dev/pts; do
   mkdir -p "$dir/$m"
   mount --bind "/$m" "$dir/$m"

@@ -43,5 +43,10 @@ fi
 # that this network does not allow, and is not needed for the CPU build.
 if [ ! -f "$root/scripts/node_modules/onnxruntime-node/package.json" ]; then
   echo "setup: installing ONNX Runtime (npm onnxruntime-node) into scripts/node_modules"
+  # Node.js trusts only its own CA list; let npm also trust the system's (a network that inspects TLS
+  # installs its CA there, in /usr/local/share/ca-certificates).
+  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  fi
   (cd "$root/scripts" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
