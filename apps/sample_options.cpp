@@ -60,6 +60,7 @@ void add_image_options(CLI::App& app, ImageCliOptions& o) {
       ->type_name("HxW")
       ->group(group);
   app.add_option("--scale", o.scale, "Multiply pixels (0-255) by this first, e.g. 1/255 (default 1/255; uint8 inputs: 1)")
+      ->type_name("NUMBER")
       ->group(group);
   app.add_option("--mean", o.mean, "Subtract per channel after scaling, e.g. 0.485,0.456,0.406 (default 0)")
       ->type_name("LIST")
