@@ -28,29 +28,10 @@ import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
+from check_util import FAILS, check, one_error_line, run
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        FAILS.append(what)
-
-
-def run(ortool, *args, timeout=120):
-    p = subprocess.run([ortool, *args], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def one_error_line(code, err, expect_code=2, must_name=None):
-    lines = [l for l in err.splitlines() if l.strip()]
-    ok = code == expect_code and len(lines) == 1 and lines[0].startswith("ortool: error:")
-    if must_name is not None:
-        ok = ok and must_name in lines[0]
-    return ok
 
 
 def as_json(out):
