@@ -244,9 +244,9 @@ Result<NpyHeader> parse_npy_header(std::span<const std::byte> bytes, uint64_t fi
     header_len = read_le<uint32_t>(bytes.data() + 8);
     start = 12;
   }
+  if (header_len > kMaxHeaderLen) return fail(invalid("header length {} is too large", header_len));
   if (header_len > bytes.size() - start)
     return fail(invalid("header length {} runs past the end of the file ({} bytes)", header_len, file_size));
-  if (header_len > kMaxHeaderLen) return fail(invalid("header length {} is too large", header_len));
 
   std::string_view text(reinterpret_cast<const char*>(bytes.data() + start), header_len);
   Result<PyValue> parsed = HeaderParser(text).parse_all();
@@ -306,7 +306,6 @@ Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::string_view what
   if (t->nbytes() > 0) std::memcpy(t->raw_mutable(), bytes.data() + h.data_offset, t->nbytes());
   return t;
 }
-
 
 Result<Tensor> read_npy(const std::filesystem::path& path) {
   ASSIGN_OR_RETURN(std::string data, read_file(path));
