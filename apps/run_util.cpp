@@ -19,18 +19,23 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
     return rt::cpu_registry().find(n.domain(), n.op_type(), opset, DType::Undefined) != nullptr;
   };
   TRY(expand_functions(*m.model, has_kernel).with_context(path));
+  // --shape is parsed against this model before anything uses it: the in-memory optimizer and the
+  // session's input checks must see the bindings (callers may not have resolved them yet, and the
+  // second model of `compare` may name its dims differently).
+  InputOptions shapes = o;
+  TRY(resolve_shapes(*m.model->graph, shapes).with_context(path));
   if (o.optimize) {
     // What ONNX Runtime does at session creation: the same graph rewrites `ortool optimize` makes.
     passes::OptimizeOptions opt;
-    opt.input_shapes = o.input_shapes;
-    opt.dim_bindings = o.dim_bindings;
+    opt.input_shapes = shapes.input_shapes;
+    opt.dim_bindings = shapes.dim_bindings;
     opt.runtime_ops = true;  // the graph stays in memory: ortool-domain fusions are fine
     auto r = passes::optimize_model(*m.model, opt);
     if (!r.is_ok()) return r.status().with_context(path + ": optimizing before the run");
   }
   rt::SessionOptions so;
   so.threads = o.threads;
-  so.dim_bindings = o.dim_bindings;
+  so.dim_bindings = shapes.dim_bindings;
   so.providers = o.providers;
   so.profile = o.profile;
   ASSIGN_OR_RETURN(so.max_memory_bytes, parse_bytes(o.max_memory));

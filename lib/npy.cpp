@@ -226,7 +226,7 @@ std::string_view npy_descr(DType t) {
   }
 }
 
-Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::string_view what) {
+Result<NpyHeader> parse_npy_header(std::span<const std::byte> bytes, uint64_t file_size, std::string_view what) {
   auto fail = [&](const Status& st) { return st.with_context(what); };
   if (bytes.size() < kMagicLen + 4 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0)
     return fail(invalid("not a .npy file (no \\x93NUMPY magic)"));
@@ -244,9 +244,9 @@ Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::string_view what
     header_len = read_le<uint32_t>(bytes.data() + 8);
     start = 12;
   }
-  if (header_len > bytes.size() - start)
-    return fail(invalid("header length {} runs past the end of the file ({} bytes)", header_len, bytes.size()));
   if (header_len > kMaxHeaderLen) return fail(invalid("header length {} is too large", header_len));
+  if (header_len > bytes.size() - start)
+    return fail(invalid("header length {} runs past the end of the file ({} bytes)", header_len, file_size));
 
   std::string_view text(reinterpret_cast<const char*>(bytes.data() + start), header_len);
   Result<PyValue> parsed = HeaderParser(text).parse_all();
@@ -288,7 +288,7 @@ Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::string_view what
   Result<int64_t> numel = checked_numel(dims);
   if (!numel) return fail(numel.status().with_context("bad .npy shape"));
   size_t esize = dtype_size(dtype.value());
-  size_t data_len = bytes.size() - start - header_len;
+  uint64_t data_len = file_size - start - header_len;
   if (static_cast<uint64_t>(numel.value()) > std::numeric_limits<size_t>::max() / esize)
     return fail(invalid("shape {} overflows the addressable size", shape_to_string(shape_from_dims(dims))));
   size_t expected = static_cast<size_t>(numel.value()) * esize;
@@ -296,9 +296,14 @@ Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::string_view what
     return fail(invalid("data is {} bytes but dtype '{}' and shape {} need {}", data_len, descr->s,
                         shape_to_string(shape_from_dims(dims)), expected));
 
-  Result<Tensor> t = Tensor::make(dtype.value(), std::move(dims));
-  if (!t) return fail(t.status());
-  if (expected > 0) std::memcpy(t->raw_mutable(), bytes.data() + start + header_len, expected);
+  return NpyHeader{dtype.value(), std::move(dims), start + header_len};
+}
+
+Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::string_view what) {
+  ASSIGN_OR_RETURN(NpyHeader h, parse_npy_header(bytes, bytes.size(), what));
+  Result<Tensor> t = Tensor::make(h.dtype, std::move(h.dims));
+  if (!t) return t.status().with_context(what);
+  if (t->nbytes() > 0) std::memcpy(t->raw_mutable(), bytes.data() + h.data_offset, t->nbytes());
   return t;
 }
 

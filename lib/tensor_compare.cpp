@@ -1,6 +1,7 @@
 // Error metrics between two tensors (max/mean abs, rel, cosine, SQNR, top-1) with tolerance counting.
 #include "lib/tensor_compare.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -42,7 +43,7 @@ CompareStats compare_tensors(const Tensor& ref, const Tensor& got, const Toleran
       }
     }
     st.max_abs = st.failed ? 1 : 0;
-    st.sqnr_db = st.failed ? 0 : std::numeric_limits<double>::infinity();
+    st.cosine.reset();
     return st;
   }
   double sum_abs = 0, dot = 0, nr = 0, ng = 0, noise = 0, worst_excess = -1;
@@ -79,9 +80,15 @@ CompareStats compare_tensors(const Tensor& ref, const Tensor& got, const Toleran
     }
   }
   st.mean_abs = st.count ? sum_abs / static_cast<double>(st.count) : 0;
-  st.cosine = (nr > 0 && ng > 0) ? dot / std::sqrt(nr * ng) : (nr == 0 && ng == 0 ? 1.0 : 0.0);
-  st.sqnr_db = noise == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(nr / noise);
-  if (ref.rank() == 2 && ref.dims()[0] > 0 && ref.dims()[1] > 0) {
+  st.ref_energy = nr;
+  st.noise_energy = noise;
+  if (nr > 0 && ng > 0) st.cosine = std::clamp(dot / std::sqrt(nr * ng), -1.0, 1.0);
+  else if (nr == 0 && ng == 0) st.cosine = 1.0;
+  else if (nr == 0) st.cosine.reset();
+  else st.cosine = 0.0;
+  if (noise == 0) st.sqnr_db = std::numeric_limits<double>::infinity();
+  else if (nr > 0) st.sqnr_db = 10 * std::log10(nr / noise);
+  if (ref.rank() == 2 && ref.dims()[0] > 0 && ref.dims()[1] > 1) {
     int64_t rows = ref.dims()[0], cols = ref.dims()[1], agree = 0;
     for (int64_t r = 0; r < rows; ++r) {
       int64_t ar = 0, ag = 0;
@@ -92,6 +99,8 @@ CompareStats compare_tensors(const Tensor& ref, const Tensor& got, const Toleran
       agree += ar == ag;
     }
     st.top1_agreement = static_cast<double>(agree) / static_cast<double>(rows);
+    st.top1_rows = rows;
+    st.top1_agree = agree;
   }
   return st;
 }

@@ -20,17 +20,25 @@ struct CompareStats {
   double max_abs = 0;
   double max_rel = 0;
   double mean_abs = 0;
-  double cosine = 1;     // cosine similarity of the flattened tensors
-  double sqnr_db = 0;    // 10*log10(sum ref^2 / sum (ref-got)^2); +inf when equal
+  // Cosine similarity of the flattened tensors: 1 when both are all zero, unset when only the
+  // reference is (the angle to a zero vector is undefined), 0 when only `got` is.
+  std::optional<double> cosine = 1.0;
+  // 10*log10(sum ref^2 / sum (ref-got)^2): +inf when the error is zero, unset when the error is not
+  // zero but the reference is all zero (no signal to measure the noise against). Unset for strings.
+  std::optional<double> sqnr_db;
+  double ref_energy = 0, noise_energy = 0;  // sum ref^2 and sum (ref-got)^2 over the finite elements
   int64_t failed = 0;    // elements outside both atol and rtol
   int64_t worst_index = -1;  // element with the largest excess over the tolerance (or largest abs error)
   double worst_ref = 0, worst_got = 0;
-  std::optional<double> top1_agreement;  // for 2-D outputs: rows whose argmax agrees
+  std::optional<double> top1_agreement;  // for 2-D outputs: fraction of rows whose argmax agrees
+  int64_t top1_rows = 0, top1_agree = 0;  // the rows compared and those that agree
   std::string mismatch;  // non-empty when dtype or shape differ (no numbers then)
 };
 
 // Compares `got` with `ref`. An element fails when |got-ref| > atol + rtol*|ref| (NaN equals NaN;
-// an infinity must match exactly). Strings and bools compare exactly.
+// an infinity must match exactly; both are left out of cosine and SQNR). Strings and bools compare
+// exactly (strings have no cosine or SQNR). Top-1 agreement is computed for 2-D outputs with at
+// least two columns (rows of class scores).
 CompareStats compare_tensors(const Tensor& ref, const Tensor& got, const Tolerance& tol);
 
 // "[3,1,2]" element coordinates of a flat index, for messages.

@@ -14,34 +14,14 @@ small: each exit 2 with one error line (except NaN: exit 0), never a crash or pa
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
+from check_util import FAILS, check, one_error_line, run
 from onnx import numpy_helper
 
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        FAILS.append(what)
-
-
-def run(ortool, *args, timeout=120):
-    p = subprocess.run([ortool, *args], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def one_error_line(code, err, expect_code=2, must_name=None):
-    lines = [l for l in err.splitlines() if l.strip()]
-    ok = code == expect_code and len(lines) == 1 and lines[0].startswith("ortool: error:")
-    if must_name is not None:
-        ok = ok and must_name in lines[0]
-    return ok
 
 
 def conv3x3_pad1(x, w, b=None):
