@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "lib/op_id.h"
+
 #ifdef ORTOOL_HAVE_DNNL
 #include "runtime/dnnl/dnnl_provider.h"
 #endif
@@ -85,11 +87,7 @@ bool GraphView::is_taken(const ir::Node* n) const {
   return i < 0 || taken_[static_cast<size_t>(i)];
 }
 
-int64_t GraphView::opset(const ir::Node& n) const {
-  int64_t v = model_.opset(n.domain());
-  if (v == 0 && (n.domain().empty() || n.domain() == "ai.onnx")) v = 1;
-  return v;
-}
+int64_t GraphView::opset(const ir::Node& n) const { return ir::node_opset(model_, n); }
 
 bool GraphView::read_only_by(const ir::Value& v, std::span<const ir::Node* const> group) const {
   if (v.is_graph_output() || borders_.count(&v)) return false;

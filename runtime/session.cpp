@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "lib/op_id.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/partition.h"
 #include "runtime/provider.h"
@@ -203,11 +204,7 @@ Result<std::unique_ptr<Kernel>> make_kernel(const ir::Node& n, const ir::Model& 
   return k;
 }
 
-int64_t opset_for(const ir::Model& m, const ir::Node& n) {
-  int64_t v = m.opset(n.domain());
-  if (v == 0 && (n.domain().empty() || n.domain() == "ai.onnx")) v = 1;
-  return v;
-}
+int64_t opset_for(const ir::Model& m, const ir::Node& n) { return ir::node_opset(m, n); }
 
 class SessionImpl final : public Session {
  public:
