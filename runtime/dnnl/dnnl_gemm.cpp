@@ -146,7 +146,7 @@ const ir::Node* bias_add(const GraphView& view, const ir::Node& matmul, int64_t 
   const ir::Value* c = matmul.output(0);
   if (!c || c->uses().size() != 1) return nullptr;
   const ir::Node* add = c->uses()[0].node;
-  if (add->op_type() != "Add" || !(add->domain().empty() || add->domain() == "ai.onnx")) return nullptr;
+  if (!ir::is_op(*add, "Add")) return nullptr;
   if (view.is_taken(add) || add->num_inputs() != 2 || add->num_outputs() != 1 || !add->output(0)) return nullptr;
   const ir::Node* group[] = {&matmul, add};
   if (!view.read_only_by(*c, group)) return nullptr;  // a graph output or a watched value stays visible
