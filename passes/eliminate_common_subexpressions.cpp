@@ -52,7 +52,7 @@ class EliminateCommonSubexpressions final : public Pass {
     bool changed = false;
     std::unordered_map<std::string, std::vector<ir::Node*>> seen;
     for (ir::Node* n : g.nodes()) {
-      bool onnx = n->domain().empty() || n->domain() == "ai.onnx" || n->domain() == "ai.onnx.ml";
+      bool onnx = ir::is_default_domain(n->domain()) || n->domain() == "ai.onnx.ml";
       if (!onnx || nondeterministic(*n) || !n->subgraphs().empty() || n->num_outputs() == 0) continue;
       std::vector<ir::Node*>& bucket = seen[node_key(*n)];
       ir::Node* match = nullptr;

@@ -156,7 +156,7 @@ class EliminateNoop final : public Pass {
     bool changed = false;
     int64_t opset = onnx_opset(model);
     for (ir::Node* n : g.nodes()) {
-      if (!n->input(0) || !n->output(0) || !(n->domain().empty() || n->domain() == "ai.onnx")) continue;
+      if (!n->input(0) || !n->output(0) || !ir::is_default_domain(n->domain())) continue;
       if (is_op(n, "Reshape") && collapse_reshape_chain(g, n, ctx, changed)) continue;
       ir::Value* source = noop_source(*n, opset);
       if (!source || !can_forward(n->output(0), source)) continue;

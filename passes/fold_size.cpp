@@ -233,7 +233,7 @@ const std::unordered_map<std::string_view, Rule>& rules() {
 }  // namespace
 
 std::optional<uint64_t> fold_output_elements(const ir::Node& n, const std::vector<const Tensor*>& inputs) {
-  if (!n.domain().empty() && n.domain() != "ai.onnx") return std::nullopt;
+  if (!ir::is_default_domain(n.domain())) return std::nullopt;
   if (!n.subgraphs().empty()) return std::nullopt;
   auto it = rules().find(n.op_type());
   if (it == rules().end()) return std::nullopt;

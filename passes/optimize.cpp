@@ -15,7 +15,7 @@ namespace {
 
 void count_ops(const ir::Graph& g, ModelStats& s, bool nested) {
   for (const ir::Node* n : g.nodes()) {
-    std::string op = n->domain().empty() || n->domain() == "ai.onnx" ? n->op_type() : n->domain() + "." + n->op_type();
+    std::string op = ir::is_default_domain(n->domain()) ? n->op_type() : n->domain() + "." + n->op_type();
     ++s.op_counts[op];
     ++(nested ? s.subgraph_nodes : s.nodes);
     for (const ir::Graph* sg : n->subgraphs()) count_ops(*sg, s, true);

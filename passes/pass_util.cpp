@@ -7,9 +7,7 @@
 
 namespace ortool::passes {
 
-bool is_op(const ir::Node* n, std::string_view op_type) {
-  return n && n->op_type() == op_type && (n->domain().empty() || n->domain() == "ai.onnx");
-}
+bool is_op(const ir::Node* n, std::string_view op_type) { return n && ir::is_op(*n, op_type); }
 
 int64_t onnx_opset(const ir::Model& m) {
   int64_t v = m.opset("");

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "lib/op_id.h"
 #include "lib/tensor.h"
 
 namespace ortool::passes {
 
-// True for a node of the default ONNX domain with this op type.
+// ir::is_op for a node that may be null (a value's producer): a node of the default ONNX domain
+// with this op type.
 bool is_op(const ir::Node* n, std::string_view op_type);
 // The model's default-domain opset (1 when not imported).
 int64_t onnx_opset(const ir::Model& m);

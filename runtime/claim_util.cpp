@@ -1,6 +1,7 @@
 // What providers share when they claim nodes: values fixed for the session, static shapes, messages, cpu fallback.
 #include "runtime/claim_util.h"
 
+#include "lib/op_id.h"
 #include "runtime/provider.h"
 
 namespace ortool::rt {
@@ -9,12 +10,12 @@ TensorPtr fixed_tensor(const ir::Value* v) {
   for (int hops = 0; v && hops < 8; ++hops) {
     if (GraphView::is_session_constant(v)) return v->constant();
     const ir::Node* p = v->producer();
-    if (!p || !(p->domain().empty() || p->domain() == "ai.onnx")) return nullptr;
-    if (p->op_type() == "Constant") {
+    if (!p) return nullptr;
+    if (ir::is_op(*p, "Constant")) {
       const ir::Attribute* a = p->attr("value");
       return a && a->type == ir::AttrType::Tensor && p->attributes().size() == 1 ? a->t : nullptr;
     }
-    if (p->op_type() != "Identity" || p->num_inputs() != 1) return nullptr;
+    if (!ir::is_op(*p, "Identity") || p->num_inputs() != 1) return nullptr;
     v = p->input(0);
   }
   return nullptr;

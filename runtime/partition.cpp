@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "lib/op_id.h"
+
 #ifdef ORTOOL_HAVE_DNNL
 #include "runtime/dnnl/dnnl_provider.h"
 #endif
@@ -66,11 +68,13 @@ Result<std::vector<size_t>> check_claim(const Claim& c, const GraphView& view, c
 
 }  // namespace
 
-GraphView::GraphView(const ir::Graph& g, const ir::Model& m, std::vector<ir::Node*> order)
+GraphView::GraphView(const ir::Graph& g, const ir::Model& m, std::vector<ir::Node*> order,
+                     std::span<const ir::Value* const> observed)
     : graph_(g), model_(m), order_(std::move(order)), taken_(order_.size(), false) {
   for (size_t i = 0; i < order_.size(); ++i) index_.emplace(order_[i], i);
   for (const ir::Node* n : order_)
-    for (const ir::Graph* s : n->subgraphs()) collect_subgraph_outputs(*s, g, subgraph_outputs_);
+    for (const ir::Graph* s : n->subgraphs()) collect_subgraph_outputs(*s, g, borders_);
+  borders_.insert(observed.begin(), observed.end());
 }
 
 int64_t GraphView::index_of(const ir::Node* n) const {
@@ -83,17 +87,17 @@ bool GraphView::is_taken(const ir::Node* n) const {
   return i < 0 || taken_[static_cast<size_t>(i)];
 }
 
-int64_t GraphView::opset(const ir::Node& n) const {
-  int64_t v = model_.opset(n.domain());
-  if (v == 0 && (n.domain().empty() || n.domain() == "ai.onnx")) v = 1;
-  return v;
-}
+int64_t GraphView::opset(const ir::Node& n) const { return ir::node_opset(model_, n); }
 
 bool GraphView::read_only_by(const ir::Value& v, std::span<const ir::Node* const> group) const {
-  if (v.is_graph_output() || subgraph_outputs_.count(&v)) return false;
+  if (v.is_graph_output() || borders_.count(&v)) return false;
   for (const ir::Use& u : v.uses())
     if (std::find(group.begin(), group.end(), u.node) == group.end()) return false;
   return true;
+}
+
+bool GraphView::is_read(const ir::Value& v) const {
+  return v.has_uses() || v.is_graph_output() || borders_.count(&v) > 0;
 }
 
 std::vector<const ir::Value*> group_inputs(std::span<const ir::Node* const> nodes) {
@@ -109,9 +113,10 @@ std::vector<const ir::Value*> group_inputs(std::span<const ir::Node* const> node
 }
 
 Result<std::vector<PartitionStep>> partition_graph(const ir::Graph& g, const ir::Model& m,
-                                                   std::span<const std::unique_ptr<Provider>> providers) {
+                                                   std::span<const std::unique_ptr<Provider>> providers,
+                                                   std::span<const ir::Value* const> observed) {
   ASSIGN_OR_RETURN(std::vector<ir::Node*> order, g.topological_order());
-  GraphView view(g, m, std::move(order));
+  GraphView view(g, m, std::move(order), observed);
   std::vector<PartitionStep> groups;
   // The group that runs at each position: the one whose last node stands there.
   std::vector<int64_t> runs_at(view.order().size(), -1);

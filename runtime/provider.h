@@ -16,9 +16,10 @@ namespace ortool::rt {
 //
 // A group lists its nodes in execution order. Its step writes the LAST node's outputs; the outputs of
 // the other nodes are the group's intermediates and must be read only inside the group (no other
-// consumer, not a graph output, not read by a subgraph). The step's inputs are the group's external
-// inputs: the first node's inputs, then each later node's inputs not produced inside the group, in
-// node and input order (absent optionals keep their place). KernelContext::node() is the last node.
+// consumer, not a graph output, not read by a subgraph, not watched: GraphView::read_only_by). The
+// step's inputs are the group's external inputs: the first node's inputs, then each later node's
+// inputs not produced inside the group, in node and input order (absent optionals keep their
+// place). KernelContext::node() is the last node.
 struct Claim {
   std::vector<const ir::Node*> nodes;
   KernelFactory factory;  // null: the provider's registry kernel for the single node
@@ -26,9 +27,16 @@ struct Claim {
 
 // One graph as the partitioner shows it to providers: its nodes in topological order, and which of
 // them earlier providers took (`taken()[i]` is about `order()[i]`).
+//
+// Values seen from outside the graph's nodes (graph outputs, values a subgraph lists as its output,
+// values the session's observer watches) are borders: no group may hide one, and each is handed
+// over in its ONNX layout. Providers ask read_only_by and is_read, never is_graph_output, so a
+// watched value counts everywhere a graph output does.
 class GraphView {
  public:
-  GraphView(const ir::Graph& g, const ir::Model& m, std::vector<ir::Node*> order);
+  // `observed`: values of `g` the session watches (see ObserveOptions).
+  GraphView(const ir::Graph& g, const ir::Model& m, std::vector<ir::Node*> order,
+            std::span<const ir::Value* const> observed = {});
   const ir::Graph& graph() const { return graph_; }
   const ir::Model& model() const { return model_; }
   const std::vector<ir::Node*>& order() const { return order_; }
@@ -39,9 +47,12 @@ class GraphView {
   bool is_taken(const ir::Node* n) const;
   // Opset of the node's domain in the model (1 for an unlisted default domain).
   int64_t opset(const ir::Node& n) const;
-  // True when `v` may be an intermediate of a group made of `group`: every reader is a node of the
-  // group, and it is neither a graph output nor read by a subgraph's output list.
+  // True when `v` may be an intermediate of a group made of `group` (and may be kept in a provider's
+  // private layout between its steps): every reader is a node of the group, and it is not a border.
   bool read_only_by(const ir::Value& v, std::span<const ir::Node* const> group) const;
+  // True when something reads `v`: a node, or the outside as a border. An output nobody reads may
+  // be left uncomputed.
+  bool is_read(const ir::Value& v) const;
   // A value that stays the same for the whole session: an initializer or folded constant that is
   // not also a graph input (a feed may override those).
   static bool is_session_constant(const ir::Value* v) { return v && v->is_constant() && !v->is_graph_input(); }
@@ -54,7 +65,9 @@ class GraphView {
   std::vector<ir::Node*> order_;
   std::vector<bool> taken_;
   std::unordered_map<const ir::Node*, size_t> index_;
-  std::unordered_set<const ir::Value*> subgraph_outputs_;  // values of graph_ listed as a subgraph's output
+  // Values of graph_ listed as a subgraph's output, or watched by the session (graph outputs are
+  // flagged on the value itself).
+  std::unordered_set<const ir::Value*> borders_;
 };
 
 class Provider {

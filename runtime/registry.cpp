@@ -3,10 +3,12 @@
 
 #include <algorithm>
 
+#include "lib/op_id.h"
+
 namespace ortool::rt {
 
 namespace {
-std::string norm_domain(std::string_view d) { return d == "ai.onnx" ? std::string() : std::string(d); }
+std::string norm_domain(std::string_view d) { return std::string(ir::canonical_domain(d)); }
 }  // namespace
 
 void KernelRegistry::add(KernelDef def) {

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <list>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "lib/op_id.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/partition.h"
 #include "runtime/provider.h"
@@ -19,6 +21,12 @@ namespace {
 struct Ref {
   int up = 0;     // 0: this frame; n: the n-th enclosing frame
   int slot = -1;  // -1: absent
+};
+
+// A watched value (SessionOptions::observe) and its slot in the main graph's frame.
+struct Watched {
+  const ir::Value* value = nullptr;
+  int slot = -1;
 };
 
 // One kernel run: a single node, or a provider's fused group (Claim), which writes its last node's
@@ -35,6 +43,7 @@ struct Step {
   std::vector<bool> wanted;
   std::vector<int> release;  // slots whose last reader is this step
   std::vector<int> dying_inputs;  // per input: its slot when this step releases it (in-place candidate), else -1
+  std::vector<Watched> observe;   // outputs the observer sees once the step has run
 };
 
 struct Plan {
@@ -45,6 +54,7 @@ struct Plan {
   std::vector<int> input_slots;
   std::vector<Ref> output_refs;
   std::vector<Step> steps;
+  std::vector<Watched> observe_at_start;  // watched graph inputs and constants, seen when a run starts
 };
 
 struct Frame {
@@ -194,11 +204,7 @@ Result<std::unique_ptr<Kernel>> make_kernel(const ir::Node& n, const ir::Model& 
   return k;
 }
 
-int64_t opset_for(const ir::Model& m, const ir::Node& n) {
-  int64_t v = m.opset(n.domain());
-  if (v == 0 && (n.domain().empty() || n.domain() == "ai.onnx")) v = 1;
-  return v;
-}
+int64_t opset_for(const ir::Model& m, const ir::Node& n) { return ir::node_opset(m, n); }
 
 class SessionImpl final : public Session {
  public:
@@ -210,6 +216,7 @@ class SessionImpl final : public Session {
 
   Status compile() {
     const ir::Graph& g = *model_.graph;
+    TRY(choose_observed(g));
     TRY(compile_graph(g));
     const Plan& p = *plans_.at(&g);
     for (const ir::Value* v : g.inputs()) inputs_.push_back(v);
@@ -235,6 +242,7 @@ class SessionImpl final : public Session {
     }
     meter_.live = 0;
     meter_.peak = 0;
+    TRY(notify(plan.observe_at_start, frame));
     TRY(execute(frame));
     std::vector<RValue> out;
     for (const Ref& r : plan.output_refs) {
@@ -350,6 +358,7 @@ class SessionImpl final : public Session {
         if (st.message().find(s.node->describe()) == std::string::npos) return st.with_context(s.node->describe());
         return st;
       }
+      if (!s.observe.empty()) TRY(notify(s.observe, frame));
       for (int slot : s.release) {
         frame.slots[static_cast<size_t>(slot)] = RValue();
         meter_.release(frame.owned_bytes[static_cast<size_t>(slot)]);
@@ -358,6 +367,63 @@ class SessionImpl final : public Session {
     }
     // What is left in this frame (outputs) stays alive with the caller; count it as released here.
     for (size_t b : frame.owned_bytes) meter_.release(b);
+    return Status::ok();
+  }
+
+  // Shows the watched values to the observer; FloatTensors mode passes float32 tensors only.
+  Status notify(const std::vector<Watched>& watched, const Frame& frame) const {
+    const ObserveOptions& o = opts_.observe;
+    for (const Watched& w : watched) {
+      const RValue& v = frame.slots[static_cast<size_t>(w.slot)];
+      if (o.select == ObserveOptions::Select::FloatTensors && !(v.is_tensor() && v.tensor.dtype() == DType::Float))
+        continue;
+      TRY(o.callback(*w.value, v));
+    }
+    return Status::ok();
+  }
+
+  // Values of `g` that depend on a feed: graph inputs not backed by an initializer, and the outputs
+  // of nodes reading one (`order` topological). A node with subgraphs counts as reading one: its
+  // bodies may read feeds from the outer scope.
+  static std::unordered_set<const ir::Value*> fed_values(const ir::Graph& g, const std::vector<ir::Node*>& order) {
+    std::unordered_set<const ir::Value*> fed;
+    for (const ir::Value* v : g.inputs())
+      if (!v->is_constant()) fed.insert(v);
+    for (const ir::Node* n : order) {
+      bool reads = !n->subgraphs().empty();
+      for (const ir::Value* v : n->inputs()) reads = reads || (v && fed.count(v));
+      if (reads)
+        for (const ir::Value* out : n->outputs())
+          if (out) fed.insert(out);
+    }
+    return fed;
+  }
+
+  // The values of the main graph the observer watches (SessionOptions::observe), in value order.
+  Status choose_observed(const ir::Graph& g) {
+    const ObserveOptions& o = opts_.observe;
+    if (!o.callback) return Status::ok();
+    std::unordered_set<const ir::Value*> chosen;
+    if (o.select == ObserveOptions::Select::Named) {
+      for (const std::string& name : o.values) {
+        const ir::Value* v = g.find_value(name);
+        if (!v) return invalid("cannot watch '{}': the main graph has no value of that name", name);
+        chosen.insert(v);
+      }
+    } else if (o.select == ObserveOptions::Select::All) {
+      for (const ir::Value* v : g.values())
+        if (v->is_graph_input() || v->producer()) chosen.insert(v);  // not initializers, folded constants
+    } else {
+      ASSIGN_OR_RETURN(std::vector<ir::Node*> order, g.topological_order());
+      for (const ir::Value* v : fed_values(g, order)) {
+        const Type& t = v->type;
+        // A value declared as anything but a float32 tensor never holds one.
+        if (t.kind == Type::Kind::None || (t.is_tensor() && (t.elem == DType::Float || t.elem == DType::Undefined)))
+          chosen.insert(v);
+      }
+    }
+    for (const ir::Value* v : g.values())
+      if (chosen.count(v)) observed_.push_back(v);
     return Status::ok();
   }
 
@@ -402,7 +468,13 @@ class SessionImpl final : public Session {
     for (const ir::Value* v : g.inputs()) p.input_slots.push_back(p.slot_of.at(v));
     plans_[&g] = std::move(plan);
 
-    ASSIGN_OR_RETURN(std::vector<PartitionStep> parts, partition_graph(g, model_, providers_));
+    // Only the main graph is watched.
+    std::span<const ir::Value* const> watch;
+    if (&g == model_.graph.get()) watch = observed_;
+    const std::unordered_set<const ir::Value*> observed(watch.begin(), watch.end());
+    for (const ir::Value* v : watch)
+      if (!v->producer()) p.observe_at_start.push_back({v, p.slot_of.at(v)});
+    ASSIGN_OR_RETURN(std::vector<PartitionStep> parts, partition_graph(g, model_, providers_, watch));
     std::unordered_map<int, size_t> last_use;
     for (PartitionStep& part : parts) {
       const ir::Node* n = part.nodes.back();
@@ -428,8 +500,10 @@ class SessionImpl final : public Session {
         if (v && v->graph() == &g) last_use[p.slot_of.at(v)] = p.steps.size();
       }
       for (ir::Value* o : n->outputs()) {
+        const bool watched = o && observed.count(o) > 0;
+        if (watched) s.observe.push_back({o, p.slot_of.at(o)});
         s.outputs.push_back(o ? p.slot_of.at(o) : -1);
-        s.wanted.push_back(o && (o->has_uses() || o->is_graph_output()));
+        s.wanted.push_back(o && (o->has_uses() || o->is_graph_output() || watched));
         if (o) last_use.emplace(p.slot_of.at(o), p.steps.size());  // unused outputs die right away
       }
       for (ir::Graph* sg : n->subgraphs()) {
@@ -473,6 +547,7 @@ class SessionImpl final : public Session {
   std::vector<const ir::Node*> timing_order_;
   std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans_;
   std::vector<const ir::Value*> inputs_, outputs_;
+  std::vector<const ir::Value*> observed_;  // values of the main graph the observer watches
 };
 
 Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) {

@@ -1,6 +1,7 @@
 // Session: runs an ir::Model on the CPU: partitions it among providers, plans buffers, executes steps.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -10,6 +11,36 @@
 #include "runtime/value.h"
 
 namespace ortool::rt {
+
+// Watching a run (calibration, per-layer error, layer-by-layer compare): a callback sees chosen values
+// of the main graph as the run makes them.
+//
+// Each watched value is reported once per run: a graph input when the run starts, any other value
+// right after the step that computes it (before its buffer can be released or reused). Watched values
+// keep their ONNX form: providers treat them like graph outputs, so no fused group hides one and none
+// is handed over in a provider's private layout (NHWC); the numbers are those the cpu provider gives,
+// within the provider's usual tolerance. Watching a value costs what making it a graph output costs
+// (the fusions that would hide it); watching nothing changes nothing.
+//
+// The callback runs on the thread that called Session::run and must not call the session. It may keep
+// the RValue (tensors share their buffer; a kept one is not reused for later values). Its error ends
+// the run, and Session::run returns it as it is.
+using ObserveFn = std::function<Status(const ir::Value& value, const RValue& data)>;
+
+struct ObserveOptions {
+  enum class Select {
+    Named,         // the values named in `values`: graph inputs, node outputs or constants of the main graph
+    FloatTensors,  // every float32 tensor the main graph computes from the feeds (the activations): the
+                   // graph inputs not backed by an initializer and the node outputs that depend on one;
+                   // weights, Constant nodes and what is computed from them alone are left out. Values
+                   // declared as anything but float32 tensors are not watched; those of unknown type are
+                   // watched and reported only when they turn out float32 tensors (`values` is ignored)
+    All,           // every graph input and node output of the main graph, whatever it holds (`values` ignored)
+  };
+  Select select = Select::Named;
+  std::vector<std::string> values;  // Named: an unknown name is an error of Session::create
+  ObserveFn callback;               // null: nothing is watched
+};
 
 struct SessionOptions {
   int threads = 1;
@@ -22,6 +53,8 @@ struct SessionOptions {
   std::map<std::string, int64_t> dim_bindings;
   // Time every node run (Session::node_timings); off by default: it costs two clock reads per node.
   bool profile = false;
+  // Values to watch as the run makes them (see ObserveOptions); none by default.
+  ObserveOptions observe;
 };
 
 // Accumulated run time of one node over all runs since the session was created (profile on).

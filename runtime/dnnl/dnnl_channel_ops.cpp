@@ -22,10 +22,6 @@ namespace {
 
 std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
 
-bool is_op(const ir::Node& n, const char* op) {
-  return n.op_type() == op && (n.domain().empty() || n.domain() == "ai.onnx");
-}
-
 // The int64 values of a session-fixed 1-D tensor, or nullopt.
 std::optional<std::vector<int64_t>> fixed_ints(const ir::Value* v) {
   const TensorPtr t = fixed_tensor(v);
@@ -197,7 +193,7 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
   // A Concat along channels read only by the shuffle is done in the same pass.
   const ir::Node* concat = nullptr;
   const ir::Node* start = &first;
-  if (is_op(first, "Concat")) {
+  if (ir::is_op(first, "Concat")) {
     const int64_t axis = first.attr_int("axis", 1);
     const ir::Value* o = first.output(0);
     if ((axis != 1 && axis != -3) || first.num_inputs() == 0 || first.num_outputs() != 1 || !o ||
@@ -207,7 +203,7 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
       if (!v) return std::nullopt;
     concat = &first;
     start = o->uses()[0].node;
-    if (!is_op(*start, "Reshape") || view.is_taken(start)) return std::nullopt;
+    if (!ir::is_op(*start, "Reshape") || view.is_taken(start)) return std::nullopt;
   }
   const ir::Node& reshape = *start;
   if (reshape.num_inputs() != 2 || !reshape.output(0) || reshape.attr_int("allowzero", 0) != 0) return std::nullopt;
@@ -216,13 +212,13 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
   const ir::Value* r5 = reshape.output(0);
   if (r5->uses().size() != 1) return std::nullopt;
   const ir::Node* tr = r5->uses()[0].node;
-  if (!is_op(*tr, "Transpose") || view.is_taken(tr) || tr->num_inputs() != 1 || !tr->output(0) ||
+  if (!ir::is_op(*tr, "Transpose") || view.is_taken(tr) || tr->num_inputs() != 1 || !tr->output(0) ||
       tr->attr_ints("perm") != std::vector<int64_t>{0, 2, 1, 3, 4})
     return std::nullopt;
   const ir::Value* t = tr->output(0);
   if (t->uses().size() != 1 || t->uses()[0].index != 0) return std::nullopt;
   const ir::Node* back = t->uses()[0].node;
-  if (!is_op(*back, "Reshape") || view.is_taken(back) || back->num_inputs() != 2 || !back->output(0) ||
+  if (!ir::is_op(*back, "Reshape") || view.is_taken(back) || back->num_inputs() != 2 || !back->output(0) ||
       back->attr_int("allowzero", 0) != 0)
     return std::nullopt;
   const auto shape4 = fixed_ints(back->input(1));

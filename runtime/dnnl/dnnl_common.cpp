@@ -25,21 +25,15 @@ void set_threads(int n) {
 
 void use_threads(const KernelContext& ctx) { set_threads(ctx.threads() ? ctx.threads()->size() : 1); }
 
-namespace {
-
-bool default_domain(const ir::Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
-
-}  // namespace
-
 std::optional<PostOp> silu_from(const GraphView& view, const ir::Node& sig) {
-  if (sig.op_type() != "Sigmoid" || !default_domain(sig) || view.is_taken(&sig) || sig.num_inputs() != 1 ||
+  if (!ir::is_op(sig, "Sigmoid") || view.is_taken(&sig) || sig.num_inputs() != 1 ||
       !sig.input(0) || sig.num_outputs() != 1 || !sig.output(0))
     return std::nullopt;
   const ir::Value* v = sig.input(0);
   const ir::Value* s = sig.output(0);
   if (s->uses().size() != 1) return std::nullopt;
   const ir::Node* mul = s->uses()[0].node;
-  if (mul->op_type() != "Mul" || !default_domain(*mul) || view.is_taken(mul) || mul->num_inputs() != 2 ||
+  if (!ir::is_op(*mul, "Mul") || view.is_taken(mul) || mul->num_inputs() != 2 ||
       mul->num_outputs() != 1 || !mul->output(0) || mul->input(1 - s->uses()[0].index) != v)
     return std::nullopt;
   const ir::Node* group[] = {&sig, mul};
@@ -59,7 +53,7 @@ std::optional<PostOp> fusable_silu(const GraphView& view, const ir::Node& produc
   const ir::Value* v = producer.output(0);
   const ir::Node* sig = nullptr;
   for (const ir::Use& u : v->uses())
-    if (u.node->op_type() == "Sigmoid" && u.index == 0) sig = u.node;
+    if (ir::is_op(*u.node, "Sigmoid") && u.index == 0) sig = u.node;
   std::optional<PostOp> p = sig ? silu_from(view, *sig) : std::nullopt;
   const ir::Node* group[] = {&producer, sig, p ? p->node : nullptr};
   if (!p || !view.read_only_by(*v, group)) return std::nullopt;
@@ -83,7 +77,7 @@ std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& 
   if (v && v->uses().size() == 2) return fusable_silu(view, producer);
   if (!v || v->uses().size() != 1 || v->uses()[0].index != 0) return std::nullopt;
   const ir::Node* c = v->uses()[0].node;
-  if (view.is_taken(c) || !(c->domain().empty() || c->domain() == "ai.onnx")) return std::nullopt;
+  if (view.is_taken(c) || !ir::is_default_domain(c->domain())) return std::nullopt;
   if (c->num_outputs() != 1 || !c->output(0)) return std::nullopt;
   const ir::Node* group[] = {&producer, c};
   if (!view.read_only_by(*v, group)) return std::nullopt;
@@ -92,7 +86,7 @@ std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& 
 
 std::optional<PostOp> activation_of(const GraphView& view, const ir::Node& node) {
   const ir::Node* c = &node;
-  if (view.is_taken(c) || !default_domain(*c) || c->num_outputs() != 1 || !c->output(0) || !c->input(0))
+  if (view.is_taken(c) || !ir::is_default_domain(c->domain()) || c->num_outputs() != 1 || !c->output(0) || !c->input(0))
     return std::nullopt;
   PostOp p;
   p.node = c;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "lib/op_id.h"
 #include "lib/status.h"
 #include "runtime/claim_util.h"
 #include "runtime/kernel.h"

@@ -243,7 +243,7 @@ const ir::Node* fusable_add(const GraphView& view, const ir::Node& producer) {
   const ir::Value* c = producer.output(0);
   if (!c || c->uses().size() != 1) return nullptr;
   const ir::Node* add = c->uses()[0].node;
-  if (add->op_type() != "Add" || !(add->domain().empty() || add->domain() == "ai.onnx")) return nullptr;
+  if (!ir::is_op(*add, "Add")) return nullptr;
   if (view.is_taken(add) || add->num_inputs() != 2 || add->num_outputs() != 1 || !add->output(0)) return nullptr;
   const ir::Value* other = add->input(c->uses()[0].index == 0 ? 1 : 0);
   if (!other || other == c || other->type.elem != DType::Float) return nullptr;
@@ -266,7 +266,7 @@ bool fold_batch_norm(const GraphView& view, const ir::Node& conv, ConvSpec& spec
   const ir::Value* c = conv.output(0);
   if (!c || c->uses().size() != 1 || c->uses()[0].index != 0) return false;
   const ir::Node* bn = c->uses()[0].node;
-  if (bn->op_type() != "BatchNormalization" || !(bn->domain().empty() || bn->domain() == "ai.onnx")) return false;
+  if (!ir::is_op(*bn, "BatchNormalization")) return false;
   if (view.is_taken(bn) || view.opset(*bn) < 7 || bn->num_inputs() != 5 || !bn->output(0)) return false;
   for (size_t i = 1; i < bn->num_outputs(); ++i)
     if (bn->output(i)) return false;  // running statistics outputs: training

@@ -239,7 +239,7 @@ const ir::Node* only_reader(const GraphView& view, const ir::Node& producer, con
   const ir::Value* v = producer.output(0);
   if (!v || v->uses().size() != 1) return nullptr;
   const ir::Node* c = v->uses()[0].node;
-  if (c->op_type() != op || !(c->domain().empty() || c->domain() == "ai.onnx") || view.is_taken(c)) return nullptr;
+  if (!ir::is_op(*c, op) || view.is_taken(c)) return nullptr;
   if (c->num_outputs() != 1 || !c->output(0)) return nullptr;
   const ir::Node* group[] = {&producer, c};
   return view.read_only_by(*v, group) ? c : nullptr;

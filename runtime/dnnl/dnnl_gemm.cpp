@@ -144,10 +144,12 @@ std::optional<std::vector<float>> gemm_bias(const ir::Value* c, int64_t n, float
 // MatMul's output as its only reader, as exporters write a Linear layer; null otherwise.
 const ir::Node* bias_add(const GraphView& view, const ir::Node& matmul, int64_t n) {
   const ir::Value* c = matmul.output(0);
-  if (!c || c->uses().size() != 1 || c->is_graph_output()) return nullptr;
+  if (!c || c->uses().size() != 1) return nullptr;
   const ir::Node* add = c->uses()[0].node;
-  if (add->op_type() != "Add" || !(add->domain().empty() || add->domain() == "ai.onnx")) return nullptr;
+  if (!ir::is_op(*add, "Add")) return nullptr;
   if (view.is_taken(add) || add->num_inputs() != 2 || add->num_outputs() != 1 || !add->output(0)) return nullptr;
+  const ir::Node* group[] = {&matmul, add};
+  if (!view.read_only_by(*c, group)) return nullptr;  // a graph output or a watched value stays visible
   const ir::Value* other = add->input(c->uses()[0].index == 0 ? 1 : 0);
   if (!other || other == c || !gemm_bias(other, n, 1.0f)) return nullptr;
   // A bias of rank 2 would broadcast a vector product [N] up to [1, N]; keep the shapes exact.

@@ -208,12 +208,12 @@ std::optional<DnnlClaim> claim_softmax(const GraphView&, const ir::Node& node, i
   return single_node_claim<DnnlSoftmaxKernel>(node, threads);
 }
 
-std::optional<DnnlClaim> claim_layer_norm(const GraphView&, const ir::Node& node, int threads) {
+std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node& node, int threads) {
   if (node.num_inputs() < 2 || !float_or_unknown(node.input(0)) || !node.input(1) || !node.output(0))
     return std::nullopt;
-  // Mean and InvStdDev are not computed here: a node that wants them stays on cpu.
+  // Mean and InvStdDev are not computed here: a node whose statistics are read (or watched) stays on cpu.
   for (size_t i = 1; i < node.num_outputs(); ++i)
-    if (const ir::Value* o = node.output(i); o && (o->has_uses() || o->is_graph_output())) return std::nullopt;
+    if (const ir::Value* o = node.output(i); o && view.is_read(*o)) return std::nullopt;
   if (node.attr_int("stash_type", 1) != 1) return std::nullopt;  // statistics in another precision: the cpu kernel's business
   return single_node_claim<DnnlLayerNormKernel>(node, threads);
 }

@@ -105,7 +105,7 @@ class DnnlProvider final : public Provider {
       const ir::Node* n = local.order()[i];
       if (local.taken()[i]) continue;
       const bool runtime_domain = n->domain() == kRuntimeDomain;
-      if (!runtime_domain && !n->domain().empty() && n->domain() != "ai.onnx") continue;
+      if (!runtime_domain && !ir::is_default_domain(n->domain())) continue;
       const std::string& op = n->op_type();
       std::optional<DnnlClaim> c;
       // The runtime domain's LayerNormalization (the fused form bench and the optimizer write) has

@@ -34,9 +34,9 @@ ThreadPoolPtr make_thread_pool(int threads) {
 Clamp clamp_of(const GraphView& view, const ir::Node& c) {
   Clamp out;
   if (c.num_outputs() != 1 || !c.output(0) || !c.input(0)) return {};
-  if (c.op_type() == "Relu" && c.num_inputs() == 1) {
+  if (ir::is_op(c, "Relu") && c.num_inputs() == 1) {
     out.lo = 0.0f;
-  } else if (c.op_type() == "Clip") {
+  } else if (ir::is_op(c, "Clip")) {
     std::optional<float> lo, hi;
     if (view.opset(c) < 11) {
       if (c.num_inputs() != 1) return {};
@@ -62,7 +62,7 @@ Clamp fusable_clamp(const GraphView& view, const ir::Node& producer) {
   const ir::Value* v = producer.output(0);
   if (!v || v->uses().size() != 1 || v->uses()[0].index != 0) return {};
   const ir::Node* c = v->uses()[0].node;
-  if (view.is_taken(c) || !(c->domain().empty() || c->domain() == "ai.onnx")) return {};
+  if (view.is_taken(c) || !ir::is_default_domain(c->domain())) return {};
   const ir::Node* group[] = {&producer, c};
   if (!view.read_only_by(*v, group)) return {};
   return clamp_of(view, *c);

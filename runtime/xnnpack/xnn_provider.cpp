@@ -25,7 +25,7 @@ class XnnpackProvider final : public Provider {
     for (size_t i = 0; i < view.order().size(); ++i) {
       const ir::Node* n = view.order()[i];
       if (view.taken()[i] || mine.count(n)) continue;
-      if (!n->domain().empty() && n->domain() != "ai.onnx") continue;
+      if (!ir::is_default_domain(n->domain())) continue;
       const std::string& op = n->op_type();
       std::optional<xnn_ep::XnnClaim> c;
       if (op == "Conv") c = xnn_ep::claim_conv(view, *n, pool_);

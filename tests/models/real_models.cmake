@@ -4,6 +4,9 @@ set(ORTOOL_MODELS_DIR "${PROJECT_SOURCE_DIR}/../shared/models" CACHE PATH "Real 
 file(GLOB ORTOOL_REAL_MODELS "${ORTOOL_MODELS_DIR}/*/model.onnx")
 if(NOT ORTOOL_REAL_MODELS)
   message(WARNING "no real models under ${ORTOOL_MODELS_DIR}: the model_* tests are not defined")
+elseif(TARGET test_runtime)
+  # Unit tests that load the real models (record_types) are compiled only where they exist.
+  target_compile_definitions(test_runtime PRIVATE ORTOOL_MODELS_DIR="${ORTOOL_MODELS_DIR}")
 endif()
 foreach(model ${ORTOOL_REAL_MODELS})
   get_filename_component(dir ${model} DIRECTORY)
