@@ -128,7 +128,7 @@ Result<CheckReport> check_equivalence(const ir::Model& original, const ir::Model
         else if (s.failed == 0)
           report.failure = fmt::format(
               "output '{}' (seed {}): SQNR {:.1f} dB, below the {:.0f} dB that rtol {} asks of the whole output "
-              "(every element is within atol {}; max abs difference {:.3g})",
+              "(every element is within atol {} / rtol; max abs difference {:.3g})",
               oc.name, o.seed + r, *s.sqnr_db, -20 * std::log10(o.tolerance.rtol), o.tolerance.rtol, o.tolerance.atol,
               s.max_abs);
         else
