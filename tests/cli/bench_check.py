@@ -16,17 +16,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-FAILURES = []
-PASSED = [0]
-
-
-def expect(cond, what, detail=""):
-    if cond:
-        PASSED[0] += 1
-        print(f"ok: {what}")
-    else:
-        FAILURES.append(what)
-        print(f"FAIL: {what}" + (f"\n  {detail}" if detail else ""))
+from check_util import FAILS, check, one_error_line
 
 
 def bench(ortool, model, *args):
@@ -62,24 +52,24 @@ def main():
     code, j, out, err = run("--iters", "7", "--warmup", "2", "--json")
     fields = {"model", "iterations", "warmup", "latency_ms", "throughput_per_s", "providers", "threads", "optimized",
               "peak_memory_bytes", "arena_bytes", "peak_rss_bytes"}
-    expect(code == 0 and j is not None and fields <= set(j), "--json has the documented fields",
+    check(code == 0 and j is not None and fields <= set(j), "--json has the documented fields",
            f"missing {fields - set(j or {})}: {err}")
     j = j or {}
-    expect(j.get("iterations") == 7 and j.get("warmup") == 2, "--iters 7 --warmup 2: reported as such",
+    check(j.get("iterations") == 7 and j.get("warmup") == 2, "--iters 7 --warmup 2: reported as such",
            f"{j.get('iterations')} {j.get('warmup')}")
-    expect(latency_sane(j), "latency_ms: positive and ordered (min <= median <= p90 <= p99 <= max)",
+    check(latency_sane(j), "latency_ms: positive and ordered (min <= median <= p90 <= p99 <= max)",
            f"{j.get('latency_ms')}")
-    expect(j.get("throughput_per_s", 0) > 0 and j.get("threads") == 1 and j.get("optimized") is True
+    check(j.get("throughput_per_s", 0) > 0 and j.get("threads") == 1 and j.get("optimized") is True
            and j.get("model") == a.model, "throughput, threads 1, optimized, model path", f"{j}")
-    expect(0 < j.get("peak_memory_bytes", 0) <= j.get("arena_bytes", 0) + 4096 and j.get("peak_rss_bytes", 0) > 0,
+    check(0 < j.get("peak_memory_bytes", 0) <= j.get("arena_bytes", 0) + 4096 and j.get("peak_rss_bytes", 0) > 0,
            "peak memory: live tensors within the arena, process RSS reported", f"{j}")
-    expect("profile" not in j, "no profile without --profile", f"{list(j)}")
+    check("profile" not in j, "no profile without --profile", f"{list(j)}")
 
     # --profile and --top.
     code, j, _, err = run("--iters", "3", "--warmup", "0", "--profile", "--top", "2", "--json")
     prof = (j or {}).get("profile", {})
     op_nodes = sum(o.get("nodes", 0) for o in prof.get("ops", []))
-    expect(code == 0 and prof.get("ops") and len(prof.get("slowest_nodes", [])) == 2
+    check(code == 0 and prof.get("ops") and len(prof.get("slowest_nodes", [])) == 2
            and prof.get("node_total_ms", 0) > 0 and all(o["ms"] >= 0 for o in prof["ops"])
            and 0 < op_nodes < n_nodes,
            "--profile --top 2: per-op table of the optimized graph, the two slowest nodes", f"{prof} {err}")
@@ -91,52 +81,52 @@ def main():
         prof = (j or {}).get("profile", {})
         profiled[bool(flags)] = (code, j and j.get("optimized"), {o["op_type"]: o["nodes"] for o in prof.get("ops", [])})
     code, optimized, counts = profiled[True]
-    expect(code == 0 and optimized is False and sum(counts.values()) == n_nodes and counts.get("Constant") == 1,
+    check(code == 0 and optimized is False and sum(counts.values()) == n_nodes and counts.get("Constant") == 1,
            "--no-optimize: the graph as it is (every node of the file profiled)", f"{profiled[True]}")
     code, optimized, counts = profiled[False]
-    expect(code == 0 and optimized is True and sum(counts.values()) == n_nodes - 1 and "Constant" not in counts,
+    check(code == 0 and optimized is True and sum(counts.values()) == n_nodes - 1 and "Constant" not in counts,
            "without --no-optimize: the optimized graph (the Constant made an initializer)", f"{profiled[False]}")
     code, _, out, err = run("--iters", "3", "--warmup", "0", "--profile", "--top", "1")
-    expect(code == 0 and "latency" in out and "slowest nodes" in out and "Conv" in out,
+    check(code == 0 and "latency" in out and "slowest nodes" in out and "Conv" in out,
            "--profile text: latency, the per-op table and the slowest nodes", out)
 
     # --providers and --threads.
     code, j, _, err = run("--iters", "2", "--warmup", "0", "--providers", "cpu", "--profile", "--json")
-    expect(code == 0 and j and j.get("providers") == ["cpu"]
+    check(code == 0 and j and j.get("providers") == ["cpu"]
            and {n.get("provider") for n in j["profile"]["slowest_nodes"]} == {"cpu"},
            "--providers cpu: every node on the reference kernels", f"{j and j.get('providers')} {err}")
     if a.xnnpack:
         code, j, _, err = run("--iters", "2", "--warmup", "0", "--providers", "xnnpack,cpu", "--json")
-        expect(code == 0 and j and j.get("providers") == ["xnnpack", "cpu"], "--providers xnnpack,cpu", err)
+        check(code == 0 and j and j.get("providers") == ["xnnpack", "cpu"], "--providers xnnpack,cpu", err)
     code, _, _, err = run("--iters", "2", "--providers", "bogus")
-    expect(code == 2 and "bogus" in err, "--providers bogus: exit 2 naming it", err)
+    check(one_error_line(code, err, 2, "bogus"), "--providers bogus: exit 2 naming it", err)
     code, j, _, err = run("--iters", "2", "--warmup", "0", "--threads", "2", "--json")
-    expect(code == 0 and j and j.get("threads") == 2, "--threads 2: reported", err)
+    check(code == 0 and j and j.get("threads") == 2, "--threads 2: reported", err)
 
     # --max-seconds stops a long run early.
     code, j, _, err = run("--iters", "10000000", "--warmup", "0", "--max-seconds", "0.2", "--json")
-    expect(code == 0 and j and 0 < j.get("iterations", 0) < 10000000,
+    check(code == 0 and j and 0 < j.get("iterations", 0) < 10000000,
            "--max-seconds 0.2: stops timing early and reports the runs made", f"{j and j.get('iterations')} {err}")
     code, _, _, err = run("--iters", "0")
-    expect(code == 2, "--iters 0: exit 2", err)
+    check(one_error_line(code, err, 2), "--iters 0: exit 2", err)
 
     # Inputs from files: --input NAME=FILE and --input-dir; a wrong shape is refused.
     with tempfile.TemporaryDirectory(prefix="ortool_bench_") as tmp:
         x = np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32)
         np.save(os.path.join(tmp, "x.npy"), x)
         code, j, _, err = run("--iters", "2", "--warmup", "0", "--input", f"input={tmp}/x.npy", "--json")
-        expect(code == 0 and j and j.get("iterations") == 2, "--input input=x.npy", err)
+        check(code == 0 and j and j.get("iterations") == 2, "--input input=x.npy", err)
         d = os.path.join(tmp, "set")
         os.mkdir(d)
         onnx.save_tensor(numpy_helper.from_array(x, "input"), os.path.join(d, "input_0.pb"))
         code, j, _, err = run("--iters", "2", "--warmup", "0", "--input-dir", d, "--json")
-        expect(code == 0 and j and j.get("iterations") == 2, "--input-dir with input_0.pb", err)
+        check(code == 0 and j and j.get("iterations") == 2, "--input-dir with input_0.pb", err)
         np.save(os.path.join(tmp, "bad.npy"), np.zeros((2, 5), np.float32))
         code, _, _, err = run("--iters", "2", "--input", f"input={tmp}/bad.npy")
-        expect(code == 2 and "input" in err, "--input of the wrong rank: exit 2 naming the input", err)
+        check(one_error_line(code, err, 2, "input"), "--input of the wrong rank: exit 2 naming the input", err)
 
-    print(f"{PASSED[0]} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    print(f"{len(FAILS)} failure(s)")
+    return 1 if FAILS else 0
 
 
 if __name__ == "__main__":

@@ -16,17 +16,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-FAILURES = []
-PASSED = [0]
-
-
-def expect(cond, what, detail=""):
-    if cond:
-        PASSED[0] += 1
-        print(f"ok: {what}")
-    else:
-        FAILURES.append(what)
-        print(f"FAIL: {what}" + (f"\n  {detail}" if detail else ""))
+from check_util import FAILS, check, one_error_line
 
 
 def compare(ortool, *args):
@@ -67,20 +57,20 @@ def main():
         # --input NAME=FILE: the file's batch of 2 is what runs (10 classes each).
         code, j, err = compare(a.ortool, a.model, a.model, "--input", x2_arg)
         out = (j or {}).get("outputs", [{}])[0]
-        expect(code == 0 and j and j.get("samples") == 1 and out.get("elements") == 20 and out.get("max_abs_error") == 0,
+        check(code == 0 and j and j.get("samples") == 1 and out.get("elements") == 20 and out.get("max_abs_error") == 0,
                "--input: the model against itself on the file's tensor (batch 2: 20 elements)", f"{j} {err}")
         code, j, err = compare(a.ortool, a.model, bad, "--input", x2_arg)
         out = (j or {}).get("outputs", [{}])[0]
-        expect(code == 1 and j and j.get("passed") is False and out.get("elements") == 20
+        check(code == 1 and j and j.get("passed") is False and out.get("elements") == 20
                and out.get("failed_elements", 0) > 0, "--input: a 1.2x Gemm weight fails on it (exit 1)", f"{j} {err}")
 
         # --input-dir DIR: input_0.pb (batch 3).
         code, j, err = compare(a.ortool, a.model, a.model, "--input-dir", set_dir)
         out = (j or {}).get("outputs", [{}])[0]
-        expect(code == 0 and j and j.get("samples") == 1 and out.get("elements") == 30,
+        check(code == 0 and j and j.get("samples") == 1 and out.get("elements") == 30,
                "--input-dir: input_0.pb is what runs (batch 3: 30 elements)", f"{j} {err}")
         code, j, err = compare(a.ortool, a.model, bad, "--input-dir", set_dir)
-        expect(code == 1 and j and j.get("passed") is False, "--input-dir: the 1.2x Gemm weight fails (exit 1)",
+        check(code == 1 and j and j.get("passed") is False, "--input-dir: the 1.2x Gemm weight fails (exit 1)",
                f"{j} {err}")
 
         # Bad inputs: exit 2, one line naming what is wrong.
@@ -90,13 +80,13 @@ def main():
             ("--input-dir that does not exist", ["--input-dir", os.path.join(tmp, "none")], "none"),
         ]:
             code, _, err = compare(a.ortool, a.model, a.model, *args)
-            expect(code == 2 and word in err and err.count("\n") <= 1, f"{what}: exit 2 naming it", err)
+            check(one_error_line(code, err, 2, word), f"{what}: exit 2 naming it", err)
         np.save(os.path.join(tmp, "rank2.npy"), np.zeros((2, 5), np.float32))
         code, _, err = compare(a.ortool, a.model, a.model, "--input", f"input={tmp}/rank2.npy")
-        expect(code == 2 and "input" in err, "--input of the wrong rank: exit 2", err)
+        check(one_error_line(code, err, 2, "input"), "--input of the wrong rank: exit 2", err)
 
-    print(f"{PASSED[0]} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    print(f"{len(FAILS)} failure(s)")
+    return 1 if FAILS else 0
 
 
 if __name__ == "__main__":
