@@ -21,8 +21,12 @@ if(NOT ORTOOL_REAL_MODELS)
   message(WARNING "no real models under ${ORTOOL_MODELS_DIR}: the model_* tests are not defined")
   ortool_require_data(model_data_present "no real models under ${ORTOOL_MODELS_DIR}")
 elseif(TARGET test_runtime)
-  # Unit tests that load the real models (record_types) are compiled only where they exist.
+  # Unit tests that load the real models (record_types; optimize's check on the text detector) are
+  # compiled only where they exist.
   target_compile_definitions(test_runtime PRIVATE ORTOOL_MODELS_DIR="${ORTOOL_MODELS_DIR}")
+  if(TARGET test_passes)
+    target_compile_definitions(test_passes PRIVATE ORTOOL_MODELS_DIR="${ORTOOL_MODELS_DIR}")
+  endif()
 endif()
 get_target_property(_ortool_runtime_defs ortool_runtime INTERFACE_COMPILE_DEFINITIONS)
 foreach(model ${ORTOOL_REAL_MODELS})

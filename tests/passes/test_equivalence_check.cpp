@@ -2,7 +2,6 @@
 // real text detector, the all-zero output judged by atol, and model-local functions checked, not skipped.
 #include "passes/equivalence_check.h"
 
-#include <cstdlib>
 #include <filesystem>
 
 #include "lib/model_io.h"
@@ -119,14 +118,10 @@ TEST_CASE("the check runs model-local functions as ortool run does, instead of s
   CHECK_MESSAGE(r.passed, r.failure);
 }
 
+#ifdef ORTOOL_MODELS_DIR
 TEST_CASE("the check fails the real text detector with its last ConvTranspose scaled by 1.2") {
-  fs::path path = fs::path(ORTOOL_SOURCE_DIR) / ".." / "shared" / "models" / "ppocr_det_v3" / "model.onnx";
-  if (!fs::exists(path)) {
-    // CI has the models (ORTOOL_REQUIRE_TEST_DATA): there a missing model fails.
-    REQUIRE_MESSAGE(std::getenv("ORTOOL_REQUIRE_TEST_DATA") == nullptr, "missing " << path.string());
-    MESSAGE("skipped: no " << path.string());
-    return;
-  }
+  fs::path path = fs::path(ORTOOL_MODELS_DIR) / "ppocr_det_v3" / "model.onnx";
+  REQUIRE_MESSAGE(fs::exists(path), "missing " << path.string());
   auto original = load_model(path);
   REQUIRE_MESSAGE(original.is_ok(), original.status().message());
   passes::CheckOptions o;
@@ -144,3 +139,4 @@ TEST_CASE("the check fails the real text detector with its last ConvTranspose sc
   CHECK_FALSE(bad.passed);
   CHECK(bad.failure.find("SQNR") != std::string::npos);
 }
+#endif
