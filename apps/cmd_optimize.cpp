@@ -301,7 +301,9 @@ Command register_optimize(CLI::App& parent) {
       ->check(CLI::Range(0, 1000));
   app->add_option("--seed", args->seed, "First seed for --check (default 0)");
   app->add_option("--atol", args->atol, "Absolute tolerance of the check (default 1e-4)")->check(CLI::NonNegativeNumber);
-  app->add_option("--rtol", args->rtol, "Relative tolerance of the check (default 1e-3)")->check(CLI::NonNegativeNumber);
+  app->add_option("--rtol", args->rtol,
+                  "Relative tolerance of the check (default 1e-3), per element and per output (SQNR of -20 log10(rtol) dB)")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--threads", args->threads, "Intra-op threads for the check (default 1)")->check(CLI::Range(1, 256));
   app->add_flag("--onnx-check", args->onnx_check, "Run the onnx checker on the written model");
   app->add_flag("--json", args->json, "Print the report as JSON on stdout");

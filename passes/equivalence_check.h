@@ -37,9 +37,17 @@ struct CheckReport {
   double original_ms = 0, optimized_ms = 0;  // runtime of one run (the last)
 };
 
-// Runs both models. The original failing to run (an op the runtime lacks, inputs random data
-// cannot satisfy) skips the check with a reason; the optimized one failing, or any output outside
-// the tolerance, is a failed check. Errors are reserved for bad options.
+// Runs both models, as `ortool run` would (function calls without a kernel run as their bodies). The
+// original failing to run (an op the runtime lacks, inputs random data cannot satisfy) skips the check
+// with a reason; the optimized one failing, or any output outside the tolerance, is a failed check.
+// Errors are reserved for bad options.
+//
+// The tolerance applies per element (|got - ref| <= atol + rtol * |ref|) and, with rtol > 0, to each
+// float output as a whole: its error's RMS must stay within rtol of its RMS, i.e. an SQNR of at least
+// -20 log10(rtol) dB (60 dB for rtol 1e-3). Random inputs often leave a model's outputs tiny (a text
+// detector's probabilities on noise are ~1e-9): atol alone passes any change to those, while a
+// rewrite that keeps the model's function changes them by float rounding only (SQNR ~100 dB or more).
+// An output whose reference is all zero is judged by atol alone (it has no signal to measure against).
 Result<CheckReport> check_equivalence(const ir::Model& original, const ir::Model& optimized, const CheckOptions& options);
 
 }  // namespace ortool::passes

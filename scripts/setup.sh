@@ -13,9 +13,13 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libstb-dev
   libonnx-testdata python3-onnx python3-numpy
-  # ONNX Runtime, the reference the tests compare against, comes from npm (scripts/package.json).
-  nodejs npm ca-certificates
+  ca-certificates
 )
+# ONNX Runtime, the reference the tests compare against, comes from npm (scripts/package.json). Debian's
+# nodejs and npm only where no node and npm are there: a Node.js from elsewhere (NodeSource's bundles
+# npm) conflicts with Debian's npm package, and apt-get then refuses the whole install.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,11 +4,14 @@ import subprocess
 FAILS = []
 
 
-def check(cond, what):
-    """Prints ok/FAIL for one check and remembers failures (the script exits 1 when there are any)."""
+def check(cond, what, detail=""):
+    """Prints ok/FAIL for one check (and `detail` under a failure) and remembers failures (the script
+    exits 1 when there are any)."""
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:
         FAILS.append(what)
+        if detail:
+            print("     " + str(detail).strip().replace("\n", "\n     "))
 
 
 def run(ortool, *args, timeout=120):

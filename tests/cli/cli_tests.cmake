@@ -35,3 +35,22 @@ add_test(NAME cli_run_compare
          COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/run_compare_check.py --ortool $<TARGET_FILE:ortool>
                  --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx)
 set_tests_properties(cli_run_compare PROPERTIES TIMEOUT 600)
+
+# Options end to end, each script in its own file: bench (--iters, --warmup, --json fields, --profile,
+# --providers, --no-optimize, ...), optimize (--level, --passes, --disable, --list-passes,
+# --print-ir-after, --max-rewrites, --target-opset, --check, --onnx-check, --fold-max-bytes), and
+# compare's --input and --input-dir.
+get_target_property(_ortool_runtime_defs ortool_runtime INTERFACE_COMPILE_DEFINITIONS)
+set(_bench_xnnpack)
+if("ORTOOL_HAVE_XNNPACK" IN_LIST _ortool_runtime_defs)
+  set(_bench_xnnpack --xnnpack)
+endif()
+add_test(NAME cli_bench
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/bench_check.py --ortool $<TARGET_FILE:ortool>
+                 --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx ${_bench_xnnpack})
+add_test(NAME cli_optimize_options
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/optimize_options_check.py --ortool $<TARGET_FILE:ortool>)
+add_test(NAME cli_compare_inputs
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/compare_inputs_check.py --ortool $<TARGET_FILE:ortool>
+                 --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx)
+set_tests_properties(cli_bench cli_optimize_options cli_compare_inputs PROPERTIES TIMEOUT 600)

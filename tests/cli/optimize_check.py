@@ -1,17 +1,22 @@
 #!/usr/bin/python3
 """End-to-end check of `ortool optimize` on real models.
 
-For every model: optimize with the default check (exit 0), run the onnx checker on the result,
-optimize the result again and require that nothing changes (same node count, "changed": false).
-With --ort-runner (scripts/ort_run.mjs, when node and onnxruntime-node are installed): the
-original and the optimized model give the same outputs in ONNX Runtime, and the optimized model
-has no more nodes than ONNX Runtime's basic level makes of the original.
+For every model: optimize with the default check, which must run and pass (a skipped check fails
+the model), run the onnx checker on the result, optimize the result again and require that nothing
+changes (same node count, "changed": false). Then, in ONNX Runtime (--ort-runner scripts/ort_run.mjs,
+which needs node and onnxruntime-node: scripts/setup.sh installs them; missing, the run fails): the
+original and the optimized model give the same outputs (rtol/atol per element, and an SQNR of at least
+--min-sqnr per float output whose reference is not all zero), and the optimized model has no more nodes
+than ONNX Runtime's basic level makes of the original. Any ONNX Runtime error fails the model.
+
+ONNX Runtime's inputs are seeded random data, or for NAME=DIR in --inputs the input_K.pb files of a
+test-data folder: an input the model responds to (a detector fed noise answers ~0 everywhere).
 
 With --table, a summary table (nodes before, ortool, ONNX Runtime basic; optimize time; checks)
 is printed at the end; --max-ms NAME=MS fails a model whose optimize time is over MS.
 
-Usage: optimize_check.py --ortool ORTOOL [--ort-runner ort_run.mjs] [--args NAME=--opt=value ...]
-                         [--table] [--max-ms NAME=MS ...] GLOB...
+Usage: optimize_check.py --ortool ORTOOL --ort-runner ort_run.mjs [--args NAME=--opt=value ...]
+                         [--inputs NAME=DIR ...] [--table] [--max-ms NAME=MS ...] GLOB...
 """
 import argparse, glob, json, os, shutil, subprocess, sys, tempfile
 
@@ -56,6 +61,29 @@ def random_feeds(model, shapes, seed=7):
     return feeds
 
 
+def dir_feeds(model, folder):
+    """Feeds from a test-data folder: input_K.pb by name, else by position among the required inputs."""
+    inits = {i.name for i in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in inits]
+    files = sorted((f for f in os.listdir(folder) if f.startswith('input_') and f.endswith('.pb')),
+                   key=lambda f: int(f[6:-3]))
+    feeds = {}
+    for k, f in enumerate(files):
+        t = onnx.load_tensor(os.path.join(folder, f))
+        feeds[t.name if t.name in names else names[k]] = numpy_helper.to_array(t)
+    return feeds
+
+
+def sqnr_db(ref, got):
+    """10 log10(sum ref^2 / sum (ref-got)^2) over finite elements; None for an all-zero reference."""
+    ref, got = ref.astype(np.float64), got.astype(np.float64)
+    keep = np.isfinite(ref) & np.isfinite(got)
+    signal, noise = float(np.sum(ref[keep] ** 2)), float(np.sum((ref[keep] - got[keep]) ** 2))
+    if noise == 0:
+        return float('inf')
+    return None if signal == 0 else 10 * np.log10(signal / noise)
+
+
 def ort_outputs(runner, model_path, feeds, tmp, tag, level='disabled', save=None):
     ind, outd = os.path.join(tmp, tag + '_in'), os.path.join(tmp, tag + '_out')
     os.makedirs(ind, exist_ok=True)
@@ -80,7 +108,7 @@ def ort_available(runner):
 ROWS = []  # one summary row per model, for --table
 
 
-def check_model(path, a, extra, tmp, use_ort):
+def check_model(path, a, extra, tmp):
     name = os.path.basename(os.path.dirname(path)) if os.path.basename(path) == 'model.onnx' else os.path.basename(path)
     row = {'model': name, 'before': '-', 'ortool': '-', 'ort_basic': '-', 'ms': '-', 'checker': '-', 'idempotent': '-',
            'ort_outputs': '-'}
@@ -94,6 +122,8 @@ def check_model(path, a, extra, tmp, use_ort):
     b, f = r1['before']['nodes'], r1['after']['nodes']
     check = r1['check']
     state = 'passed' if check and check['ran'] and check['passed'] else ('skipped: ' + check.get('skipped_reason', '') if check else 'off')
+    if state != 'passed':
+        errors.append(f'{name}: the check did not run and pass: {state}')
     ms = r1["time_ms"]["optimize"]
     print(f'{name}: nodes {b} -> {f}, {ms:.0f} ms, check {state}')
     row.update(before=b, ortool=f, ms=f'{ms:.0f}', checker='ok', idempotent='ok')
@@ -119,32 +149,37 @@ def check_model(path, a, extra, tmp, use_ort):
         if r2['changed'] or r2['after']['nodes'] != f or r2['before']['nodes'] != f:
             errors.append(f'{name}: not idempotent: second run changed={r2["changed"]}, nodes {r2["before"]["nodes"]} -> {r2["after"]["nodes"]}')
             row['idempotent'] = 'FAIL'
-    if use_ort:
-        try:
-            orig = onnx.load(path)
-            feeds = random_feeds(orig, shape_args(extra))
-            basic = os.path.join(tmp, name + '.ort_basic.onnx')
-            want = ort_outputs(a.ort_runner, path, feeds, tmp, name + '_a', 'basic', basic)
-            got = ort_outputs(a.ort_runner, out1, feeds, tmp, name + '_b')
-            n_err = len(errors)
-            worst = 0.0
-            for k, v in want.items():
-                if k in got and v.dtype.kind == 'f' and got[k].shape == v.shape and v.size:
-                    worst = max(worst, float(np.nanmax(np.abs(got[k].astype(np.float64) - v))))
-                if k not in got:
-                    errors.append(f'{name}: output {k} missing in ONNX Runtime run of the optimized model')
-                elif v.dtype.kind == 'f' and not np.allclose(got[k], v, atol=a.atol, rtol=a.rtol, equal_nan=True):
-                    errors.append(f'{name}: ONNX Runtime output {k} differs: max abs {np.max(np.abs(got[k] - v)):.3g}')
-                elif v.dtype.kind != 'f' and not np.array_equal(got[k], v):
-                    errors.append(f'{name}: ONNX Runtime output {k} differs')
-            row['ort_outputs'] = (f'max abs {worst:.1e}' if len(errors) == n_err else 'FAIL')
-            ort_nodes = len(onnx.load(basic).graph.node)
-            row['ort_basic'] = ort_nodes
-            print(f'{name}: ONNX Runtime basic level: {ort_nodes} nodes')
-            if f > ort_nodes:
-                errors.append(f'{name}: {f} nodes, more than ONNX Runtime basic level ({ort_nodes})')
-        except RuntimeError as e:
-            print(f'{name}: note: {e}')
+    try:
+        orig = onnx.load(path)
+        feeds = dir_feeds(orig, a.inputs[name]) if name in a.inputs else random_feeds(orig, shape_args(extra))
+        basic = os.path.join(tmp, name + '.ort_basic.onnx')
+        want = ort_outputs(a.ort_runner, path, feeds, tmp, name + '_a', 'basic', basic)
+        got = ort_outputs(a.ort_runner, out1, feeds, tmp, name + '_b')
+        n_err = len(errors)
+        worst, least_db = 0.0, float('inf')
+        for k, v in want.items():
+            if k in got and v.dtype.kind == 'f' and got[k].shape == v.shape and v.size:
+                worst = max(worst, float(np.nanmax(np.abs(got[k].astype(np.float64) - v))))
+                least_db = min(least_db, sqnr_db(v, got[k]) or float('inf'))
+            if k not in got:
+                errors.append(f'{name}: output {k} missing in ONNX Runtime run of the optimized model')
+            elif v.dtype.kind == 'f' and not np.allclose(got[k], v, atol=a.atol, rtol=a.rtol, equal_nan=True):
+                errors.append(f'{name}: ONNX Runtime output {k} differs: max abs {np.max(np.abs(got[k] - v)):.3g}')
+            elif v.dtype.kind == 'f' and v.shape == got[k].shape and (db := sqnr_db(v, got[k])) is not None \
+                    and db < a.min_sqnr:
+                errors.append(f'{name}: ONNX Runtime output {k}: SQNR {db:.1f} dB, below {a.min_sqnr:g} dB')
+            elif v.dtype.kind != 'f' and not np.array_equal(got[k], v):
+                errors.append(f'{name}: ONNX Runtime output {k} differs')
+        row['ort_outputs'] = (f'max abs {worst:.1e}' if len(errors) == n_err else 'FAIL')
+        ort_nodes = len(onnx.load(basic).graph.node)
+        row['ort_basic'] = ort_nodes
+        print(f'{name}: ONNX Runtime basic level: {ort_nodes} nodes; optimized vs original on '
+              f'{"inputs of " + os.path.basename(a.inputs[name]) if name in a.inputs else "random inputs"}: '
+              f'max abs {worst:.1e}, SQNR {least_db:.0f} dB')
+        if f > ort_nodes:
+            errors.append(f'{name}: {f} nodes, more than ONNX Runtime basic level ({ort_nodes})')
+    except RuntimeError as e:
+        errors.append(f'{name}: {e}')
     return errors
 
 
@@ -166,7 +201,10 @@ def print_table(rows):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ortool', required=True)
-    ap.add_argument('--ort-runner')
+    ap.add_argument('--ort-runner', required=True, help='scripts/ort_run.mjs')
+    ap.add_argument('--inputs', action='append', default=[],
+                    help='MODELNAME=DIR: ONNX Runtime runs on input_K.pb of this test-data folder')
+    ap.add_argument('--min-sqnr', type=float, default=60, help='per float output in ONNX Runtime (dB)')
     ap.add_argument('--args', action='append', default=[], help='MODELNAME=--opt=value, extra options for one model')
     ap.add_argument('--atol', type=float, default=1e-4)
     ap.add_argument('--rtol', type=float, default=1e-3)
@@ -179,9 +217,11 @@ def main():
     for spec in a.args:
         name, opt = spec.split('=', 1)
         extra.setdefault(name, []).append(opt)
-    use_ort = ort_available(a.ort_runner)
-    if not use_ort:
-        print('note: ONNX Runtime not installed (scripts/node_modules): skipping its comparisons')
+    a.inputs = dict(spec.split('=', 1) for spec in a.inputs)
+    if not ort_available(a.ort_runner):
+        print('FAIL ONNX Runtime is not installed (node and scripts/node_modules/onnxruntime-node): '
+              'run scripts/setup.sh')
+        return 1
     paths = sorted(p for pat in a.patterns for p in glob.glob(pat))
     if not paths:
         print('no models found')
@@ -190,7 +230,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix='ortool_opt_') as tmp:
         for p in paths:
             key = os.path.basename(os.path.dirname(p)) if os.path.basename(p) == 'model.onnx' else os.path.basename(p)
-            errors += check_model(p, a, extra.get(key, []), tmp, use_ort)
+            errors += check_model(p, a, extra.get(key, []), tmp)
     if a.table:
         print_table(ROWS)
     for e in errors:

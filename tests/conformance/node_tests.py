@@ -3,12 +3,14 @@
 `ortool run --input-dir --output-dir` and compares each output with the expected one.
 
 A case passes when every test_data_set_N of it runs and matches: same proto kind (tensor, sequence,
-optional), same element type and shape, numbers within rtol 1e-3 / atol 1e-7 (NaN equals NaN,
-infinities exactly), integers, bools and strings exactly.
+optional), same element type and shape, numbers within rtol 1e-3 / atol 1e-7 (double outputs within
+rtol 1e-9 / atol 1e-12; NaN equals NaN, infinities exactly), integers, bools and strings exactly.
 
-expected_pass.txt lists the cases that must pass: any of them failing makes the run fail (exit 1).
-known_failures.txt says why each other case fails (`case_name: reason`); failing cases missing from
-it are reported. `--update` rewrites expected_pass.txt from this run's results (and keeps
+expected_pass.txt lists the cases that must pass; known_failures.txt says why each other case fails
+(`case_name: reason`). The two lists together must cover every case of the data folder, each case
+once. The run fails (exit 1) when a case of expected_pass.txt fails, when a case is in neither list
+(so deleting a line cannot turn a case off) or in both, and when a listed case is missing from the
+data folder. `--update` rewrites expected_pass.txt from this run's results (and keeps
 known_failures.txt in step: drops cases that now pass, adds new failures with the error seen).
 
     /usr/bin/python3 tests/conformance/node_tests.py --ortool build/apps/ortool \\
@@ -31,6 +33,10 @@ from onnx import numpy_helper
 DATA_DIR = "/usr/share/libonnx-testdata/data/node"
 RTOL = 1e-3
 ATOL = 1e-7
+# Double outputs: the references are numpy's float64 results, and a kernel computing in float would
+# stay within the float tolerance above.
+RTOL_F64 = 1e-9
+ATOL_F64 = 1e-12
 
 
 # --- reading expected and actual outputs -------------------------------------------------------
@@ -88,7 +94,8 @@ def compare_tensor(exp, got, where):
     if e.dtype.kind in "fc":
         e64 = e.astype(np.float64) if e.dtype.kind == "f" else e
         g64 = g.astype(np.float64) if g.dtype.kind == "f" else g
-        ok = np.isclose(g64, e64, rtol=RTOL, atol=ATOL, equal_nan=True)
+        rtol, atol = (RTOL_F64, ATOL_F64) if e.dtype == np.float64 else (RTOL, ATOL)
+        ok = np.isclose(g64, e64, rtol=rtol, atol=atol, equal_nan=True)
         if ok.all():
             return None
         bad = int((~ok).sum())
@@ -303,34 +310,36 @@ def main():
     failed = sorted(c for c, (ok, _) in results.items() if not ok)
     expected_set = set(expected)
     regressed = [c for c in failed if c in expected_set]
-    unlisted = [c for c in failed if c not in expected_set and c not in known]
-    new_passes = [c for c in passed if c not in expected_set]
+    unlisted = [c for c in cases if c not in expected_set and c not in known]
+    both = sorted(c for c in cases if c in expected_set and c in known)
     stale_known = [c for c in passed if c in known]
-    gone = [c for c in expected if c not in all_cases]
+    gone = sorted(c for c in expected_set | set(known) if c not in all_cases)
 
     for c in regressed:
         print(f"REGRESSION {c}: {results[c][1]}")
     for c in unlisted:
-        print(f"FAIL (not in known_failures.txt) {c}: {results[c][1]}")
+        what = "passes" if results[c][0] else f"fails: {results[c][1]}"
+        print(f"UNLISTED {c} {what} (in neither expected_pass.txt nor known_failures.txt)")
+    for c in both:
+        print(f"LISTED TWICE {c}: in expected_pass.txt and in known_failures.txt")
+    for c in gone:
+        print(f"MISSING {c}: listed, but not in {args.data_dir}")
     if args.verbose:
         for c in failed:
             if c not in regressed and c not in unlisted:
                 print(f"fail {c}: {results[c][1]}  [known: {known.get(c, '')}]")
-    for c in gone:
-        print(f"warning: expected case {c} is not in {args.data_dir}")
-    if new_passes and not args.update:
-        print(f"note: {len(new_passes)} case(s) pass but are not in expected_pass.txt "
-              f"(run with --update): {' '.join(new_passes[:20])}{' ...' if len(new_passes) > 20 else ''}")
     if stale_known and not args.update:
-        print(f"note: {len(stale_known)} case(s) in known_failures.txt now pass: "
+        print(f"note: {len(stale_known)} case(s) in known_failures.txt now pass (run with --update): "
               f"{' '.join(stale_known[:20])}{' ...' if len(stale_known) > 20 else ''}")
-    if unlisted:
-        print(f"warning: {len(unlisted)} failing case(s) have no reason in {os.path.basename(known_path)}")
+    list_errors = len(unlisted) + len(both) + len(gone)
+    if list_errors and not args.update:
+        print(f"{list_errors} list error(s): every case must be in exactly one of {os.path.basename(args.expected)} "
+              f"and {os.path.basename(known_path)} (run with --update to list new cases)")
 
     if args.update:
-        new_expected = (expected_set - selected) | set(passed)
+        new_expected = ((expected_set - selected) | set(passed)) - set(gone)
         write_expected(args.expected, new_expected)
-        for c in passed:
+        for c in passed + gone:
             known.pop(c, None)
         for c in failed:
             if c not in known:
@@ -341,7 +350,7 @@ def main():
     print(f"{len(regressed)} of {len([c for c in cases if c in expected_set])} expected-pass cases regressed; "
           f"{len(cases)} cases in {elapsed:.0f}s")
     print(f"conformance: {len(passed)} passed, {len(failed)} failed")
-    return 1 if regressed and not args.update else 0
+    return 1 if (regressed or list_errors) and not args.update else 0
 
 
 if __name__ == "__main__":
