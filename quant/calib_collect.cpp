@@ -1,0 +1,120 @@
+// Calibration collectors: running min/max, moving averages, NaN/Inf counts and histograms per tensor.
+#include "quant/calib_collect.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "lib/half.h"
+
+namespace ortool::quant {
+
+namespace {
+// Values are converted and scanned in chunks of this many, so a float16 tensor is never copied whole.
+constexpr size_t kChunk = 4096;
+}  // namespace
+
+Status check_collect_options(const CollectOptions& o) {
+  if (o.bins < 2 || o.bins > (1 << 20)) return invalid("histogram bins must be between 2 and {}, got {}", 1 << 20, o.bins);
+  if (!(o.averaging_constant > 0 && o.averaging_constant <= 1))
+    return invalid("moving-average constant must be in (0, 1], got {}", o.averaging_constant);
+  return Status::ok();
+}
+
+TensorCollector::TensorCollector(const CollectOptions& options) : options_(options) {
+  if (options_.histogram) histogram_.emplace(options_.bins);
+}
+
+void TensorCollector::preset_histogram_limit(double limit) {
+  if (histogram_) histogram_->cover(limit);
+}
+
+size_t TensorCollector::bytes() const { return sizeof(*this) + (histogram_ ? histogram_->bytes() : 0); }
+
+void TensorCollector::scan(std::span<const float> values, Batch& b) {
+  Batch c;  // this chunk
+  for (float x : values) {
+    if (std::isfinite(x)) {
+      c.min = std::min<double>(c.min, x);
+      c.max = std::max<double>(c.max, x);
+      ++c.finite;
+    } else if (std::isnan(x)) {
+      ++c.nan;
+    } else {
+      ++c.inf;
+    }
+  }
+  if (histogram_ && c.finite > 0) histogram_->add(values, std::max(std::fabs(c.min), std::fabs(c.max)));
+  b.finite += c.finite;
+  b.nan += c.nan;
+  b.inf += c.inf;
+  b.min = std::min(b.min, c.min);
+  b.max = std::max(b.max, c.max);
+}
+
+void TensorCollector::commit(const Batch& b) {
+  ++samples_;
+  finite_ += b.finite;
+  nan_ += b.nan;
+  inf_ += b.inf;
+  if (b.nan + b.inf > 0) ++samples_nonfinite_;
+  if (b.finite == 0) return;  // an empty or all-NaN sample moves no range
+  min_ = std::min(min_, b.min);
+  max_ = std::max(max_, b.max);
+  if (options_.moving_average) {
+    if (!avg_min_) {
+      avg_min_ = b.min;
+      avg_max_ = b.max;
+    } else {
+      const double c = options_.averaging_constant;
+      *avg_min_ += c * (b.min - *avg_min_);
+      *avg_max_ += c * (b.max - *avg_max_);
+    }
+  }
+}
+
+void TensorCollector::add(std::span<const float> values) {
+  Batch b;
+  for (size_t i = 0; i < values.size(); i += kChunk) scan(values.subspan(i, std::min(kChunk, values.size() - i)), b);
+  commit(b);
+}
+
+Status TensorCollector::add(const Tensor& t) {
+  const size_t n = static_cast<size_t>(t.numel());
+  auto convert = [&](auto to_float) {
+    std::array<float, kChunk> buf;
+    Batch b;
+    for (size_t i = 0; i < n; i += kChunk) {
+      size_t m = std::min(kChunk, n - i);
+      for (size_t k = 0; k < m; ++k) buf[k] = to_float(i + k);
+      scan(std::span<const float>(buf.data(), m), b);
+    }
+    commit(b);
+  };
+  switch (t.dtype()) {
+    case DType::Float:
+      add(std::span<const float>(t.data<float>(), n));
+      return Status::ok();
+    case DType::Float16: {
+      const uint16_t* p = t.data<uint16_t>();
+      convert([p](size_t i) { return half_to_float(p[i]); });
+      return Status::ok();
+    }
+    case DType::BFloat16: {
+      const uint16_t* p = t.data<uint16_t>();
+      convert([p](size_t i) { return bfloat16_to_float(p[i]); });
+      return Status::ok();
+    }
+    case DType::Double: {
+      // Values past float's range become +-Inf and are counted as such.
+      const double* p = t.data<double>();
+      convert([p](size_t i) { return static_cast<float>(p[i]); });
+      return Status::ok();
+    }
+    default:
+      return invalid("holds {} values; only float tensors (float32, float16, bfloat16, float64) are calibrated",
+                     dtype_name(t.dtype()));
+  }
+}
+
+}  // namespace ortool::quant
