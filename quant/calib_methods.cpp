@@ -72,6 +72,12 @@ struct Bin {
 };
 
 double expected_error(const std::vector<Bin>& bins, double total, double w, double lo, double hi, double step) {
+  // The quantizer's end points are grid points (its zero point is an integer): values past them
+  // round to the end point, so snap the ends to the grid; between them rounding is to the nearest point.
+  if (step > 0) {
+    if (std::isfinite(lo)) lo = step * std::round(lo / step);
+    if (std::isfinite(hi)) hi = step * std::round(hi / step);
+  }
   double sum = 0;
   for (const Bin& bin : bins) {
     const double a = bin.a, b = bin.a + w;
@@ -96,33 +102,47 @@ std::vector<Bin> nonzero_bins(const std::vector<double>& bins, double lo_edge, d
   return out;
 }
 
+// Replaces zeros by `eps` and takes the same mass from the non-zero entries (MXNet's and ONNX Runtime's
+// smoothing for the entropy calibrator), so that a bin only one side has does not make KL infinite.
+// False when everything is zero.
+bool smooth(std::vector<double>& d, double eps = 1e-4) {
+  size_t zeros = 0;
+  for (double x : d) zeros += x == 0;
+  if (zeros == d.size()) return false;
+  const double take = eps * static_cast<double>(zeros) / static_cast<double>(d.size() - zeros);
+  for (double& x : d) x = x == 0 ? eps : x - take;
+  return true;
+}
+
 // KL divergence of TensorRT's calibrator for threshold bin `i`: reference p = bins[0, i) with the
 // counts past i added to bin i-1; candidate q = bins[0, i) merged into `levels` groups, each group's
-// count spread evenly over its non-empty bins. Infinite where q is 0 and p is not.
-double entropy_divergence(const std::vector<double>& bins, size_t i, double tail, int levels,
-                          std::vector<double>& group_sum, std::vector<int>& group_nonzero) {
+// count spread evenly over its non-empty bins. Both smoothed; `p`, `q` and the group vectors are scratch.
+double entropy_divergence(const std::vector<double>& bins, size_t i, double tail, int levels, std::vector<double>& p,
+                          std::vector<double>& q, std::vector<double>& group_sum, std::vector<int>& group_nonzero) {
   std::fill(group_sum.begin(), group_sum.end(), 0.0);
   std::fill(group_nonzero.begin(), group_nonzero.end(), 0);
   auto group = [&](size_t k) { return static_cast<size_t>(static_cast<double>(k) * levels / static_cast<double>(i)); };
-  double q_total = 0;
   for (size_t k = 0; k < i; ++k) {
     if (bins[k] == 0) continue;
     size_t g = group(k);
     group_sum[g] += bins[k];
     group_nonzero[g] += 1;
-    q_total += bins[k];
   }
-  const double p_total = q_total + tail;
-  if (p_total <= 0 || q_total <= 0) return kInf;
+  p.assign(bins.begin(), bins.begin() + static_cast<std::ptrdiff_t>(i));
+  p[i - 1] += tail;
+  q.assign(i, 0.0);
+  for (size_t k = 0; k < i; ++k)
+    if (bins[k] != 0) q[k] = group_sum[group(k)] / group_nonzero[group(k)];
+  if (!smooth(p) || !smooth(q)) return kInf;
+  double p_total = 0, q_total = 0;
+  for (size_t k = 0; k < i; ++k) {
+    p_total += p[k];
+    q_total += q[k];
+  }
   double kl = 0;
   for (size_t k = 0; k < i; ++k) {
-    double p = bins[k] + (k == i - 1 ? tail : 0.0);
-    if (p == 0) continue;
-    if (bins[k] == 0) return kInf;  // the outliers landed on an empty bin q cannot represent
-    size_t g = group(k);
-    double q = group_sum[g] / group_nonzero[g] / q_total;
-    p /= p_total;
-    kl += p * std::log(p / q);
+    double pk = p[k] / p_total, qk = q[k] / q_total;
+    if (pk > 0 && qk > 0) kl += pk * std::log(pk / qk);
   }
   return kl;
 }
@@ -151,7 +171,7 @@ Status check_range_options(const RangeOptions& o) {
   if (!(o.percentile > 0 && o.percentile <= 100)) return invalid("percentile must be in (0, 100], got {}", o.percentile);
   if (o.entropy_levels < 2) return invalid("entropy levels must be at least 2, got {}", o.entropy_levels);
   if (o.entropy_start_bin < 1) return invalid("entropy start bin must be at least 1, got {}", o.entropy_start_bin);
-  if (o.mse_levels < 2) return invalid("mse levels must be at least 2, got {}", o.mse_levels);
+  if (o.mse_levels < 3) return invalid("mse levels must be at least 3, got {}", o.mse_levels);
   return Status::ok();
 }
 
@@ -204,12 +224,12 @@ TensorRange range_entropy(const Histogram& h, double min, double max, int levels
   const size_t start = std::min(used, static_cast<size_t>(start_bin));
   std::vector<double> tail_from(used + 1, 0.0);  // tail_from[i] = sum of bins[i, used)
   for (size_t k = used; k-- > 0;) tail_from[k] = tail_from[k + 1] + bins[k];
-  std::vector<double> group_sum(levels);
+  std::vector<double> p, q, group_sum(levels);
   std::vector<int> group_nonzero(levels);
   size_t best = used;
   double best_kl = kInf;
   for (size_t i = start; i <= used; ++i) {
-    double kl = entropy_divergence(bins, i, tail_from[i], levels, group_sum, group_nonzero);
+    double kl = entropy_divergence(bins, i, tail_from[i], levels, p, q, group_sum, group_nonzero);
     if (kl <= best_kl) {  // ties go to the wider threshold, as in TensorRT's calibrator
       best_kl = kl;
       best = i;
@@ -236,7 +256,9 @@ TensorRange range_mse(const Histogram& h, double min, double max, int levels, bo
     std::vector<double> mags = h.magnitudes();
     const size_t used = used_bins(mags);
     std::vector<Bin> nz = nonzero_bins(mags, 0, w, &total);
-    const double per_t = symmetric ? 2.0 / steps : 1.0 / steps;
+    // Symmetric targets use the levels -(L/2 - 1) .. L/2 - 1 (-127..127 for int8, as ONNX Runtime's
+    // symmetric int8), so T is a grid point; unsigned ones 0 .. L-1.
+    const double per_t = symmetric ? 2.0 / (levels - 2) : 1.0 / steps;
     size_t best = argmin_coarse_to_fine(used, [&](size_t i) {
       double t = static_cast<double>(i) * w;
       return expected_error(nz, total, w, -kInf, t, t * per_t);
