@@ -41,15 +41,15 @@ class Histogram {
   // Times the range doubled since construction (for reports and tests).
   int doublings() const { return doublings_; }
 
-  const std::vector<uint64_t>& positive() const { return pos_; }
-  const std::vector<uint64_t>& negative() const { return neg_; }
+  std::span<const uint64_t> positive() const { return {counts_.data(), static_cast<size_t>(bins_)}; }
+  std::span<const uint64_t> negative() const { return {counts_.data() + bins_, static_cast<size_t>(bins_)}; }
   // |x| histogram: positive()[i] + negative()[i], bin i over [i*w, (i+1)*w).
   std::vector<double> magnitudes() const;
   // The whole real line from -limit to limit, 2*bins bins: index j covers [-limit + j*w, -limit + (j+1)*w).
   std::vector<double> signed_bins() const;
 
   // Heap bytes held (fixed at construction).
-  size_t bytes() const { return (pos_.capacity() + neg_.capacity()) * sizeof(uint64_t); }
+  size_t bytes() const { return counts_.capacity() * sizeof(uint64_t); }
 
  private:
   void double_range();
@@ -58,8 +58,8 @@ class Histogram {
   double limit_ = 0;
   uint64_t total_ = 0;
   int doublings_ = 0;
-  std::vector<uint64_t> pos_;
-  std::vector<uint64_t> neg_;
+  // Positive half, then negative half: one array so that binning picks the half without a branch.
+  std::vector<uint64_t> counts_;
 };
 
 }  // namespace ortool::quant
