@@ -137,8 +137,7 @@ Result<CalibResult> calibrate(const ir::Model& model, const std::vector<std::str
                               const CalibProgressFn& progress) {
   TRY(check_calib_options(options));
   TRY(check_tensors(model, tensors));
-  size_t n = samples.size();
-  if (options.max_samples > 0) n = std::min(n, options.max_samples);
+  const size_t n = samples.size();  // --calib-samples N: rt::first_samples
   if (n == 0) return invalid("{}: no samples to calibrate on", samples.describe());
 
   const bool needs_histogram = method_needs_histogram(options.range.method);

@@ -29,8 +29,7 @@ namespace ortool::quant {
 struct CalibOptions {
   RangeOptions range;      // method and its parameters
   CollectOptions collect;  // bins and moving average; `histogram` is set from the method
-  bool two_pass = false;
-  size_t max_samples = 0;  // use at most this many samples (0: all)
+  bool two_pass = false;  // histogram methods: a min/max pass first (every sample runs twice)
   rt::SessionOptions session;
 };
 

@@ -158,14 +158,6 @@ TEST_CASE("calibrate: two passes agree with one pass, at full histogram resoluti
   }
 }
 
-TEST_CASE("calibrate: max_samples stops early") {
-  auto m = double_relu_model();
-  GeneratedSamples samples(50);
-  CalibOptions o;
-  o.max_samples = 3;
-  CHECK(run(*m, {"x"}, samples, o).samples == 3);
-}
-
 TEST_CASE("calibrate: NaN and Inf are skipped with a note; the range stays finite") {
   auto m = double_relu_model();
   Tensor bad = gaussian_row(1);

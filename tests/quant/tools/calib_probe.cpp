@@ -3,7 +3,7 @@
 //   calib_probe MODEL SAMPLES [--method minmax|entropy|percentile|mse] [--two-pass] [--no-optimize]
 //               [--providers dnnl,cpu] [--table FILE]
 //
-// Samples are seeded random inputs made one at a time (rt::random_inputs with seed = index), so the
+// Samples are seeded random inputs made one at a time (rt::random_samples), so the
 // data set itself takes no memory: what grows with SAMPLES, if anything, is calibration's. The model
 // is optimized first (BN folded), as quantize does, and every float value of the main graph is
 // calibrated. Prints one JSON line: samples, tensors, collector bytes, VmRSS before calibrating and
@@ -22,8 +22,8 @@
 #include "passes/optimize.h"
 #include "quant/calib_table.h"
 #include "quant/calibrate.h"
-#include "runtime/feeds.h"
 #include "runtime/provider.h"
+#include "runtime/samples.h"
 
 using namespace ortool;
 
@@ -38,21 +38,6 @@ long status_kib(const char* field) {
     if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') return std::stol(line.substr(n + 1));
   return -1;
 }
-
-class RandomSamples final : public rt::SampleSource {
- public:
-  RandomSamples(const ir::Graph& g, size_t n) : g_(g), n_(n) {}
-  size_t size() const override { return n_; }
-  Result<rt::Sample> get(size_t i) const override {
-    ASSIGN_OR_RETURN(rt::Feeds feeds, rt::random_inputs(g_, 1000 + i, {}, {}));
-    return rt::Sample{fmt::format("random #{}", i), std::move(feeds), {}};
-  }
-  std::string describe() const override { return fmt::format("{} random samples", n_); }
-
- private:
-  const ir::Graph& g_;
-  size_t n_;
-};
 
 int fail(const Status& st) {
   std::fprintf(stderr, "calib_probe: error: %s\n", st.message().c_str());
@@ -112,10 +97,10 @@ int main(int argc, char** argv) {
     for (const ir::Value* v : node->outputs())
       if (v != nullptr && v->type.is_tensor() && v->type.elem == DType::Float) tensors.push_back(v->name());
 
-  RandomSamples samples(*m.graph, n);
+  auto samples = rt::random_samples(*m.graph, n, 1000, {}, {});
   const long rss_before = status_kib("VmRSS");
   auto t0 = std::chrono::steady_clock::now();
-  auto r = quant::calibrate(m, tensors, samples, options);
+  auto r = quant::calibrate(m, tensors, *samples, options);
   if (!r.is_ok()) return fail(r.status());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!table_path.empty()) {
