@@ -66,7 +66,7 @@ class Watcher {
         value = &(*outputs)[slots_[i].output];
       }
       if (!value->is_tensor()) return invalid("{}: value #{} is not a tensor", sample.label, i);
-      TRY(sink(i, value->tensor));
+      TRY(sink(i, value->tensor).with_context(sample.label));
     }
     return Status::ok();
   }
@@ -108,7 +108,7 @@ Status run_pass(Watcher& watcher, const rt::SampleSource& samples, size_t n, con
       ASSIGN_OR_RETURN(rt::Sample sample, samples.get(i));
       if (sample.label.empty()) sample.label = fmt::format("sample {}", i);
       return watcher.run(sample, [&](size_t k, const Tensor& t) {
-        return collectors[k].add(t).with_context(fmt::format("{}: tensor '{}'", sample.label, names[k]));
+        return collectors[k].add(t).with_context(fmt::format("tensor '{}'", names[k]));
       });
     }();
     TRY(st);
