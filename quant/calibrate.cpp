@@ -132,6 +132,32 @@ Status check_calib_options(const CalibOptions& options) {
   return Status::ok();
 }
 
+std::string describe_method(const CalibOptions& options) {
+  const RangeOptions& r = options.range;
+  std::string d(calib_method_name(r.method));
+  if (r.method == CalibMethod::Percentile) d += fmt::format(" {}", r.percentile);
+  if (r.method == CalibMethod::MinMax && options.collect.moving_average)
+    d += fmt::format(" moving-average {}", options.collect.averaging_constant);
+  if (r.symmetric) d += " symmetric";
+  if (options.two_pass && method_needs_histogram(r.method)) d += " two-pass";
+  return d;
+}
+
+CalibrationTable calibration_table(const CalibResult& result, const CalibOptions& options) {
+  return CalibrationTable{describe_method(options), static_cast<int64_t>(result.samples), result.ranges};
+}
+
+Result<CalibResult> result_from_table(const std::filesystem::path& path, const std::vector<std::string>& tensors) {
+  ASSIGN_OR_RETURN(CalibrationTable table, read_calibration_table(path));
+  TRY(check_table_covers(table, tensors, path.string()));
+  CalibResult result;
+  result.samples = static_cast<size_t>(table.samples);
+  result.ranges = std::move(table.ranges);
+  result.notes.push_back(fmt::format("ranges read from {} ({}{} samples); calibration skipped", path.string(),
+                                     table.method.empty() ? "" : table.method + ", ", table.samples));
+  return result;
+}
+
 Result<CalibResult> calibrate(const ir::Model& model, const std::vector<std::string>& tensors,
                               const rt::SampleSource& samples, const CalibOptions& options,
                               const CalibProgressFn& progress) {

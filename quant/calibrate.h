@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "lib/status.h"
 #include "quant/calib_collect.h"
 #include "quant/calib_methods.h"
+#include "quant/calib_table.h"
 #include "quant/ranges.h"
 #include "runtime/samples.h"
 #include "runtime/session.h"
@@ -71,5 +74,17 @@ Result<CalibResult> calibrate(const ir::Model& model, const std::vector<std::str
 
 // Checks the option values a user can set (method parameters, bins, averaging constant).
 Status check_calib_options(const CalibOptions& options);
+
+// How the ranges were chosen, for table headers and reports: "entropy", "percentile 99.999 symmetric",
+// "minmax moving-average 0.01", "mse two-pass".
+std::string describe_method(const CalibOptions& options);
+
+// The table file of a calibration: its ranges, describe_method() and the sample count.
+CalibrationTable calibration_table(const CalibResult& result, const CalibOptions& options);
+
+// `--calibration-table FILE` read back instead of calibrating: the table must cover `tensors` (the
+// error names the file and the first missing tensor); ranges it has for other tensors are kept.
+// The result has the table's sample count and a note saying where the ranges came from.
+Result<CalibResult> result_from_table(const std::filesystem::path& path, const std::vector<std::string>& tensors);
 
 }  // namespace ortool::quant

@@ -253,22 +253,43 @@ TEST_CASE("calibrate: memory held does not grow with the number of samples") {
   }
 }
 
-TEST_CASE("calibrate: a written table reads back to the same ranges") {
+TEST_CASE("calibrate: a written table reads back to the same ranges, and replaces calibration") {
   auto m = double_relu_model();
   GeneratedSamples samples(20);
   CalibOptions o;
   o.range.method = CalibMethod::Percentile;
+  o.range.symmetric = true;
   CalibResult r = run(*m, {"x", "Mul0", "Relu1"}, samples, o);
-  CalibrationTable t{"percentile", static_cast<int64_t>(r.samples), r.ranges};
+  CalibrationTable t = calibration_table(r, o);
+  CHECK(t.method == "percentile 99.999 symmetric");
+  CHECK(t.samples == 20);
   const auto file = std::filesystem::temp_directory_path() / ("ortool_calibrate_" + std::to_string(::getpid()) + ".json");
   REQUIRE(write_calibration_table(file, t).is_ok());
-  auto back = read_calibration_table(file);
+  auto back = result_from_table(file, {"x", "Relu1"});  // a table may cover more than is asked
+  auto missing = result_from_table(file, {"x", "Add7"});
   std::filesystem::remove(file);
-  REQUIRE(back.is_ok());
+  REQUIRE_MESSAGE(back.is_ok(), back.status().message());
   CHECK(back->samples == 20);
-  CHECK(check_table_covers(*back, {"x", "Mul0", "Relu1"}, file.string()).is_ok());
+  CHECK(back->ranges.size() == 3);
   for (const auto& [name, range] : r.ranges) {
     CHECK(static_cast<float>(back->ranges[name].min) == static_cast<float>(range.min));
     CHECK(static_cast<float>(back->ranges[name].max) == static_cast<float>(range.max));
   }
+  REQUIRE(back->notes.size() == 1);
+  CHECK(back->notes[0] == fmt::format("ranges read from {} (percentile 99.999 symmetric, 20 samples); calibration skipped",
+                                      file.string()));
+  CHECK(missing.status().message().find(file.string() + ": no range for tensor 'Add7'") == 0);
+}
+
+TEST_CASE("calibrate: method descriptions") {
+  CalibOptions o;
+  CHECK(describe_method(o) == "minmax");
+  o.collect.moving_average = true;
+  CHECK(describe_method(o) == "minmax moving-average 0.01");
+  o = {};
+  o.range.method = CalibMethod::Mse;
+  o.two_pass = true;
+  CHECK(describe_method(o) == "mse two-pass");
+  o.range.method = CalibMethod::MinMax;
+  CHECK(describe_method(o) == "minmax");  // two passes do nothing for minmax
 }

@@ -104,9 +104,8 @@ int main(int argc, char** argv) {
   if (!r.is_ok()) return fail(r.status());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!table_path.empty()) {
-    quant::CalibrationTable table{std::string(quant::calib_method_name(options.range.method)),
-                                  static_cast<int64_t>(r->samples), r->ranges};
-    if (Status st = quant::write_calibration_table(table_path, table); !st.is_ok()) return fail(st);
+    if (Status st = quant::write_calibration_table(table_path, quant::calibration_table(*r, options)); !st.is_ok())
+      return fail(st);
   }
   for (const std::string& note : r->notes) std::fprintf(stderr, "calib_probe: note: %s\n", note.c_str());
   std::printf(
