@@ -2,7 +2,8 @@
 // and turns them into the ranges the quantizer uses.
 //
 // Memory: one collector per tensor (calib_collect.h), fixed in size; each sample is read from the
-// SampleSource, run, observed and dropped before the next. Calibrating on 1000 samples holds what
+// SampleSource and run, the session's observer hands each watched value to its collector as the run
+// makes it, and the sample is dropped before the next. Calibrating on 1000 samples holds what
 // calibrating on 10 holds (tests/quant/test_calibrate.cpp and scripts/calib_memory.sh check it).
 //
 // One pass (default): histograms start at the first sample's range and double theirs when a later
