@@ -56,7 +56,8 @@ void min_max_nan(const float* p, size_t n, float& lo_out, float& hi_out, int64_t
 }  // namespace
 
 Status check_collect_options(const CollectOptions& o) {
-  if (o.bins < 2 || o.bins > (1 << 20)) return invalid("histogram bins must be between 2 and {}, got {}", 1 << 20, o.bins);
+  // 65536 bins per sign (1 MiB per tensor) is far past any use; the bound keeps a typo from asking for gigabytes.
+  if (o.bins < 2 || o.bins > (1 << 16)) return invalid("histogram bins must be between 2 and {}, got {}", 1 << 16, o.bins);
   if (!(o.averaging_constant > 0 && o.averaging_constant <= 1))
     return invalid("moving-average constant must be in (0, 1], got {}", o.averaging_constant);
   return Status::ok();

@@ -218,8 +218,8 @@ TensorRange range_entropy(const Histogram& h, double min, double max, int levels
   std::vector<double> bins = h.magnitudes();
   const size_t used = used_bins(bins);
   if (used <= 1) return range_minmax(min, max, symmetric);
-  // TensorRT's calibrator sets the zero bin to its neighbour: after Relu it holds every clipped value,
-  // and that spike would otherwise pull the threshold towards keeping it exact.
+  // The zero bin takes its neighbour's count (as pytorch-quantization, NVIDIA's calibration toolkit,
+  // does): after Relu it holds every negative value, and that spike would otherwise weigh on the choice.
   bins[0] = bins[1];
   const size_t start = std::min(used, static_cast<size_t>(start_bin));
   std::vector<double> tail_from(used + 1, 0.0);  // tail_from[i] = sum of bins[i, used)
@@ -230,7 +230,7 @@ TensorRange range_entropy(const Histogram& h, double min, double max, int levels
   double best_kl = kInf;
   for (size_t i = start; i <= used; ++i) {
     double kl = entropy_divergence(bins, i, tail_from[i], levels, p, q, group_sum, group_nonzero);
-    if (kl <= best_kl) {  // ties go to the wider threshold, as in TensorRT's calibrator
+    if (kl <= best_kl) {  // ties go to the wider threshold, as pytorch-quantization's last argmin
       best_kl = kl;
       best = i;
     }
