@@ -133,7 +133,7 @@ std::string change(double before, double after) {
 
 std::string layer_list(const std::vector<std::string>& layers, size_t max = 3) {
   std::string s;
-  for (size_t i = 0; i < layers.size() && i < max; ++i) s += (i ? ", " : "") + (layers[i].empty() ? "(unnamed)" : layers[i]);
+  for (size_t i = 0; i < layers.size() && i < max; ++i) s += (i ? ", " : "") + layers[i];
   if (layers.size() > max) s += fmt::format(" and {} more", layers.size() - max);
   return s;
 }
@@ -170,7 +170,7 @@ void print_text(const PruneArgs& a, const prune::PruneReport& r, const Figures& 
       fmt::print("  group {:>3}: {:>5} kept whole, {}: {}\n", g.id, g.units, layer_list(g.layers), g.left_whole);
   fmt::print("layers (channels kept):\n");
   for (const prune::LayerReport& l : r.layers)
-    fmt::print("  {:<40} {:<14} {:>5} -> {}\n", l.name.empty() ? "(unnamed)" : l.name, l.op_type, l.channels, l.kept);
+    fmt::print("  {:<40} {:<14} {:>5} -> {}\n", l.name, l.op_type, l.channels, l.kept);
   for (const std::string& n : r.notes) fmt::print("note: {}\n", n);
   if (!check) {
     fmt::print("check: off\n");

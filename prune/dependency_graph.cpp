@@ -19,9 +19,14 @@ int64_t Removal::kept(const std::vector<AtomId>& atoms, int64_t block) const {
   return n * block;
 }
 
+std::string layer_name(const ir::Node& n) {
+  if (!n.name.empty() || !n.output(0)) return n.name;
+  return n.output(0)->name();
+}
+
 const Layer* DependencyGraph::find_layer(std::string_view name) const {
   for (const Layer& l : layers)
-    if (l.node->name == name) return &l;
+    if (layer_name(*l.node) == name) return &l;
   return nullptr;
 }
 

@@ -98,11 +98,14 @@ struct DependencyGraph {
   std::vector<std::vector<AtomId>> nonempty;
   std::vector<std::string> notes;
 
-  // The layer of this name (a node name), or null.
+  // The layer of this name: its node's name, or for an unnamed node the name of its output; null when none.
   const Layer* find_layer(std::string_view name) const;
   // The group a layer's output channels belong to (-1 when the layer makes none that are tracked).
   int layer_group(const Layer& l) const;
 };
+
+// How reports and --layer/--exclude name a layer: the node's name, or its output's when it has none.
+std::string layer_name(const ir::Node& n);
 
 // Analyses the main graph of `model` (which must outlive the result; value types should be
 // inferred first). Errors only for a broken graph (a cycle); anything not understood is pinned.

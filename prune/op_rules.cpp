@@ -103,8 +103,9 @@ void broadcast_rule(GraphBuilder& b, ir::Node& n) {
       sliced.emplace_back(i, out_axis - (out_rank - b.rank(v)));
       continue;
     }
-    return b.pin_inputs(n, "operand '" + v->name() + "' has " + std::to_string(*d) +
-                               " entries along the channel axis that are not tracked channels");
+    return b.pin_inputs(n, "its operand '" + v->name() + "' brings " + std::to_string(*d) +
+                               " channels that cannot be pruned with these (a graph input, or made by an op "
+                               "no rule covers)");
   }
   for (const ChannelMap* m : joined) b.join_entries(*full, *m);
   for (const ChannelMap* m : single)

@@ -82,7 +82,7 @@ Result<int> group_of_layer(const DependencyGraph& d, const std::string& name, st
   if (!l) {
     std::string some;
     for (size_t i = 0; i < d.layers.size() && i < 5; ++i)
-      some += (i ? ", " : "") + ("'" + d.layers[i].node->name + "'");
+      some += (i ? ", " : "") + ("'" + layer_name(*d.layers[i].node) + "'");
     return invalid("{} {}: no layer of that name makes channels (layers: {}{})", option, name, some,
                    d.layers.size() > 5 ? ", ..." : "");
   }

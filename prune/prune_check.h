@@ -21,7 +21,7 @@ namespace ortool::prune {
 struct CheckOptions {
   Gates gates;                       // check_elements is ignored (always off)
   rt::SessionOptions session;
-  int latency_runs = 5;              // timed runs of the first sample per model, after one warm-up; 0: none
+  int latency_runs = 10;             // timed runs of the first sample per model, after one warm-up; 0: none
   std::function<void(size_t done, size_t total)> progress;  // samples done (optional)
 };
 

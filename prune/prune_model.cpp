@@ -60,7 +60,7 @@ Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
     const GroupDecision& gd = plan.groups[static_cast<size_t>(g.id)];
     GroupReport gr;
     gr.id = g.id;
-    for (size_t li : g.layers) gr.layers.push_back(d.layers[li].node->name);
+    for (size_t li : g.layers) gr.layers.push_back(layer_name(*d.layers[li].node));
     gr.units = gd.units;
     gr.removed = gd.removed;
     gr.ratio = gd.ratio;
@@ -73,7 +73,7 @@ Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
   }
   for (const Layer& l : d.layers) {
     LayerReport lr;
-    lr.name = l.node->name;
+    lr.name = layer_name(*l.node);
     lr.op_type = l.node->op_type();
     lr.group = d.layer_group(l);
     lr.channels = static_cast<int64_t>(l.out.size());
