@@ -10,12 +10,19 @@ namespace ortool::prune {
 
 namespace {
 
-// A float constant weight of at least `min_rank`, or null.
-const Tensor* weight(const ir::Node& n, size_t input, int64_t min_rank) {
+// A float constant weight of at least `min_rank` with no empty dim; null (and the node's inputs
+// pinned with the reason) otherwise.
+const Tensor* weight(GraphBuilder& b, const ir::Node& n, size_t input, int64_t min_rank) {
   const Tensor* w = passes::constant_tensor(n.input(input));
-  if (!w || !dtype_is_float(w->dtype()) || static_cast<int64_t>(w->rank()) < min_rank) return nullptr;
+  if (!w || !dtype_is_float(w->dtype()) || static_cast<int64_t>(w->rank()) < min_rank) {
+    b.pin_inputs(n, "its weight is not a constant float tensor");
+    return nullptr;
+  }
   for (int64_t d : w->dims())
-    if (d <= 0) return nullptr;
+    if (d <= 0) {
+      b.pin_inputs(n, "its weight is empty");
+      return nullptr;
+    }
   return w;
 }
 
@@ -49,8 +56,8 @@ void fix_group(GraphBuilder& b, ir::Node* n, std::vector<AtomId> in) {
 }  // namespace
 
 void conv_rule(GraphBuilder& b, ir::Node& n) {
-  const Tensor* w = weight(n, 1, 3);
-  if (!w) return b.pin_inputs(n, "its weight is not a constant");
+  const Tensor* w = weight(b, n, 1, 3);
+  if (!w) return;
   const int64_t groups = n.attr_int("group", 1), m_out = w->dims()[0], c_group = w->dims()[1];
   if (groups < 1 || m_out % groups != 0) return b.pin_inputs(n, "its group attribute does not divide its channels");
   if (!bias_ok(n, 2, m_out)) return b.pin_inputs(n, "its bias is not a constant of one value per channel");
@@ -92,8 +99,8 @@ void conv_rule(GraphBuilder& b, ir::Node& n) {
 
 void conv_transpose_rule(GraphBuilder& b, ir::Node& n) {
   // Weight [C_in, M / group, k...]: input channels on axis 0, output channels on axis 1.
-  const Tensor* w = weight(n, 1, 3);
-  if (!w) return b.pin_inputs(n, "its weight is not a constant");
+  const Tensor* w = weight(b, n, 1, 3);
+  if (!w) return;
   const int64_t groups = n.attr_int("group", 1), c_in = w->dims()[0], m_group = w->dims()[1];
   const int64_t rank = static_cast<int64_t>(w->rank()), m_out = m_group * groups;
   if (!bias_ok(n, 2, m_out)) return b.pin_inputs(n, "its bias is not a constant of one value per channel");
@@ -117,8 +124,9 @@ void conv_transpose_rule(GraphBuilder& b, ir::Node& n) {
 }
 
 void gemm_rule(GraphBuilder& b, ir::Node& n) {
-  const Tensor* w = weight(n, 1, 2);
-  if (!w || w->rank() != 2) return b.pin_inputs(n, "its B operand is not a constant matrix");
+  const Tensor* w = weight(b, n, 1, 2);
+  if (!w) return;
+  if (w->rank() != 2) return b.pin_inputs(n, "its B operand is not a matrix");
   const bool trans_a = n.attr_int("transA", 0) != 0, trans_b = n.attr_int("transB", 0) != 0;
   const int64_t k = w->dims()[trans_b ? 1 : 0], m_out = w->dims()[trans_b ? 0 : 1];
   // C broadcasts against [M, N]: slice its N axis when it has one entry per output feature.
@@ -141,8 +149,10 @@ void gemm_rule(GraphBuilder& b, ir::Node& n) {
 
 void matmul_rule(GraphBuilder& b, ir::Node& n) {
   // Only x @ W with a constant 2-D W is a layer (the feed-forward pair of a transformer is two).
-  const Tensor* w = weight(n, 1, 2);
-  if (!w || w->rank() != 2) return b.pin_inputs(n, "it multiplies two computed operands");
+  if (!passes::constant_tensor(n.input(1))) return b.pin_inputs(n, "it multiplies two computed operands");
+  const Tensor* w = weight(b, n, 1, 2);
+  if (!w) return;
+  if (w->rank() != 2) return b.pin_inputs(n, "its weight is not a matrix");
   const int64_t k = w->dims()[0], m_out = w->dims()[1];
   const int64_t rank = b.rank(n.input(0));
   if (rank < 2) return b.pin_inputs(n, "its first operand's rank is unknown or below 2");

@@ -20,6 +20,7 @@ namespace ortool::testing {
 
 // Named layers on top of ModelBuilder.
 struct PruneBuilder : ModelBuilder {
+  using ModelBuilder::ModelBuilder;
   ir::Value* conv(const std::string& name, ir::Value* x, int64_t cin, int64_t cout, int64_t k = 3, int64_t group = 1,
                   bool bias = true) {
     std::vector<ir::Value*> ins = {x, random_init(name + ".w", {cout, cin / group, k, k})};
