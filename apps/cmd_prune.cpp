@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -169,8 +170,10 @@ void print_text(const PruneArgs& a, const prune::PruneReport& r, const Figures& 
     if (!g.left_whole.empty())
       fmt::print("  group {:>3}: {:>5} kept whole, {}: {}\n", g.id, g.units, layer_list(g.layers), g.left_whole);
   fmt::print("layers (channels kept):\n");
+  size_t w = 8;
+  for (const prune::LayerReport& l : r.layers) w = std::max(w, std::min<size_t>(l.name.size(), 60));
   for (const prune::LayerReport& l : r.layers)
-    fmt::print("  {:<40} {:<14} {:>5} -> {}\n", l.name, l.op_type, l.channels, l.kept);
+    fmt::print("  {:<{}} {:<14} {:>5} -> {}\n", l.name, w, l.op_type, l.channels, l.kept);
   for (const std::string& n : r.notes) fmt::print("note: {}\n", n);
   if (!check) {
     fmt::print("check: off\n");

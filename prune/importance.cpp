@@ -36,11 +36,14 @@ void add_slice_magnitudes(const DependencyGraph& d, const ConstSlice& s, const T
   for (size_t i = static_cast<size_t>(s.axis) + 1; i < dims.size(); ++i) inner *= dims[i];
   const int64_t n = dims[static_cast<size_t>(s.axis)];
   if (n != static_cast<int64_t>(s.atoms.size()) * s.block) return;
+  // float32 is read directly; other float types element by element.
+  const float* f = t.dtype() == DType::Float ? t.data<float>() : nullptr;
   for (int64_t e = 0; e < n; ++e) {
     double sum = 0;
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
-        double x = t.get_double((o * n + e) * inner + i);
+        const int64_t at = (o * n + e) * inner + i;
+        double x = f ? static_cast<double>(f[at]) : t.get_double(at);
         sum += squares ? x * x : std::fabs(x);
       }
     score[d.atoms.root(s.atoms[static_cast<size_t>(e / s.block)])] += sum;

@@ -31,7 +31,7 @@ namespace {
 // Split/Slice output keeps one. Counts are of entries (a unit may be several channels of a layer).
 class Limits {
  public:
-  Limits(const DependencyGraph& d, int64_t min_channels) : d_(d) {
+  Limits(const DependencyGraph& d, int64_t min_channels) {
     auto add = [&](const std::vector<AtomId>& atoms, int64_t min) {
       size_t c = kept_.size();
       kept_.push_back(static_cast<int64_t>(atoms.size()));
@@ -59,7 +59,6 @@ class Limits {
     if (it == of_unit_.end()) return;
     for (auto [c, n] : it->second) kept_[c] += sign * n;
   }
-  const DependencyGraph& d_;
   std::vector<int64_t> kept_, min_;
   std::unordered_map<AtomId, std::vector<std::pair<size_t, int64_t>>> of_unit_;
 };

@@ -13,7 +13,7 @@ prune) and bad names: one error line, exit 2, no output file; a failed gate: exi
 
 Usage: prune_check.py --ortool ORTOOL --ort-runner ort_run.mjs [--args NAME=--opt=value ...] MODEL...
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile
+import argparse, json, os, sys, tempfile
 
 import numpy as np
 import onnx
@@ -21,8 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_util import FAILS, check, one_error_line, run  # noqa: E402
-
-NP_TYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64}
+from optimize_check import ort_available, ort_outputs, random_feeds, shape_args  # noqa: E402
 
 
 def tiny_models(out_dir):
@@ -115,41 +114,6 @@ def model_name(path):
         os.path.splitext(os.path.basename(path))[0]
 
 
-def shape_args(extra):
-    out = {}
-    for a in extra:
-        if a.startswith('--shape='):
-            name, dims = a[len('--shape='):].rsplit('=', 1)
-            out[name] = [int(d) for d in dims.split(',')]
-    return out
-
-
-def write_feeds(model, shapes, folder, seed=3):
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    inits = {i.name for i in model.graph.initializer}
-    files = {}
-    for i in model.graph.input:
-        if i.name in inits:
-            continue
-        t = i.type.tensor_type
-        dims = shapes.get(i.name) or [d.dim_value if d.HasField('dim_value') else 1 for d in t.shape.dim]
-        dt = NP_TYPES[t.elem_type]
-        v = rng.standard_normal(dims).astype(dt) if np.issubdtype(dt, np.floating) else rng.integers(0, 10, dims).astype(dt)
-        f = os.path.join(folder, i.name.replace('/', '_').replace(':', '_') + '.npy')
-        np.save(f, v)
-        files[i.name] = f
-    return files
-
-
-def ort_outputs(runner, model_path, in_dir, out_dir):
-    p = subprocess.run(['node', runner, model_path, in_dir, out_dir], capture_output=True, text=True, timeout=600)
-    if p.returncode != 0:
-        return None, p.stderr.strip()[-400:]
-    names = json.loads(p.stdout.strip().splitlines()[-1])['outputs']
-    return {n: np.load(os.path.join(out_dir, n.replace('/', '_').replace(':', '_') + '.npy')) for n in names}, ''
-
-
 def check_model(a, path, extra, tmp):
     name = model_name(path)
     out = os.path.join(tmp, name + '.pruned.onnx')
@@ -180,14 +144,12 @@ def check_model(a, path, extra, tmp):
     except Exception as e:  # noqa: BLE001 - any finding fails
         check(False, f'{name}: onnx checker: {str(e).splitlines()[0]}')
 
-    orig = onnx.load(path)
-    in_dir = os.path.join(tmp, name + '_in')
-    files = write_feeds(orig, shape_args(extra), in_dir)
-    want, e1 = ort_outputs(a.ort_runner, path, in_dir, os.path.join(tmp, name + '_ort_a'))
-    got, e2 = ort_outputs(a.ort_runner, out, in_dir, os.path.join(tmp, name + '_ort_b'))
-    check(want is not None, f'{name}: the original runs in ONNX Runtime {e1}')
-    check(got is not None, f'{name}: the pruned model runs in ONNX Runtime {e2}')
-    if want is None or got is None:
+    feeds = random_feeds(onnx.load(path), shape_args(extra), seed=3)
+    try:
+        want = ort_outputs(a.ort_runner, path, feeds, tmp, name + '_a')
+        got = ort_outputs(a.ort_runner, out, feeds, tmp, name + '_b')
+    except RuntimeError as e:
+        check(False, f'{name}: {e}')
         return
     check(list(want) == list(got), f'{name}: same output names in ONNX Runtime')
     for k in want:
@@ -196,17 +158,21 @@ def check_model(a, path, extra, tmp):
     # ortool's runtime and ONNX Runtime agree on the pruned file.
     ours = os.path.join(tmp, name + '_ours')
     args = ['run', out, '--output-dir', ours, '--format', 'npy']
-    for k, f in files.items():
-        args += ['--input', f'{k}={f}']
+    for k in feeds:  # the .npy files ort_outputs wrote for the pruned model's run
+        args += ['--input', f'{k}={os.path.join(tmp, name + "_b_in", safe(k) + ".npy")}']
     code, _, err = run(a.ortool, *args, timeout=600)
     check(code == 0, f'{name}: ortool runs the pruned model ({err.strip()[-200:]})')
-    for k in got:
-        f = os.path.join(ours, k.replace('/', '_').replace(':', '_') + '.npy')
-        if code == 0 and os.path.exists(f):
-            v = np.load(f)
-            ok = v.shape == got[k].shape and np.allclose(v, got[k], atol=1e-3, rtol=1e-3)
-            check(ok, f'{name}: output {k} of the pruned model agrees between ortool and ONNX Runtime'
-                      + ('' if ok or v.shape != got[k].shape else f' (max abs {np.max(np.abs(v - got[k])):.3g})'))
+    for k in (got if code == 0 else []):
+        f = os.path.join(ours, safe(k) + '.npy')
+        v = np.load(f) if os.path.exists(f) else None
+        ok = v is not None and v.shape == got[k].shape and np.allclose(v, got[k], atol=1e-3, rtol=1e-3)
+        detail = '' if ok or v is None or v.shape != got[k].shape else f' (max abs {np.max(np.abs(v - got[k])):.3g})'
+        check(ok, f'{name}: output {k} of the pruned model agrees between ortool and ONNX Runtime{detail}')
+
+
+def safe(name):
+    """A tensor name as ort_outputs and `ortool run --format npy` make it a file name."""
+    return name.replace('/', '_').replace('\\', '_').replace(':', '_')
 
 
 def no_output(path):
@@ -282,8 +248,7 @@ def main():
     for spec in a.args:
         name, opt = spec.split('=', 1)
         extra.setdefault(name, []).append(opt)
-    if not shutil.which('node') or not os.path.isdir(os.path.join(os.path.dirname(a.ort_runner), 'node_modules',
-                                                                   'onnxruntime-node')):
+    if not ort_available(a.ort_runner):
         print('FAIL ONNX Runtime is not installed (run scripts/setup.sh)')
         return 1
     with tempfile.TemporaryDirectory(prefix='ortool_prune_') as tmp:
