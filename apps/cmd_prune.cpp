@@ -34,6 +34,7 @@ struct PruneArgs {
   std::vector<std::string> exclude;
   int64_t round_to = 1, min_channels = 1;
   int check = 4;
+  bool check_given = false;           // --check given: with --calib, the first N samples
   std::string calib;
   ImageCliOptions image;
   InputOptions in;                   // --seed, --shape, --threads, --providers
@@ -57,6 +58,8 @@ Result<prune::PlanOptions> plan_options(const PruneArgs& a) {
     if (num.empty() || *end != '\0') return invalid("--layer {}: '{}' is not a number", spec, num);
     o.layer_ratios[spec.substr(0, eq)] = r;
   }
+  if (o.criterion == prune::Criterion::kActivation && a.calib.empty())
+    return invalid("--criterion activation ranks channels by their outputs on samples: give --calib PATH");
   o.exclude = a.exclude;
   o.round_to = a.round_to;
   o.min_channels = a.min_channels;
@@ -81,7 +84,7 @@ nlohmann::json figures_json(const Figures& f) {
                       {"parameter_bytes", f.model.parameter_bytes},
                       {"macs", f.model.macs},
                       {"macs_unknown_nodes", f.model.macs_unknown_nodes},
-                      {"file_bytes", f.file_bytes}};
+                      {"file_bytes", f.file_bytes > 0 ? nlohmann::json(f.file_bytes) : nlohmann::json(nullptr)}};
   j["latency_ms"] = f.latency_ms > 0 ? nlohmann::json(f.latency_ms) : nlohmann::json(nullptr);
   return j;
 }
@@ -209,36 +212,46 @@ int prune_command(PruneArgs& a) {
   auto ref_loaded = load_model(a.input);
   if (!ref_loaded.is_ok()) return report(ref_loaded.status());
   std::unique_ptr<ir::Model> reference = std::move(ref_loaded).value();
-
-  auto pruned = prune::prune_model(*model, po);
-  if (!pruned.is_ok()) return report(pruned.status().with_context(a.input));
   if (auto prep = prune::prepare_model(*reference, po.prepare, /*fold_norms=*/true); !prep.is_ok())
     return report(prep.status().with_context(a.input));
+
+  // Samples: --calib (the activation criterion and the check), else seeded random ones for the check.
+  std::unique_ptr<rt::SampleSource> samples;
+  if (!a.calib.empty()) {
+    rt::SampleOptions so;
+    auto image = parse_image_options(a.image);
+    if (!image.is_ok()) return report(image.status());
+    so.image = *image;
+    auto opened = rt::open_samples(*reference->graph, a.calib, so);
+    if (!opened.is_ok()) return report(opened.status());
+    samples = std::move(opened).value();
+    if (a.check_given && a.check > 0) samples = rt::first_samples(std::move(samples), static_cast<size_t>(a.check));
+  } else if (a.check > 0) {
+    samples = rt::random_samples(*reference->graph, static_cast<size_t>(a.check), a.in.seed, a.in.input_shapes,
+                                 a.in.dim_bindings);
+  }
+  rt::SessionOptions session;
+  session.threads = a.in.threads;
+  session.providers = a.in.providers;
+  session.dim_bindings = a.in.dim_bindings;
+
+  if (!a.calib.empty()) po.samples = samples.get();
+  po.session = session;
+  ProgressBar calib_bar("activations", samples ? samples->size() : 0);
+  po.progress = [&calib_bar](size_t done, size_t) { calib_bar.update(done); };
+  auto pruned = prune::prune_model(*model, po);
+  calib_bar.finish();
+  if (!pruned.is_ok()) return report(pruned.status().with_context(a.input));
   before.model = prune::model_figures(*reference);
   after.model = prune::model_figures(*model);
 
   std::optional<prune::CheckResult> check;
   std::string source_text;
-  if (a.check > 0 || !a.calib.empty()) {
-    std::unique_ptr<rt::SampleSource> samples;
-    if (!a.calib.empty()) {
-      rt::SampleOptions so;
-      auto image = parse_image_options(a.image);
-      if (!image.is_ok()) return report(image.status());
-      so.image = *image;
-      auto opened = rt::open_samples(*reference->graph, a.calib, so);
-      if (!opened.is_ok()) return report(opened.status());
-      samples = std::move(opened).value();
-    } else {
-      samples = rt::random_samples(*reference->graph, static_cast<size_t>(a.check), a.in.seed, a.in.input_shapes,
-                                   a.in.dim_bindings);
-    }
+  if (samples && a.check > 0) {
     source_text = samples->describe();
     prune::CheckOptions co;
     co.gates = a.gates;
-    co.session.threads = a.in.threads;
-    co.session.providers = a.in.providers;
-    co.session.dim_bindings = a.in.dim_bindings;
+    co.session = session;
     ProgressBar bar("check", samples->size());
     co.progress = [&bar](size_t done, size_t) { bar.update(done); };
     auto c = prune::check_pruned(*reference, *model, *samples, co);
@@ -282,9 +295,10 @@ Command register_prune(CLI::App& parent) {
   app->add_option("--ratio", a->ratio, "Fraction of channels to remove, above 0 and below 1 (per group, or overall with --scope global)")
       ->required();
   app->add_option("--criterion", a->criterion,
-                  "How channels are ranked: l1 or l2 (weight magnitude summed over every layer of a group) or "
-                  "bn-scale (|gamma| of BatchNormalization); default l2")
-      ->check(CLI::IsMember({"l1", "l2", "bn-scale"}));
+                  "How channels are ranked: l1 or l2 (weight magnitude summed over every layer of a group), "
+                  "bn-scale (|gamma| of BatchNormalization) or activation (mean |output| of each channel over the "
+                  "--calib samples); default l2")
+      ->check(CLI::IsMember({"l1", "l2", "bn-scale", "activation"}));
   app->add_option("--scope", a->scope, "local: every group loses the ratio; global: the least important channels anywhere (default local)")
       ->check(CLI::IsMember({"local", "global"}));
   app->add_option("--layer", a->layers, "Prune the group of layer NAME at ratio R instead (0 keeps it); repeatable")
@@ -294,15 +308,19 @@ Command register_prune(CLI::App& parent) {
       ->type_name("NAMES");
   app->add_option("--round-to", a->round_to, "Keep channel counts at multiples of N where a group has that many (default 1)");
   app->add_option("--min-channels", a->min_channels, "Every layer keeps at least N channels (default 1)");
-  app->add_option("--check", a->check, "Check on N seeded random samples; 0 disables the check (default 4)")
-      ->check(CLI::Range(0, 1000000));
+  CLI::Option* check = app->add_option("--check", a->check,
+                                       "Check on N seeded random samples (with --calib: its first N); 0 disables the "
+                                       "check (default 4)")
+                           ->check(CLI::Range(0, 1000000));
   app->add_option("--calib", a->calib,
-                  "Check on these samples instead: a folder of .npy/.pb files, of test-data subfolders or of images, "
-                  "or one batch .npy")
+                  "Samples for the activation criterion and the check: a folder of .npy/.pb files, of test-data "
+                  "subfolders or of images, or one batch .npy")
       ->type_name("PATH");
   add_image_options(*app, a->image);
   app->add_option("--seed", a->in.seed, "Seed of the first random sample (default 0)");
-  app->add_option("--shape", a->in.shapes, "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n")
+  app->add_option("--shape", a->in.shapes,
+                  "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n (as optimize --shape, the "
+                  "written model keeps them fixed)")
       ->type_name("NAME=DIMS");
   app->add_option("--threads", a->in.threads, "Intra-op threads for the check (default 1)")->check(CLI::Range(1, 256));
   add_providers_option(*app, a->in);
@@ -323,8 +341,10 @@ Command register_prune(CLI::App& parent) {
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.3\n"
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.5 --scope global --criterion bn-scale --round-to 8\n"
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --exclude conv1 --layer layer4.conv2=0.5 --json\n"
-      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --calib images/ --max-top1-drop 5 --report prune.json");
-  return {app, [a, min_cosine, min_sqnr, max_top1] {
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --calib images/ --max-top1-drop 5 --report prune.json\n"
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --criterion activation --calib calib/");
+  return {app, [a, min_cosine, min_sqnr, max_top1, check] {
+            a->check_given = check->count() > 0;
             if (min_cosine->count()) a->gates.min_cosine = a->min_cosine;
             if (min_sqnr->count()) a->gates.min_sqnr_db = a->min_sqnr;
             if (max_top1->count()) a->gates.max_top1_drop = a->max_top1_drop;

@@ -3,9 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "lib/model_info.h"
 #include "lib/onnx_shape_inference.h"
 #include "passes/optimize.h"
+#include "prune/activation_stats.h"
 #include "prune/apply_plan.h"
 #include "prune/dependency_graph.h"
 #include "prune/importance.h"
@@ -52,8 +55,16 @@ Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
   TRY(validate_plan_options(o.plan));
   PruneReport report;
   ASSIGN_OR_RETURN(report.notes, prepare_model(model, o.prepare, /*fold_norms=*/false));
+  if (o.plan.criterion == Criterion::kActivation && !o.samples)
+    return invalid("the activation criterion needs calibration samples (--calib)");
   ASSIGN_OR_RETURN(DependencyGraph d, build_dependency_graph(model));
-  std::vector<GroupScores> scores = importance(d, o.plan.criterion);
+  std::optional<ActivationStats> activations;
+  if (o.plan.criterion == Criterion::kActivation) {
+    auto a = collect_activation_stats(model, d, *o.samples, o.session, o.progress);
+    if (!a.is_ok()) return a.status().with_context("collecting activations");
+    activations = std::move(a).value();
+  }
+  std::vector<GroupScores> scores = importance(d, o.plan.criterion, activations ? &*activations : nullptr);
   ASSIGN_OR_RETURN(Plan plan, make_plan(d, scores, o.plan));
 
   for (const Group& g : d.groups) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "lib/graph.h"
 #include "lib/status.h"
 #include "prune/plan.h"
+#include "runtime/samples.h"
+#include "runtime/session.h"
 
 namespace ortool::prune {
 
@@ -33,6 +36,10 @@ Result<std::vector<std::string>> prepare_model(ir::Model& model, const PrepareOp
 struct PruneOptions {
   PrepareOptions prepare;
   PlanOptions plan;
+  // Calibration samples for the activation criterion (--calib); they must fit the model's inputs.
+  const rt::SampleSource* samples = nullptr;
+  rt::SessionOptions session;                                   // how those samples are run
+  std::function<void(size_t done, size_t total)> progress;      // samples done (optional)
 };
 
 struct LayerReport {
@@ -61,8 +68,9 @@ struct PruneReport {
 };
 
 // Prunes `model` in place: prepare_model (no BN folds), build_dependency_graph, importance,
-// make_plan, apply_plan, then the full optimization. Errors: bad options or nothing to prune
-// (kInvalid), a pruning bug caught by verification (kInternal).
+// (with the activation criterion, collect_activation_stats on `samples`), make_plan, apply_plan,
+// then the full optimization. Errors: bad options, no samples for the activation criterion, or
+// nothing to prune (kInvalid); a pruning bug caught by verification (kInternal).
 Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o);
 
 // Parameters and MACs, as `ortool info` counts them (shapes inferred first, so a prepared model is

@@ -3,8 +3,9 @@
 
 For each model of the benchmark set (scripts/gen_models.py; generated when missing) and, with
 --shared, the convolutional models of ../shared/models: `ortool prune --ratio R --json`, then
-`ortool bench` on the original and the pruned file alternately, ROUNDS times each; the best median of
-each is kept (the lowest is the one least disturbed by other work on the machine). Prints a table.
+`ortool bench` on the original and the pruned file alternately, ROUNDS times each; the best median and
+the best minimum of each are kept (the lowest are the ones least disturbed by other work on the
+machine; on a busy machine the minimum is the steadier figure). Prints a table.
 Speed is measured here, never asserted by tests.
 
 Usage: /usr/bin/python3 scripts/prune_bench.py [--models DIR] [--ratio 0.3] [--threads 1]
@@ -30,9 +31,11 @@ def run_json(cmd):
     return json.loads(p.stdout)
 
 
-def best_median(ortool, path, shape, a):
-    return run_json([ortool, "bench", path, "--json", "--iters", str(a.iters), "--threads", str(a.threads)] +
-                    shape)["latency_ms"]["median"]
+def latency(ortool, path, shape, a):
+    """(median, min) of one `ortool bench` run, in ms."""
+    lat = run_json([ortool, "bench", path, "--json", "--iters", str(a.iters), "--threads", str(a.threads)] +
+                   shape)["latency_ms"]
+    return lat["median"], lat["min"]
 
 
 def main():
@@ -65,21 +68,23 @@ def main():
                          a.extra)
             before, after = [], []
             for _ in range(a.rounds):
-                before.append(best_median(a.ortool, path, shape, a))
-                after.append(best_median(a.ortool, out, shape, a))
+                before.append(latency(a.ortool, path, shape, a))
+                after.append(latency(a.ortool, out, shape, a))
             b, f = r["before"], r["after"]
             rows.append((name, b["macs"], f["macs"], b["parameters"], f["parameters"], b["file_bytes"], f["file_bytes"],
-                         min(before), min(after)))
+                         min(x[0] for x in before), min(x[0] for x in after), min(x[1] for x in before),
+                         min(x[1] for x in after)))
             print(f"{name}: done", file=sys.stderr)
     pct = lambda x, y: f"{100.0 * (y - x) / x:+.1f}%" if x else "-"
     print(f"ortool prune --ratio {a.ratio} {' '.join(a.extra)}; ortool bench --threads {a.threads}, best of "
-          f"{a.rounds} medians of {a.iters} runs")
+          f"{a.rounds} runs of {a.iters} iterations")
     print("| model | MACs before | after | change | params before | after | change | file change | "
-          "latency ms before | after | change |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for n, mb, ma, pb, pa, fb, fa, lb, la in rows:
+          "median ms before | after | change | min ms before | after | change |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, mb, ma, pb, pa, fb, fa, lb, la, nb, na in rows:
         print(f"| {n} | {mb / 1e6:.1f} M | {ma / 1e6:.1f} M | {pct(mb, ma)} | {pb / 1e6:.2f} M | {pa / 1e6:.2f} M | "
-              f"{pct(pb, pa)} | {pct(fb, fa)} | {lb:.2f} | {la:.2f} | {pct(lb, la)} |")
+              f"{pct(pb, pa)} | {pct(fb, fa)} | {lb:.2f} | {la:.2f} | {pct(lb, la)} | {nb:.2f} | {na:.2f} | "
+              f"{pct(nb, na)} |")
     return 0
 
 

@@ -217,20 +217,28 @@ def check_errors(a, model, tmp):
     if stdout.strip():
         j = json.loads(stdout)
         check(j['output'] is None and not j['check']['passed'] and 'failure' in j['check'], 'the JSON shows the failed gate')
-    # Checks on samples from a batch .npy (--calib), global scope, bn-scale, exclusions, round-to.
+    # Checks on samples from a batch .npy (--calib, the first --check 2 of 3), global scope, bn-scale,
+    # exclusions, round-to.
     batch = os.path.join(tmp, 'batch.npy')
     np.save(batch, np.random.default_rng(1).standard_normal((3, 3, 64, 64)).astype(np.float32))
     code, stdout, err = run(a.ortool, 'prune', model, '-o', out, '--ratio', '0.4', '--scope', 'global', '--criterion',
-                            'bn-scale', '--exclude', '/stem/stem.0/Conv', '--round-to', '4', '--calib', batch, '--json')
+                            'bn-scale', '--exclude', '/stem/stem.0/Conv', '--round-to', '4', '--calib', batch, '--check', '2',
+                            '--json')
     check(code == 0, f'global, bn-scale, --exclude, --round-to, --calib batch: exit 0 ({err.strip()[-300:]})')
     if code == 0:
         j = json.loads(stdout)
-        check(j['check']['samples'] == 3, 'the check ran on the 3 samples of the batch')
+        check(j['check']['samples'] == 2, 'the check ran on the first 2 samples of the batch (--check 2)')
         stem = [g for g in j['groups'] if '/stem/stem.0/Conv' in g['layers']]
         check(stem and stem[0]['left_whole'] == 'excluded (--exclude /stem/stem.0/Conv)', 'the excluded group is whole')
         kept = [g['kept'] for g in j['groups'] if g['left_whole'] is None and g['kept'] < g['channels']]
         check(kept and all(k % 4 == 0 for k in kept), f'pruned groups keep multiples of 4: {kept}')
         os.remove(out)
+    code, _, err = run(a.ortool, 'prune', model, '-o', out, '--ratio', '0.3', '--criterion', 'activation')
+    check(one_error_line(code, err, 2, '--calib') and no_output(out), '--criterion activation without --calib: exit 2')
+    code, stdout, err = run(a.ortool, 'prune', model, '-o', out, '--ratio', '0.3', '--criterion', 'activation',
+                            '--calib', batch, '--json')
+    check(code == 0 and json.loads(stdout)['criterion'] == 'activation' and os.path.exists(out),
+          f'--criterion activation --calib: exit 0 ({err.strip()[-300:]})')
     code, stdout, _ = run(a.ortool, '--help')
     check(code == 0 and 'prune' in stdout, 'ortool --help lists prune')
     code, stdout, _ = run(a.ortool, 'prune', '--help')

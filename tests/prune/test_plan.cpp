@@ -1,5 +1,6 @@
 // Tests of plans: importance criteria, local and global scope, per-layer ratios, exclusions,
 // round-to, min-channels, and the errors (bad ratios, unknown layers, nothing to prune).
+#include "prune/activation_stats.h"
 #include "prune/importance.h"
 #include "prune/plan.h"
 #include "tests/prune/prune_test_util.h"
@@ -200,4 +201,42 @@ TEST_CASE("plan errors: unknown names, one group with two ratios, a layer that c
   o.ratio = 0.01;
   p = plan_for(*b.model, o);
   CHECK(p.status().message().find("no channel goes") != std::string::npos);
+}
+
+TEST_CASE("activation criterion: channels ranked by mean |x| over samples, a dead channel goes first and changes nothing") {
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 3, 8, 8});
+  ir::Value* c = b.relu(b.conv("c1", x, 3, 8));
+  b.output(b.conv("c2", c, 8, 4));
+  // Channel 5 of c1 never fires: its bias is far below anything its weights can reach.
+  ir::Value* bias = b.g().find_value("c1.b");
+  Tensor t = bias->constant()->clone();
+  t.mutable_data<float>()[5] = -1000.0f;
+  b.g().set_constant(bias, std::make_shared<const Tensor>(std::move(t)));
+  auto samples = rt::random_samples(b.g(), 3, 7, {}, {});
+
+  prune::DependencyGraph d = analyse(*b.model);
+  auto stats = prune::collect_activation_stats(*b.model, d, *samples);
+  REQUIRE_MESSAGE(stats.is_ok(), stats.status().message());
+  CHECK(stats->samples == 3);
+  auto scores = prune::importance(d, prune::Criterion::kActivation, &*stats);
+  const auto& s = scores[static_cast<size_t>(group_of(d, "c1"))].score;
+  REQUIRE(s.size() == 8);
+  CHECK(s[5] == 0.0);
+  for (size_t i = 0; i < s.size(); ++i)
+    if (i != 5) CHECK(s[i] > 0.0);
+  CHECK(scores[static_cast<size_t>(group_of(d, "c2"))].unavailable.find("activation") != std::string::npos);
+
+  auto reference = clone_model(*b.model);
+  REQUIRE(prune::prepare_model(*reference, {}, true).is_ok());
+  prune::PruneOptions o;
+  o.plan.ratio = 0.125;
+  o.plan.criterion = prune::Criterion::kActivation;
+  CHECK(prune::prune_model(*clone_model(*b.model), o).status().message().find("calibration samples") !=
+        std::string::npos);
+  o.samples = samples.get();
+  auto r = prune::prune_model(*b.model, o);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().message());
+  CHECK(layer_report(*r, "c1").kept == 7);
+  check_same_outputs(*reference, *b.model, 2, {1e-5, 1e-5});
 }
