@@ -22,5 +22,6 @@ Command register_run(CLI::App& parent);
 Command register_compare(CLI::App& parent);
 Command register_optimize(CLI::App& parent);
 Command register_bench(CLI::App& parent);
+Command register_prune(CLI::App& parent);
 
 }  // namespace ortool::cli

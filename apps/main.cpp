@@ -32,7 +32,7 @@ int run(int argc, char** argv) {
 
   // Registration order is the order `--help` lists the subcommands in.
   std::vector<Command> commands = {register_info(app), register_convert(app), register_run(app), register_compare(app),
-                                   register_optimize(app), register_bench(app)};
+                                   register_optimize(app), register_prune(app), register_bench(app)};
 
   // The subcommand named on the command line, for pointing parse errors at the right --help.
   std::string help_cmd = "ortool --help";

@@ -1,0 +1,355 @@
+// `ortool prune IN -o OUT --ratio R`: dependency-aware channel pruning (prune/ does the work), then a
+// check of the result against the original on samples and a report of what was removed.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "apps/accuracy_print.h"
+#include "apps/cli_util.h"
+#include "apps/commands.h"
+#include "apps/input_options.h"
+#include "apps/progress.h"
+#include "apps/sample_options.h"
+#include "lib/file_util.h"
+#include "lib/model_io.h"
+#include "prune/prune_check.h"
+#include "prune/prune_model.h"
+#include "runtime/samples.h"
+
+namespace ortool::cli {
+
+namespace {
+
+struct PruneArgs {
+  std::string input, output;
+  bool force = false;
+  double ratio = 0;
+  std::string criterion = "l2", scope = "local";
+  std::vector<std::string> layers;   // NAME=R
+  std::vector<std::string> exclude;
+  int64_t round_to = 1, min_channels = 1;
+  int check = 4;
+  bool check_given = false;           // --check given: with --calib, the first N samples
+  std::string calib;
+  ImageCliOptions image;
+  InputOptions in;                   // --seed, --shape, --threads, --providers
+  Gates gates;
+  double min_cosine = 0, min_sqnr = 0, max_top1_drop = 0;
+  std::string report_path;
+  bool json = false;
+};
+
+Result<prune::PlanOptions> plan_options(const PruneArgs& a) {
+  prune::PlanOptions o;
+  o.ratio = a.ratio;
+  ASSIGN_OR_RETURN(o.criterion, prune::parse_criterion(a.criterion));
+  o.scope = a.scope == "global" ? prune::Scope::kGlobal : prune::Scope::kLocal;
+  for (const std::string& spec : a.layers) {
+    auto eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0) return invalid("--layer {}: expected NAME=RATIO", spec);
+    char* end = nullptr;
+    const std::string num = spec.substr(eq + 1);
+    double r = std::strtod(num.c_str(), &end);
+    if (num.empty() || *end != '\0') return invalid("--layer {}: '{}' is not a number", spec, num);
+    o.layer_ratios[spec.substr(0, eq)] = r;
+  }
+  if (o.criterion == prune::Criterion::kActivation && a.calib.empty())
+    return invalid("--criterion activation ranks channels by their outputs on samples: give --calib PATH");
+  o.exclude = a.exclude;
+  o.round_to = a.round_to;
+  o.min_channels = a.min_channels;
+  TRY(prune::validate_plan_options(o));
+  return o;
+}
+
+uint64_t file_bytes(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(p, ec);
+  return ec ? 0 : n;
+}
+
+struct Figures {
+  prune::ModelFigures model;
+  uint64_t file_bytes = 0;
+  double latency_ms = 0;  // 0: not measured
+};
+
+nlohmann::json figures_json(const Figures& f) {
+  nlohmann::json j = {{"parameters", f.model.parameters},
+                      {"parameter_bytes", f.model.parameter_bytes},
+                      {"macs", f.model.macs},
+                      {"macs_unknown_nodes", f.model.macs_unknown_nodes},
+                      {"file_bytes", f.file_bytes > 0 ? nlohmann::json(f.file_bytes) : nlohmann::json(nullptr)}};
+  j["latency_ms"] = f.latency_ms > 0 ? nlohmann::json(f.latency_ms) : nlohmann::json(nullptr);
+  return j;
+}
+
+nlohmann::json report_json(const PruneArgs& a, const prune::PruneReport& r, const Figures& before, const Figures& after,
+                           const prune::CheckResult* check, const std::string& sample_source, bool written) {
+  nlohmann::json j;
+  j["model"] = a.input;
+  j["output"] = written ? nlohmann::json(a.output) : nlohmann::json(nullptr);
+  j["ratio"] = a.ratio;
+  j["criterion"] = a.criterion;
+  j["scope"] = a.scope;
+  j["round_to"] = a.round_to;
+  j["min_channels"] = a.min_channels;
+  j["before"] = figures_json(before);
+  j["after"] = figures_json(after);
+  j["groups"] = nlohmann::json::array();
+  j["left_whole"] = nlohmann::json::array();
+  for (const prune::GroupReport& g : r.groups) {
+    nlohmann::json jg = {{"id", g.id},           {"layers", g.layers},        {"channels", g.units},
+                         {"kept", g.units - g.removed}, {"ratio", g.ratio},  {"pinned_channels", g.pinned_units},
+                         {"pin_reasons", g.pin_reasons}};
+    jg["left_whole"] = g.left_whole.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.left_whole);
+    j["groups"].push_back(jg);
+    if (!g.left_whole.empty())
+      j["left_whole"].push_back({{"group", g.id}, {"layers", g.layers}, {"channels", g.units}, {"reason", g.left_whole}});
+  }
+  j["layers"] = nlohmann::json::array();
+  for (const prune::LayerReport& l : r.layers)
+    j["layers"].push_back({{"name", l.name}, {"op_type", l.op_type}, {"group", l.group}, {"channels", l.channels},
+                           {"kept", l.kept}});
+  j["notes"] = r.notes;
+  if (check) {
+    std::vector<OutputVerdict> verdicts = check->accuracy->verdicts();
+    nlohmann::json c = accuracy_json(*check->accuracy, verdicts);
+    c["samples"] = check->accuracy->samples();
+    c["sample_source"] = sample_source;
+    if (!check->accuracy->passed()) c["failure"] = first_failure(verdicts);
+    j["check"] = c;
+  } else {
+    j["check"] = nullptr;
+  }
+  return j;
+}
+
+std::string change(double before, double after) {
+  if (before <= 0 || after <= 0) return "";
+  return fmt::format("{:+.1f}%", 100.0 * (after - before) / before);
+}
+
+std::string layer_list(const std::vector<std::string>& layers, size_t max = 3) {
+  std::string s;
+  for (size_t i = 0; i < layers.size() && i < max; ++i) s += (i ? ", " : "") + layers[i];
+  if (layers.size() > max) s += fmt::format(" and {} more", layers.size() - max);
+  return s;
+}
+
+void print_text(const PruneArgs& a, const prune::PruneReport& r, const Figures& before, const Figures& after,
+                const prune::CheckResult* check, const std::string& sample_source, bool written) {
+  fmt::print("{} -> {} (ratio {:g}, criterion {}, scope {})\n", a.input, written ? a.output : "(not written)", a.ratio,
+             a.criterion, a.scope);
+  fmt::print("  {:<12} {:>12} {:>12} {:>9}\n", "", "before", "after", "change");
+  auto row = [](const char* what, const std::string& b, const std::string& c, const std::string& ch) {
+    fmt::print("  {:<12} {:>12} {:>12} {:>9}\n", what, b, c, ch);
+  };
+  const auto& bm = before.model;
+  const auto& am = after.model;
+  row("parameters", human_count(static_cast<uint64_t>(bm.parameters)), human_count(static_cast<uint64_t>(am.parameters)),
+      change(static_cast<double>(bm.parameters), static_cast<double>(am.parameters)));
+  row("MACs", human_count(bm.macs), human_count(am.macs), change(static_cast<double>(bm.macs), static_cast<double>(am.macs)));
+  if (written)
+    row("file size", human_bytes(before.file_bytes), human_bytes(after.file_bytes),
+        change(static_cast<double>(before.file_bytes), static_cast<double>(after.file_bytes)));
+  if (before.latency_ms > 0)
+    row("latency", fmt::format("{:.2f} ms", before.latency_ms), fmt::format("{:.2f} ms", after.latency_ms),
+        change(before.latency_ms, after.latency_ms));
+  size_t pruned = 0, whole = 0;
+  for (const prune::GroupReport& g : r.groups) (g.left_whole.empty() ? pruned : whole)++;
+  fmt::print("groups: {} pruned, {} left whole\n", pruned, whole);
+  for (const prune::GroupReport& g : r.groups) {
+    if (!g.left_whole.empty()) continue;
+    fmt::print("  group {:>3}: {:>5} -> {:<5} {}{}\n", g.id, g.units, g.units - g.removed, layer_list(g.layers),
+               g.pinned_units ? fmt::format(" ({} kept: {})", g.pinned_units, g.pin_reasons.front()) : "");
+  }
+  for (const prune::GroupReport& g : r.groups)
+    if (!g.left_whole.empty())
+      fmt::print("  group {:>3}: {:>5} kept whole, {}: {}\n", g.id, g.units, layer_list(g.layers), g.left_whole);
+  fmt::print("layers (channels kept):\n");
+  size_t w = 8;
+  for (const prune::LayerReport& l : r.layers) w = std::max(w, std::min<size_t>(l.name.size(), 60));
+  for (const prune::LayerReport& l : r.layers)
+    fmt::print("  {:<{}} {:<14} {:>5} -> {}\n", l.name, w, l.op_type, l.channels, l.kept);
+  for (const std::string& n : r.notes) fmt::print("note: {}\n", n);
+  if (!check) {
+    fmt::print("check: off\n");
+    return;
+  }
+  fmt::print("check: pruned vs original on {}\n", sample_source);
+  print_accuracy_table(*check->accuracy);
+  print_verdicts(*check->accuracy, check->accuracy->verdicts());
+}
+
+int prune_command(PruneArgs& a) {
+  if (Status st = validate_gates(a.gates); !st.is_ok()) return report(st);
+  auto plan = plan_options(a);
+  if (!plan.is_ok()) return report(plan.status());
+  if (a.output.empty()) return report(invalid("no output given: -o OUT.onnx"));
+  if (Status st = check_not_same_file(a.input, a.output, a.force); !st.is_ok()) return report(st);
+
+  LoadInfo info;
+  auto loaded = load_model(a.input, {}, &info);
+  if (!loaded.is_ok()) return report(loaded.status());
+  std::unique_ptr<ir::Model> model = std::move(loaded).value();
+  Figures before, after;
+  before.file_bytes = info.file_bytes;
+  for (const auto& f : info.external_files) before.file_bytes += file_bytes(f);
+  if (Status st = resolve_shapes(*model->graph, a.in); !st.is_ok()) return report(st);
+  prune::PruneOptions po;
+  po.plan = *plan;
+  po.prepare.input_shapes = a.in.input_shapes;
+  po.prepare.dim_bindings = a.in.dim_bindings;
+
+  // The reference: the original prepared as the pruned model is, BatchNormalization folded, so
+  // that latency and parameters compare like with like. Tensors are mapped, so loading twice is cheap.
+  auto ref_loaded = load_model(a.input);
+  if (!ref_loaded.is_ok()) return report(ref_loaded.status());
+  std::unique_ptr<ir::Model> reference = std::move(ref_loaded).value();
+  if (auto prep = prune::prepare_model(*reference, po.prepare, /*fold_norms=*/true); !prep.is_ok())
+    return report(prep.status().with_context(a.input));
+
+  // Samples: --calib (the activation criterion and the check), else seeded random ones for the check.
+  std::unique_ptr<rt::SampleSource> samples;
+  if (!a.calib.empty()) {
+    rt::SampleOptions so;
+    auto image = parse_image_options(a.image);
+    if (!image.is_ok()) return report(image.status());
+    so.image = *image;
+    auto opened = rt::open_samples(*reference->graph, a.calib, so);
+    if (!opened.is_ok()) return report(opened.status());
+    samples = std::move(opened).value();
+    if (a.check_given && a.check > 0) samples = rt::first_samples(std::move(samples), static_cast<size_t>(a.check));
+  } else if (a.check > 0) {
+    samples = rt::random_samples(*reference->graph, static_cast<size_t>(a.check), a.in.seed, a.in.input_shapes,
+                                 a.in.dim_bindings);
+  }
+  rt::SessionOptions session;
+  session.threads = a.in.threads;
+  session.providers = a.in.providers;
+  session.dim_bindings = a.in.dim_bindings;
+
+  if (!a.calib.empty()) po.samples = samples.get();
+  po.session = session;
+  ProgressBar calib_bar("activations", samples ? samples->size() : 0);
+  po.progress = [&calib_bar](size_t done, size_t) { calib_bar.update(done); };
+  auto pruned = prune::prune_model(*model, po);
+  calib_bar.finish();
+  if (!pruned.is_ok()) return report(pruned.status().with_context(a.input));
+  before.model = prune::model_figures(*reference);
+  after.model = prune::model_figures(*model);
+
+  std::optional<prune::CheckResult> check;
+  std::string source_text;
+  if (samples && a.check > 0) {
+    source_text = samples->describe();
+    prune::CheckOptions co;
+    co.gates = a.gates;
+    co.session = session;
+    ProgressBar bar("check", samples->size());
+    co.progress = [&bar](size_t done, size_t) { bar.update(done); };
+    auto c = prune::check_pruned(*reference, *model, *samples, co);
+    bar.finish();
+    if (!c.is_ok()) return report(c.status().with_context(a.input));
+    check = std::move(c).value();
+    before.latency_ms = check->reference_ms;
+    after.latency_ms = check->pruned_ms;
+  }
+  const bool passed = !check || check->accuracy->passed();
+
+  if (passed) {
+    SaveOptions save;
+    save.input_path = a.input;
+    save.force = a.force;
+    auto saved = save_model(*model, a.output, save);
+    if (!saved.is_ok()) return report(saved.status());
+    after.file_bytes = saved->model_bytes + saved->data_bytes;
+  }
+  nlohmann::json j = report_json(a, *pruned, before, after, check ? &*check : nullptr, source_text, passed);
+  if (!a.report_path.empty()) {
+    if (Status st = write_file_atomic(a.report_path, j.dump(2) + "\n"); !st.is_ok()) return report(st);
+  }
+  if (a.json) print_json(j);
+  else print_text(a, *pruned, before, after, check ? &*check : nullptr, source_text, passed);
+  if (!passed)
+    return report(check_failed("{}: the pruned model fails a gate, nothing written: {}", a.input,
+                               first_failure(check->accuracy->verdicts())));
+  return kExitOk;
+}
+
+}  // namespace
+
+Command register_prune(CLI::App& parent) {
+  auto a = std::make_shared<PruneArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "prune", "Remove the least important channels (dependency-aware), then check the result against the original");
+  app->add_option("model", a->input, "ONNX model to prune")->required();
+  app->add_option("-o,--output", a->output, "Pruned model to write (atomically; never the input without --force)");
+  app->add_flag("--force", a->force, "Allow the output to be the input file");
+  app->add_option("--ratio", a->ratio, "Fraction of channels to remove, above 0 and below 1 (per group, or overall with --scope global)")
+      ->required();
+  app->add_option("--criterion", a->criterion,
+                  "How channels are ranked: l1 or l2 (weight magnitude summed over every layer of a group), "
+                  "bn-scale (|gamma| of BatchNormalization) or activation (mean |output| of each channel over the "
+                  "--calib samples); default l2")
+      ->check(CLI::IsMember({"l1", "l2", "bn-scale", "activation"}));
+  app->add_option("--scope", a->scope, "local: every group loses the ratio; global: the least important channels anywhere (default local)")
+      ->check(CLI::IsMember({"local", "global"}));
+  app->add_option("--layer", a->layers, "Prune the group of layer NAME at ratio R instead (0 keeps it); repeatable")
+      ->type_name("NAME=R");
+  app->add_option("--exclude", a->exclude, "Leave the groups of these layers whole (comma-separated, repeatable)")
+      ->delimiter(',')
+      ->type_name("NAMES");
+  app->add_option("--round-to", a->round_to, "Keep channel counts at multiples of N where a group has that many (default 1)");
+  app->add_option("--min-channels", a->min_channels, "Every layer keeps at least N channels (default 1)");
+  CLI::Option* check = app->add_option("--check", a->check,
+                                       "Check on N seeded random samples (with --calib: its first N); 0 disables the "
+                                       "check (default 4)")
+                           ->check(CLI::Range(0, 1000000));
+  app->add_option("--calib", a->calib,
+                  "Samples for the activation criterion and the check: a folder of .npy/.pb files, of test-data "
+                  "subfolders or of images, or one batch .npy")
+      ->type_name("PATH");
+  add_image_options(*app, a->image);
+  app->add_option("--seed", a->in.seed, "Seed of the first random sample (default 0)");
+  app->add_option("--shape", a->in.shapes,
+                  "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n (as optimize --shape, the "
+                  "written model keeps them fixed)")
+      ->type_name("NAME=DIMS");
+  app->add_option("--threads", a->in.threads, "Intra-op threads for the check (default 1)")->check(CLI::Range(1, 256));
+  add_providers_option(*app, a->in);
+  CLI::Option* min_cosine = app->add_option("--min-cosine", a->min_cosine,
+                                            "Fail (exit 1, nothing written) when an output's cosine similarity is below this");
+  CLI::Option* min_sqnr = app->add_option("--min-sqnr", a->min_sqnr, "Fail when an output's SQNR in dB (worst sample) is below this");
+  CLI::Option* max_top1 = app->add_option("--max-top1-drop", a->max_top1_drop,
+                                          "Fail when the top-1 class of more than this many percent of rows changes");
+  app->add_option("--report", a->report_path, "Also write the JSON report to this file")->type_name("FILE.json");
+  app->add_flag("--json", a->json, "Print the report as JSON on stdout");
+  app->footer(
+      "Channels coupled through residual adds, concatenations, depthwise and grouped convolutions, channel\n"
+      "shuffles and flattening into Gemm are pruned together; a group whose coupling cannot be proven is\n"
+      "kept whole and named in the report. Graph inputs and outputs keep their shapes. The result is\n"
+      "optimized (BatchNormalization folded) and checked against the original: output shapes must match,\n"
+      "and the gates, when given, decide whether it is written (exit 1 when one fails).\n"
+      "Examples:\n"
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3\n"
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.5 --scope global --criterion bn-scale --round-to 8\n"
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --exclude conv1 --layer layer4.conv2=0.5 --json\n"
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --calib images/ --max-top1-drop 5 --report prune.json\n"
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --criterion activation --calib calib/");
+  return {app, [a, min_cosine, min_sqnr, max_top1, check] {
+            a->check_given = check->count() > 0;
+            if (min_cosine->count()) a->gates.min_cosine = a->min_cosine;
+            if (min_sqnr->count()) a->gates.min_sqnr_db = a->min_sqnr;
+            if (max_top1->count()) a->gates.max_top1_drop = a->max_top1_drop;
+            return prune_command(*a);
+          }};
+}
+
+}  // namespace ortool::cli

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""What `ortool prune` buys on the benchmark set: MACs, parameters, file size and latency before and after.
+
+For each model of the benchmark set (scripts/gen_models.py; generated when missing) and, with
+--shared, the convolutional models of ../shared/models: `ortool prune --ratio R --json`, then
+`ortool bench` on the original and the pruned file alternately, ROUNDS times each; the best median and
+the best minimum of each are kept (the lowest are the ones least disturbed by other work on the
+machine; on a busy machine the minimum is the steadier figure). Prints a table.
+Speed is measured here, never asserted by tests.
+
+Usage: /usr/bin/python3 scripts/prune_bench.py [--models DIR] [--ratio 0.3] [--threads 1]
+           [--iters 30] [--rounds 3] [--only name,name] [--shared] [-- extra prune options]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH_SET = ["resnet18", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0", "efficientnet_b0", "transformer"]
+SHARED = {"mnist14_onnx2c": [], "ppocr_cls": ["--shape", "x=1,3,48,192"], "ppocr_det_v3": ["--shape", "x=1,3,320,320"],
+          "ultraface_rfb640": []}
+
+
+def run_json(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    return json.loads(p.stdout)
+
+
+def latency(ortool, path, shape, a):
+    """(median, min) of one `ortool bench` run, in ms."""
+    lat = run_json([ortool, "bench", path, "--json", "--iters", str(a.iters), "--threads", str(a.threads)] +
+                   shape)["latency_ms"]
+    return lat["median"], lat["min"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=os.path.join(ROOT, "build", "bench_models"))
+    ap.add_argument("--ortool", default=os.path.join(ROOT, "build", "apps", "ortool"))
+    ap.add_argument("--ratio", default="0.3")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--shared", action="store_true", help="also the convolutional models of ../shared/models")
+    ap.add_argument("extra", nargs="*", help="extra options for ortool prune (after --)")
+    a = ap.parse_args()
+    names = [n for n in BENCH_SET if not a.only or n in a.only.split(",")]
+    missing = [n for n in names if not os.path.exists(os.path.join(a.models, n + ".onnx"))]
+    if missing:
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_models.py"), a.models, "--only",
+                        ",".join(missing)], check=True)
+    models = [(n, os.path.join(a.models, n + ".onnx"), []) for n in names]
+    if a.shared:
+        shared = os.path.join(os.path.dirname(ROOT), "shared", "models")
+        models += [(n, os.path.join(shared, n, "model.onnx"), s) for n, s in SHARED.items()
+                   if not a.only or n in a.only.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ortool_prune_bench_") as tmp:
+        for name, path, shape in models:
+            out = os.path.join(tmp, name + ".pruned.onnx")
+            r = run_json([a.ortool, "prune", path, "-o", out, "--ratio", a.ratio, "--json", "--check", "1"] + shape +
+                         a.extra)
+            before, after = [], []
+            for _ in range(a.rounds):
+                before.append(latency(a.ortool, path, shape, a))
+                after.append(latency(a.ortool, out, shape, a))
+            b, f = r["before"], r["after"]
+            rows.append((name, b["macs"], f["macs"], b["parameters"], f["parameters"], b["file_bytes"], f["file_bytes"],
+                         min(x[0] for x in before), min(x[0] for x in after), min(x[1] for x in before),
+                         min(x[1] for x in after)))
+            print(f"{name}: done", file=sys.stderr)
+    pct = lambda x, y: f"{100.0 * (y - x) / x:+.1f}%" if x else "-"
+    print(f"ortool prune --ratio {a.ratio} {' '.join(a.extra)}; ortool bench --threads {a.threads}, best of "
+          f"{a.rounds} runs of {a.iters} iterations")
+    print("| model | MACs before | after | change | params before | after | change | file change | "
+          "median ms before | after | change | min ms before | after | change |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, mb, ma, pb, pa, fb, fa, lb, la, nb, na in rows:
+        print(f"| {n} | {mb / 1e6:.1f} M | {ma / 1e6:.1f} M | {pct(mb, ma)} | {pb / 1e6:.2f} M | {pa / 1e6:.2f} M | "
+              f"{pct(pb, pa)} | {pct(fb, fa)} | {lb:.2f} | {la:.2f} | {pct(lb, la)} | {nb:.2f} | {na:.2f} | "
+              f"{pct(nb, na)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
