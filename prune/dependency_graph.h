@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -90,7 +91,8 @@ struct DependencyGraph {
   std::vector<ConstSlice> slices;
   std::vector<Fixup> fixups;
   // Every value whose channels are tracked: its type's dim along the axis changes with them.
-  std::vector<std::pair<ir::Value*, ChannelMap>> values;
+  // A deque so that a rule may hold the map of its input while it records its output's.
+  std::deque<std::pair<ir::Value*, ChannelMap>> values;
   std::vector<Group> groups;
   std::vector<int> unit_group;  // by representative atom id: its group, or -1
   // Channel sets that must keep at least one channel (the outputs of Split and Slice): a plan may
