@@ -59,6 +59,12 @@ Status validate_options(const ir::Model& model, const QuantizeOptions& options, 
 // values). Sorted by name, no duplicates.
 Result<std::vector<std::string>> tensors_to_calibrate(const ir::Model& model, const QuantizeOptions& options);
 
+// Turns the graph inputs that an initializer backs (old exporters list every weight as an input) into
+// plain initializers: quantization bakes weights in anyway, and `optimize` folds BatchNormalization
+// only into constant weights, so call this before optimizing a model for quantization. Returns how
+// many inputs it removed.
+int64_t bake_initializer_inputs(ir::Model& model);
+
 // One node of the float model in the report.
 struct NodeOutcome {
   std::string node;     // node name (or a description for unnamed nodes)

@@ -13,6 +13,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "lib/onnx_shape_inference.h"
 #include "lib/op_id.h"
 #include "passes/opset_conversion.h"
 #include "passes/pass_util.h"
@@ -183,6 +184,7 @@ Result<QuantizeReport> quantize_dynamic(ir::Model& model, const QuantizeOptions&
   report.opset_before = passes::onnx_opset(model);
   // DynamicQuantizeLinear exists from opset 11.
   if (report.opset_before < 11) {
+    (void)infer_shapes(model);  // onnx's version converter needs ranks for some ops
     TRY(passes::convert_opset(model, 11).with_context("quantize"));
     report.notes.push_back(fmt::format("opset raised from {} to 11 (DynamicQuantizeLinear)", report.opset_before));
   }

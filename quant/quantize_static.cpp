@@ -3,6 +3,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "lib/onnx_shape_inference.h"
 #include "lib/op_id.h"
 #include "passes/opset_conversion.h"
 #include "passes/pass_util.h"
@@ -191,6 +192,8 @@ Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& range
   // QuantizeLinear exists from opset 10; per-axis scales from 13. Raise the opset, never lower it.
   const int64_t need = plan.per_channel ? 13 : 10;
   if (report.opset_before < need) {
+    // onnx's version converter needs ranks (Softmax 12 -> 13): give it the inferred types first.
+    (void)infer_shapes(model);
     Status st = passes::convert_opset(model, need);
     if (!st.is_ok() && plan.per_channel && report.opset_before >= 10) {
       o.per_channel = false;
