@@ -8,7 +8,8 @@ few inputs), then:
     runs it, and ortool runs it (default providers); every output agrees, SQNR >= 25 dB;
   - the digits models keep their held-out top-1 within 0.25 points of the float model, in both runtimes.
 Cases: the digits CNN (static QDQ/QOperator/int8 activations/per-tensor/uint8 weights, dynamic with
-Conv), the digits transformer (dynamic, static QDQ and QOperator), testdata/small_convnet.onnx, and with
+Conv), the digits transformer (dynamic, static QDQ and QOperator), testdata/small_convnet.onnx, a model
+with every op the quantizers handle (mixed_ops_model: each com.microsoft op of the QOperator form), and with
 --models every ../shared/models model (static QDQ and QOperator, dynamic; calibrated on its reference
 input plus two seeded random inputs, or on synthetic text images for the PaddleOCR models, see
 SYNTHETIC). --table prints SQNR against the float model per case.
@@ -101,6 +102,40 @@ def text_image(h, w, seed):
 # Models whose reference inputs are random noise, which gives them nothing to see (ppocr_det_v3 outputs
 # ~1e-5 everywhere on it): calibrated on eight synthetic text images, evaluated on another.
 SYNTHETIC = {'ppocr_det_v3': (320, 320)}
+
+
+def mixed_ops_model(path):
+    """Every op the quantizers handle once (the QOperator lowering's com.microsoft ops included)."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(5)
+    w = lambda name, *dims: numpy_helper.from_array((rng.standard_normal(dims) * 0.5).astype(np.float32), name)
+    nodes = [
+        helper.make_node('Conv', ['x', 'wc', 'bc'], ['c'], name='conv', pads=[1, 1, 1, 1]),
+        helper.make_node('Relu', ['c'], ['r'], name='relu'),
+        helper.make_node('MaxPool', ['r'], ['p'], name='pool', kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node('Sigmoid', ['p'], ['s'], name='sigmoid'),
+        helper.make_node('LeakyRelu', ['p'], ['l'], name='leaky', alpha=0.1),
+        helper.make_node('Add', ['s', 'l'], ['a'], name='add'),
+        helper.make_node('Mul', ['a', 's'], ['m'], name='mul'),
+        helper.make_node('HardSwish', ['m'], ['h'], name='hardswish'),
+        helper.make_node('Concat', ['m', 'h'], ['cat'], name='concat', axis=1),
+        helper.make_node('ConvTranspose', ['cat', 'wt'], ['t'], name='deconv', strides=[2, 2]),
+        helper.make_node('Resize', ['t', '', 'scales'], ['u'], name='resize', mode='nearest'),
+        helper.make_node('AveragePool', ['u'], ['ap'], name='avgpool', kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node('GlobalAveragePool', ['ap'], ['g'], name='gap'),
+        helper.make_node('Flatten', ['g'], ['f'], name='flatten'),
+        helper.make_node('Gemm', ['f', 'wg', 'bg'], ['gm'], name='gemm', transB=1),
+        helper.make_node('MatMul', ['gm', 'wm'], ['mm'], name='matmul'),
+        helper.make_node('Softmax', ['mm'], ['y'], name='softmax', axis=-1),
+    ]
+    inits = [w('wc', 4, 3, 3, 3), w('bc', 4), w('wt', 8, 2, 2, 2), w('wg', 6, 2), w('bg', 6), w('wm', 6, 5),
+             numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), 'scales')]
+    g = helper.make_graph(nodes, 'mixed_ops', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 3, 8, 8])],
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 5])], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 14)])
+    m.ir_version = 8
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, path)
 
 
 def reference_feeds(model_dir):
@@ -201,6 +236,16 @@ def main():
             c.case(f'small_convnet static {fmt}', small,
                    ['--optimize', '--random', '4', '--shape', 'input=2,3,32,32', '--format', fmt], small_feeds)
         c.case('small_convnet dynamic', small, ['--optimize', '--mode', 'dynamic', '--dynamic-conv'], small_feeds)
+        mixed = os.path.join(tmp, 'mixed_ops.onnx')
+        mixed_ops_model(mixed)
+        mixed_feeds = {'x': rng.standard_normal((2, 3, 8, 8)).astype(np.float32)}
+        mixed_calib = os.path.join(tmp, 'mixed_calib.npy')
+        np.save(mixed_calib, np.concatenate([mixed_feeds['x'], rng.standard_normal((4, 3, 8, 8)).astype(np.float32)]))
+        for fmt in ('qdq', 'qoperator'):
+            for act in ('uint8', 'int8'):
+                c.case(f'mixed_ops static {fmt} {act}', mixed,
+                       ['--calib-npy', mixed_calib, '--calib-rows', '2', '--format', fmt, '--activation-type', act],
+                       mixed_feeds)
         if a.models:
             for d in sorted(glob.glob(os.path.join(a.models, '*'))):
                 name = os.path.basename(d)
