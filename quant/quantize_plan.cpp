@@ -237,7 +237,9 @@ class Planner {
   std::string plan_passthrough(const ir::Node& n) {
     const ir::Value* in = n.input(0);
     if (!find(in)) return "input is not quantized (its scale passes through)";
-    for (size_t i = 0; i < n.num_outputs(); ++i) {
+    // Split's outputs are all data; MaxPool's second output holds int64 indices.
+    const size_t outputs = n.op_type() == "Split" ? n.num_outputs() : 1;
+    for (size_t i = 0; i < outputs; ++i) {
       const ir::Value* out = n.output(i);
       if (!out || find(out)) continue;
       ActivationPlan& a = add(out);

@@ -437,3 +437,34 @@ TEST_CASE("a model with nothing to quantize is left as it is, with a note") {
   REQUIRE_FALSE(r->notes.empty());
   CHECK(r->notes.back() == "nothing was quantized");
 }
+
+TEST_CASE("pass-through ops: only data outputs take the input's scale (MaxPool's indices stay int64)") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {1, 2, 4, 4});
+  ir::Value* c = b.node("Conv", {x, b.random_init("w", {2, 2, 1, 1})});
+  ir::Value* p = b.node("MaxPool", {c}, {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})}, 2);
+  ir::Value* s = b.node("Split", {p, b.ints("split", {1, 1})}, {int_attr("axis", 1)}, 2);
+  ir::Node* split = b.last;
+  b.output(s);
+  b.output(split->output(1));
+  b.output(p->producer()->output(1));
+  auto m = std::move(b.model);
+  auto ref = copy_model(*m);
+  REQUIRE(ref.is_ok());
+  auto feeds = seeded_feeds(*m, 2);
+  quantize_minmax(*m, {}, feeds);
+  // x, Conv0, MaxPool1's values and both Split2 outputs: 5 pairs; the indices output is untouched.
+  CHECK(count_op(*m, "QuantizeLinear") == 5);
+  const ir::Value* indices = m->graph->outputs()[2];
+  CHECK(indices->producer()->op_type() == "MaxPool");
+  for (const ir::Use& u : indices->uses()) CHECK(u.node->op_type() != "QuantizeLinear");
+  // Graph outputs keep their names on the DequantizeLinear side; the Split's own outputs were renamed.
+  CHECK(m->graph->outputs()[0]->name() == "Split2_0");
+  const ir::Node* q0 = q_of(*m, "Split2_0_QuantizeLinear_Input");
+  const ir::Node* q1 = q_of(*m, "Split2_1_QuantizeLinear_Input");
+  REQUIRE(q0);
+  REQUIRE(q1);
+  CHECK(q0->input(1) == q_of(*m, "MaxPool1_0")->input(1));
+  CHECK(q1->input(1) == q0->input(1));
+  CHECK(output_sqnr(**ref, *m, feeds[0]) >= kMinSqnr);
+}
