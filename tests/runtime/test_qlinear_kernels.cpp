@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <functional>
-#include <memory>
 #include <random>
 
 #include "runtime/session.h"
@@ -17,29 +16,10 @@ using namespace ortool::kernel_test;
 
 namespace {
 
-// Runs one com.microsoft node.
+// Runs one com.microsoft node (opset 1).
 Result<std::vector<RValue>> run_ms(const std::string& op, std::vector<RValue> inputs,
                                    std::vector<ir::Attribute> attrs = {}) {
-  static std::vector<std::unique_ptr<ir::Model>> keep;
-  auto m = std::make_unique<ir::Model>();
-  m->set_opset("", 13);
-  m->set_opset("com.microsoft", 1);
-  std::vector<ir::Value*> ins;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].is_none()) {
-      ins.push_back(nullptr);
-      continue;
-    }
-    ir::Value* v = m->graph->add_value("in" + std::to_string(i));
-    m->graph->add_input(v);
-    ins.push_back(v);
-  }
-  ir::Node* n = m->graph->add_node(op, "com.microsoft", ins, {"out"}, "n");
-  for (auto& a : attrs) n->set_attr(a);
-  m->graph->add_output(n->output(0));
-  auto r = rt::run_node(*n, *m, std::move(inputs));
-  keep.push_back(std::move(m));
-  return r;
+  return run1(op, 1, std::move(inputs), 1, std::move(attrs), "n", "com.microsoft");
 }
 
 struct QTensor {
