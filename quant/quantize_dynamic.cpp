@@ -65,7 +65,8 @@ Tensor transposed(const Tensor& w) {
 
 class DynamicRewriter {
  public:
-  DynamicRewriter(ir::Model& m, const QuantizeOptions& o, QuantizeReport& r) : g_(*m.graph), o_(o), report_(r) {}
+  DynamicRewriter(ir::Model& m, const QuantizeOptions& o, QuantizeReport& r)
+      : g_(*m.graph), ed_(g_), o_(o), report_(r) {}
 
   void rewrite(ir::Node* n) {
     const std::string& t = n->op_type();
@@ -76,12 +77,12 @@ class DynamicRewriter {
     if (gemm && n->attr_int("transB", 0)) w = transposed(w);  // stored [K, N] for MatMulInteger
     const int64_t axis = o_.per_channel ? (conv ? 0 : 1) : -1;
     QuantParams p = weight_params(w, o_.weight_type, axis, o_.reduce_range);
-    ir::Value* wq = add_initializer(g_, wv->name() + "_quantized", quantize_tensor(w, p));
+    ir::Value* wq = ed_.add_initializer(wv->name() + "_quantized", quantize_tensor(w, p));
     ++report_.weights_quantized;
     if (wv->is_graph_input()) ++baked_inputs_;
 
     // Scalar zero point (all channels share it: 0 for int8, 128 for symmetric uint8).
-    ir::Value* wzp = add_zero_point(g_, wv->name() + "_zero_point", p.type, {p.zero_point[0]}, {});
+    ir::Value* wzp = ed_.add_zero_point(wv->name() + "_zero_point", p.type, {p.zero_point[0]}, {});
     // Per-channel scales broadcast against the output: [N] for MatMul/Gemm, [M, 1, ..., 1] for Conv.
     const float alpha = gemm ? n->attr_float("alpha", 1.0f) : 1.0f;
     std::vector<float> scales = p.scale;
@@ -91,23 +92,23 @@ class DynamicRewriter {
       sdims = {static_cast<int64_t>(scales.size())};
       if (conv) sdims.insert(sdims.end(), static_cast<size_t>(w.rank() - 2), 1);
     }
-    ir::Value* ws = add_initializer(g_, wv->name() + "_scale", Tensor::from_vector(DType::Float, sdims, scales));
+    ir::Value* ws = ed_.add_initializer(wv->name() + "_scale", Tensor::from_vector(DType::Float, sdims, scales));
 
     const DynamicInput& x = quantize_input(n->input(0));
     ir::Value* out = n->output(0);
     const std::string base = out->name();
-    ir::Node* integer = g_.add_node(conv ? "ConvInteger" : "MatMulInteger", "", {x.q, wq, x.zero_point, wzp},
+    ir::Node* integer = ed_.add_node(conv ? "ConvInteger" : "MatMulInteger", "", {x.q, wq, x.zero_point, wzp},
                                     {base + "_output_quantized"}, n->name.empty() ? "" : n->name + "_quant");
     if (conv)
       for (const ir::Attribute& a : n->attributes()) integer->set_attr(a);
     set_type_like(integer->output(0), DType::Int32, out);
-    ir::Node* cast = g_.add_node("Cast", "", {integer->output(0)}, {base + "_output_quantized_cast_output"},
+    ir::Node* cast = ed_.add_node("Cast", "", {integer->output(0)}, {base + "_output_quantized_cast_output"},
                                  n->name.empty() ? "" : n->name + "_output_quantized_cast");
     cast->set_attr(ir::Attribute::make_int("to", static_cast<int64_t>(DType::Float)));
     set_type_like(cast->output(0), DType::Float, out);
-    ir::Node* smul = g_.add_node("Mul", "", {x.scale, ws}, {base + "_scales_mul"},
+    ir::Node* smul = ed_.add_node("Mul", "", {x.scale, ws}, {base + "_scales_mul"},
                                  n->name.empty() ? "" : n->name + "_scales_mul");
-    ir::Node* mul = g_.add_node("Mul", "", {cast->output(0), smul->output(0)}, {base + "_scaled"},
+    ir::Node* mul = ed_.add_node("Mul", "", {cast->output(0), smul->output(0)}, {base + "_scaled"},
                                 n->name.empty() ? "" : n->name + "_output_scale_mul");
     set_type_like(mul->output(0), DType::Float, out);
     ir::Value* result = mul->output(0);
@@ -118,7 +119,7 @@ class DynamicRewriter {
     g_.replace_all_uses(out, result);
     g_.remove_node(n);
     g_.rename_value(result, out_name);
-    for (ir::Value* v : old_inputs) drop_if_unused(g_, v);
+    for (ir::Value* v : old_inputs) ed_.drop_if_unused(v);
   }
 
   int64_t baked_inputs() const { return baked_inputs_; }
@@ -135,9 +136,9 @@ class DynamicRewriter {
     auto it = inputs_.find(x);
     if (it != inputs_.end()) return it->second;
     const std::string base = x->name();
-    ir::Node* d = g_.add_node("DynamicQuantizeLinear", "",
+    ir::Node* d = ed_.add_node("DynamicQuantizeLinear", "",
                               {x}, {base + "_quantized", base + "_scale", base + "_zero_point"},
-                              g_.unique_name(base + "_QuantizeLinear"));
+                              base + "_QuantizeLinear");
     set_type_like(d->output(0), DType::UInt8, x);
     d->output(1)->type = Type::tensor(DType::Float, Shape{});
     d->output(2)->type = Type::tensor(DType::UInt8, Shape{});
@@ -156,13 +157,14 @@ class DynamicRewriter {
       for (int64_t i = 0; i < scaled.numel(); ++i) scaled.mutable_data<float>()[i] *= beta;
       b = std::move(scaled);
     }
-    ir::Value* bias = add_initializer(g_, n->input(2)->name() + (conv ? "_reshaped" : "_scaled"), std::move(b));
-    ir::Node* add = g_.add_node("Add", "", {y, bias}, {base + "_biased"}, n->name.empty() ? "" : n->name + "_bias_add");
+    ir::Value* bias = ed_.add_initializer(n->input(2)->name() + (conv ? "_reshaped" : "_scaled"), std::move(b));
+    ir::Node* add = ed_.add_node("Add", "", {y, bias}, {base + "_biased"}, n->name.empty() ? "" : n->name + "_bias_add");
     set_type_like(add->output(0), DType::Float, n->output(0));
     return add->output(0);
   }
 
   ir::Graph& g_;
+  GraphEditor ed_;
   const QuantizeOptions& o_;
   QuantizeReport& report_;
   std::unordered_map<const ir::Value*, DynamicInput> inputs_;

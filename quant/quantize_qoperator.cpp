@@ -60,7 +60,7 @@ bool same_params(const ir::Node& q, const DqInput& d) {
 
 class Lowering {
  public:
-  Lowering(ir::Model& m, QuantizeReport& r) : m_(m), g_(*m.graph), report_(r) {}
+  Lowering(ir::Model& m, QuantizeReport& r) : m_(m), g_(*m.graph), ed_(g_), report_(r) {}
 
   Status run() {
     ASSIGN_OR_RETURN(std::vector<ir::Node*> order, g_.topological_order());
@@ -102,7 +102,7 @@ class Lowering {
                           const std::vector<ir::Value*>& inputs) {
     ir::Value* out = q->output(0);
     const std::string name = n->name;
-    ir::Node* node = g_.add_node(op, domain, inputs, {out->name() + "_lowered"}, name);
+    ir::Node* node = ed_.add_node(op, domain, inputs, {out->name() + "_lowered"}, name + "_lowered");
     node->output(0)->type = out->type;
     std::set<ir::Node*> dqs;
     for (ir::Value* v : n->inputs())
@@ -113,6 +113,7 @@ class Lowering {
     g_.remove_node(n);
     removed_.insert(n);
     g_.rename_value(node->output(0), out_name);
+    node->name = name;  // the group's node is gone: its name moves to the node that replaces it
     for (ir::Node* dq : dqs) remove_if_dead(dq);
     if (!ir::is_default_domain(domain)) uses_ms_ = true;
     return node;
@@ -124,7 +125,7 @@ class Lowering {
     std::vector<ir::Value*> inputs(n->inputs().begin(), n->inputs().end());
     g_.remove_node(n);
     removed_.insert(n);
-    for (ir::Value* v : inputs) drop_if_unused(g_, v);
+    for (ir::Value* v : inputs) ed_.drop_if_unused(v);
   }
 
   std::string lower_conv(ir::Node* n) {
@@ -251,6 +252,7 @@ class Lowering {
 
   ir::Model& m_;
   ir::Graph& g_;
+  GraphEditor ed_;
   QuantizeReport& report_;
   std::set<const ir::Node*> removed_;
   bool uses_ms_ = false;

@@ -1,6 +1,5 @@
 // quantize_static: the QDQ rewrite of a planned model (and the QOperator lowering on top of it).
 #include <cmath>
-#include <map>
 #include <unordered_map>
 
 #include "lib/onnx_shape_inference.h"
@@ -46,7 +45,7 @@ class QdqRewriter {
  public:
   QdqRewriter(ir::Model& m, const StaticPlan& plan, const RangeTable& ranges, const QuantizeOptions& o,
               QuantizeReport& report)
-      : m_(m), g_(*m.graph), plan_(plan), ranges_(ranges), o_(o), report_(report) {}
+      : g_(*m.graph), ed_(g_), plan_(plan), ranges_(ranges), o_(o), report_(report) {}
 
   void run() {
     compute_params();
@@ -101,32 +100,30 @@ class QdqRewriter {
     ir::Node* act = mut(f.activation);
     std::vector<ir::Value*> extra(act->inputs().begin() + 1, act->inputs().end());
     passes::forward_outputs(g_, act, {act->input(0)});
-    for (ir::Value* v : extra) drop_if_unused(g_, v);
+    for (ir::Value* v : extra) ed_.drop_if_unused(v);
   }
 
   void emit_weights_and_biases() {
     // One quantized copy per weight and parameters (a weight shared by two nodes is stored once).
-    std::map<std::pair<const ir::Value*, size_t>, ir::Value*> done;
-    std::vector<ir::Value*> weight_dq(plan_.weights.size());
+    std::vector<ir::Value*> original, weight_dq(plan_.weights.size());
+    for (const WeightPlan& w : plan_.weights) original.push_back(w.node->input(static_cast<size_t>(w.input)));
     for (size_t i = 0; i < plan_.weights.size(); ++i) {
       const WeightPlan& w = plan_.weights[i];
-      ir::Value* v = w.node->input(static_cast<size_t>(w.input));
+      ir::Value* v = original[i];
       size_t same = i;
-      for (size_t j = 0; j < i; ++j)
-        if (plan_.weights[j].node->input(static_cast<size_t>(plan_.weights[j].input)) == v &&
-            weight_params_[j] == weight_params_[i])
-          same = j;
+      for (size_t j = 0; j < i && same == i; ++j)
+        if (original[j] == v && weight_params_[j] == weight_params_[i]) same = j;
       if (same != i) {
         weight_dq[i] = weight_dq[same];
       } else {
         const QuantParams& p = weight_params_[i];
-        ir::Value* q = add_initializer(g_, v->name() + "_quantized", quantize_tensor(*float_constant(v), p));
-        weight_dq[i] = add_dequantize(g_, q, add_qparams(g_, v->name(), p), p.axis, v->name());
+        ir::Value* q = ed_.add_initializer(v->name() + "_quantized", quantize_tensor(*float_constant(v), p));
+        weight_dq[i] = ed_.add_dequantize(q, ed_.add_qparams(v->name(), p), p.axis, v->name());
         ++report_.weights_quantized;
         if (v->is_graph_input()) ++baked_inputs_;
       }
       g_.set_input(mut(w.node), static_cast<size_t>(w.input), weight_dq[i]);
-      drop_if_unused(g_, v);
+      ed_.drop_if_unused(v);
     }
     for (size_t i = 0; i < plan_.biases.size(); ++i) {
       const BiasPlan& b = plan_.biases[i];
@@ -136,12 +133,12 @@ class QdqRewriter {
       p.scale = biases_[i].scale;
       p.zero_point.assign(p.scale.size(), 0);
       p.axis = p.scale.size() > 1 ? 0 : -1;
-      ir::Value* q = add_initializer(g_, v->name() + "_quantized", biases_[i].q);
-      ir::Value* dq = add_dequantize(g_, q, add_qparams(g_, v->name() + "_quantized", p), p.axis, v->name());
+      ir::Value* q = ed_.add_initializer(v->name() + "_quantized", biases_[i].q);
+      ir::Value* dq = ed_.add_dequantize(q, ed_.add_qparams(v->name() + "_quantized", p), p.axis, v->name());
       ++report_.biases_quantized;
       if (v->is_graph_input()) ++baked_inputs_;
       g_.set_input(mut(b.node), static_cast<size_t>(b.input), dq);
-      drop_if_unused(g_, v);
+      ed_.drop_if_unused(v);
     }
     if (baked_inputs_ > 0)
       report_.notes.push_back(fmt::format(
@@ -155,21 +152,21 @@ class QdqRewriter {
       ir::Value* v = const_cast<ir::Value*>(a.value);
       const QuantParams& p = act_params_.at(a.value);
       if (a.source == ActivationPlan::Source::Constant) {
-        ir::Value* q = add_initializer(g_, v->name() + "_quantized", quantize_tensor(*float_constant(v), p));
-        ir::Value* dq = add_dequantize(g_, q, add_qparams(g_, v->name(), p), -1, v->name());
+        ir::Value* q = ed_.add_initializer(v->name() + "_quantized", quantize_tensor(*float_constant(v), p));
+        ir::Value* dq = ed_.add_dequantize(q, ed_.add_qparams(v->name(), p), -1, v->name());
         for (const ir::Use& u : a.uses) g_.set_input(u.node, static_cast<size_t>(u.index), dq);
-        drop_if_unused(g_, v);
+        ed_.drop_if_unused(v);
         continue;
       }
       QParamValues qp = a.source == ActivationPlan::Source::SameAs ? values.at(a.same_as)
-                                                                   : add_qparams(g_, v->name(), p);
+                                                                   : ed_.add_qparams(v->name(), p);
       values[a.value] = qp;
-      insert_qdq(g_, v, qp);
+      ed_.insert_qdq(v, qp);
     }
   }
 
-  ir::Model& m_;
   ir::Graph& g_;
+  GraphEditor ed_;
   const StaticPlan& plan_;
   const RangeTable& ranges_;
   const QuantizeOptions& o_;

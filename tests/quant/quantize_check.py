@@ -166,7 +166,11 @@ class Checker:
             return
         report = json.loads(stdout)
         try:
-            onnx.checker.check_model(onnx.load(out), full_check=True)
+            written = onnx.load(out)
+            onnx.checker.check_model(written, full_check=True)
+            names = [n.name for n in written.graph.node if n.name]
+            if len(names) != len(set(names)):
+                raise RuntimeError('two nodes share a name')
             float_ort = ort_run(self.a.ort_runner, model, feeds, self.tmp, safe(name) + '_f')
             q_ort = ort_run(self.a.ort_runner, out, feeds, self.tmp, safe(name) + '_q')
             q_ortool = ortool_run(self.a.ortool, out, feeds, self.tmp, safe(name) + '_o')

@@ -1,6 +1,7 @@
 // quantize_static, QDQ format: structure (op counts, folds, shared scales, axes, opset) and numbers
 // (ortool's reference kernels on the quantized model against the float model on seeded data).
 #include <cmath>
+#include <set>
 
 #include "passes/pass_util.h"
 #include "tests/quant/quant_doctest_util.h"
@@ -466,5 +467,27 @@ TEST_CASE("pass-through ops: only data outputs take the input's scale (MaxPool's
   REQUIRE(q1);
   CHECK(q0->input(1) == q_of(*m, "MaxPool1_0")->input(1));
   CHECK(q1->input(1) == q0->input(1));
+  CHECK(output_sqnr(**ref, *m, feeds[0]) >= kMinSqnr);
+}
+
+TEST_CASE("a weight and a bias shared by two nodes: the weight stored once, each bias per node, node names unique") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {1, 2, 4, 4});
+  ir::Value* w = b.random_init("w", {2, 2, 1, 1});
+  ir::Value* bias = b.random_init("bias", {2});
+  ir::Value* c0 = b.node("Conv", {x, w, bias});
+  ir::Value* c1 = b.node("Conv", {c0, w, bias});
+  b.output(c1);
+  auto m = std::move(b.model);
+  auto ref = copy_model(*m);
+  REQUIRE(ref.is_ok());
+  auto feeds = seeded_feeds(*m, 2);
+  QuantizeReport r = quantize_minmax(*m, {}, feeds);
+  CHECK(r.weights_quantized == 1);
+  CHECK(r.biases_quantized == 2);  // input scales differ: one int32 bias each
+  CHECK(dq_into(*m, "Conv0", 1) == dq_into(*m, "Conv1", 1));
+  CHECK(dq_into(*m, "Conv0", 2) != dq_into(*m, "Conv1", 2));
+  std::set<std::string> names;
+  for (const ir::Node* n : m->graph->nodes()) CHECK(names.insert(n->name).second);
   CHECK(output_sqnr(**ref, *m, feeds[0]) >= kMinSqnr);
 }
