@@ -53,13 +53,14 @@ def sqnr(ref, got):
     return float('inf') if err == 0 else 10 * np.log10(max((ref ** 2).sum(), 1e-30) / err)
 
 
-def ort_run(runner, model, feeds, tmp, tag):
+def ort_run(runner, model, feeds, tmp, tag, save_optimized=None):
     ind, outd = os.path.join(tmp, tag + '_in'), os.path.join(tmp, tag + '_out')
     shutil.rmtree(outd, ignore_errors=True)
     os.makedirs(ind, exist_ok=True)
     for k, v in feeds.items():
         np.save(os.path.join(ind, safe(k) + '.npy'), v)
-    code, out, err = run(['node', runner, model, ind, outd])
+    extra = ['--save-optimized', save_optimized] if save_optimized else []
+    code, out, err = run(['node', runner, model, ind, outd] + extra)
     if code != 0:
         raise RuntimeError(f'ONNX Runtime failed on {model}: {err.strip()[-600:]}')
     names = json.loads(out.strip().splitlines()[-1])['outputs']
@@ -156,7 +157,9 @@ class Checker:
     def __init__(self, args, tmp):
         self.a, self.tmp, self.failures, self.rows = args, tmp, [], []
 
-    def case(self, name, model, driver_args, feeds, labels=None):
+    def case(self, name, model, driver_args, feeds, labels=None, fused=None):
+        """`fused`: (op types ONNX Runtime's optimized graph must hold, op types it must not): proof that
+        its QDQ fusions recognized the file's layout."""
         if self.a.only and self.a.only not in name:
             return
         out = os.path.join(self.tmp, safe(name) + '.onnx')
@@ -172,7 +175,14 @@ class Checker:
             if len(names) != len(set(names)):
                 raise RuntimeError('two nodes share a name')
             float_ort = ort_run(self.a.ort_runner, model, feeds, self.tmp, safe(name) + '_f')
-            q_ort = ort_run(self.a.ort_runner, out, feeds, self.tmp, safe(name) + '_q')
+            optimized = os.path.join(self.tmp, safe(name) + '_ort_optimized.onnx') if fused else None
+            q_ort = ort_run(self.a.ort_runner, out, feeds, self.tmp, safe(name) + '_q', optimized)
+            if fused:
+                ops = {n.op_type for n in onnx.load(optimized).graph.node}
+                missing, left = [o for o in fused[0] if o not in ops], [o for o in fused[1] if o in ops]
+                if missing or left:
+                    raise RuntimeError(f'ONNX Runtime did not fuse the QDQ groups: its graph lacks {missing}, '
+                                       f'still has {left} ({sorted(ops)})')
             q_ortool = ortool_run(self.a.ortool, out, feeds, self.tmp, safe(name) + '_o')
         except Exception as e:  # noqa: BLE001 - any failure of the file is the test's finding
             self.failures.append(f'{name}: {e}')
@@ -220,7 +230,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         c = Checker(a, tmp)
         feeds = {'input': x}
-        c.case('digits_cnn static qdq', cnn, ['--optimize'] + calib, feeds, y)
+        # ONNX Runtime runs the QDQ CNN as integer kernels: no float Conv/Gemm is left after its fusions.
+        c.case('digits_cnn static qdq', cnn, ['--optimize'] + calib, feeds, y,
+               fused=(['QLinearConv', 'QGemm'], ['Conv', 'Gemm', 'FusedConv', 'FusedGemm']))
         c.case('digits_cnn static qoperator', cnn, ['--optimize', '--format', 'qoperator'] + calib, feeds, y)
         c.case('digits_cnn static int8 activations', cnn, ['--optimize', '--activation-type', 'int8'] + calib, feeds, y)
         c.case('digits_cnn static per-tensor uint8 weights', cnn,
@@ -230,7 +242,8 @@ def main():
         c.case('digits_cnn dynamic with conv', cnn, ['--optimize', '--mode', 'dynamic', '--dynamic-conv'], feeds, y)
         c.case('digits_cnn dynamic conv uint8 weights', cnn,
                ['--optimize', '--mode', 'dynamic', '--dynamic-conv', '--weight-type', 'uint8'], feeds, y)
-        c.case('digits_transformer dynamic', tr, ['--optimize', '--mode', 'dynamic'], feeds, y)
+        c.case('digits_transformer dynamic', tr, ['--optimize', '--mode', 'dynamic'], feeds, y,
+               fused=(['DynamicQuantizeMatMul'], ['MatMulInteger', 'DynamicQuantizeLinear']))
         c.case('digits_transformer static qdq', tr, ['--optimize'] + calib, feeds, y)
         c.case('digits_transformer static qoperator', tr, ['--optimize', '--format', 'qoperator'] + calib, feeds, y)
         small = os.path.join(a.testdata, 'small_convnet.onnx')

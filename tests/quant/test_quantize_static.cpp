@@ -491,3 +491,39 @@ TEST_CASE("a weight and a bias shared by two nodes: the weight stored once, each
   for (const ir::Node* n : m->graph->nodes()) CHECK(names.insert(n->name).second);
   CHECK(output_sqnr(**ref, *m, feeds[0]) >= kMinSqnr);
 }
+
+TEST_CASE("pass-through chain: Transpose, Slice, Unsqueeze, Squeeze, Resize, AveragePool, Flatten, Reshape share one scale") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {1, 4, 6, 6});
+  ir::Value* c = b.node("Conv", {x, b.random_init("w", {4, 4, 1, 1})});
+  ir::Value* t = b.node("Transpose", {c}, {ints_attr("perm", {0, 1, 3, 2})});
+  ir::Value* s = b.node("Slice", {t, b.ints("starts", {1}), b.ints("ends", {5}), b.ints("axes", {2})});
+  ir::Value* u = b.node("Unsqueeze", {s, b.ints("uaxes", {0})});
+  ir::Value* q = b.node("Squeeze", {u, b.ints("saxes", {0})});
+  ir::Value* r = b.node("Resize", {q, nullptr, b.init("scales", Tensor::from_vector<float>(DType::Float, {4}, {1, 1, 2, 2}))},
+                        {ir::Attribute::make_string("mode", "nearest")});
+  ir::Value* a = b.node("AveragePool", {r}, {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})});
+  ir::Value* f = b.node("Flatten", {a});
+  b.output(b.node("Reshape", {f, b.ints("shape", {4, -1})}));
+  auto m = std::move(b.model);
+  auto ref = copy_model(*m);
+  REQUIRE(ref.is_ok());
+  auto feeds = seeded_feeds(*m, 2);
+  QuantizeReport r8 = quantize_minmax(*m, {}, feeds);
+  CHECK(r8.left_float.empty());
+  // Calibration needs x and the Conv's output only: everything after passes its scale through.
+  auto names = tensors_to_calibrate(**ref, {});
+  REQUIRE(names.is_ok());
+  CHECK(*names == std::vector<std::string>{"Conv0", "x"});
+  const ir::Node* qc = q_of(*m, "Conv0");
+  REQUIRE(qc);
+  int shared = 0;
+  for (const ir::Node* n : m->graph->nodes())
+    if (n->op_type() == "QuantizeLinear" && n != qc && n->input(0)->name() != "x") {
+      CHECK(n->input(1) == qc->input(1));
+      ++shared;
+    }
+  CHECK(shared == 8);
+  // Moving values on the quantization grid changes nothing but the averaging's rounding.
+  CHECK(output_sqnr(**ref, *m, feeds[0]) >= kMinSqnr);
+}
