@@ -38,6 +38,7 @@ std::string dynamic_precondition(const ir::Node& n) {
   if (resolved_type(n.input(0)) != DType::Float) return "input is not float32";
   const Tensor* w = float_constant(n.input(1));
   if (!w) return "weight is not a constant float32 tensor";
+  if (w->empty()) return "weight is empty";
   if (t == "MatMul" && w->rank() != 2) return "weight is not a 2-D matrix";
   if (t == "Gemm") {
     if (w->rank() != 2) return "weight is not a 2-D matrix";

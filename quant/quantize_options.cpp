@@ -8,15 +8,11 @@
 namespace ortool::quant {
 
 const std::vector<std::string>& supported_op_types(QuantMode mode, bool dynamic_conv) {
-  static const std::vector<std::string> static_ops = [] {
-    std::vector<std::string> v = {"Add",     "AveragePool", "Clip",      "Concat",    "Conv",
-                                  "ConvTranspose", "Flatten", "Gemm",    "GlobalAveragePool", "HardSwish",
-                                  "LeakyRelu", "MatMul",    "MaxPool",   "Mul",       "Relu",
-                                  "Reshape", "Resize",      "Sigmoid",   "Slice",     "Softmax",
-                                  "Split",   "Squeeze",     "Transpose", "Unsqueeze"};
-    std::sort(v.begin(), v.end());
-    return v;
-  }();
+  static const std::vector<std::string> static_ops = {
+      "Add",     "AveragePool", "Clip",    "Concat",  "Conv",      "ConvTranspose", "Flatten", "Gemm",
+      "GlobalAveragePool",      "HardSwish", "LeakyRelu", "MatMul", "MaxPool",     "Mul",     "Relu",
+      "Reshape", "Resize",      "Sigmoid", "Slice",   "Softmax",   "Split",         "Squeeze", "Transpose",
+      "Unsqueeze"};  // sorted
   static const std::vector<std::string> dynamic_ops = {"Gemm", "MatMul"};
   static const std::vector<std::string> dynamic_conv_ops = {"Conv", "Gemm", "MatMul"};
   if (mode == QuantMode::Static) return static_ops;

@@ -175,6 +175,7 @@ class Planner {
   std::string plan_conv(const ir::Node& n, bool transpose) {
     const Tensor* w = float_constant(n.input(1));
     if (!w || w->rank() < 3) return "weight is not a constant float32 tensor";
+    if (w->empty()) return "weight is empty";
     const int64_t group = n.attr_int("group", 1);
     const int64_t out_channels = transpose ? w->dims()[1] * group : w->dims()[0];
     use_activation(n, 0);
@@ -194,6 +195,7 @@ class Planner {
 
   std::string plan_gemm(const ir::Node& n) {
     const Tensor* b = float_constant(n.input(1));
+    if (b && b->empty()) return "weight is empty";
     std::string detail = "QDQ";
     use_activation(n, 0);
     int64_t wi = -1;
@@ -218,6 +220,7 @@ class Planner {
 
   std::string plan_matmul(const ir::Node& n) {
     const Tensor* b = float_constant(n.input(1));
+    if (b && b->empty()) return "weight is empty";
     use_activation(n, 0);
     if (b) weight(n, 1, b->rank() == 2 ? 1 : -1);
     else use_activation(n, 1);

@@ -70,7 +70,6 @@ struct StaticPlan {
   std::vector<BiasPlan> biases;
   std::vector<FoldPlan> folds;
   bool per_channel = false;                 // some weight is quantized per channel
-  std::vector<std::string> notes;
 };
 
 // Plans static quantization of `model` (options already validated).

@@ -209,7 +209,6 @@ Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& range
   if (report.opset_after >= 13 && model.ir_version < 7) model.ir_version = 7;
   if (report.opset_after >= 10 && model.ir_version < 5) model.ir_version = 5;
   fill_report_nodes(plan, report);
-  report.notes.insert(report.notes.end(), plan.notes.begin(), plan.notes.end());
 
   QdqRewriter(model, plan, ranges, o, report).run();
   if (o.format == QuantFormat::QOperator) TRY(lower_to_qoperator(model, report));

@@ -527,3 +527,17 @@ TEST_CASE("pass-through chain: Transpose, Slice, Unsqueeze, Squeeze, Resize, Ave
   // Moving values on the quantization grid changes nothing but the averaging's rounding.
   CHECK(output_sqnr(**ref, *m, feeds[0]) >= kMinSqnr);
 }
+
+TEST_CASE("zero-sized weights stay float (BAD_INPUTS 14)") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {2, 4});
+  b.output(b.node("MatMul", {x, b.init("w", Tensor(DType::Float, {4, 0}))}));
+  auto m = std::move(b.model);
+  auto s = quantize_static(*m, RangeTable{}, {});
+  REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+  REQUIRE(outcome(s->left_float, "MatMul0"));
+  CHECK(outcome(s->left_float, "MatMul0")->detail == "weight is empty");
+  auto d = quantize_dynamic(*m, {});
+  REQUIRE(d.is_ok());
+  CHECK(d->quantized.empty());
+}
