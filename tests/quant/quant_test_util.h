@@ -85,8 +85,9 @@ inline Result<quant::RangeTable> minmax_ranges(const ir::Model& m, const std::ve
   return table;
 }
 
+// SQNR in dB; -inf when undefined (an all-zero reference with a non-zero error), so a bound fails.
 inline double sqnr_db(const Tensor& ref, const Tensor& got) {
-  return compare_tensors(ref, got, Tolerance{}).sqnr_db;
+  return compare_tensors(ref, got, Tolerance{}).sqnr_db.value_or(-std::numeric_limits<double>::infinity());
 }
 
 // Row-wise argmax of a [rows, classes] float tensor.
