@@ -86,8 +86,8 @@ struct QuantizeReport {
 
 // Rewrites `model` in place into an INT8 model. `ranges` must hold every name tensors_to_calibrate
 // lists (a missing, NaN or infinite range is kInvalid naming the tensor). The model's default opset is
-// raised to 13 when per-channel weights need it (never lowered). Nothing is changed when an error is
-// returned before the rewrite starts (option, range and model checks come first).
+// raised to 13 when per-channel weights need it (never lowered). An error leaves the graph as it was
+// (option, range and model checks come first), with at most inferred value types added.
 Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& ranges, const QuantizeOptions& options);
 
 // Rewrites `model` in place with dynamically quantized MatMul/Gemm (and Conv with dynamic_conv).

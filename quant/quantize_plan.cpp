@@ -120,7 +120,7 @@ class Planner {
     switch (s) {
       case Scheme::Conv:
       case Scheme::ConvTranspose:
-      case Scheme::Gemm: return i <= 1;
+      case Scheme::Gemm:
       case Scheme::MatMul: return i <= 1;
       case Scheme::Generic: return n.op_type() == "Add" || n.op_type() == "Mul" || n.op_type() == "Concat" || i == 0;
       default: return i == 0;

@@ -153,7 +153,8 @@ class QdqRewriter {
       const QuantParams& p = act_params_.at(a.value);
       if (a.source == ActivationPlan::Source::Constant) {
         ir::Value* q = ed_.add_initializer(v->name() + "_quantized", quantize_tensor(*float_constant(v), p));
-        ir::Value* dq = ed_.add_dequantize(q, ed_.add_qparams(v->name(), p), -1, v->name());
+        values[a.value] = ed_.add_qparams(v->name(), p);  // a pass-through op reading it shares them
+        ir::Value* dq = ed_.add_dequantize(q, values[a.value], -1, v->name());
         for (const ir::Use& u : a.uses) g_.set_input(u.node, static_cast<size_t>(u.index), dq);
         ed_.drop_if_unused(v);
         continue;

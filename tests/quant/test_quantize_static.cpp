@@ -541,3 +541,25 @@ TEST_CASE("zero-sized weights stay float (BAD_INPUTS 14)") {
   REQUIRE(d.is_ok());
   CHECK(d->quantized.empty());
 }
+
+TEST_CASE("a constant read by a quantized op and by a pass-through op: the pass-through shares its parameters") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {2, 4});
+  ir::Value* c = b.random_init("c", {2, 4});
+  ir::Value* a = b.node("Add", {x, c});
+  ir::Value* r = b.node("Reshape", {c, b.ints("shape", {2, 4})});
+  b.output(b.node("Mul", {a, r}));
+  auto m = std::move(b.model);
+  auto ref = copy_model(*m);
+  REQUIRE(ref.is_ok());
+  auto feeds = seeded_feeds(*m, 2);
+  QuantizeReport rep = quantize_minmax(*m, {}, feeds);
+  CHECK(rep.left_float.empty());
+  // The Add reads the quantized constant; the Reshape still reads the float one (its output is
+  // requantized with the constant's parameters).
+  CHECK(dq_into(*m, "Add0", 1) != nullptr);
+  const ir::Node* q = q_of(*m, "Reshape1");
+  REQUIRE(q);
+  CHECK(q->input(1)->name() == "c_scale");
+  CHECK(output_sqnr(**ref, *m, feeds[0]) >= kMinSqnr);
+}
