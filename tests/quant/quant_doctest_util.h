@@ -24,6 +24,20 @@ inline std::vector<rt::Feeds> seeded_feeds(const ir::Model& m, int count, uint64
   return out;
 }
 
+// A model to quantize in place, a float copy of it, and seeded feeds:
+//     auto [m, ref, feeds] = with_float_copy(std::move(builder.model));
+struct FloatCopy {
+  std::unique_ptr<ir::Model> model;
+  std::unique_ptr<ir::Model> float_model;
+  std::vector<rt::Feeds> feeds;
+};
+inline FloatCopy with_float_copy(std::unique_ptr<ir::Model> m, int feeds = 2) {
+  auto copy = copy_model(*m);
+  REQUIRE_MESSAGE(copy.is_ok(), copy.status().message());
+  std::vector<rt::Feeds> f = seeded_feeds(*m, feeds);
+  return FloatCopy{std::move(m), std::move(copy).value(), std::move(f)};
+}
+
 // Quantizes `m` in place with min/max ranges of tensors_to_calibrate over `feeds`; the result must
 // verify and survive export and import.
 inline quant::QuantizeReport quantize_minmax(ir::Model& m, const quant::QuantizeOptions& o,
