@@ -10,6 +10,8 @@
 // per-channel scales in the Mul.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <tuple>
 #include <set>
 #include <unordered_map>
 
@@ -73,32 +75,12 @@ class DynamicRewriter {
     const std::string& t = n->op_type();
     const bool conv = t == "Conv";
     const bool gemm = t == "Gemm";
-    ir::Value* wv = n->input(1);
-    Tensor w = *float_constant(wv);
-    if (gemm && n->attr_int("transB", 0)) w = transposed(w);  // stored [K, N] for MatMulInteger
-    const int64_t axis = o_.per_channel ? (conv ? 0 : 1) : -1;
-    QuantParams p = weight_params(w, o_.weight_type, axis, o_.reduce_range);
-    ir::Value* wq = ed_.add_initializer(wv->name() + "_quantized", quantize_tensor(w, p));
-    ++report_.weights_quantized;
-    if (wv->is_graph_input()) ++baked_inputs_;
-
-    // Scalar zero point (all channels share it: 0 for int8, 128 for symmetric uint8).
-    ir::Value* wzp = ed_.add_zero_point(wv->name() + "_zero_point", p.type, {p.zero_point[0]}, {});
-    // Per-channel scales broadcast against the output: [N] for MatMul/Gemm, [M, 1, ..., 1] for Conv.
-    const float alpha = gemm ? n->attr_float("alpha", 1.0f) : 1.0f;
-    std::vector<float> scales = p.scale;
-    for (float& s : scales) s *= alpha;
-    std::vector<int64_t> sdims;
-    if (scales.size() > 1) {
-      sdims = {static_cast<int64_t>(scales.size())};
-      if (conv) sdims.insert(sdims.end(), static_cast<size_t>(w.rank() - 2), 1);
-    }
-    ir::Value* ws = ed_.add_initializer(wv->name() + "_scale", Tensor::from_vector(DType::Float, sdims, scales));
-
+    const int64_t w_rank = float_constant(n->input(1))->rank();
+    const DynamicWeight& w = weight(n, conv, gemm);
     const DynamicInput& x = quantize_input(n->input(0));
     ir::Value* out = n->output(0);
     const std::string base = out->name();
-    ir::Node* integer = ed_.add_node(conv ? "ConvInteger" : "MatMulInteger", "", {x.q, wq, x.zero_point, wzp},
+    ir::Node* integer = ed_.add_node(conv ? "ConvInteger" : "MatMulInteger", "", {x.q, w.q, x.zero_point, w.zero_point},
                                     {base + "_output_quantized"}, n->name.empty() ? "" : n->name + "_quant");
     if (conv)
       for (const ir::Attribute& a : n->attributes()) integer->set_attr(a);
@@ -107,13 +89,13 @@ class DynamicRewriter {
                                  n->name.empty() ? "" : n->name + "_output_quantized_cast");
     cast->set_attr(ir::Attribute::make_int("to", static_cast<int64_t>(DType::Float)));
     set_type_like(cast->output(0), DType::Float, out);
-    ir::Node* smul = ed_.add_node("Mul", "", {x.scale, ws}, {base + "_scales_mul"},
+    ir::Node* smul = ed_.add_node("Mul", "", {x.scale, w.scale}, {base + "_scales_mul"},
                                  n->name.empty() ? "" : n->name + "_scales_mul");
     ir::Node* mul = ed_.add_node("Mul", "", {cast->output(0), smul->output(0)}, {base + "_scaled"},
                                 n->name.empty() ? "" : n->name + "_output_scale_mul");
     set_type_like(mul->output(0), DType::Float, out);
     ir::Value* result = mul->output(0);
-    if (n->has_input(2)) result = add_bias(n, result, conv, static_cast<int64_t>(w.rank()), base);
+    if (n->has_input(2)) result = add_bias(n, result, conv, w_rank, base);
 
     std::vector<ir::Value*> old_inputs(n->inputs().begin(), n->inputs().end());
     const std::string out_name = out->name();
@@ -126,6 +108,41 @@ class DynamicRewriter {
   int64_t baked_inputs() const { return baked_inputs_; }
 
  private:
+  struct DynamicWeight {
+    ir::Value* q = nullptr;           // int8/uint8 weight, [K, N] for MatMulInteger
+    ir::Value* zero_point = nullptr;  // one value
+    ir::Value* scale = nullptr;       // per channel (times Gemm's alpha), shaped to broadcast
+  };
+
+  // The node's weight quantized once per (weight, layout, alpha): a weight shared by nodes is stored once.
+  const DynamicWeight& weight(ir::Node* n, bool conv, bool gemm) {
+    ir::Value* wv = n->input(1);
+    const bool transpose = gemm && n->attr_int("transB", 0) != 0;
+    const float alpha = gemm ? n->attr_float("alpha", 1.0f) : 1.0f;
+    const auto key = std::make_tuple(static_cast<const ir::Value*>(wv), transpose, alpha);
+    if (auto it = weights_.find(key); it != weights_.end()) return it->second;
+    Tensor w = *float_constant(wv);
+    if (transpose) w = transposed(w);  // stored [K, N] for MatMulInteger
+    const int64_t axis = o_.per_channel ? (conv ? 0 : 1) : -1;
+    QuantParams p = weight_params(w, o_.weight_type, axis, o_.reduce_range);
+    DynamicWeight d;
+    d.q = ed_.add_initializer(wv->name() + "_quantized", quantize_tensor(w, p));
+    ++report_.weights_quantized;
+    if (wv->is_graph_input()) ++baked_inputs_;
+    // Scalar zero point (all channels share it: 0 for int8, 128 for symmetric uint8).
+    d.zero_point = ed_.add_zero_point(wv->name() + "_zero_point", p.type, {p.zero_point[0]}, {});
+    // Per-channel scales broadcast against the output: [N] for MatMul/Gemm, [M, 1, ..., 1] for Conv.
+    std::vector<float> scales = p.scale;
+    for (float& s : scales) s *= alpha;
+    std::vector<int64_t> sdims;
+    if (scales.size() > 1) {
+      sdims = {static_cast<int64_t>(scales.size())};
+      if (conv) sdims.insert(sdims.end(), static_cast<size_t>(w.rank() - 2), 1);
+    }
+    d.scale = ed_.add_initializer(wv->name() + "_scale", Tensor::from_vector(DType::Float, sdims, scales));
+    return weights_[key] = d;
+  }
+
   struct DynamicInput {
     ir::Value* q = nullptr;
     ir::Value* scale = nullptr;
@@ -169,6 +186,7 @@ class DynamicRewriter {
   const QuantizeOptions& o_;
   QuantizeReport& report_;
   std::unordered_map<const ir::Value*, DynamicInput> inputs_;
+  std::map<std::tuple<const ir::Value*, bool, float>, DynamicWeight> weights_;
   int64_t baked_inputs_ = 0;
 };
 

@@ -146,3 +146,18 @@ TEST_CASE("dynamic: option checks and the opset") {
   CHECK(count_op(*m, "MatMul") == 1);
   CHECK(outcome(r->left_float, "MatMul1")->detail == "excluded by name");
 }
+
+TEST_CASE("dynamic: a weight shared by two MatMuls is stored once") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {3, 4});
+  ir::Value* w = b.random_init("w", {4, 4});
+  ir::Value* h = b.node("MatMul", {x, w});
+  b.output(b.node("MatMul", {h, w}));
+  auto [m, ref, feeds] = with_float_copy(std::move(b.model), 1);
+  auto r = quantize_dynamic(*m, {});
+  REQUIRE(r.is_ok());
+  CHECK(r->quantized.size() == 2);
+  CHECK(r->weights_quantized == 1);
+  CHECK(m->graph->find_value("w") == nullptr);
+  CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
+}
