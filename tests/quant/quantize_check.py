@@ -11,8 +11,7 @@ Cases: the digits CNN (static QDQ/QOperator/int8 activations/per-tensor/uint8 we
 Conv), the digits transformer (dynamic, static QDQ and QOperator), testdata/small_convnet.onnx, a model
 with every op the quantizers handle (mixed_ops_model: each com.microsoft op of the QOperator form), and with
 --models every ../shared/models model (static QDQ and QOperator, dynamic; calibrated on its reference
-input plus two seeded random inputs, or on synthetic text images for the PaddleOCR models, see
-SYNTHETIC). --table prints SQNR against the float model per case.
+input plus two seeded random inputs, or for the text detector on pages of glyphs, see TEXT_MODELS). --table prints SQNR against the float model per case.
 
 Without node or onnxruntime-node (scripts/node_modules) the test fails: ONNX Runtime is the reference.
 
@@ -83,28 +82,6 @@ def ortool_run(ortool, model, feeds, tmp, tag):
     return [np.load(os.path.join(outd, safe(o.name) + '.npy')) for o in m.graph.output]
 
 
-def text_image(h, w, seed):
-    """A synthetic page: dark word-like strokes on white, normalized as PaddleOCR does (real detections)."""
-    rng = np.random.default_rng(seed)
-    img = np.full((h, w, 3), 0.95, np.float32)
-    for _ in range(max(1, h * w // 8000)):
-        y = rng.integers(2, max(3, h - 18))
-        x = rng.integers(2, max(3, w - 60))
-        hh = rng.integers(min(8, h // 3), min(16, h // 2))
-        ww = rng.integers(30, min(110, w - x))
-        for c in range(x, x + ww, 7):
-            img[y:y + hh, c:c + 4, :] = 0.1
-    img += rng.normal(0, 0.02, img.shape).astype(np.float32)
-    mean = np.array([0.485, 0.456, 0.406], np.float32)
-    std = np.array([0.229, 0.224, 0.225], np.float32)
-    return ((img - mean) / std).transpose(2, 0, 1)[None].astype(np.float32)
-
-
-# Models whose reference inputs are random noise, which gives them nothing to see (ppocr_det_v3 outputs
-# ~1e-5 everywhere on it): calibrated on eight synthetic text images, evaluated on another.
-SYNTHETIC = {'ppocr_det_v3': (320, 320)}
-
-
 def mixed_ops_model(path):
     """Every op the quantizers handle once (the QOperator lowering's com.microsoft ops included)."""
     from onnx import TensorProto, helper
@@ -139,8 +116,24 @@ def mixed_ops_model(path):
     onnx.save(m, path)
 
 
-def reference_feeds(model_dir):
-    sets = sorted(glob.glob(os.path.join(model_dir, '*_set_0')))
+def text_pages(testdata, seeds):
+    """Pages of text-like glyphs as testdata/models/ppocr_det_v3/make_text_set.py draws them (a batch)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'make_text_set', os.path.join(testdata, 'models', 'ppocr_det_v3', 'make_text_set.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return np.concatenate([mod.normalize(mod.draw_page(np.random.default_rng(s))) for s in seeds])
+
+
+# ppocr_det_v3's own reference input is noise it finds nothing in (its output peaks at 3.6e-5): it is
+# calibrated on eight pages of text-like glyphs and evaluated on testdata's text_set_0 (another page).
+TEXT_MODELS = {'ppocr_det_v3'}
+
+
+def reference_feeds(model_dir, set_dir=None):
+    """The first reference set of a model folder (or `set_dir`) and its inputs by name."""
+    sets = [set_dir] if set_dir else sorted(glob.glob(os.path.join(model_dir, '*_set_0')))
     m = onnx.load(os.path.join(model_dir, 'model.onnx'), load_external_data=False)
     inits = {i.name for i in m.graph.initializer}
     names = [i.name for i in m.graph.input if i.name not in inits]
@@ -270,12 +263,12 @@ def main():
                     continue
                 ref_dir, feeds = reference_feeds(d)
                 calib = ['--calib-dir', ref_dir, '--random', '2']
-                if name in SYNTHETIC:
-                    h, w = SYNTHETIC[name]
+                text_set = os.path.join(a.testdata, 'models', name, 'text_set_0')
+                if name in TEXT_MODELS and os.path.isdir(text_set):
                     path = os.path.join(tmp, name + '_calib.npy')
-                    np.save(path, np.concatenate([text_image(h, w, s) for s in range(1, 9)]))
+                    np.save(path, text_pages(a.testdata, range(1, 9)))
                     calib = ['--calib-npy', path, '--calib-rows', '1']
-                    feeds = {next(iter(feeds)): text_image(h, w, 99)}
+                    _, feeds = reference_feeds(d, text_set)
                 # Dims fixed to the evaluation input's (random calibration inputs get the same).
                 shape = [a for k, v in feeds.items() for a in ('--shape', f'{k}={",".join(map(str, v.shape))}')]
                 model = os.path.join(d, 'model.onnx')
