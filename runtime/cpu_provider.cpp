@@ -15,6 +15,7 @@ const KernelRegistry& cpu_registry() {
     cpu::register_control_kernels(r);
     cpu::register_rnn_kernels(r);
     cpu::register_misc_kernels(r);
+    cpu::register_qlinear_kernels(r);
     return r;
   }();
   return registry;

@@ -13,5 +13,6 @@ void register_tensor_kernels(KernelRegistry& r);        // shape, indexing, data
 void register_control_kernels(KernelRegistry& r);       // If, Loop, Scan, sequences, optionals
 void register_rnn_kernels(KernelRegistry& r);           // RNN, LSTM, GRU
 void register_misc_kernels(KernelRegistry& r);          // random, strings, training ops, others
+void register_qlinear_kernels(KernelRegistry& r);       // com.microsoft quantized ops (QLinearAdd, QGemm, ...)
 
 }  // namespace ortool::rt::cpu

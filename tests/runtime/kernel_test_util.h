@@ -45,14 +45,15 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -2.0
   return v;
 }
 
-// Runs one node of the default domain on `inputs` (None: an omitted optional input) through
-// rt::run_node, the path constant folding takes.
+// Runs one node on `inputs` (None: an omitted optional input) through rt::run_node, the path constant
+// folding takes. The node is of the default domain at `opset`, or of `domain` (imported at `opset`).
 inline Result<std::vector<RValue>> run1(const std::string& op, int64_t opset, std::vector<RValue> inputs,
                                         size_t outputs = 1, std::vector<ir::Attribute> attrs = {},
-                                        const std::string& name = "n") {
+                                        const std::string& name = "n", const std::string& domain = "") {
   static std::vector<std::unique_ptr<ir::Model>> keep;  // nodes must outlive the call
   auto m = std::make_unique<ir::Model>();
-  m->set_opset("", opset);
+  m->set_opset("", domain.empty() ? opset : 13);
+  if (!domain.empty()) m->set_opset(domain, opset);
   std::vector<ir::Value*> ins;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].is_none()) {
@@ -65,7 +66,7 @@ inline Result<std::vector<RValue>> run1(const std::string& op, int64_t opset, st
   }
   std::vector<std::string> outs;
   for (size_t i = 0; i < outputs; ++i) outs.push_back("out" + std::to_string(i));
-  ir::Node* n = m->graph->add_node(op, "", ins, outs, name);
+  ir::Node* n = m->graph->add_node(op, domain, ins, outs, name);
   for (auto& a : attrs) n->set_attr(a);
   for (size_t i = 0; i < outputs; ++i) m->graph->add_output(n->output(i));
   auto r = rt::run_node(*n, *m, std::move(inputs));

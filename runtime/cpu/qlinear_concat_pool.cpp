@@ -1,0 +1,98 @@
+// com.microsoft QLinearConcat and QLinearGlobalAveragePool: dequantize, concatenate or average, requantize.
+#include <cmath>
+
+#include "runtime/cpu/qlinear.h"
+
+namespace ortool::rt::cpu::qlinear {
+
+namespace {
+
+// Inputs Y_scale, Y_zero_point, then X, X_scale, X_zero_point per operand; attribute axis.
+Status run_concat(KernelContext& ctx, int64_t axis_attr) {
+  const ir::Node& n = ctx.node();
+  if (ctx.num_inputs() < 5 || (ctx.num_inputs() - 2) % 3 != 0)
+    return invalid("{}: want Y_scale, Y_zero_point and (X, X_scale, X_zero_point) per input", n.describe());
+  const size_t count = (ctx.num_inputs() - 2) / 3;
+  ASSIGN_OR_RETURN(const Tensor* first, q8_input(ctx, 2, "X0"));
+  const DType type = first->dtype();
+  const int64_t rank = static_cast<int64_t>(first->rank());
+  int64_t axis = axis_attr < 0 ? axis_attr + rank : axis_attr;
+  if (axis < 0 || axis >= rank) return invalid("{}: axis {} is out of range for rank {}", n.describe(), axis_attr, rank);
+  ASSIGN_OR_RETURN(QParam py, read_param(ctx, 0, 1, type, "Y"));
+  std::vector<int64_t> dims = first->dims();
+  dims[static_cast<size_t>(axis)] = 0;
+  std::vector<std::vector<float>> parts;
+  std::vector<const Tensor*> xs;
+  for (size_t k = 0; k < count; ++k) {
+    ASSIGN_OR_RETURN(const Tensor* x, q8_input(ctx, 2 + 3 * k, "X"));
+    if (x->dtype() != type || static_cast<int64_t>(x->rank()) != rank)
+      return invalid("{}: input {} differs from the first in type or rank", n.describe(), k);
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && x->dims()[static_cast<size_t>(d)] != first->dims()[static_cast<size_t>(d)])
+        return invalid("{}: input {} differs from the first outside the axis", n.describe(), k);
+    dims[static_cast<size_t>(axis)] += x->dims()[static_cast<size_t>(axis)];
+    ASSIGN_OR_RETURN(QParam px, read_param(ctx, 3 + 3 * k, 4 + 3 * k, type, "X"));
+    parts.push_back(dequantize(*x, px));
+    xs.push_back(x);
+  }
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= dims[static_cast<size_t>(d)];
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= dims[static_cast<size_t>(d)];
+  std::vector<float> y;
+  y.reserve(static_cast<size_t>(outer * dims[static_cast<size_t>(axis)] * inner));
+  for (int64_t o = 0; o < outer; ++o)
+    for (size_t k = 0; k < count; ++k) {
+      const int64_t block = xs[k]->dims()[static_cast<size_t>(axis)] * inner;
+      y.insert(y.end(), parts[k].begin() + o * block, parts[k].begin() + (o + 1) * block);
+    }
+  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, type, dims));
+  quantize_into(y.data(), py, *out);
+  return Status::ok();
+}
+
+// Inputs X, x_scale, x_zero_point, y_scale, y_zero_point; attribute channels_last.
+Status run_global_average_pool(KernelContext& ctx, bool channels_last) {
+  const ir::Node& n = ctx.node();
+  ASSIGN_OR_RETURN(const Tensor* x, q8_input(ctx, 0, "X"));
+  if (x->rank() < 3) return invalid("{}: input 'X' has rank {}; want 3 or more", n.describe(), x->rank());
+  ASSIGN_OR_RETURN(QParam px, read_param(ctx, 1, 2, x->dtype(), "X"));
+  ASSIGN_OR_RETURN(QParam py, read_param(ctx, 3, 4, x->dtype(), "Y"));
+  const int64_t batch = x->dims()[0];
+  const int64_t channels = channels_last ? x->dims().back() : x->dims()[1];
+  const int64_t spatial = batch * channels == 0 ? 0 : x->numel() / (batch * channels);
+  std::vector<int64_t> dims(x->rank(), 1);
+  dims[0] = batch;
+  dims[channels_last ? x->rank() - 1 : 1] = channels;
+  const std::vector<float> v = dequantize(*x, px);
+  std::vector<float> y(static_cast<size_t>(batch * channels));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < channels; ++c) {
+      double sum = 0;
+      for (int64_t s = 0; s < spatial; ++s)
+        sum += v[static_cast<size_t>(channels_last ? (b * spatial + s) * channels + c : (b * channels + c) * spatial + s)];
+      y[static_cast<size_t>(b * channels + c)] = spatial ? static_cast<float>(sum / static_cast<double>(spatial)) : 0.0f;
+    }
+  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
+  quantize_into(y.data(), py, *out);
+  return Status::ok();
+}
+
+}  // namespace
+
+KernelFactory qlinear_concat_kernel() {
+  return [](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    if (!init.node.has_attr("axis")) return invalid("{}: attribute 'axis' is required", init.node.describe());
+    const int64_t axis = init.node.attr_int("axis", 0);
+    return std::unique_ptr<Kernel>(new FunctionKernel([axis](KernelContext& ctx) { return run_concat(ctx, axis); }));
+  };
+}
+
+KernelFactory qlinear_global_average_pool_kernel() {
+  return [](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    const bool last = init.node.attr_int("channels_last", 0) != 0;
+    return std::unique_ptr<Kernel>(
+        new FunctionKernel([last](KernelContext& ctx) { return run_global_average_pool(ctx, last); }));
+  };
+}
+
+}  // namespace ortool::rt::cpu::qlinear
