@@ -1,8 +1,10 @@
-// Shared CLI helpers: error lines on stderr, JSON on stdout, human-readable numbers.
+// Shared CLI helpers: error lines on stderr, JSON on stdout, the progress line.
 #include "apps/cli_util.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace ortool::cli {
@@ -33,6 +35,11 @@ void print_warning(std::string_view message) {
   std::fflush(stderr);
 }
 
+void print_note(std::string_view message) {
+  fmt::print(stderr, "ortool: note: {}\n", one_line(message));
+  std::fflush(stderr);
+}
+
 int report(const Status& status) {
   if (!status.is_ok()) print_error(status.message());
   return status.exit_code();
@@ -45,28 +52,66 @@ void print_json(const nlohmann::json& j) {
   std::fflush(stdout);
 }
 
-std::string human_count(uint64_t n) {
-  static constexpr const char* kUnits[] = {"", " K", " M", " G", " T", " P", " E"};
-  if (n < 1000) return std::to_string(n);
-  double v = static_cast<double>(n);
-  size_t u = 0;
-  while (v >= 1000 && u + 1 < std::size(kUnits)) {
-    v /= 1000;
-    ++u;
-  }
-  return fmt::format("{:.{}f}{}", v, v < 10 ? 2 : v < 100 ? 1 : 0, kUnits[u]);
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
+
+Progress::Progress(std::string label, int64_t total, std::chrono::milliseconds delay)
+    : label_(std::move(label)),
+      total_(total),
+      start_(std::chrono::steady_clock::now()),
+      delay_(delay),
+      enabled_(stderr_is_terminal()) {
+  if (enabled_) ticker_ = std::thread([this] { tick(); });
 }
 
-std::string human_bytes(uint64_t n) {
-  static constexpr const char* kUnits[] = {" B", " KiB", " MiB", " GiB", " TiB", " PiB", " EiB"};
-  if (n < 1024) return fmt::format("{} B", n);
-  double v = static_cast<double>(n);
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(kUnits)) {
-    v /= 1024;
-    ++u;
+Progress::~Progress() { done(); }
+
+void Progress::step(int64_t done) {
+  if (!enabled_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  done_ = done;
+  // Steps are drawn as they come (after the delay, at most 20 times a second), so the bar moves with the work.
+  auto now = std::chrono::steady_clock::now();
+  if (!stop_ && now - start_ >= delay_ && now - last_draw_ >= std::chrono::milliseconds(50)) draw_locked();
+}
+
+void Progress::done() {
+  if (!enabled_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+    if (drawn_) {
+      fmt::print(stderr, "\r\033[K");
+      std::fflush(stderr);
+    }
   }
-  return fmt::format("{:.{}f}{}", v, v < 10 ? 2 : v < 100 ? 1 : 0, kUnits[u]);
+  cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Progress::draw_locked() {
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::string line = label_;
+  if (total_ > 0) {
+    constexpr int64_t kWidth = 30;
+    int64_t filled = std::min(kWidth, done_ * kWidth / total_);
+    line += fmt::format(" [{}{}] {}/{}", std::string(static_cast<size_t>(filled), '#'),
+                        std::string(static_cast<size_t>(kWidth - filled), '.'), done_, total_);
+  }
+  line += fmt::format("  {:.1f} s", s);
+  fmt::print(stderr, "\r{}\033[K", line);
+  std::fflush(stderr);
+  drawn_ = true;
+  last_draw_ = std::chrono::steady_clock::now();
+}
+
+void Progress::tick() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (cv_.wait_for(lock, delay_, [this] { return stop_; })) return;
+  while (!stop_) {
+    draw_locked();
+    cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; });
+  }
 }
 
 }  // namespace ortool::cli
