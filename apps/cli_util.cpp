@@ -5,9 +5,22 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 namespace ortool::cli {
+
+namespace {
+
+// The progress line on screen, if any: messages erase it first, so an error never lands in the
+// middle of a bar (and is not erased by it afterwards).
+std::atomic<Progress*> g_active{nullptr};
+
+void end_active_progress() {
+  if (Progress* p = g_active.load()) p->done();
+}
+
+}  // namespace
 
 std::string one_line(std::string_view message) {
   std::string out;
@@ -26,16 +39,19 @@ std::string one_line(std::string_view message) {
 }
 
 void print_error(std::string_view message) {
+  end_active_progress();
   fmt::print(stderr, "ortool: error: {}\n", one_line(message));
   std::fflush(stderr);
 }
 
 void print_warning(std::string_view message) {
+  end_active_progress();
   fmt::print(stderr, "ortool: warning: {}\n", one_line(message));
   std::fflush(stderr);
 }
 
 void print_note(std::string_view message) {
+  end_active_progress();
   fmt::print(stderr, "ortool: note: {}\n", one_line(message));
   std::fflush(stderr);
 }
@@ -60,7 +76,10 @@ Progress::Progress(std::string label, int64_t total, std::chrono::milliseconds d
       start_(std::chrono::steady_clock::now()),
       delay_(delay),
       enabled_(stderr_is_terminal()) {
-  if (enabled_) ticker_ = std::thread([this] { tick(); });
+  if (!enabled_) return;
+  Progress* none = nullptr;
+  g_active.compare_exchange_strong(none, this);
+  ticker_ = std::thread([this] { tick(); });
 }
 
 Progress::~Progress() { done(); }
@@ -87,6 +106,8 @@ void Progress::done() {
   }
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
+  Progress* self = this;
+  g_active.compare_exchange_strong(self, nullptr);
 }
 
 void Progress::draw_locked() {

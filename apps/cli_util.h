@@ -46,7 +46,7 @@ bool stderr_is_terminal();
 // A progress line on stderr for long work: "bench [#####.....] 12/50  3.1 s". Drawn only on a
 // terminal, and only once the work has taken longer than `delay` (quick commands never flicker);
 // a ticker thread redraws the elapsed time, so one long step (a single large run) shows it is alive.
-// The line is erased by done() or the destructor, before anything is printed on stdout.
+// The line is erased by done(), the destructor, or any error, warning or note printed meanwhile.
 class Progress {
  public:
   // total 0: no count, only the elapsed time ("run 3.1 s").

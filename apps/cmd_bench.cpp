@@ -79,10 +79,7 @@ int bench_command(BenchArgs& a) {
     Progress warm("warm-up", a.warmup);
     for (int i = 0; i < a.warmup; ++i) {
       auto r = run(i, nullptr);
-      if (!r.is_ok()) {
-        warm.done();
-        return report(with_defaulted_hint(r.status(), fed));
-      }
+      if (!r.is_ok()) return report(with_defaulted_hint(r.status(), fed));
       warm.step(i + 1);
     }
   }
@@ -95,10 +92,7 @@ int bench_command(BenchArgs& a) {
     for (int i = 0; i < a.iters; ++i) {
       double t = 0;
       auto r = run(i, &t);
-      if (!r.is_ok()) {
-        prog.done();
-        return report(with_defaulted_hint(r.status(), fed));
-      }
+      if (!r.is_ok()) return report(with_defaulted_hint(r.status(), fed));
       ms.push_back(t);
       prog.step(i + 1);
       if (a.max_seconds > 0 &&

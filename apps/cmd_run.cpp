@@ -136,18 +136,12 @@ int run_command(RunArgs& a) {
       if (k == 0) fed = describe_feeds(g, shapes, *feeds, random);
       double ms = 0;
       auto outs = run_once(m, *feeds, &ms);
-      if (!outs.is_ok()) {
-        progress.done();
-        return report(with_defaulted_hint(outs.status(), fed));
-      }
+      if (!outs.is_ok()) return report(with_defaulted_hint(outs.status(), fed));
       total_ms += ms;
       if (!a.output_dir.empty()) {
         std::filesystem::path dir = a.output_dir;
         if (sets > 1) dir /= fmt::format("run_{}", k);
-        if (Status st = write_outputs(a, dir, *outs, names); !st.is_ok()) {
-          progress.done();
-          return report(st);
-        }
+        if (Status st = write_outputs(a, dir, *outs, names); !st.is_ok()) return report(st);
       }
       nlohmann::json r;
       if (!random.empty()) r["seed"] = a.in.seed + static_cast<uint64_t>(k);
