@@ -1,13 +1,9 @@
-// Shared CLI helpers: one-line error reporting, exit codes, JSON output, number formatting, progress.
+// Shared CLI helpers: one-line error reporting, exit codes, JSON output and number formatting.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -39,42 +35,5 @@ void print_json(const nlohmann::json& j);
 // human_count ("1.23 M") and human_bytes ("1.50 MiB") live in lib/human_size.h.
 using ortool::human_bytes;
 using ortool::human_count;
-
-// True when stderr is a terminal: progress lines are drawn only then (logs and pipes stay clean).
-bool stderr_is_terminal();
-
-// A progress line on stderr for long work: "bench [#####.....] 12/50  3.1 s". Drawn only on a
-// terminal, and only once the work has taken longer than `delay` (quick commands never flicker);
-// a ticker thread redraws the elapsed time, so one long step (a single large run) shows it is alive.
-// The line is erased by done(), the destructor, or any error, warning or note printed meanwhile.
-class Progress {
- public:
-  // total 0: no count, only the elapsed time ("run 3.1 s").
-  Progress(std::string label, int64_t total, std::chrono::milliseconds delay = std::chrono::milliseconds(500));
-  ~Progress();
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
-
-  // `done` of `total` steps finished (callable from any thread).
-  void step(int64_t done);
-  // Erases the line and stops the ticker; idempotent.
-  void done();
-
- private:
-  void draw_locked();
-  void tick();
-
-  std::string label_;
-  int64_t total_;
-  int64_t done_ = 0;
-  std::chrono::steady_clock::time_point start_, last_draw_;
-  std::chrono::milliseconds delay_;
-  bool enabled_;
-  bool drawn_ = false;
-  bool stop_ = false;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread ticker_;
-};
 
 }  // namespace ortool::cli

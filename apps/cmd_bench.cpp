@@ -19,6 +19,7 @@
 #include "apps/cli_parse.h"
 #include "apps/input_options.h"
 #include "apps/input_report.h"
+#include "apps/progress.h"
 #include "apps/run_util.h"
 #include "lib/latency_stats.h"
 
@@ -62,7 +63,11 @@ int bench_command(BenchArgs& a) {
     m = std::move(loaded).value();
   }
   const ir::Graph& g = *m.model->graph;
-  if (Status st = resolve_shapes(g, a.in); !st.is_ok()) return report(st.with_context(a.model));
+  // --shape as load_for_run resolved it against the model before optimizing; here a name the model
+  // does not have is an error.
+  if (!m.shapes.unmatched.empty()) return report(invalid("{}: {}", a.model, m.shapes.unmatched.front()));
+  a.in.input_shapes = m.shapes.input_shapes;
+  a.in.dim_bindings = m.shapes.dim_bindings;
   // --random N: N input sets, taken in turn by the runs (data-dependent models see varied inputs).
   std::vector<rt::Feeds> sets;
   std::vector<FedInput> fed;
@@ -70,31 +75,31 @@ int bench_command(BenchArgs& a) {
     std::set<std::string> random;
     auto feeds = build_feeds(g, a.in, static_cast<uint64_t>(k), &random);
     if (!feeds.is_ok()) return report(feeds.status().with_context(a.model));
-    if (k == 0) fed = describe_feeds(g, ShapeBindings{a.in.input_shapes, a.in.dim_bindings}, *feeds, random);
+    if (k == 0) fed = describe_feeds(g, m.shapes, *feeds, random);
     sets.push_back(std::move(feeds).value());
   }
   auto run = [&](int i, double* ms) { return run_once(m, sets[static_cast<size_t>(i) % sets.size()], ms); };
 
   {
-    Progress warm("warm-up", a.warmup);
+    ProgressBar warm("warm-up", static_cast<size_t>(a.warmup));
     for (int i = 0; i < a.warmup; ++i) {
       auto r = run(i, nullptr);
       if (!r.is_ok()) return report(with_defaulted_hint(r.status(), fed));
-      warm.step(i + 1);
+      warm.update(static_cast<size_t>(i) + 1);
     }
   }
   m.session->reset_timings();
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(a.iters));
   {
-    Progress prog("bench", a.iters);
+    ProgressBar prog("bench", static_cast<size_t>(a.iters));
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < a.iters; ++i) {
       double t = 0;
       auto r = run(i, &t);
       if (!r.is_ok()) return report(with_defaulted_hint(r.status(), fed));
       ms.push_back(t);
-      prog.step(i + 1);
+      prog.update(static_cast<size_t>(i) + 1);
       if (a.max_seconds > 0 &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > a.max_seconds)
         break;

@@ -15,6 +15,7 @@
 #include "apps/commands.h"
 #include "apps/input_options.h"
 #include "apps/input_report.h"
+#include "apps/progress.h"
 #include "lib/input_shapes.h"
 #include "lib/file_util.h"
 #include "lib/model_io.h"
@@ -174,11 +175,13 @@ int run_optimize(OptimizeArgs& a) {
   uint64_t size_before = info.file_bytes;
   for (const auto& f : info.external_files) size_before += file_size_or_zero(f);
 
+  ShapeBindings shapes;
   {
     auto bound = resolve_shape_args(*model->graph, a.shapes);
     if (!bound.is_ok()) return report(bound.status().with_context(a.input));
-    opts.input_shapes = bound->input_shapes;
-    opts.dim_bindings = bound->dim_bindings;
+    shapes = std::move(bound).value();
+    opts.input_shapes = shapes.input_shapes;
+    opts.dim_bindings = shapes.dim_bindings;
   }
   opts.freeze_inputs = a.freeze_inputs;
 
@@ -217,13 +220,13 @@ int run_optimize(OptimizeArgs& a) {
     co.input_shapes = opts.input_shapes;
     co.dim_bindings = opts.dim_bindings;
     co.threads = a.threads;
-    check_inputs = describe_random_inputs(*model->graph, ShapeBindings{opts.input_shapes, opts.dim_bindings});
-    Progress progress("check", a.check);
-    co.on_run = [&progress](int done) { progress.step(done); };
+    check_inputs = describe_random_inputs(*model->graph, shapes);
+    ProgressBar progress("check", static_cast<size_t>(a.check));
+    co.on_run = [&progress](int done) { progress.update(static_cast<size_t>(done)); };
     auto c0 = Clock::now();
     auto c = passes::check_equivalence(*original, *model, co);
     check_ms = std::chrono::duration<double, std::milli>(Clock::now() - c0).count();
-    progress.done();
+    progress.finish();
     if (!c.is_ok()) return report(c.status());
     check = std::move(c).value();
     std::string hint = defaulted_hint(check_inputs);

@@ -12,6 +12,7 @@
 #include "apps/cli_parse.h"
 #include "apps/input_options.h"
 #include "apps/input_report.h"
+#include "apps/progress.h"
 #include "apps/run_util.h"
 #include "lib/npy.h"
 #include "lib/value_proto.h"
@@ -119,8 +120,12 @@ int run_command(RunArgs& a) {
     m = std::move(loaded).value();
   }
   const ir::Graph& g = *m.model->graph;
-  if (Status st = resolve_shapes(g, a.in); !st.is_ok()) return report(st.with_context(a.model));
-  const ShapeBindings shapes{a.in.input_shapes, a.in.dim_bindings};
+  // --shape as load_for_run resolved it against the model before optimizing; here a name the model
+  // does not have is an error.
+  if (!m.shapes.unmatched.empty()) return report(invalid("{}: {}", a.model, m.shapes.unmatched.front()));
+  a.in.input_shapes = m.shapes.input_shapes;
+  a.in.dim_bindings = m.shapes.dim_bindings;
+  const ShapeBindings& shapes = m.shapes;
   // --random N: N input sets (seeds seed .. seed+N-1); inputs from files are the same in each.
   const int sets = std::max(1, a.in.random);
   const auto& names = m.session->outputs();
@@ -128,7 +133,7 @@ int run_command(RunArgs& a) {
   nlohmann::json runs = nlohmann::json::array();
   double total_ms = 0;
   {
-    Progress progress("run", sets > 1 ? sets : 0);
+    ProgressBar progress("run", static_cast<size_t>(sets));
     for (int k = 0; k < sets; ++k) {
       std::set<std::string> random;
       auto feeds = build_feeds(g, a.in, static_cast<uint64_t>(k), &random);
@@ -149,7 +154,7 @@ int run_command(RunArgs& a) {
       r["outputs"] = nlohmann::json::array();
       for (size_t i = 0; i < outs->size(); ++i) r["outputs"].push_back(summarize(names[i]->name(), (*outs)[i]));
       runs.push_back(std::move(r));
-      progress.step(k + 1);
+      progress.update(static_cast<size_t>(k) + 1);
     }
   }
   const std::string hint = defaulted_hint(fed);

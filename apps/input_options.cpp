@@ -96,11 +96,9 @@ Result<size_t> parse_bytes(const std::string& text) {
 }
 
 Status resolve_shapes(const ir::Graph& g, InputOptions& o) {
-  if (o.shapes_resolved) return Status::ok();
   ASSIGN_OR_RETURN(ShapeBindings b, resolve_shape_args(g, o.shapes));
   o.input_shapes = std::move(b.input_shapes);
   o.dim_bindings = std::move(b.dim_bindings);
-  o.shapes_resolved = true;
   return Status::ok();
 }
 

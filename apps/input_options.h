@@ -34,7 +34,6 @@ struct InputOptions {
   // Parsed --shape values: per input name, and per symbolic dim name (when NAME is a dim symbol).
   std::map<std::string, std::vector<int64_t>> input_shapes;
   std::map<std::string, int64_t> dim_bindings;
-  bool shapes_resolved = false;     // resolve_shapes ran (a second call, after optimizing, is a no-op)
 };
 
 // The shared options, each declared once so that every subcommand spells and documents it the same.
@@ -50,7 +49,7 @@ void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir = tru
 // Adds only --providers (for commands that declare the other input options their own way).
 void add_providers_option(CLI::App& app, InputOptions& o);
 // Resolves --shape against the model (lib/input_shapes.h: a name the model lacks is an error) and
-// fills input_shapes / dim_bindings; once only (see shapes_resolved).
+// fills input_shapes / dim_bindings.
 Status resolve_shapes(const ir::Graph& g, InputOptions& o);
 Result<size_t> parse_bytes(const std::string& text);
 // Builds feeds from the options (exactly one source unless --random; --random fills what is missing).

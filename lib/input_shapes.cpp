@@ -69,7 +69,7 @@ Result<std::pair<std::string, std::vector<int64_t>>> parse_shape_arg(const std::
   return std::make_pair(name, dims);
 }
 
-Result<ShapeBindings> resolve_shape_args(const ir::Graph& g, const std::vector<std::string>& args) {
+Result<ShapeBindings> resolve_shape_args(const ir::Graph& g, const std::vector<std::string>& args, bool allow_unknown) {
   ShapeBindings b;
   if (args.empty()) return b;
   std::vector<std::string> input_names, symbols;
@@ -115,8 +115,11 @@ Result<ShapeBindings> resolve_shape_args(const ir::Graph& g, const std::vector<s
         return invalid("--shape {}: '{}' is a symbolic dim, which takes one number ({}=n)", arg, name, name);
       TRY(bind(name, dims[0], arg));
     } else {
-      return invalid("--shape {}: the model has no input or symbolic input dim named '{}' (inputs: {}; symbolic dims: {})",
-                     arg, name, name_list(input_names), name_list(symbols));
+      Status unknown = invalid("--shape {}: the model has no input or symbolic input dim named '{}' (inputs: {}; "
+                               "symbolic dims: {})",
+                               arg, name, name_list(input_names), name_list(symbols));
+      if (!allow_unknown) return unknown;
+      b.unmatched.push_back(unknown.message());
     }
   }
   return b;

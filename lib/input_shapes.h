@@ -17,6 +17,8 @@ namespace ortool {
 struct ShapeBindings {
   std::map<std::string, std::vector<int64_t>> input_shapes;
   std::map<std::string, int64_t> dim_bindings;
+  // With allow_unknown: the error each argument that names nothing in this model would have been.
+  std::vector<std::string> unmatched;
 };
 
 // Parses "NAME=d0,d1,..." into (name, dims); a dim is a number >= 0.
@@ -26,8 +28,10 @@ Result<std::pair<std::string, std::vector<int64_t>>> parse_shape_arg(const std::
 // of the input's rank, agreeing with the dims the model fixes) or a symbolic dim of an input
 // (SYMBOL=n). Anything else is an error naming what the model has: a --shape that binds nothing is
 // a mistake, never silently ignored. Dims of a fixed input bind its symbols too; two values for one
-// symbol are an error.
-Result<ShapeBindings> resolve_shape_args(const ir::Graph& g, const std::vector<std::string>& args);
+// symbol are an error. `allow_unknown` records unknown names in `unmatched` instead (the second model
+// of a comparison may lack a dim the first has; the caller decides).
+Result<ShapeBindings> resolve_shape_args(const ir::Graph& g, const std::vector<std::string>& args,
+                                         bool allow_unknown = false);
 
 // Fixes input dims and binds symbolic dims in the main graph's value types (and the subgraphs').
 // Errors name the input: unknown name, wrong rank, a dim the model fixes to another value.

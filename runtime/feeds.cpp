@@ -141,7 +141,9 @@ Result<Feeds> random_inputs(const ir::Graph& g, uint64_t seed, const std::map<st
                             const std::map<std::string, int64_t>& dims) {
   Feeds feeds;
   std::mt19937_64 rng(seed);
-  const ShapeBindings bindings{shapes, dims};
+  ShapeBindings bindings;
+  bindings.input_shapes = shapes;
+  bindings.dim_bindings = dims;
   for (const ir::Value* v : required_inputs(g)) {
     if (!v->type.is_tensor())
       return unsupported("input '{}' is a {}: random data covers tensors only", v->name(), v->type.to_string());

@@ -97,3 +97,14 @@ TEST_CASE("random_inputs uses the same concrete dims") {
   CHECK(feeds->at("x").tensor.dims() == std::vector<int64_t>{1, 3, 5, 1});
   CHECK(feeds->count("w") == 0);
 }
+
+TEST_CASE("resolve_shape_args with allow_unknown records names the model lacks instead of failing") {
+  auto m = two_inputs();
+  auto r = resolve_shape_args(*m->graph, {"batch=2", "seq=5"}, /*allow_unknown=*/true);
+  REQUIRE(r.is_ok());
+  CHECK(r->dim_bindings == std::map<std::string, int64_t>{{"batch", 2}});
+  REQUIRE(r->unmatched.size() == 1);
+  CHECK(r->unmatched[0].find("'seq'") != std::string::npos);
+  // Contradictions are errors all the same.
+  CHECK_FALSE(resolve_shape_args(*m->graph, {"x=1,3"}, true).is_ok());
+}
