@@ -23,14 +23,14 @@ namespace {
 using namespace ortool::cli;
 
 // `ortool help [CMD]`: the same text as `ortool --help` / `ortool CMD --help`.
-int print_help(CLI::App& app, CLI::App& help, const std::string& name) {
+int print_help(CLI::App& app, const std::string& name) {
   if (name.empty()) {
     fmt::print("{}", app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal));
     return kExitOk;
   }
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
-  auto found = app.get_subcommands([&](CLI::App* sub) { return sub->check_name(name) && sub != &help; });
+  auto found = app.get_subcommands([&](CLI::App* sub) { return sub->check_name(name); });
   if (found.empty()) {
     print_error(fmt::format("help: unknown subcommand '{}'{} (see `ortool --help`)", name, did_you_mean(name, names)));
     return kExitBadInput;
@@ -103,7 +103,7 @@ int run(int argc, char** argv) {
       return kExitBadInput;
     }
   }
-  if (help->parsed()) return print_help(app, *help, help_topic);
+  if (help->parsed()) return print_help(app, help_topic);
   for (const Command& c : commands)
     if (c.app->parsed()) return c.run();
   print_error("no subcommand given (see `ortool --help`)");
