@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lib/human_size.h"
 #include "lib/status.h"
 
 namespace ortool::cli {
@@ -22,6 +23,8 @@ void print_error(std::string_view message);
 int report(const Status& status);
 // Prints `ortool: warning: <message>` as one line on stderr.
 void print_warning(std::string_view message);
+// Prints `ortool: note: <message>` as one line on stderr (a renamed option, a hint; nothing wrong).
+void print_note(std::string_view message);
 
 // Makes a message one line: newlines and tabs become spaces, runs of spaces collapse.
 std::string one_line(std::string_view message);
@@ -29,9 +32,8 @@ std::string one_line(std::string_view message);
 // Pretty-printed JSON on stdout, with a trailing newline.
 void print_json(const nlohmann::json& j);
 
-// "1.23 M", "45.6 G", "512" (powers of 1000); for counts such as parameters and MACs.
-std::string human_count(uint64_t n);
-// "1.5 MiB", "12 KiB", "300 B" (powers of 1024).
-std::string human_bytes(uint64_t n);
+// human_count ("1.23 M") and human_bytes ("1.50 MiB") live in lib/human_size.h.
+using ortool::human_bytes;
+using ortool::human_count;
 
 }  // namespace ortool::cli

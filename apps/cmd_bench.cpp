@@ -12,11 +12,16 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <set>
 
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/cli_parse.h"
 #include "apps/input_options.h"
+#include "apps/input_report.h"
+#include "apps/progress.h"
 #include "apps/run_util.h"
+#include "lib/latency_stats.h"
 
 namespace ortool::cli {
 
@@ -34,13 +39,6 @@ struct BenchArgs {
   bool json = false;
 };
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  // Nearest-rank on the sorted samples: p90 of 50 runs is the 45th fastest.
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 // Peak resident set of this process image. VmHWM, not getrusage: Linux carries ru_maxrss across
 // execve, so a child of a big parent (a Python script) would report the parent's peak.
 size_t peak_rss_bytes() {
@@ -54,77 +52,81 @@ size_t peak_rss_bytes() {
   return static_cast<size_t>(ru.ru_maxrss) * 1024;  // KiB on Linux
 }
 
-// Progress on stderr only when it is a terminal, so logs and pipes stay clean.
-class Progress {
- public:
-  Progress(int total, const char* what) : total_(total), what_(what), tty_(isatty(STDERR_FILENO) != 0) {}
-  void step(int done) {
-    if (!tty_ || total_ <= 0) return;
-    int width = 30, filled = done * width / total_;
-    fmt::print(stderr, "\r{} [{}{}] {}/{}", what_, std::string(static_cast<size_t>(filled), '#'),
-               std::string(static_cast<size_t>(width - filled), '.'), done, total_);
-    std::fflush(stderr);
-  }
-  void done() {
-    if (tty_) fmt::print(stderr, "\r\033[K");
-  }
-
- private:
-  int total_;
-  const char* what_;
-  bool tty_;
-};
-
 int bench_command(BenchArgs& a) {
   a.in.profile = a.profile;
   a.in.optimize = !a.no_optimize;
-  if (a.in.inputs.empty() && a.in.input_dir.empty()) a.in.random = true;  // benchmarks default to random data
+  if (a.in.inputs.empty() && a.in.input_dir.empty()) a.in.random = std::max(a.in.random, 1);  // benchmarks default to random data
   LoadedModel m;
   {
     auto loaded = load_for_run(a.model, a.in);
     if (!loaded.is_ok()) return report(loaded.status());
     m = std::move(loaded).value();
   }
-  if (Status st = resolve_shapes(*m.model->graph, a.in); !st.is_ok()) return report(st);
-  auto feeds = build_feeds(*m.model->graph, a.in);
-  if (!feeds.is_ok()) return report(feeds.status());
-
-  Progress warm(a.warmup, "warm-up");
-  for (int i = 0; i < a.warmup; ++i) {
-    auto r = run_once(m, *feeds);
-    if (!r.is_ok()) return report(r.status());
-    warm.step(i + 1);
+  const ir::Graph& g = *m.model->graph;
+  // --shape as load_for_run resolved it against the model before optimizing; here a name the model
+  // does not have is an error.
+  if (!m.shapes.unmatched.empty()) return report(invalid("{}: {}", a.model, m.shapes.unmatched.front()));
+  a.in.input_shapes = m.shapes.input_shapes;
+  a.in.dim_bindings = m.shapes.dim_bindings;
+  // --random N: N input sets, taken in turn by the runs (data-dependent models see varied inputs).
+  std::vector<rt::Feeds> sets;
+  std::vector<FedInput> fed;
+  for (int k = 0; k < std::max(1, a.in.random); ++k) {
+    std::set<std::string> random;
+    auto feeds = build_feeds(g, a.in, static_cast<uint64_t>(k), &random);
+    if (!feeds.is_ok()) return report(feeds.status().with_context(a.model));
+    if (k == 0) fed = describe_feeds(g, m.shapes, *feeds, random);
+    sets.push_back(std::move(feeds).value());
   }
-  warm.done();
+  auto run = [&](int i, double* ms) { return run_once(m, sets[static_cast<size_t>(i) % sets.size()], ms); };
+
+  {
+    ProgressBar warm("warm-up", static_cast<size_t>(a.warmup));
+    for (int i = 0; i < a.warmup; ++i) {
+      auto r = run(i, nullptr);
+      if (!r.is_ok()) return report(with_defaulted_hint(r.status(), fed));
+      warm.update(static_cast<size_t>(i) + 1);
+    }
+  }
   m.session->reset_timings();
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(a.iters));
-  Progress prog(a.iters, "bench");
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < a.iters; ++i) {
-    double t = 0;
-    auto r = run_once(m, *feeds, &t);
-    if (!r.is_ok()) return report(r.status());
-    ms.push_back(t);
-    prog.step(i + 1);
-    if (a.max_seconds > 0 &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > a.max_seconds)
-      break;
+  {
+    ProgressBar prog("bench", static_cast<size_t>(a.iters));
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < a.iters; ++i) {
+      double t = 0;
+      auto r = run(i, &t);
+      if (!r.is_ok()) return report(with_defaulted_hint(r.status(), fed));
+      ms.push_back(t);
+      prog.update(static_cast<size_t>(i) + 1);
+      if (a.max_seconds > 0 &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > a.max_seconds)
+        break;
+    }
   }
-  prog.done();
-  std::vector<double> sorted = ms;
-  std::sort(sorted.begin(), sorted.end());
-  const double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
-  const double median = percentile(sorted, 50);
+  const LatencyStats st = latency_stats(ms);
+  std::vector<std::string> warnings;
+  if (std::string hint = defaulted_hint(fed); !hint.empty()) warnings.push_back(hint);
+  if (st.too_spread)
+    warnings.push_back(fmt::format(
+        "the runs are too spread to trust: p90 {:.3f} ms is {:.1f}x the median {:.3f} ms (more than {:.1f}x); another "
+        "process may be competing for the cores: measure again on a quiet machine, or with more --warmup and --iters",
+        st.p90, st.spread, st.median, kMaxTrustedSpread));
+  for (const std::string& w : warnings) print_warning(fmt::format("{}: {}", a.model, w));
 
   nlohmann::json j;
   j["model"] = a.model;
-  j["latency_ms"] = {{"min", sorted.front()}, {"median", median}, {"p90", percentile(sorted, 90)},
-                     {"p99", percentile(sorted, 99)}, {"mean", mean}, {"max", sorted.back()}};
+  j["inputs"] = inputs_json(fed);
+  j["input_sets"] = sets.size();
+  j["latency_ms"] = {{"min", st.min}, {"median", st.median}, {"p90", st.p90}, {"p99", st.p99}, {"mean", st.mean},
+                     {"max", st.max}};
+  j["spread"] = {{"p90_over_median", st.spread}, {"limit", kMaxTrustedSpread}, {"too_spread", st.too_spread}};
+  j["warnings"] = warnings;
   j["iterations"] = ms.size();
   j["warmup"] = a.warmup;
   j["threads"] = a.in.threads;
-  j["throughput_per_s"] = median > 0 ? 1000.0 / median : 0.0;
+  j["throughput_per_s"] = st.median > 0 ? 1000.0 / st.median : 0.0;
   j["peak_memory_bytes"] = m.session->peak_memory_bytes();
   j["arena_bytes"] = m.session->arena_bytes();
   j["peak_rss_bytes"] = peak_rss_bytes();
@@ -163,9 +165,13 @@ int bench_command(BenchArgs& a) {
   }
   fmt::print("{}: {} runs after {} warm-up, {} thread(s), providers {}{}\n", a.model, ms.size(), a.warmup,
              a.in.threads, fmt::join(a.in.providers, ","), a.in.optimize ? ", graph optimized in memory" : "");
-  fmt::print("  latency ms   min {:.3f}  median {:.3f}  p90 {:.3f}  p99 {:.3f}  mean {:.3f}\n", sorted.front(), median,
-             percentile(sorted, 90), percentile(sorted, 99), mean);
-  fmt::print("  throughput   {:.1f} runs/s\n", median > 0 ? 1000.0 / median : 0.0);
+  fmt::print("  inputs       {}{}\n", inputs_text(fed),
+             sets.size() > 1 ? fmt::format(", {} random sets in turn", sets.size()) : "");
+  fmt::print("  latency ms   min {:.3f}  median {:.3f}  p90 {:.3f}  p99 {:.3f}  mean {:.3f}\n", st.min, st.median, st.p90,
+             st.p99, st.mean);
+  fmt::print("  spread       p90 is {:.2f}x the median{}\n", st.spread,
+             st.too_spread ? fmt::format(": too spread to trust (over {:.1f}x)", kMaxTrustedSpread) : "");
+  fmt::print("  throughput   {:.1f} runs/s\n", st.median > 0 ? 1000.0 / st.median : 0.0);
   fmt::print("  peak memory  {} live tensors, {} buffer arena, {} process RSS\n",
              human_bytes(m.session->peak_memory_bytes()), human_bytes(m.session->arena_bytes()),
              human_bytes(peak_rss_bytes()));
@@ -188,17 +194,20 @@ Command register_bench(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("bench", "Measure latency, throughput and peak memory of a model");
   app->add_option("model", args->model, "Model file (.onnx)")->required();
   add_input_options(*app, args->in);
-  app->add_option("--warmup", args->warmup, "Untimed runs first (default 5)")->check(CLI::Range(0, 100000));
-  app->add_option("--iters", args->iters, "Timed runs (default 50)")->check(CLI::Range(1, 10000000));
+  app->add_option("--warmup", args->warmup, "Untimed runs first (default 5)")->check(integer_in(0, 100000));
+  app->add_option("--iters", args->iters, "Timed runs (default 50)")->check(integer_in(1, 10000000));
   app->add_option("--max-seconds", args->max_seconds, "Stop timing after this many seconds (default: no limit)")
-      ->check(CLI::Range(0.0, 1e6));
+      ->check(number_in(0, 1e6));
   app->add_flag("--profile", args->profile, "Time every node: table per op type and the slowest nodes");
   app->add_flag("--no-optimize", args->no_optimize,
                 "Run the graph as it is (default: optimize it in memory first, as ONNX Runtime does)");
-  app->add_option("--top", args->top, "Slowest nodes to list with --profile (default 10)")->check(CLI::Range(1, 100000));
+  app->add_option("--top", args->top, "Slowest nodes to list with --profile (default 10)")->check(integer_in(1, 100000));
   app->add_flag("--json", args->json, "Print the results as JSON on stdout");
   app->footer(
       "Inputs default to seeded random data (--random); latency is the wall time of one Session::run.\n"
+      "The input shapes used are printed; symbolic dims no --shape binds are set to 1, with a warning.\n"
+      "A warning (and \"too_spread\" in --json) says when the p90 is over 1.5x the median: runs that spread are\n"
+      "not to be trusted.\n"
       "The graph is optimized in memory first (the passes of `ortool optimize`), unless --no-optimize.\n"
       "Examples:\n"
       "  ortool bench model.onnx\n"

@@ -1,6 +1,7 @@
 // `ortool info MODEL [--json]`: what is inside a model (lib/model_info.h does the work).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/input_options.h"
 #include "lib/model_info.h"
 
 namespace ortool::cli {
@@ -16,8 +18,12 @@ namespace {
 
 struct InfoOptions {
   std::string model;
+  std::vector<std::string> shapes;
   bool json = false;
 };
+
+// How many uncounted nodes the table names before pointing to --json.
+constexpr size_t kUncountedShown = 3;
 
 nlohmann::json values_json(const std::vector<ValueSummary>& values) {
   nlohmann::json out = nlohmann::json::array();
@@ -30,6 +36,9 @@ nlohmann::json info_json(const std::string& file, const ModelInfo& info) {
   for (const auto& [domain, version] : info.opsets) opsets[domain] = version;
   nlohmann::json op_counts = nlohmann::json::object();
   for (const auto& [op, count] : info.op_counts) op_counts[op] = count;
+  nlohmann::json uncounted = nlohmann::json::array();
+  for (const UncountedNode& u : info.macs_uncounted)
+    uncounted.push_back({{"node", u.node}, {"op_type", u.op_type}, {"reason", u.reason}});
   return {
       {"file", file},
       {"producer", {{"name", info.producer_name}, {"version", info.producer_version}}},
@@ -47,6 +56,8 @@ nlohmann::json info_json(const std::string& file, const ModelInfo& info) {
       {"macs_nodes", info.macs_nodes},
       {"macs_unknown_nodes", info.macs_unknown_nodes},
       {"macs_symbols_as_1", info.macs_symbols},
+      {"macs_uncounted", uncounted},
+      {"shapes_bound", {{"inputs", info.shapes_bound.input_shapes}, {"dims", info.shapes_bound.dim_bindings}}},
       {"shape_inference", info.shape_inference},
   };
 }
@@ -85,9 +96,21 @@ void print_table(const std::string& file, const ModelInfo& info) {
   std::string macs = human_count(info.macs);
   if (!info.macs_symbols.empty()) macs += fmt::format(" (with {} = 1)", fmt::join(info.macs_symbols, " = "));
   if (info.macs_unknown_nodes > 0)
-    macs += fmt::format(", {} of {} nodes left out: shapes unknown", info.macs_unknown_nodes,
-                        info.macs_unknown_nodes + info.macs_nodes);
+    macs += fmt::format(", {} of {} nodes not counted:", info.macs_unknown_nodes, info.macs_unknown_nodes + info.macs_nodes);
   fmt::print("{:<{}}{}\n", "MACs", kLabel, macs);
+  for (size_t i = 0; i < info.macs_uncounted.size() && i < kUncountedShown; ++i)
+    fmt::print("  {}: {}\n", info.macs_uncounted[i].node, info.macs_uncounted[i].reason);
+  if (info.macs_uncounted.size() > kUncountedShown)
+    fmt::print("  ... and {} more (--json lists them all)\n", info.macs_uncounted.size() - kUncountedShown);
+  if (!info.macs_uncounted.empty() || !info.macs_symbols.empty())
+    fmt::print("  (--shape NAME=DIMS gives inputs their real sizes{})\n",
+               info.macs_uncounted.empty() ? "" : "; shapes may then be known");
+  if (!info.shapes_bound.input_shapes.empty() || !info.shapes_bound.dim_bindings.empty()) {
+    std::vector<std::string> bound;
+    for (const auto& [name, dims] : info.shapes_bound.input_shapes) bound.push_back(fmt::format("{}={}", name, fmt::join(dims, ",")));
+    for (const auto& [sym, v] : info.shapes_bound.dim_bindings) bound.push_back(fmt::format("{}={}", sym, v));
+    fmt::print("{:<{}}{}\n", "--shape", kLabel, fmt::join(bound, " "));
+  }
   if (info.shape_inference != "onnx") fmt::print("{:<{}}{}\n", "Shapes", kLabel, info.shape_inference);
 
   std::vector<std::pair<std::string, int64_t>> ops(info.op_counts.begin(), info.op_counts.end());
@@ -105,13 +128,15 @@ Command register_info(CLI::App& parent) {
   auto opts = std::make_shared<InfoOptions>();
   CLI::App* app = parent.add_subcommand("info", "Show what is inside a model: inputs, outputs, ops, parameters, MACs");
   app->add_option("model", opts->model, "ONNX model file")->required();
+  add_shape_option(*app, opts->shapes);
   app->add_flag("--json", opts->json, "Print a JSON object on stdout instead of a table");
   app->footer(
       "Example:\n"
       "  ortool info model.onnx\n"
-      "  ortool info model.onnx --json | jq .op_counts");
+      "  ortool info model.onnx --json | jq .op_counts\n"
+      "  ortool info detector.onnx --shape x=1,3,640,640   # MACs at the size it will run at");
   return {app, [opts] {
-            Result<ModelInfo> info = inspect_model_file(opts->model);
+            Result<ModelInfo> info = inspect_model_file(opts->model, opts->shapes);
             if (!info) return report(info.status());
             if (opts->json) {
               print_json(info_json(opts->model, info.value()));

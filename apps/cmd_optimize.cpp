@@ -11,7 +11,12 @@
 #include <string>
 
 #include "apps/cli_util.h"
+#include "apps/cli_parse.h"
 #include "apps/commands.h"
+#include "apps/input_options.h"
+#include "apps/input_report.h"
+#include "apps/progress.h"
+#include "lib/input_shapes.h"
 #include "lib/file_util.h"
 #include "lib/model_io.h"
 #include "lib/onnx_check.h"
@@ -42,6 +47,7 @@ struct OptimizeArgs {
   double atol = 1e-4, rtol = 1e-3;
   int threads = 1;
   bool onnx_check = false;
+  bool freeze_inputs = false;
   bool json = false;
 };
 
@@ -93,7 +99,8 @@ int list_passes(bool json) {
 }
 
 void print_table(const OptimizeArgs& a, const passes::OptimizeReport& r, uint64_t size_before, uint64_t size_after,
-                 const passes::CheckReport* check, double check_ms, double total_ms) {
+                 const passes::CheckReport* check, const std::vector<FedInput>& check_inputs, double check_ms,
+                 double total_ms) {
   fmt::print("{} -> {}\n", a.input, a.output.empty() ? "(not written)" : a.output);
   std::string how = a.passes.empty() ? fmt::format("level {}", a.level) : fmt::format("{} passes", r.passes.size());
   fmt::print("{}: {} iteration{}, {} rewrite{}{}\n", how, r.pipeline.iterations, r.pipeline.iterations == 1 ? "" : "s",
@@ -126,8 +133,9 @@ void print_table(const OptimizeArgs& a, const passes::OptimizeReport& r, uint64_
   } else {
     double worst = 0;
     for (const auto& o : check->outputs) worst = std::max(worst, o.stats.max_abs);
-    fmt::print("check: {} ({} run{} on random inputs, max abs difference {:.3g})\n", check->passed ? "passed" : "FAILED",
-               check->runs, check->runs == 1 ? "" : "s", worst);
+    fmt::print("check: {} ({} run{} on random inputs {}, max abs difference {:.3g})\n",
+               check->passed ? "passed" : "FAILED", check->runs, check->runs == 1 ? "" : "s", inputs_text(check_inputs),
+               worst);
   }
 }
 
@@ -167,14 +175,15 @@ int run_optimize(OptimizeArgs& a) {
   uint64_t size_before = info.file_bytes;
   for (const auto& f : info.external_files) size_before += file_size_or_zero(f);
 
-  for (const std::string& s : a.shapes) {
-    auto parsed = rt::parse_shape_arg(s);
-    if (!parsed.is_ok()) return report(parsed.status());
-    const ir::Value* v = model->graph->find_value(parsed->first);
-    if (v && v->is_graph_input()) opts.input_shapes[parsed->first] = parsed->second;
-    else if (parsed->second.size() == 1) opts.dim_bindings[parsed->first] = parsed->second[0];
-    else return report(invalid("--shape {}: '{}' is neither a model input nor a symbolic dim", s, parsed->first));
+  ShapeBindings shapes;
+  {
+    auto bound = resolve_shape_args(*model->graph, a.shapes);
+    if (!bound.is_ok()) return report(bound.status().with_context(a.input));
+    shapes = std::move(bound).value();
+    opts.input_shapes = shapes.input_shapes;
+    opts.dim_bindings = shapes.dim_bindings;
   }
+  opts.freeze_inputs = a.freeze_inputs;
 
   // The reference for the check: the file as it is, loaded a second time (tensors are mapped).
   std::unique_ptr<ir::Model> original;
@@ -188,7 +197,20 @@ int run_optimize(OptimizeArgs& a) {
   if (!result.is_ok()) return report(result.status().with_context(a.input));
   passes::OptimizeReport& r = *result;
 
+  // Why weights were not folded, where a user would otherwise think the optimizer is broken.
+  if (r.initializer_inputs > 0 && r.frozen_inputs == 0) {
+    r.notes.push_back(
+        model->ir_version >= 4
+            ? fmt::format("{} initializers are also graph inputs, so a caller may override them (IR version 4+) and "
+                          "they are not folded; --freeze-inputs treats them as constants",
+                          r.initializer_inputs)
+            : fmt::format("{} initializers are also graph inputs (IR version 3 wants them there), so they are not "
+                          "folded; --freeze-inputs treats them as constants (and moves the model to IR version 4)",
+                          r.initializer_inputs));
+  }
+
   std::optional<passes::CheckReport> check;
+  std::vector<FedInput> check_inputs;
   double check_ms = 0;
   if (a.check > 0) {
     passes::CheckOptions co;
@@ -198,12 +220,23 @@ int run_optimize(OptimizeArgs& a) {
     co.input_shapes = opts.input_shapes;
     co.dim_bindings = opts.dim_bindings;
     co.threads = a.threads;
+    check_inputs = describe_random_inputs(*model->graph, shapes);
+    ProgressBar progress("check", static_cast<size_t>(a.check));
+    co.on_run = [&progress](int done) { progress.update(static_cast<size_t>(done)); };
     auto c0 = Clock::now();
     auto c = passes::check_equivalence(*original, *model, co);
     check_ms = std::chrono::duration<double, std::milli>(Clock::now() - c0).count();
+    progress.finish();
     if (!c.is_ok()) return report(c.status());
     check = std::move(c).value();
-    if (!check->ran) print_warning(fmt::format("{}: check skipped: {}", a.input, check->skipped_reason));
+    std::string hint = defaulted_hint(check_inputs);
+    if (!check->ran) {
+      print_warning(fmt::format("{}: check skipped: {}{}", a.input, check->skipped_reason,
+                                hint.empty() ? "" : " (note: " + hint + ")"));
+    } else if (!hint.empty()) {
+      print_warning(fmt::format("{}: check: {}", a.input, hint));
+    }
+    if (check->ran && !check->passed && !hint.empty()) check->failure += " (note: " + hint + ")";
   }
   bool failed = check && check->ran && !check->passed;
 
@@ -242,10 +275,13 @@ int run_optimize(OptimizeArgs& a) {
     for (const auto& p : r.pipeline.passes)
       j["pass_stats"].push_back({{"name", p.name}, {"runs", p.runs}, {"changes", p.changes}, {"ms", p.ms}});
     j["notes"] = r.notes;
+    j["initializer_inputs"] = r.initializer_inputs;
+    j["frozen_inputs"] = r.frozen_inputs;
     if (!check) {
       j["check"] = nullptr;
     } else {
-      nlohmann::json c = {{"ran", check->ran}, {"passed", check->passed}, {"runs", check->runs}};
+      nlohmann::json c = {{"ran", check->ran}, {"passed", check->passed}, {"runs", check->runs},
+                           {"inputs", inputs_json(check_inputs)}};
       if (!check->ran) c["skipped_reason"] = check->skipped_reason;
       if (!check->failure.empty()) c["failure"] = check->failure;
       c["outputs"] = nlohmann::json::array();
@@ -259,11 +295,14 @@ int run_optimize(OptimizeArgs& a) {
     }
     print_json(j);
   } else {
-    print_table(a, r, size_before, size_after, check ? &*check : nullptr, check_ms, total_ms);
+    print_table(a, r, size_before, size_after, check ? &*check : nullptr, check_inputs, check_ms, total_ms);
   }
   if (failed)
     return report(check_failed("{}: the optimized model differs from the original, nothing written: {}", a.input,
                                check->failure));
+  if (a.output.empty())
+    print_note(fmt::format("nothing written: add -o OUT.onnx to write the optimized model (ortool optimize {} -o OUT.onnx)",
+                           a.input));
   return kExitOk;
 }
 
@@ -277,7 +316,7 @@ Command register_optimize(CLI::App& parent) {
   app->add_option("-o,--output", args->output, "Optimized model to write (atomically; never the input without --force)");
   app->add_flag("--force", args->force, "Allow the output to be the input file");
   app->add_option("--level", args->level, "Pass pipeline: basic or extended (default extended)")
-      ->check(CLI::IsMember({"basic", "extended"}));
+      ->check(one_of({"basic", "extended"}));
   app->add_option("--passes", args->passes, "Run exactly these passes, in this order (comma-separated)")
       ->delimiter(',')
       ->type_name("A,B,...");
@@ -289,22 +328,25 @@ Command register_optimize(CLI::App& parent) {
   app->add_option("--fold-max-bytes", args->fold_max_bytes,
                   "Constant folding leaves results larger than this alone (default 16M)")
       ->type_name("BYTES");
-  app->add_option("--max-rewrites", args->max_rewrites, "Stop after this many rewrites (bisecting optimizer bugs)");
+  app->add_option("--max-rewrites", args->max_rewrites, "Stop after this many rewrites (bisecting optimizer bugs)")
+      ->check(integer_in(0));
   app->add_option("--target-opset", args->target_opset,
                   "Convert to this ai.onnx opset first (onnx's version converter, up to 17), e.g. so that "
                   "LayerNormalization fusion applies")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
-  app->add_option("--shape", args->shapes, "Fix an input's dims NAME=d0,d1,... or a symbolic dim SYMBOL=n; repeatable")
-      ->type_name("NAME=DIMS");
+      ->check(integer_in(1, 1000));
+  add_shape_option(*app, args->shapes);
+  app->add_flag("--freeze-inputs", args->freeze_inputs,
+                "Treat initializers that are also graph inputs as constants (drop them from the inputs), so they "
+                "fold; old exporters list every weight as an input");
   app->add_option("--check", args->check,
                   "Compare original and optimized on N seeded random inputs; 0 disables (default 1)")
-      ->check(CLI::Range(0, 1000));
-  app->add_option("--seed", args->seed, "First seed for --check (default 0)");
-  app->add_option("--atol", args->atol, "Absolute tolerance of the check (default 1e-4)")->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 1000));
+  app->add_option("--seed", args->seed, "First seed for --check (default 0)")->check(integer_in(0));
+  app->add_option("--atol", args->atol, "Absolute tolerance of the check (default 1e-4)")->check(number_in(0));
   app->add_option("--rtol", args->rtol,
                   "Relative tolerance of the check (default 1e-3), per element and per output (SQNR of -20 log10(rtol) dB)")
-      ->check(CLI::NonNegativeNumber);
-  app->add_option("--threads", args->threads, "Intra-op threads for the check (default 1)")->check(CLI::Range(1, 256));
+      ->check(number_in(0));
+  add_threads_option(*app, args->threads);
   app->add_flag("--onnx-check", args->onnx_check, "Run the onnx checker on the written model");
   app->add_flag("--json", args->json, "Print the report as JSON on stdout");
   app->footer(
@@ -312,6 +354,7 @@ Command register_optimize(CLI::App& parent) {
       "  ortool optimize model.onnx -o opt.onnx\n"
       "  ortool optimize model.onnx -o opt.onnx --level basic --check 3 --json\n"
       "  ortool optimize model.onnx -o opt.onnx --shape input=1,3,224,224 --target-opset 17\n"
+      "  ortool optimize old_pytorch_export.onnx -o opt.onnx --freeze-inputs\n"
       "  ortool optimize model.onnx -o opt.onnx --passes constant_folding,eliminate_dead_code --verify-each\n"
       "  ortool optimize --list-passes");
   return {app, [args] { return run_optimize(*args); }};

@@ -5,10 +5,14 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <set>
 
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/cli_parse.h"
 #include "apps/input_options.h"
+#include "apps/input_report.h"
+#include "apps/progress.h"
 #include "apps/run_util.h"
 #include "lib/npy.h"
 #include "lib/value_proto.h"
@@ -74,6 +78,40 @@ std::string file_safe(const std::string& name) {
   return s.empty() ? "output" : s;
 }
 
+// "  probs: float32[1,10]  min ...  max ...  mean ..." for the text summary.
+std::string output_line(const nlohmann::json& o, const char* indent) {
+  std::string line = fmt::format("{}{}: ", indent, o["name"].get<std::string>());
+  if (o["kind"] == "tensor") {
+    line += fmt::format("{}{}", o["dtype"].get<std::string>(), o["shape"].dump());
+    if (o.contains("min"))
+      line += fmt::format("  min {:.6g}  max {:.6g}  mean {:.6g}", o["min"].get<double>(), o["max"].get<double>(),
+                          o["mean"].get<double>());
+    if (o.contains("nan_count")) line += fmt::format("  NaN x{}", o["nan_count"].get<int64_t>());
+  } else if (o["kind"] == "sequence") {
+    line += fmt::format("sequence of {} tensors", o["length"].get<size_t>());
+  } else {
+    line += "none";
+  }
+  return line;
+}
+
+Status write_outputs(const RunArgs& a, const std::filesystem::path& dir, const std::vector<RValue>& outs,
+                     const std::vector<const ir::Value*>& names) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return io_error("{}: cannot create folder: {}", dir.string(), ec.message());
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const RValue& v = outs[i];
+    if (a.format == "npy") {
+      if (!v.is_tensor()) return unsupported("output '{}' is not a tensor: use --format pb", names[i]->name());
+      TRY(write_npy(v.tensor, dir / (file_safe(names[i]->name()) + ".npy")));
+    } else {
+      TRY(write_value_pb(v, names[i]->name(), names[i]->type, dir / fmt::format("output_{}.pb", i)));
+    }
+  }
+  return Status::ok();
+}
+
 int run_command(RunArgs& a) {
   LoadedModel m;
   {
@@ -81,56 +119,75 @@ int run_command(RunArgs& a) {
     if (!loaded.is_ok()) return report(loaded.status());
     m = std::move(loaded).value();
   }
-  if (Status st = resolve_shapes(*m.model->graph, a.in); !st.is_ok()) return report(st);
-  auto feeds = build_feeds(*m.model->graph, a.in);
-  if (!feeds.is_ok()) return report(feeds.status());
-  double ms = 0;
-  auto outs = run_once(m, *feeds, &ms);
-  if (!outs.is_ok()) return report(outs.status());
+  const ir::Graph& g = *m.model->graph;
+  // --shape as load_for_run resolved it against the model before optimizing; here a name the model
+  // does not have is an error.
+  if (!m.shapes.unmatched.empty()) return report(invalid("{}: {}", a.model, m.shapes.unmatched.front()));
+  a.in.input_shapes = m.shapes.input_shapes;
+  a.in.dim_bindings = m.shapes.dim_bindings;
+  const ShapeBindings& shapes = m.shapes;
+  // --random N: N input sets (seeds seed .. seed+N-1); inputs from files are the same in each.
+  const int sets = std::max(1, a.in.random);
   const auto& names = m.session->outputs();
-  if (!a.output_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(a.output_dir, ec);
-    if (ec) return report(io_error("{}: cannot create folder: {}", a.output_dir, ec.message()));
-    for (size_t i = 0; i < outs->size(); ++i) {
-      const RValue& v = (*outs)[i];
-      Status st;
-      if (a.format == "npy") {
-        if (!v.is_tensor()) return report(unsupported("output '{}' is not a tensor: use --format pb", names[i]->name()));
-        st = write_npy(v.tensor, std::filesystem::path(a.output_dir) / (file_safe(names[i]->name()) + ".npy"));
-      } else {
-        st = write_value_pb(v, names[i]->name(), names[i]->type,
-                            std::filesystem::path(a.output_dir) / fmt::format("output_{}.pb", i));
+  std::vector<FedInput> fed;
+  nlohmann::json runs = nlohmann::json::array();
+  double total_ms = 0;
+  {
+    ProgressBar progress("run", static_cast<size_t>(sets));
+    for (int k = 0; k < sets; ++k) {
+      std::set<std::string> random;
+      auto feeds = build_feeds(g, a.in, static_cast<uint64_t>(k), &random);
+      if (!feeds.is_ok()) return report(feeds.status().with_context(a.model));
+      if (k == 0) fed = describe_feeds(g, shapes, *feeds, random);
+      double ms = 0;
+      auto outs = run_once(m, *feeds, &ms);
+      if (!outs.is_ok()) return report(with_defaulted_hint(outs.status(), fed));
+      total_ms += ms;
+      if (!a.output_dir.empty()) {
+        std::filesystem::path dir = a.output_dir;
+        if (sets > 1) dir /= fmt::format("run_{}", k);
+        if (Status st = write_outputs(a, dir, *outs, names); !st.is_ok()) return report(st);
       }
-      if (!st.is_ok()) return report(st);
+      nlohmann::json r;
+      if (!random.empty()) r["seed"] = a.in.seed + static_cast<uint64_t>(k);
+      r["latency_ms"] = ms;
+      r["outputs"] = nlohmann::json::array();
+      for (size_t i = 0; i < outs->size(); ++i) r["outputs"].push_back(summarize(names[i]->name(), (*outs)[i]));
+      runs.push_back(std::move(r));
+      progress.update(static_cast<size_t>(k) + 1);
     }
   }
+  const std::string hint = defaulted_hint(fed);
+  if (!hint.empty()) print_warning(fmt::format("{}: {}", a.model, hint));
   nlohmann::json j;
   j["model"] = a.model;
-  j["latency_ms"] = ms;
-  j["outputs"] = nlohmann::json::array();
-  for (size_t i = 0; i < outs->size(); ++i) j["outputs"].push_back(summarize(names[i]->name(), (*outs)[i]));
+  j["inputs"] = inputs_json(fed);
+  // The first run at the top level (what one run prints), every run under "runs".
+  j["latency_ms"] = runs[0]["latency_ms"];
+  j["outputs"] = runs[0]["outputs"];
+  j["runs"] = runs;
   if (a.json) {
     print_json(j);
     return kExitOk;
   }
-  fmt::print("{}: ran in {:.2f} ms\n", a.model, ms);
-  for (const auto& o : j["outputs"]) {
-    std::string line = fmt::format("  {}: ", o["name"].get<std::string>());
-    if (o["kind"] == "tensor") {
-      line += fmt::format("{}{}", o["dtype"].get<std::string>(), o["shape"].dump());
-      if (o.contains("min"))
-        line += fmt::format("  min {:.6g}  max {:.6g}  mean {:.6g}", o["min"].get<double>(), o["max"].get<double>(),
-                            o["mean"].get<double>());
-      if (o.contains("nan_count")) line += fmt::format("  NaN x{}", o["nan_count"].get<int64_t>());
-    } else if (o["kind"] == "sequence") {
-      line += fmt::format("sequence of {} tensors", o["length"].get<size_t>());
-    } else {
-      line += "none";
+  if (sets == 1) {
+    fmt::print("{}: ran in {:.2f} ms\n", a.model, total_ms);
+    fmt::print("  inputs: {}\n", inputs_text(fed));
+    for (const auto& o : j["outputs"]) fmt::print("{}\n", output_line(o, "  "));
+  } else {
+    fmt::print("{}: {} runs, {:.2f} ms on average\n", a.model, sets, total_ms / sets);
+    fmt::print("  inputs: {}\n", inputs_text(fed));
+    for (size_t k = 0; k < runs.size(); ++k) {
+      const auto& r = runs[k];
+      fmt::print("  run {}{}: {:.2f} ms\n", k, r.contains("seed") ? fmt::format(" (seed {})", r["seed"].get<uint64_t>()) : "",
+                 r["latency_ms"].get<double>());
+      for (const auto& o : r["outputs"]) fmt::print("{}\n", output_line(o, "    "));
     }
-    fmt::print("{}\n", line);
   }
-  if (!a.output_dir.empty()) fmt::print("wrote {} outputs to {}\n", outs->size(), a.output_dir);
+  if (!a.output_dir.empty()) {
+    if (sets == 1) fmt::print("wrote {} outputs to {}\n", names.size(), a.output_dir);
+    else fmt::print("wrote {} outputs of each run to {}/run_0 .. run_{}\n", names.size(), a.output_dir, sets - 1);
+  }
   return kExitOk;
 }
 
@@ -141,13 +198,14 @@ Command register_run(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("run", "Run a model on the CPU runtime and show or save its outputs");
   app->add_option("model", args->model, "Model file (.onnx)")->required();
   add_input_options(*app, args->in);
-  app->add_option("--output-dir", args->output_dir, "Write outputs here (output_K.pb in graph output order)");
-  app->add_option("--format", args->format, "Output file format: pb (TensorProto) or npy")
-      ->check(CLI::IsMember({"pb", "npy"}));
+  app->add_option("--output-dir", args->output_dir,
+                  "Write outputs here (output_K.pb in graph output order; with --random N, one run_K folder per run)");
+  app->add_option("--format", args->format, "Output file format: pb (TensorProto) or npy")->check(one_of({"pb", "npy"}));
   app->add_flag("--json", args->json, "Print a JSON summary on stdout");
   app->footer(
       "Examples:\n"
       "  ortool run model.onnx --random --seed 1\n"
+      "  ortool run model.onnx --random 3 --shape batch=1 --json\n"
       "  ortool run model.onnx --input-dir test_data_set_0 --output-dir out/\n"
       "  ortool run model.onnx --input x=x.npy --shape x=1,3,224,224 --format npy --output-dir out/");
   return {app, [args] { return run_command(*args); }};

@@ -6,21 +6,66 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cmath>
+#include <sched.h>
 
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "apps/cli_parse.h"
+#include "lib/input_shapes.h"
 #include "runtime/partition.h"
 
 namespace ortool::cli {
 
+CLI::Option* add_input_option(CLI::App& app, std::vector<std::string>& inputs) {
+  return app.add_option("--input", inputs, "Input tensor NAME=FILE (.npy or .pb); repeatable")->type_name("NAME=FILE");
+}
+
+CLI::Option* add_shape_option(CLI::App& app, std::vector<std::string>& shapes) {
+  return app
+      .add_option("--shape", shapes,
+                  "Fix an input's dims NAME=d0,d1,... or bind a symbolic dim SYMBOL=n; repeatable (a name the "
+                  "model does not have is an error)")
+      ->type_name("NAME=DIMS");
+}
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+CLI::Option* add_threads_option(CLI::App& app, int& threads) {
+  return app.add_option("--threads", threads, "Intra-op threads; 0 means all cores (default 1)")
+      ->type_name("N")
+      ->check(integer_in(0, 256))
+      ->transform(CLI::Validator(
+          [](std::string& s) {
+            if (s == "0") s = std::to_string(available_cores());
+            return std::string();
+          },
+          ""));
+}
+
+CLI::Option* add_random_option(CLI::App& app, int& count) {
+  return app
+      .add_option("--random", count,
+                  "N sets of seeded random data for every input not given otherwise (--random alone: 1)")
+      ->type_name("[N]")
+      ->expected(0, 1)
+      ->default_str("1")
+      ->check(integer_in(1, 1000000));
+}
+
 void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir) {
-  app.add_option("--input", o.inputs, "Input tensor NAME=FILE (.npy or .pb); repeatable")->type_name("NAME=FILE");
+  add_input_option(app, o.inputs);
   if (with_input_dir)
     app.add_option("--input-dir", o.input_dir, "Folder in ONNX test-data layout (input_K.pb) or NAME.npy files");
-  app.add_flag("--random", o.random, "Seeded random inputs for every input not given otherwise");
-  app.add_option("--seed", o.seed, "Seed for --random (default 0)");
-  app.add_option("--shape", o.shapes, "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n")
-      ->type_name("NAME=DIMS");
-  app.add_option("--threads", o.threads, "Intra-op threads (default 1)")->check(CLI::Range(1, 256));
+  add_random_option(app, o.random);
+  app.add_option("--seed", o.seed, "Seed of the first random input set (default 0)")->check(integer_in(0));
+  add_shape_option(app, o.shapes);
+  add_threads_option(app, o.threads);
   app.add_option("--max-memory", o.max_memory, "Fail cleanly when live tensors would exceed this (e.g. 2G)");
   add_providers_option(app, o);
 }
@@ -51,29 +96,14 @@ Result<size_t> parse_bytes(const std::string& text) {
 }
 
 Status resolve_shapes(const ir::Graph& g, InputOptions& o) {
-  for (const std::string& s : o.shapes) {
-    ASSIGN_OR_RETURN(auto parsed, rt::parse_shape_arg(s));
-    const ir::Value* v = g.find_value(parsed.first);
-    if (v && v->is_graph_input()) {
-      o.input_shapes[parsed.first] = parsed.second;
-      if (v->type.shape && v->type.shape->size() == parsed.second.size()) {
-        for (size_t i = 0; i < parsed.second.size(); ++i) {
-          const Dim& d = (*v->type.shape)[i];
-          if (d.kind == Dim::Kind::Value && d.value != parsed.second[i])
-            return invalid("--shape {}: dimension {} is fixed to {} in the model", s, i, d.value);
-          if (d.kind == Dim::Kind::Param) o.dim_bindings[d.param] = parsed.second[i];
-        }
-      }
-    } else if (parsed.second.size() == 1) {
-      o.dim_bindings[parsed.first] = parsed.second[0];
-    } else {
-      return invalid("--shape {}: '{}' is neither a model input nor a symbolic dim", s, parsed.first);
-    }
-  }
+  ASSIGN_OR_RETURN(ShapeBindings b, resolve_shape_args(g, o.shapes));
+  o.input_shapes = std::move(b.input_shapes);
+  o.dim_bindings = std::move(b.dim_bindings);
   return Status::ok();
 }
 
-Result<rt::Feeds> build_feeds(const ir::Graph& g, const InputOptions& o) {
+Result<rt::Feeds> build_feeds(const ir::Graph& g, const InputOptions& o, uint64_t set,
+                              std::set<std::string>* random_names) {
   rt::Feeds feeds;
   if (!o.input_dir.empty()) {
     ASSIGN_OR_RETURN(feeds, rt::read_input_dir(g, o.input_dir));
@@ -88,9 +118,10 @@ Result<rt::Feeds> build_feeds(const ir::Graph& g, const InputOptions& o) {
     ASSIGN_OR_RETURN(RValue val, rt::read_input_file(spec.substr(eq + 1), *v));
     feeds[name] = std::move(val);
   }
-  if (o.random) {
-    ASSIGN_OR_RETURN(rt::Feeds rnd, rt::random_inputs(g, o.seed, o.input_shapes, o.dim_bindings));
-    for (auto& [k, v] : rnd) feeds.emplace(k, std::move(v));
+  if (o.random > 0) {
+    ASSIGN_OR_RETURN(rt::Feeds rnd, rt::random_inputs(g, o.seed + set, o.input_shapes, o.dim_bindings));
+    for (auto& [k, v] : rnd)
+      if (feeds.emplace(k, std::move(v)).second && random_names) random_names->insert(k);
   }
   if (feeds.empty() && !rt::required_inputs(g).empty())
     return invalid("no inputs given: use --input NAME=FILE, --input-dir DIR or --random");

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace ortool::cli {
@@ -19,10 +21,10 @@ namespace ortool::cli {
 struct InputOptions {
   std::vector<std::string> inputs;  // NAME=FILE
   std::string input_dir;
-  bool random = false;
+  int random = 0;                   // --random N: seeded random input sets (0: none; --random alone: 1)
   uint64_t seed = 0;
   std::vector<std::string> shapes;  // NAME=d0,d1,...
-  int threads = 1;
+  int threads = 1;                  // --threads 0 becomes the number of cores at parse time
   std::string max_memory;           // "512M", "2G", bytes
   // Execution providers in priority order (rt::default_providers: dnnl,cpu with oneDNN built in).
   std::vector<std::string> providers = rt::default_providers();
@@ -34,14 +36,25 @@ struct InputOptions {
   std::map<std::string, int64_t> dim_bindings;
 };
 
+// The shared options, each declared once so that every subcommand spells and documents it the same.
+CLI::Option* add_input_option(CLI::App& app, std::vector<std::string>& inputs);  // --input NAME=FILE
+CLI::Option* add_shape_option(CLI::App& app, std::vector<std::string>& shapes);  // --shape NAME=DIMS
+CLI::Option* add_threads_option(CLI::App& app, int& threads);                    // --threads N, 0 = all cores
+CLI::Option* add_random_option(CLI::App& app, int& count);                       // --random [N]
+// The number of cores this process may run on (what --threads 0 means).
+int available_cores();
+
 // Adds --input, --input-dir, --random, --seed, --shape, --threads, --max-memory, --providers to `app`.
 void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir = true);
 // Adds only --providers (for commands that declare the other input options their own way).
 void add_providers_option(CLI::App& app, InputOptions& o);
-// Parses --shape and --max-memory against the model; fills input_shapes / dim_bindings.
+// Resolves --shape against the model (lib/input_shapes.h: a name the model lacks is an error) and
+// fills input_shapes / dim_bindings.
 Status resolve_shapes(const ir::Graph& g, InputOptions& o);
 Result<size_t> parse_bytes(const std::string& text);
 // Builds feeds from the options (exactly one source unless --random; --random fills what is missing).
-Result<rt::Feeds> build_feeds(const ir::Graph& g, const InputOptions& o);
+// `set` picks the random input set (seed + set); `random_names` gets the inputs filled with random data.
+Result<rt::Feeds> build_feeds(const ir::Graph& g, const InputOptions& o, uint64_t set = 0,
+                              std::set<std::string>* random_names = nullptr);
 
 }  // namespace ortool::cli

@@ -21,9 +21,13 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
   TRY(expand_functions(*m.model, has_kernel).with_context(path));
   // --shape is parsed against this model before anything uses it: the in-memory optimizer and the
   // session's input checks must see the bindings (callers may not have resolved them yet, and the
-  // second model of `compare` may name its dims differently).
-  InputOptions shapes = o;
-  TRY(resolve_shapes(*m.model->graph, shapes).with_context(path));
+  // second model of `compare` may name its dims differently, so names it lacks are left to the caller).
+  {
+    auto resolved = resolve_shape_args(*m.model->graph, o.shapes, /*allow_unknown=*/true);
+    if (!resolved.is_ok()) return resolved.status().with_context(path);
+    m.shapes = std::move(resolved).value();
+  }
+  const ShapeBindings& shapes = m.shapes;
   if (o.optimize) {
     // What ONNX Runtime does at session creation: the same graph rewrites `ortool optimize` makes.
     passes::OptimizeOptions opt;

@@ -7,6 +7,7 @@
 
 #include "apps/input_options.h"
 #include "lib/graph.h"
+#include "lib/input_shapes.h"
 #include "runtime/session.h"
 
 namespace ortool::cli {
@@ -15,6 +16,9 @@ struct LoadedModel {
   std::string path;
   std::unique_ptr<ir::Model> model;
   std::unique_ptr<rt::Session> session;
+  // --shape as resolved against this model before it was optimized (lib/input_shapes.h); `unmatched`
+  // names the arguments this model has nothing for, which the caller may refuse.
+  ShapeBindings shapes;
 };
 
 // Loads `path` and creates a session; errors name the file.

@@ -11,6 +11,7 @@
 
 #include "lib/external_data.h"
 #include "lib/file_util.h"
+#include "lib/human_size.h"
 #include "lib/onnx_import.h"
 #include "lib/proto_convert.h"
 
@@ -72,9 +73,9 @@ Result<std::unique_ptr<ir::Model>> load_model(const fs::path& path, const LoadOp
   auto size = static_cast<uint64_t>(opened.st.st_size);
   if (size == 0) return invalid("{}: empty file", path.string());
   if (size > kProtobufLimit)
-    return invalid("{}: {} bytes is over protobuf's 2 GiB limit for one model file (large models keep their weights "
+    return invalid("{}: {} is over protobuf's 2 GiB limit for one model file (large models keep their weights "
                    "in external data)",
-                   path.string(), size);
+                   path.string(), human_bytes(size));
   ExternalDataContext ctx(path.parent_path());
   ImportOptions io;
   io.source_name = path.string();
@@ -107,9 +108,9 @@ Result<SaveInfo> save_model_with_limit(const ir::Model& model, const fs::path& p
   SaveInfo info;
   bool external = options.external_data;
   auto too_big_inline = [&](uint64_t bytes) -> Status {
-    return resource_limit("{}: the model needs about {} bytes, over protobuf's 2 GiB limit for one file; save it "
+    return resource_limit("{}: the model needs about {}, over protobuf's 2 GiB limit for one file; save it "
                           "with external data",
-                          source, bytes);
+                          source, human_bytes(bytes));
   };
   if (!external) {
     uint64_t estimate = tensor_bytes(*model.graph);

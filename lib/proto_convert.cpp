@@ -11,6 +11,8 @@
 #include <mutex>
 #include <new>
 
+#include "lib/human_size.h"
+
 namespace ortool::proto {
 
 std::string tensor_label(std::string_view name) {
@@ -355,9 +357,9 @@ Status parse_model_proto(std::string_view bytes, onnx::ModelProto* out, std::str
                          int recursion_limit) {
   if (bytes.empty()) return invalid("{}: empty file", source);
   if (bytes.size() > static_cast<size_t>(INT_MAX))
-    return invalid("{}: {} bytes is over protobuf's 2 GiB limit for one model file (large models keep "
+    return invalid("{}: {} is over protobuf's 2 GiB limit for one model file (large models keep "
                    "their weights in external data)",
-                   source, bytes.size());
+                   source, human_bytes(bytes.size()));
   google::protobuf::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
   return parse_model_proto(&in, out, source, recursion_limit);
 }

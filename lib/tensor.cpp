@@ -5,7 +5,10 @@
 #include <cstring>
 #include <limits>
 
+#include <fmt/ranges.h>
+
 #include "lib/half.h"
+#include "lib/human_size.h"
 
 namespace ortool {
 
@@ -90,8 +93,13 @@ Result<Tensor> Tensor::make(DType dtype, std::vector<int64_t> dims, size_t max_b
   ASSIGN_OR_RETURN(int64_t n, checked_numel(dims));
   size_t es = dtype == DType::String ? sizeof(std::string) : dtype_size(dtype);
   if (dtype != DType::String && es == 0) return invalid("cannot allocate a tensor of type {}", dtype_name(dtype));
-  if (static_cast<uint64_t>(n) > max_bytes / es)
-    return resource_limit("tensor of {} elements of {} exceeds the {}-byte limit", n, dtype_name(dtype), max_bytes);
+  if (static_cast<uint64_t>(n) > max_bytes / es) {
+    // The size as a person reads it; n * es may overflow, so it is computed in floating point.
+    double bytes = static_cast<double>(n) * static_cast<double>(es);
+    std::string size = bytes < 1.8e19 ? human_bytes(static_cast<uint64_t>(bytes)) : fmt::format("{:.3g} bytes", bytes);
+    return resource_limit("a {}[{}] tensor needs {}, over the {} limit for one tensor", dtype_name(dtype),
+                          fmt::join(dims, ","), size, human_bytes(max_bytes));
+  }
   return Tensor(dtype, std::move(dims));
 }
 

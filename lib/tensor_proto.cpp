@@ -7,6 +7,7 @@
 #include <new>
 
 #include "lib/file_util.h"
+#include "lib/human_size.h"
 #include "lib/proto_convert.h"
 
 namespace ortool {
@@ -15,7 +16,7 @@ namespace {
 
 template <typename Msg>
 Status parse_message(std::string_view bytes, Msg* out, std::string_view what) {
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) return invalid("{} of {} bytes is over protobuf's 2 GiB limit", what, bytes.size());
+  if (bytes.size() > static_cast<size_t>(INT_MAX)) return invalid("{} of {} is over protobuf's 2 GiB limit", what, human_bytes(bytes.size()));
   try {
     google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
                                               static_cast<int>(bytes.size()));

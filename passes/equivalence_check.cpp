@@ -140,6 +140,7 @@ Result<CheckReport> check_equivalence(const ir::Model& original, const ir::Model
       }
     }
     if (!report.passed) return report;
+    if (o.on_run) o.on_run(r + 1);
   }
   return report;
 }

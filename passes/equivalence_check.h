@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct CheckOptions {
   std::map<std::string, std::vector<int64_t>> input_shapes;
   std::map<std::string, int64_t> dim_bindings;
   int threads = 1;
+  std::function<void(int)> on_run;  // called with the number of runs done (progress lines)
 };
 
 struct OutputCheck {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "passes/freeze_inputs.h"
 #include "passes/opset_conversion.h"
 #include "passes/pass_util.h"
 
@@ -20,20 +21,6 @@ void count_ops(const ir::Graph& g, ModelStats& s, bool nested) {
     ++(nested ? s.subgraph_nodes : s.nodes);
     for (const ir::Graph* sg : n->subgraphs()) count_ops(*sg, s, true);
   }
-}
-
-// Replaces symbol dims bound in `bindings` by their values; true when anything changed.
-bool bind_dims(Type& t, const std::map<std::string, int64_t>& bindings) {
-  bool changed = false;
-  if (t.shape)
-    for (Dim& d : *t.shape) {
-      if (d.kind != Dim::Kind::Param) continue;
-      auto it = bindings.find(d.param);
-      if (it == bindings.end()) continue;
-      d = Dim::known(it->second);
-      changed = true;
-    }
-  return changed;
 }
 
 }  // namespace
@@ -66,44 +53,6 @@ Result<std::vector<std::string>> resolve_pass_list(const OptimizeOptions& o) {
   return list;
 }
 
-Status apply_input_shapes(ir::Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes,
-                          const std::map<std::string, int64_t>& dim_bindings, bool* changed) {
-  ir::Graph& g = *model.graph;
-  std::map<std::string, int64_t> bindings = dim_bindings;
-  bool any = false;
-  for (const auto& [name, dims] : input_shapes) {
-    ir::Value* v = g.find_value(name);
-    if (!v || !v->is_graph_input())
-      return invalid("--shape {}: the model has no input named '{}'", name, name);
-    if (v->type.kind != Type::Kind::Tensor && v->type.kind != Type::Kind::None)
-      return invalid("--shape {}: the input is a {}, not a tensor", name, v->type.to_string());
-    if (v->type.kind == Type::Kind::None) v->type = Type::tensor(DType::Undefined);
-    if (v->type.shape && v->type.shape->size() != dims.size())
-      return invalid("--shape {}: the input has rank {} {}, got {} dims", name, v->type.shape->size(),
-                     shape_to_string(*v->type.shape), dims.size());
-    Shape s = shape_from_dims(dims);
-    if (v->type.shape) {
-      for (size_t i = 0; i < dims.size(); ++i) {
-        const Dim& d = (*v->type.shape)[i];
-        if (d.is_known() && d.value != dims[i])
-          return invalid("--shape {}: dimension {} is fixed to {} in the model", name, i, d.value);
-        if (d.kind == Dim::Kind::Param) bindings.emplace(d.param, dims[i]);
-      }
-    }
-    if (!v->type.shape || *v->type.shape != s) {
-      v->type.shape = s;
-      any = true;
-    }
-  }
-  if (!bindings.empty()) {
-    for (ir::Graph* sg : all_graphs(g))
-      for (ir::Value* v : sg->values()) any = bind_dims(v->type, bindings) || any;
-  }
-  if (any) g.note_edit();
-  if (changed) *changed = any;
-  return Status::ok();
-}
-
 Result<OptimizeReport> optimize_model(ir::Model& model, const OptimizeOptions& options) {
   auto start = std::chrono::steady_clock::now();
   OptimizeReport report;
@@ -113,6 +62,13 @@ Result<OptimizeReport> optimize_model(ir::Model& model, const OptimizeOptions& o
   bool shapes_changed = false;
   TRY(apply_input_shapes(model, options.input_shapes, options.dim_bindings, &shapes_changed));
   if (shapes_changed) report.notes.push_back("input shapes fixed by --shape");
+  report.initializer_inputs = count_initializer_inputs(*model.graph);
+  if (options.freeze_inputs && report.initializer_inputs > 0) {
+    report.frozen_inputs = freeze_initializer_inputs(model);
+    report.notes.push_back(
+        fmt::format("{} initializers that were also graph inputs are now constants (--freeze-inputs)", report.frozen_inputs));
+    report.changed = true;
+  }
   if (options.target_opset > 0 && options.target_opset != model.opset("")) {
     int64_t from = model.opset("");
     TRY(convert_opset(model, options.target_opset));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "lib/input_shapes.h"
 #include "passes/pass_manager.h"
 
 namespace ortool::passes {
@@ -28,6 +29,8 @@ struct OptimizeOptions {
   // --shape: fixed dims per graph input, and values for symbolic dims.
   std::map<std::string, std::vector<int64_t>> input_shapes;
   std::map<std::string, int64_t> dim_bindings;
+  // Initializers that are also graph inputs become constants first (passes/freeze_inputs.h).
+  bool freeze_inputs = false;
 };
 
 struct ModelStats {
@@ -44,6 +47,10 @@ struct OptimizeReport {
   std::vector<std::string> passes;  // the pass list that ran
   double ms = 0;                    // wall time of optimize_model
   bool changed = false;             // some rewrite happened (or the opset or input shapes changed)
+  // Graph inputs backed by an initializer: a caller may override them (IR 4+), so passes leave them
+  // alone; `frozen_inputs` of them were made constants by OptimizeOptions::freeze_inputs.
+  int64_t initializer_inputs = 0;
+  int64_t frozen_inputs = 0;
   std::vector<std::string> notes;
 };
 
@@ -52,10 +59,8 @@ ModelStats model_stats(const ir::Model& model);
 // Validates the options against the registry (unknown level or pass names are kInvalid).
 Result<std::vector<std::string>> resolve_pass_list(const OptimizeOptions& options);
 
-// Fixes input dims and binds symbolic dims (the --shape option) in the main graph's value types.
-// Errors name the input: unknown name, wrong rank, a dim the model fixes to another value.
-Status apply_input_shapes(ir::Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes,
-                          const std::map<std::string, int64_t>& dim_bindings, bool* changed = nullptr);
+// apply_input_shapes (the --shape option) lives in lib/input_shapes.h; passes callers keep this name.
+using ortool::apply_input_shapes;
 
 // Optimizes `model` in place. The graph outputs keep their names; the result passes
 // Graph::verify(). A failure leaves the model in an unspecified state.

@@ -141,22 +141,17 @@ Result<Feeds> random_inputs(const ir::Graph& g, uint64_t seed, const std::map<st
                             const std::map<std::string, int64_t>& dims) {
   Feeds feeds;
   std::mt19937_64 rng(seed);
+  ShapeBindings bindings;
+  bindings.input_shapes = shapes;
+  bindings.dim_bindings = dims;
   for (const ir::Value* v : required_inputs(g)) {
     if (!v->type.is_tensor())
       return unsupported("input '{}' is a {}: random data covers tensors only", v->name(), v->type.to_string());
-    std::vector<int64_t> d;
     auto fixed = shapes.find(v->name());
-    if (fixed != shapes.end()) {
-      d = fixed->second;
-      if (v->type.shape && v->type.shape->size() != d.size())
-        return invalid("--shape {}: the input has rank {}, got {} dims", v->name(), v->type.shape->size(), d.size());
-    } else if (v->type.shape) {
-      for (const Dim& x : *v->type.shape) {
-        if (x.kind == Dim::Kind::Value) d.push_back(x.value);
-        else if (x.kind == Dim::Kind::Param && dims.count(x.param)) d.push_back(dims.at(x.param));
-        else d.push_back(1);
-      }
-    }
+    if (fixed != shapes.end() && v->type.shape && v->type.shape->size() != fixed->second.size())
+      return invalid("--shape {}: the input has rank {}, got {} dims", v->name(), v->type.shape->size(),
+                     fixed->second.size());
+    std::vector<int64_t> d = concrete_input_dims(*v, bindings);
     DType dt = v->type.elem == DType::Undefined ? DType::Float : v->type.elem;
     auto t = Tensor::make(dt, d, size_t{8} << 30);
     if (!t.is_ok()) return t.status().with_context(fmt::format("input '{}'", v->name()));
@@ -164,29 +159,6 @@ Result<Feeds> random_inputs(const ir::Graph& g, uint64_t seed, const std::map<st
     feeds[v->name()] = RValue(std::move(t).value());
   }
   return feeds;
-}
-
-Result<std::pair<std::string, std::vector<int64_t>>> parse_shape_arg(const std::string& arg) {
-  auto eq = arg.rfind('=');
-  if (eq == std::string::npos || eq == 0)
-    return invalid("--shape '{}': expected NAME=d0,d1,... (e.g. input=1,3,224,224)", arg);
-  std::string name = arg.substr(0, eq);
-  std::vector<int64_t> dims;
-  std::string rest = arg.substr(eq + 1);
-  size_t pos = 0;
-  while (pos <= rest.size() && !rest.empty()) {
-    size_t comma = rest.find(',', pos);
-    std::string tok = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(tok.c_str(), &end, 10);
-    if (tok.empty() || *end != '\0' || errno == ERANGE || v < 0)
-      return invalid("--shape '{}': '{}' is not a dimension (a number >= 0)", arg, tok);
-    dims.push_back(v);
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return std::make_pair(name, dims);
 }
 
 }  // namespace ortool::rt

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "lib/input_shapes.h"
 #include "runtime/value.h"
 
 namespace ortool::rt {
@@ -25,11 +26,12 @@ Result<RValue> read_input_file(const std::filesystem::path& path, const ir::Valu
 Result<Feeds> read_input_dir(const ir::Graph& g, const std::filesystem::path& dir);
 
 // Seeded random inputs following the declared types; `shapes` fixes dims per input name and
-// `dims` binds symbolic dims by name; remaining unknown dims are 1.
+// `dims` binds symbolic dims by name; remaining unknown dims are 1 (lib/input_shapes.h's
+// concrete_input_dims, which also names them).
 Result<Feeds> random_inputs(const ir::Graph& g, uint64_t seed, const std::map<std::string, std::vector<int64_t>>& shapes,
                             const std::map<std::string, int64_t>& dims);
 
-// Parses "NAME=d0,d1,..." into (name, dims); a dim may be a number >= 0.
-Result<std::pair<std::string, std::vector<int64_t>>> parse_shape_arg(const std::string& arg);
+// Parses "NAME=d0,d1,..." into (name, dims); lives in lib/input_shapes.h.
+using ortool::parse_shape_arg;
 
 }  // namespace ortool::rt

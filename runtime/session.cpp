@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "lib/human_size.h"
 #include "lib/op_id.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/partition.h"
@@ -77,8 +78,8 @@ struct MemoryMeter {
   size_t peak = 0;
   Status reserve(size_t bytes, const ir::Node& n, size_t out) {
     if (limit && live + bytes > limit)
-      return resource_limit("{}: output {} needs {} bytes, over the memory limit of {} bytes ({} in use)",
-                            n.describe(), out, bytes, limit, live);
+      return resource_limit("{}: output {} needs {}, over the --max-memory limit of {} ({} in use)", n.describe(),
+                            out, human_bytes(bytes), human_bytes(limit), human_bytes(live));
     live += bytes;
     peak = std::max(peak, live);
     return Status::ok();

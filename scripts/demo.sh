@@ -20,7 +20,7 @@ step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
 echo "ortool demo: $("$ortool" --version)"
 step "$ortool" info "$root/testdata/small_convnet.onnx"
-step "$ortool" convert "$root/testdata/small_convnet.onnx" -o "$work/convnet.onnx" --external-data --threshold 512 --check
+step "$ortool" convert "$root/testdata/small_convnet.onnx" -o "$work/convnet.onnx" --external-data --threshold 512 --onnx-check
 ls -l "$work"
 step "$ortool" convert "$work/convnet.onnx" -o "$work/convnet_inline.onnx" --internal
 if cmp -s "$root/testdata/small_convnet.onnx" "$work/convnet_inline.onnx"; then
@@ -34,7 +34,7 @@ if [ -n "$shared" ]; then
     step "$ortool" info "$model"
   done
   step "$ortool" info "$shared/ultraface_rfb640/model.onnx" --json
-  step "$ortool" convert "$shared/ultraface_rfb640/model.onnx" -o "$work/ultraface.onnx" --external-data --check
+  step "$ortool" convert "$shared/ultraface_rfb640/model.onnx" -o "$work/ultraface.onnx" --external-data --onnx-check
   # The runtime against the reference outputs that ship with the models.
   step "$ortool" run "$shared/ultraface_rfb640/model.onnx" --input-dir "$shared/ultraface_rfb640/test_data_set_0"
   step "$ortool" compare "$shared/ultraface_rfb640/model.onnx" --expected-dir "$shared/ultraface_rfb640/test_data_set_0"

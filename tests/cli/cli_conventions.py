@@ -76,8 +76,8 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="ortool_cli_") as tmp:
         out = os.path.join(tmp, "copy.onnx")
-        p = run("convert", small, "-o", out, "--check")
-        check("convert --check on a good model", p.returncode == 0 and os.path.exists(out)
+        p = run("convert", small, "-o", out, "--onnx-check")
+        check("convert --onnx-check on a good model", p.returncode == 0 and os.path.exists(out)
               and "onnx checker: ok" in p.stdout, p.stdout + p.stderr)
         # A model ortool loads but the onnx checker rejects: exit 1, the finding on one line.
         g = helper.make_graph([helper.make_node("NoSuchOp", ["x"], ["y"], name="mystery")], "g",
@@ -85,9 +85,9 @@ def main():
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
         unknown = os.path.join(tmp, "unknown_op.onnx")
         onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), unknown)
-        p = run("convert", unknown, "-o", os.path.join(tmp, "checked.onnx"), "--check")
+        p = run("convert", unknown, "-o", os.path.join(tmp, "checked.onnx"), "--onnx-check")
         lines = p.stderr.splitlines()
-        check("convert --check finding exits 1", p.returncode == 1 and len(lines) == 1
+        check("convert --onnx-check finding exits 1", p.returncode == 1 and len(lines) == 1
               and lines[0].startswith("ortool: error: ") and "NoSuchOp" in lines[0] and "checked.onnx" in lines[0],
               f"exit {p.returncode}: {p.stderr!r}")
         p = run("convert", out, "-o", out)

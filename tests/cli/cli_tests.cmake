@@ -54,3 +54,11 @@ add_test(NAME cli_compare_inputs
          COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/compare_inputs_check.py --ortool $<TARGET_FILE:ortool>
                  --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx)
 set_tests_properties(cli_bench cli_optimize_options cli_compare_inputs PROPERTIES TIMEOUT 600)
+
+# What a new user meets first (issue 9): shapes used and defaulted, --shape errors, one option vocabulary,
+# bench's spread rule, progress on a terminal only, --freeze-inputs, help, suggestions and messages.
+add_test(NAME cli_ux
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/ux_check.py --ortool $<TARGET_FILE:ortool>
+                 --testdata ${PROJECT_SOURCE_DIR}/testdata --models ${ORTOOL_SHARED_MODELS}
+                 --readme ${PROJECT_SOURCE_DIR}/README.md --ort-runner ${PROJECT_SOURCE_DIR}/scripts/ort_run.mjs)
+set_tests_properties(cli_ux PROPERTIES TIMEOUT 900)
