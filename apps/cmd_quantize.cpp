@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -240,9 +241,11 @@ void print_text(const QuantizeArgs& a, const quant::PipelineResult& r, const Siz
   if (!r.proof->tensors.empty()) {
     const size_t n = std::min<size_t>(5, r.proof->tensors.size());
     fmt::print("  worst activations ({} of {} measured; all in the report):\n", n, r.proof->tensors.size());
+    size_t w = 8;
+    for (size_t i = 0; i < n; ++i) w = std::max(w, std::min<size_t>(r.proof->tensors[i].name.size(), 60));
     for (size_t i = 0; i < n; ++i) {
       const quant::TensorSqnr& t = r.proof->tensors[i];
-      fmt::print("    {:<32} {:>7} dB  {}{}\n", t.name, format_db(t.sqnr_db()), t.op_type,
+      fmt::print("    {:<{}} {:>7} dB  {}{}\n", t.name, w, format_db(t.sqnr_db()), t.op_type,
                  t.producer.empty() ? "" : " " + t.producer);
     }
   }
@@ -313,7 +316,7 @@ int quantize_command(QuantizeArgs& a) {
     if (!check_bar) new_check_bar("check");
     check_bar->update(done);
   };
-  options->on_fallback_round = [&](int round) { new_check_bar(fmt::format("fallback round {}", round)); };
+  options->on_fallback_round = [&](int trial) { new_check_bar(fmt::format("fallback trial {}", trial)); };
   auto result = quant::quantize_model(*model, calib.get(), check.get(), *options);
   if (check_bar) check_bar->finish();
   if (calib_bar) calib_bar->finish();
