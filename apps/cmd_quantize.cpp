@@ -416,7 +416,7 @@ Command register_quantize(CLI::App& parent) {
   CLI::Option* max_top1 = app->add_option("--max-top1-drop", a->max_top1_drop,
                                           "Fail when the top-1 class of more than this many percent of rows changes");
   CLI::Option* target = app->add_option("--target-sqnr", a->target_sqnr,
-                                        "Put the most harmful layers back to float, one per round, until every output's "
+                                        "Static: put the most harmful layers back to float, one per round, until every output's "
                                         "SQNR (worst sample) reaches this many dB");
   app->add_option("--max-fallback-rounds", a->max_rounds, "Rounds --target-sqnr may take (default 8)")->check(integer_in(0, 10000));
   app->add_option("--report", a->report_path,

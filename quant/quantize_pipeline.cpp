@@ -121,6 +121,8 @@ Status check_pipeline_options(const ir::Model& model, const PipelineOptions& o) 
   if (o.mode == QuantMode::Dynamic) {
     if (!o.table_in.empty() || !o.table_out.empty())
       return invalid("--calibration-table: dynamic quantization measures ranges at run time; it has no table");
+    // Dynamic activations are quantized with scales computed at run time, which the proof does not watch.
+    if (o.target_sqnr_db) return invalid("--target-sqnr applies to --mode static (use --exclude-nodes in dynamic mode)");
   } else {
     TRY(check_calib_options(o.calib));
     if (!o.table_in.empty() && !o.table_out.empty() && o.table_in == o.table_out)

@@ -16,7 +16,8 @@
 // minus that of its input activations (measured by the proof's per-tensor SQNR), so a layer that rounds
 // an already noisy signal coarsely ranks above one that takes a clean signal from 50 dB to 40 dB.
 // Pass-through ops (Reshape, Split, MaxPool) round nothing and are never candidates. At most
-// `max_fallback_rounds` rounds; each is reported.
+// `max_fallback_rounds` rounds; each is reported. Static mode only: dynamic activations get their scales
+// at run time, which the proof does not watch.
 #pragma once
 
 #include <cstdint>

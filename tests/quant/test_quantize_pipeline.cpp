@@ -199,6 +199,15 @@ TEST_CASE("quantize_model: bad inputs are errors naming the problem") {
     CHECK(r.status().exit_code() == 2);
     CHECK(r.status().message().find("nothing to quantize") != std::string::npos);
   }
+  SUBCASE("--target-sqnr in dynamic mode") {
+    o.mode = QuantMode::Dynamic;
+    o.target_sqnr_db = 30;
+    auto m = load("digits_cnn.onnx");
+    auto check = rows_of(*ref, "calib_x.npy", 2);
+    auto r = quantize_model(*m, nullptr, check.get(), o);
+    REQUIRE(!r.is_ok());
+    CHECK(r.status().message().find("--mode static") != std::string::npos);
+  }
   SUBCASE("a table that does not cover the model") {
     const auto table = std::filesystem::temp_directory_path() / "ortool_test_pipeline_partial.json";
     std::ofstream(table) << R"({"ranges": {"input": {"min": 0, "max": 1}}})";
