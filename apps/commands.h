@@ -23,5 +23,6 @@ Command register_compare(CLI::App& parent);
 Command register_optimize(CLI::App& parent);
 Command register_bench(CLI::App& parent);
 Command register_prune(CLI::App& parent);
+Command register_quantize(CLI::App& parent);
 
 }  // namespace ortool::cli

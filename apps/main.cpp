@@ -52,7 +52,8 @@ int run(int argc, char** argv) {
 
   // Registration order is the order `--help` lists the subcommands in.
   std::vector<Command> commands = {register_info(app), register_convert(app), register_run(app), register_compare(app),
-                                   register_optimize(app), register_prune(app), register_bench(app)};
+                                   register_optimize(app), register_quantize(app), register_prune(app),
+                                   register_bench(app)};
   std::string help_topic;
   CLI::App* help = app.add_subcommand("help", "Show the help of ortool or of one subcommand");
   help->add_option("subcommand", help_topic, "The subcommand to explain (default: ortool itself)");

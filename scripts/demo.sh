@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shows ortool at work: installs what is missing, builds, then runs info, convert, run, compare and optimize.
+# Shows ortool at work: installs what is missing, builds, then runs info, convert, run, compare, optimize and quantize.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -47,6 +47,18 @@ else
   step "$ortool" optimize "$root/testdata/small_convnet.onnx" -o "$work/convnet_opt.onnx"
   step "$ortool" compare "$root/testdata/small_convnet.onnx" "$work/convnet_opt.onnx" --random 4 --seed 1
 fi
+
+# Quantize: calibrate on the digits CNN's calibration set, keep the ranges, prove on held-out samples
+# (gated), and name the activations that lost the most (tests/cli/quantize_cli.py checks the same in
+# ONNX Runtime and on held-out top-1).
+digits="$root/testdata/digits"
+step "$ortool" quantize "$digits/digits_cnn.onnx" -o "$work/digits_int8.onnx" --calib "$digits/calib_x.npy" \
+  --calibration-table "$work/digits_ranges.json" --report "$work/digits_quant.json"
+step "$ortool" quantize "$digits/digits_cnn.onnx" -o "$work/digits_int8.onnx" \
+  --calibration-table "$work/digits_ranges.json" --calib "$digits/test_x.npy" --min-sqnr 25 --max-top1-drop 1
+step "$ortool" quantize "$digits/digits_transformer.onnx" -o "$work/digits_tr_int8.onnx" --mode dynamic \
+  --calib "$digits/test_x.npy" --check 64
+step "$ortool" compare "$digits/digits_cnn.onnx" "$work/digits_int8.onnx" --inputs "$digits/test_x.npy" --max-top1-drop 1
 
 printf '\n%sWhat a bad input looks like (exit code 2, one line):%s\n' "$bold" "$plain"
 head -c 1000 "$root/testdata/small_convnet.onnx" > "$work/truncated.onnx"

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""`ortool quantize` end to end.
+
+- digits CNN static (calibrated on testdata/digits/calib_x.npy) and digits transformer dynamic: each file
+  passes onnx's checker, runs in ONNX Runtime (scripts/ort_run.mjs) and in ortool, which agree (SQNR >= 25 dB),
+  and loses at most 0.25 points of held-out top-1 (test_x.npy / test_y.npy) in both runtimes;
+- the --report JSON lists every quantized activation's SQNR, worst first; --target-sqnr reports its rounds;
+- a calibration table written, then read back instead of calibrating, gives the same file byte for byte;
+- resnet18 (scripts/gen_models.py, seeded weights) quantized static is at most 0.27x its float file;
+- bad inputs (BAD_INPUTS.md 23-25) exit 2 with one error line: calibration data of the wrong shape, type or
+  name, an empty set, NaN/Inf, a model with nothing to quantize, an already quantized model;
+- a failed gate exits 1 with one error line and writes nothing (as optimize and prune).
+
+Usage: quantize_cli.py --ortool ortool --ort-runner scripts/ort_run.mjs --testdata testdata [--gen-models gen_models.py]
+"""
+import argparse, json, os, subprocess, sys, tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'quant'))
+from quantize_check import ort_run, ortool_run, sqnr  # noqa: E402  (the quantizer test's runners)
+from check_util import FAILS, check, one_error_line, run  # noqa: E402
+
+MAX_TOP1_DROP = 0.0025  # 0.25 points
+
+
+def top1(y, labels):
+    return float((y.argmax(1) == labels).mean())
+
+
+def proves(ortool, runner, model, out, x, y, tmp, tag):
+    """onnx checker, ONNX Runtime and ortool run the file, agree, and keep held-out top-1."""
+    try:
+        onnx.checker.check_model(onnx.load(out), full_check=True)
+        f = ort_run(runner, model, {'input': x}, tmp, tag + '_f')[0]
+        q = ort_run(runner, out, {'input': x}, tmp, tag + '_q')[0]
+        o = ortool_run(ortool, out, {'input': x}, tmp, tag + '_o')[0]
+    except Exception as e:  # noqa: BLE001 - any failure of the file is the finding
+        check(False, f'{tag}: the file passes the checker and runs in ONNX Runtime and ortool', e)
+        return
+    agree = sqnr(q, o)
+    check(agree >= 25.0, f'{tag}: ortool and ONNX Runtime agree on the file (SQNR {agree:.1f} dB >= 25)')
+    for who, got in (('ONNX Runtime', q), ('ortool', o)):
+        drop = top1(f, y) - top1(got, y)
+        check(drop <= MAX_TOP1_DROP + 1e-9,
+              f'{tag}: held-out top-1 in {who} {top1(got, y):.4f} vs float {top1(f, y):.4f} (drop <= 0.25 points)')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ortool', required=True)
+    ap.add_argument('--ort-runner', required=True)
+    ap.add_argument('--testdata', required=True)
+    ap.add_argument('--gen-models', help='scripts/gen_models.py (resnet18 size check)')
+    a = ap.parse_args()
+    ortool = os.path.abspath(a.ortool)
+    d = os.path.join(a.testdata, 'digits')
+    cnn, tr = os.path.join(d, 'digits_cnn.onnx'), os.path.join(d, 'digits_transformer.onnx')
+    calib = os.path.join(d, 'calib_x.npy')
+    x, y = np.load(os.path.join(d, 'test_x.npy')), np.load(os.path.join(d, 'test_y.npy'))
+
+    with tempfile.TemporaryDirectory(prefix='ortool_quantize_') as tmp:
+        p = lambda name: os.path.join(tmp, name)
+
+        # --help: examples and the CI recipe.
+        code, out, _ = run(ortool, 'quantize', '--help')
+        check(code == 0 and 'Examples:' in out and 'CI recipe' in out and '--target-sqnr' in out, 'quantize --help')
+
+        # Digits CNN, static, with the report.
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('cnn.onnx'), '--calib', calib, '--calib-samples', '64',
+                             '--method', 'percentile', '--report', p('cnn.json'), '--min-sqnr', '20', timeout=600)
+        check(code == 0 and os.path.exists(p('cnn.onnx')), 'digits CNN static: exit 0, file written', err)
+        check('verdict: PASS' in out and 'quantized:' in out and 'left float:' in out and 'size:' in out,
+              'digits CNN static: prints what was quantized, left float, the size and the proof', out)
+        if code == 0:
+            proves(ortool, a.ort_runner, cnn, p('cnn.onnx'), x, y, tmp, 'digits CNN static')
+            r = json.load(open(p('cnn.json')))
+            dbs = [t['sqnr_db'] for t in r['tensors']]
+            check(len(dbs) >= 4 and all(v is not None for v in dbs) and dbs == sorted(dbs),
+                  f'--report: per-tensor SQNR of every quantized activation, worst first ({len(dbs)} tensors)', dbs)
+            check(r['proof']['samples'] == 64 and r['proof']['passed'] and r['calibration']['samples'] == 64,
+                  '--report: the proof ran on the 64 calibration samples')
+
+            code, out, err = run(ortool, 'quantize', p('cnn.onnx'), '-o', p('twice.onnx'), '--calib', calib)
+            check(one_error_line(code, err, 2, 'already quantized'), 'an already quantized model: exit 2', err)
+
+        # Digits transformer, dynamic (proof on 16 calibration rows).
+        code, out, err = run(ortool, 'quantize', tr, '-o', p('tr.onnx'), '--mode', 'dynamic', '--calib', calib,
+                             '--check', '16', '--json', timeout=600)
+        check(code == 0, 'digits transformer dynamic: exit 0', err)
+        if code == 0:
+            j = json.loads(out)
+            check(j['proof']['samples'] == 16 and j['calibration'] is None and len(j['quantized']) > 0,
+                  'digits transformer dynamic: --json report', out[:300])
+            proves(ortool, a.ort_runner, tr, p('tr.onnx'), x, y, tmp, 'digits transformer dynamic')
+
+        # --target-sqnr: rounds reported, the target reached.
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('target.onnx'), '--calib', calib, '--calib-samples', '16',
+                             '--target-sqnr', '38', '--json', timeout=600)
+        ok = code == 0
+        if ok:
+            t = json.loads(out)['target_sqnr']
+            ok = t['reached'] and len(t['rounds']) >= 1 and t['rounds'][-1]['output_sqnr_db'] >= 38 \
+                and t['initial_sqnr_db'] < 38
+        check(ok, '--target-sqnr 38: layers put back to float in rounds until the output reaches 38 dB', out[-600:] + err)
+
+        # Calibration table round trip.
+        code1, out1, err1 = run(ortool, 'quantize', cnn, '-o', p('t1.onnx'), '--calib', calib, '--calib-samples', '32',
+                                '--method', 'entropy', '--calibration-table', p('ranges.json'))
+        code2, out2, err2 = run(ortool, 'quantize', cnn, '-o', p('t2.onnx'), '--calibration-table', p('ranges.json'))
+        same = code1 == 0 and code2 == 0 and open(p('t1.onnx'), 'rb').read() == open(p('t2.onnx'), 'rb').read()
+        check(same and 'table written' in out1 and 'from ' + p('ranges.json') in out2,
+              'calibration table: written, read back instead of calibrating, the same file', err1 + err2)
+
+        # A failed gate: exit 1, one line, nothing written.
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('gate.onnx'), '--calib', calib, '--calib-samples', '8',
+                             '--min-sqnr', '90')
+        check(one_error_line(code, err, 1, 'nothing written') and not os.path.exists(p('gate.onnx')),
+              'a failed gate: exit 1, one error line, no file', err)
+
+        # Bad calibration data (BAD_INPUTS.md 23).
+        bad = {
+            'wrong shape': np.zeros((4, 3, 8, 8), np.float32),
+            'wrong type': np.zeros((4, 1, 8, 8), np.int32),
+            'NaN': np.full((4, 1, 8, 8), np.nan, np.float32),
+            'Inf': np.full((4, 1, 8, 8), np.inf, np.float32),
+        }
+        for what, arr in bad.items():
+            f = p(what.replace(' ', '_') + '.npy')
+            np.save(f, arr)
+            code, out, err = run(ortool, 'quantize', cnn, '-o', p('bad.onnx'), '--calib', f)
+            check(one_error_line(code, err, 2, os.path.basename(f)) and not os.path.exists(p('bad.onnx')),
+                  f'calibration data of {what}: exit 2, one line naming the file', err)
+        os.makedirs(p('empty'))
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('bad.onnx'), '--calib', p('empty'))
+        check(one_error_line(code, err, 2, 'empty'), 'an empty calibration set: exit 2, one line', err)
+        os.makedirs(p('named/s0'))
+        np.save(p('named/s0/input.npy'), np.zeros((1, 1, 8, 8), np.float32))
+        np.save(p('named/s0/not_an_input.npy'), np.zeros((1, 1, 8, 8), np.float32))
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('bad.onnx'), '--calib', p('named'))
+        check(one_error_line(code, err, 2, "'not_an_input'"), 'calibration data of the wrong name: exit 2, one line', err)
+
+        # A model with nothing to quantize.
+        g = helper.make_graph([helper.make_node('Exp', ['x'], ['r'], name='exp'),
+                               helper.make_node('Neg', ['r'], ['y'], name='neg')], 'plain',
+                              [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 4])])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+        m.ir_version = 8
+        onnx.save(m, p('plain.onnx'))
+        np.save(p('plain_calib.npy'), np.random.default_rng(0).standard_normal((4, 1, 4)).astype(np.float32))
+        for mode in ('static', 'dynamic'):
+            code, out, err = run(ortool, 'quantize', p('plain.onnx'), '-o', p('bad.onnx'), '--mode', mode,
+                                 '--calib', p('plain_calib.npy'))
+            check(one_error_line(code, err, 2, 'nothing to quantize'), f'nothing to quantize ({mode}): exit 2', err)
+
+        # Bad options: unknown op type, table for dynamic.
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('bad.onnx'), '--calib', calib, '--op-types', 'Konv')
+        check(one_error_line(code, err, 2, 'Konv'), '--op-types with an unknown name: exit 2', err)
+
+        # resnet18: the static file at most 0.27x the float one.
+        if a.gen_models:
+            gp = subprocess.run(['/usr/bin/python3', a.gen_models, p('bench'), '--only', 'resnet18'],
+                                capture_output=True, text=True)
+            model = os.path.join(p('bench'), 'resnet18.onnx')
+            if gp.returncode != 0 or not os.path.exists(model):
+                check(False, 'gen_models.py writes resnet18', gp.stderr[-400:])
+            else:
+                np.save(p('r18_calib.npy'), np.random.default_rng(1).standard_normal((2, 3, 224, 224)).astype(np.float32))
+                code, out, err = run(ortool, 'quantize', model, '-o', p('r18.onnx'), '--calib', p('r18_calib.npy'),
+                                     '--json', timeout=900)
+                ratio = os.path.getsize(p('r18.onnx')) / os.path.getsize(model) if code == 0 else 1.0
+                check(code == 0 and ratio <= 0.27, f'resnet18 static: the file is {ratio:.3f}x the float one (<= 0.27)',
+                      err)
+
+    print(f'quantize_cli: {len(FAILS)} failed')
+    return 1 if FAILS else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
