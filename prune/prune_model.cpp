@@ -121,6 +121,21 @@ std::vector<RefitTarget> refit_targets(const DependencyGraph& d, const Plan& pla
   return targets;
 }
 
+// Restricts a BN's statistics to the channels the plan keeps (its mean is a sliced constant).
+void keep_planned(const DependencyGraph& d, const Plan& plan, const ir::Node& bn, ChannelStats& st) {
+  for (const ConstSlice& s : d.slices) {
+    if (s.node != &bn || s.input != 3) continue;
+    ChannelStats kept;
+    for (size_t e = 0; e < st.mean.size(); ++e)
+      if (!plan.removes(d.atoms.root(s.atoms[e / static_cast<size_t>(s.block)]))) {
+        kept.mean.push_back(st.mean[e]);
+        kept.var.push_back(st.var[e]);
+      }
+    st = std::move(kept);
+    return;
+  }
+}
+
 Status measure(const ReferenceOutputs& ref, const ir::Model& model, const char* step, PruneReport& report) {
   auto f = ref.measure(model);
   if (!f.is_ok()) return f.status().with_context(fmt::format("measuring recovery step '{}'", step));
@@ -186,22 +201,29 @@ Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
 
   // Recovery needs the unpruned model: its outputs (every step is measured against them) and, BN
   // folded as the pruned model will be, its layers' outputs (what the refit matches).
+  // The BNs to re-estimate, with their input statistics in the unpruned model (channels it keeps).
   std::optional<ReferenceOutputs> ref;
   std::unique_ptr<ir::Model> folded_ref;
   std::vector<const ir::Node*> changed;
   std::vector<RefitTarget> targets = refit_targets(d, plan, &changed);
+  std::vector<ir::Node*> norms;
+  std::map<const ir::Node*, ChannelStats> norm_stats;
   if (o.recover) {
     auto r = ReferenceOutputs::compute(model, *o.samples, o.session);
     if (!r.is_ok()) return r.status().with_context("recovery");
     ref = std::move(r).value();
     ASSIGN_OR_RETURN(folded_ref, clone_model(model));
     TRY(optimize(*folded_ref, o.prepare, /*fold_norms=*/true).with_context("optimizing the reference"));
+    ASSIGN_OR_RETURN(norms, affected_norms(*model.graph, changed));
+    ASSIGN_OR_RETURN(norm_stats, norm_input_stats(model, norms, *o.samples, o.session));
+    for (auto& [bn, st] : norm_stats) keep_planned(d, plan, *bn, st);
   }
 
   TRY(apply_plan(model, d, plan));
   if (o.recover) {
     TRY(measure(*ref, model, "pruned", report));
-    ASSIGN_OR_RETURN(report.bn_recalibrated, recalibrate_bn(model, changed, *o.samples, o.session, stage(o, "bn")));
+    ASSIGN_OR_RETURN(report.bn_recalibrated,
+                     recalibrate_bn(model, norms, norm_stats, *o.samples, o.session, stage(o, "bn")));
     if (report.bn_recalibrated > 0) TRY(measure(*ref, model, "bn-recalibrated", report));
   }
   TRY(optimize(model, o.prepare, /*fold_norms=*/true).with_context("optimizing the pruned model"));

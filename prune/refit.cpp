@@ -178,13 +178,34 @@ double error_of(const Mat& s, const Mat& ata, const Mat& aty, double yy) {
   return std::max(0.0, (s.transpose() * ata * s).trace() - 2.0 * (s.transpose() * aty).trace() + yy);
 }
 
+// Normal equations of a set of rows.
 struct Accumulated {
   Mat ata, aty;
   double yy = 0;
   int64_t rows = 0;
+  Accumulated(int64_t k, int64_t m) : ata(Mat::Zero(k, k)), aty(Mat::Zero(k, m)) {}
+  void add(const Mat& a, const Mat& t) {
+    if (a.rows() == 0) return;
+    ata.selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());
+    aty.noalias() += a.transpose() * t;
+    yy += t.squaredNorm();
+    rows += a.rows();
+  }
+  void finish() { ata = Mat(ata.selfadjointView<Eigen::Lower>()); }
+  void merge(const Accumulated& o) {
+    ata += o.ata;
+    aty += o.aty;
+    yy += o.yy;
+    rows += o.rows;
+  }
 };
 
-Result<Accumulated> accumulate(ir::Model& pruned, const ir::Model& reference, const ir::Node& node,
+// Rows used for the fit, and rows held out to judge it.
+struct Split {
+  Accumulated fit, held;
+};
+
+Result<Split> accumulate(ir::Model& pruned, const ir::Model& reference, const ir::Node& node,
                                const ir::Node& ref_node, const Linear& l, const std::vector<int64_t>& kept,
                                const rt::SampleSource& samples, const RefitOptions& o, uint64_t seed,
                                const std::function<void(size_t)>& step) {
@@ -200,9 +221,7 @@ Result<Accumulated> accumulate(ir::Model& pruned, const ir::Model& reference, co
   ASSIGN_OR_RETURN(auto session, rt::Session::create(pruned, so));
 
   const int64_t k_in = l.inputs(), m_out = l.out;
-  Accumulated acc;
-  acc.ata = Mat::Zero(k_in, k_in);
-  acc.aty = Mat::Zero(k_in, m_out);
+  Split acc{Accumulated(k_in, m_out), Accumulated(k_in, m_out)};
   const int64_t per_sample = std::max<int64_t>(1, o.max_rows / std::max<int64_t>(1, static_cast<int64_t>(samples.size())));
   std::mt19937_64 rng(seed);
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -230,12 +249,13 @@ Result<Accumulated> accumulate(ir::Model& pruned, const ir::Model& reference, co
       rows.input_row(pick[r], a.row(static_cast<Eigen::Index>(r)).data());
       rows.output_row(pick[r], kept, t.row(static_cast<Eigen::Index>(r)).data());
     }
-    acc.ata.selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());
-    acc.aty.noalias() += a.transpose() * t;
-    acc.yy += t.squaredNorm();
-    acc.rows += static_cast<int64_t>(pick.size());
+    std::vector<Eigen::Index> fit, held;
+    for (Eigen::Index r = 0; r < a.rows(); ++r) (rng() % 5 == 0 ? held : fit).push_back(r);
+    acc.fit.add(a(fit, Eigen::all), t(fit, Eigen::all));  // copied: dense products
+    acc.held.add(a(held, Eigen::all), t(held, Eigen::all));
   }
-  acc.ata = acc.ata.selfadjointView<Eigen::Lower>();
+  acc.fit.finish();
+  acc.held.finish();
   return acc;
 }
 
@@ -282,24 +302,36 @@ Result<std::vector<LayerRefit>> refit_layers(ir::Model& pruned, const ir::Model&
     auto step = [&](size_t i) {
       if (o.progress) o.progress(k * samples.size() + i, total);
     };
-    ASSIGN_OR_RETURN(Accumulated acc, accumulate(pruned, reference, *node, *ref_it->second, *lin, target->kept_out,
-                                                 samples, o, o.seed + k, step));
-    r.rows = acc.rows;
-    const double cells = static_cast<double>(std::max<int64_t>(1, acc.rows * lin->out));
-    const double before = error_of(lin->w, acc.ata, acc.aty, acc.yy);
-    Mat reg = acc.ata;
+    ASSIGN_OR_RETURN(Split acc, accumulate(pruned, reference, *node, *ref_it->second, *lin, target->kept_out, samples,
+                                           o, o.seed + k, step));
+    r.rows = acc.fit.rows + acc.held.rows;
     const int64_t n_w = lin->inputs() - (lin->bias ? 1 : 0);
-    const double lambda = o.ridge * (n_w > 0 ? acc.ata.diagonal().head(n_w).mean() : 0.0) + 1e-12;
-    for (int64_t i = 0; i < n_w; ++i) reg(i, i) += lambda;
-    Mat s = reg.ldlt().solve(acc.aty);
-    const double after = s.allFinite() ? error_of(s, acc.ata, acc.aty, acc.yy) : before;
+    auto solve = [&](const Accumulated& a) {
+      Mat reg = a.ata;
+      const double lambda = o.ridge * (n_w > 0 ? a.ata.diagonal().head(n_w).mean() : 0.0) + 1e-12;
+      for (int64_t i = 0; i < n_w; ++i) reg(i, i) += lambda;
+      return Mat(reg.ldlt().solve(a.aty));
+    };
+    const Accumulated& held = acc.held;
+    const double cells = static_cast<double>(std::max<int64_t>(1, held.rows * lin->out));
+    const double before = error_of(lin->w, held.ata, held.aty, held.yy);
+    Mat s = solve(acc.fit);
+    const double after = s.allFinite() ? error_of(s, held.ata, held.aty, held.yy) : before;
     r.mse_before = before / cells;
-    if (after < before) {
-      write_linear(g, node, *lin, s);
-      r.mse_after = after / cells;
+    r.mse_after = r.mse_before;
+    if (held.rows == 0) {
+      r.skipped = "too few rows to hold some out";
+    } else if (!(after < before)) {
+      r.skipped = "the fit did not lower the error on the held-out rows";
     } else {
-      r.mse_after = r.mse_before;
-      r.skipped = "the fit did not lower the layer's error";
+      acc.fit.merge(held);
+      s = solve(acc.fit);
+      if (s.allFinite()) {
+        write_linear(g, node, *lin, s);
+        r.mse_after = after / cells;
+      } else {
+        r.skipped = "the fit is not finite";
+      }
     }
     out.push_back(std::move(r));
   }

@@ -9,8 +9,10 @@
 // [A 1]^T Y are accumulated sample by sample, so memory is (inputs + 1)^2 per layer, not per row.
 // One ridge-regularized system solves every output channel:
 //   (W, b) = argmin ||[A 1] [W; b] - Y||^2 + lambda ||W||^2,  lambda = ridge * mean(diag(A^T A)).
-// The new weights replace L's (fresh initializers) only when they lower L's output error on the
-// sampled rows; L's bias is fit too (one is added to a Conv or Gemm that had none, MatMul has none).
+// A fifth of the sampled rows (chosen with the seed) is held out: the weights fit on the others
+// replace L's only when they lower L's output error on the held-out rows (few rows for many inputs
+// would fit the samples and nothing else); the kept fit is then solved again on every row. L's bias
+// is fit too (one is added to a Conv or Gemm that had none; MatMul has none).
 #pragma once
 
 #include <cstdint>
@@ -43,7 +45,7 @@ struct LayerRefit {
   std::string layer, op_type;
   int64_t inputs = 0;             // unknowns per output channel (with the bias)
   int64_t rows = 0;               // sampled rows
-  double mse_before = 0, mse_after = 0;  // mean squared error of the layer's output on those rows
+  double mse_before = 0, mse_after = 0;  // mean squared error of the layer's output on the held-out rows
   std::string skipped;            // why the layer kept its weights; empty when refit
 };
 
