@@ -319,8 +319,8 @@ Result<std::vector<LayerRefit>> refit_layers(ir::Model& pruned, const ir::Model&
     const double after = s.allFinite() ? error_of(s, held.ata, held.aty, held.yy) : before;
     r.mse_before = before / cells;
     r.mse_after = r.mse_before;
-    if (held.rows == 0) {
-      r.skipped = "too few rows to hold some out";
+    if (held.rows < o.min_held_out) {
+      r.skipped = fmt::format("{} rows, too few to judge a fit (more --calib samples)", r.rows);
     } else if (!(after < before)) {
       r.skipped = "the fit did not lower the error on the held-out rows";
     } else {

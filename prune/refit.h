@@ -11,7 +11,8 @@
 //   (W, b) = argmin ||[A 1] [W; b] - Y||^2 + lambda ||W||^2,  lambda = ridge * mean(diag(A^T A)).
 // A fifth of the sampled rows (chosen with the seed) is held out: the weights fit on the others
 // replace L's only when they lower L's output error on the held-out rows (few rows for many inputs
-// would fit the samples and nothing else); the kept fit is then solved again on every row. L's bias
+// would fit the samples and nothing else; with fewer than `min_held_out` such rows the layer is left
+// alone); the kept fit is then solved again on every row. L's bias
 // is fit too (one is added to a Conv or Gemm that had none; MatMul has none).
 #pragma once
 
@@ -37,6 +38,7 @@ struct RefitOptions {
   int64_t max_rows = 4096;     // sampled output positions per layer, over all samples
   int64_t max_inputs = 2305;   // layers with more inputs per output channel (C*kh*kw + 1) are not refit
   double ridge = 1e-3;
+  int64_t min_held_out = 8;    // fewer held-out rows cannot judge a fit: the layer keeps its weights
   uint64_t seed = 0;
   std::function<void(size_t done, size_t total)> progress;
 };

@@ -41,7 +41,7 @@ TEST_CASE("refit: a linear Gemm chain pruned to a hidden size above its input si
   PruneBuilder b;
   ir::Value* x = b.input("x", {8, 4});
   b.output(b.gemm("fc2", b.gemm("fc1", x, 4, 16), 16, 3));
-  auto samples = random_feeds(*b.model, 4);
+  auto samples = random_feeds(*b.model, 8);  // 64 rows, about 13 held out
   prune::PruneReport r = prune_recovered(*b.model, 0.5, *samples);
   CHECK(r.bn_recalibrated == 0);
   REQUIRE(r.refits.size() == 1);
@@ -87,6 +87,7 @@ TEST_CASE("refit: rows are sampled up to max_rows, and layers it cannot fit keep
   bool saw_c3 = false;
   for (const auto& l : r->refits) {
     if (l.layer == "dw") CHECK(l.skipped == "grouped Conv");
+    if (l.layer == "dw") CHECK(l.rows == 0);
     if (l.layer == "c3") {
       saw_c3 = true;
       CHECK(l.rows == 50);
@@ -228,4 +229,17 @@ TEST_CASE("prune_model: bad target and recovery options") {
   auto r = prune::prune_model(*b.model, o);
   REQUIRE(!r.is_ok());
   CHECK(r.status().message().find("--calib") != std::string::npos);
+}
+
+TEST_CASE("refit: too few held-out rows to judge a fit leave the layer alone") {
+  // One row per sample (a Gemm on batch 1): 4 samples cannot show that a fit of 9 unknowns generalizes.
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 4});
+  b.output(b.gemm("fc2", b.gemm("fc1", x, 4, 16), 16, 3));
+  auto samples = random_feeds(*b.model, 4);
+  prune::PruneReport r = prune_recovered(*b.model, 0.5, *samples);
+  REQUIRE(r.refits.size() == 1);
+  CHECK(r.refits[0].rows == 4);
+  CHECK(r.refits[0].skipped == "4 rows, too few to judge a fit (more --calib samples)");
+  CHECK(r.refits[0].mse_after == r.refits[0].mse_before);
 }
