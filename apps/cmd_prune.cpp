@@ -334,8 +334,9 @@ int prune_command(PruneArgs& a) {
   if (auto prep = prune::prepare_model(*reference, po.prepare, /*fold_norms=*/true); !prep.is_ok())
     return report(prep.status().with_context(a.input));
 
-  // Samples: --calib (the activation criterion and the check), else seeded random ones for the check.
-  std::unique_ptr<rt::SampleSource> samples;
+  // Samples: --calib (recovery, the activation criterion, the sweep and the check; with --check N
+  // the check takes its first N), else seeded random ones for the check and the sweep.
+  std::unique_ptr<rt::SampleSource> samples, first_n;
   if (!a.calib.empty()) {
     rt::SampleOptions so;
     auto image = parse_image_options(a.image);
@@ -344,7 +345,11 @@ int prune_command(PruneArgs& a) {
     auto opened = rt::open_samples(*reference->graph, a.calib, so);
     if (!opened.is_ok()) return report(opened.status());
     samples = std::move(opened).value();
-    if (a.check_given && a.check > 0) samples = rt::first_samples(std::move(samples), static_cast<size_t>(a.check));
+    if (a.check_given && a.check > 0) {
+      auto again = rt::open_samples(*reference->graph, a.calib, so);  // files are read lazily: cheap
+      if (!again.is_ok()) return report(again.status());
+      first_n = rt::first_samples(std::move(again).value(), static_cast<size_t>(a.check));
+    }
   } else if (a.check > 0 || a.sensitivity || a.target_macs) {
     // The sweep needs samples even with --check 0.
     samples = rt::random_samples(*reference->graph, static_cast<size_t>(a.check > 0 ? a.check : 4), a.in.seed,
@@ -398,14 +403,15 @@ int prune_command(PruneArgs& a) {
 
   std::optional<prune::CheckResult> check;
   std::string source_text;
-  if (samples && a.check > 0) {
-    source_text = samples->describe();
+  const rt::SampleSource* check_samples = first_n ? first_n.get() : samples.get();
+  if (check_samples && a.check > 0) {
+    source_text = check_samples->describe();
     prune::CheckOptions co;
     co.gates = a.gates;
     co.session = session;
-    ProgressBar bar("check", samples->size());
+    ProgressBar bar("check", check_samples->size());
     co.progress = [&bar](size_t done, size_t) { bar.update(done); };
-    auto c = prune::check_pruned(*reference, *model, *samples, co);
+    auto c = prune::check_pruned(*reference, *model, *check_samples, co);
     bar.finish();
     if (!c.is_ok()) return report(c.status().with_context(a.input));
     check = std::move(c).value();
