@@ -163,14 +163,16 @@ struct Rows {
   }
 };
 
-Status check_shapes(const Linear& l, const Tensor& x, const Tensor& y, size_t kept, const std::string& layer) {
+// Why the values seen at run time do not fit the layer's weights and the plan ("" when they do).
+std::string shape_mismatch(const Linear& l, const Tensor& x, const Tensor& y, const std::vector<int64_t>& kept) {
   const bool conv = l.kind == Linear::Kind::kConv;
-  bool ok = x.dtype() == DType::Float && y.dtype() == DType::Float && y.rank() >= 1;
+  bool ok = x.dtype() == DType::Float && y.dtype() == DType::Float && y.rank() >= 2 && x.numel() > 0 && y.numel() > 0 &&
+            l.in > 0 && static_cast<int64_t>(kept.size()) == l.out;
   if (ok && conv) ok = x.rank() == 4 && y.rank() == 4 && x.dims()[1] == l.in && x.dims()[0] == y.dims()[0];
   if (ok && !conv) ok = x.rank() == y.rank() && x.dims().back() == l.in && x.numel() / l.in == y.numel() / y.dims().back();
-  if (ok) ok = static_cast<int64_t>(kept) == l.out;
-  if (!ok) return internal_error("layer '{}': input or output shapes at run time do not match its weights", layer);
-  return Status::ok();
+  const int64_t channels = ok ? y.dims()[conv ? 1 : y.rank() - 1] : 0;
+  if (ok) ok = kept.empty() || kept.back() < channels;
+  return ok ? "" : "its input or the original's output has another shape than its weights and the plan expect";
 }
 
 // Squared error sum of weights `s` on the accumulated normal equations.
@@ -208,7 +210,7 @@ struct Split {
 Result<Split> accumulate(ir::Model& pruned, const ir::Model& reference, const ir::Node& node,
                                const ir::Node& ref_node, const Linear& l, const std::vector<int64_t>& kept,
                                const rt::SampleSource& samples, const RefitOptions& o, uint64_t seed,
-                               const std::function<void(size_t)>& step) {
+                               const std::function<void(size_t)>& step, std::string* mismatch) {
   const std::string layer = layer_name(node);
   RValue x, y;
   rt::SessionOptions so = o.session;
@@ -232,7 +234,10 @@ Result<Split> accumulate(ir::Model& pruned, const ir::Model& reference, const ir
     if (auto r = ref_session->run(sample.feeds); !r.is_ok()) return where(r.status());
     if (auto r = session->run(sample.feeds); !r.is_ok()) return where(r.status().with_context("the pruned model"));
     if (!x.is_tensor() || !y.is_tensor()) return where(internal_error("the layer's values were not observed"));
-    TRY(check_shapes(l, x.tensor, y.tensor, kept.size(), layer));
+    if (std::string why = shape_mismatch(l, x.tensor, y.tensor, kept); !why.empty()) {
+      *mismatch = why;  // the layer is left alone
+      return acc;
+    }
     Rows rows{l, x.tensor, y.tensor};
     std::vector<int64_t> pick(static_cast<size_t>(rows.positions()));
     std::iota(pick.begin(), pick.end(), 0);
@@ -302,8 +307,14 @@ Result<std::vector<LayerRefit>> refit_layers(ir::Model& pruned, const ir::Model&
     auto step = [&](size_t i) {
       if (o.progress) o.progress(k * samples.size() + i, total);
     };
+    std::string mismatch;
     ASSIGN_OR_RETURN(Split acc, accumulate(pruned, reference, *node, *ref_it->second, *lin, target->kept_out, samples,
-                                           o, o.seed + k, step));
+                                           o, o.seed + k, step, &mismatch));
+    if (!mismatch.empty()) {
+      r.skipped = mismatch;
+      out.push_back(std::move(r));
+      continue;
+    }
     r.rows = acc.fit.rows + acc.held.rows;
     const int64_t n_w = lin->inputs() - (lin->bias ? 1 : 0);
     auto solve = [&](const Accumulated& a) {
