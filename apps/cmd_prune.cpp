@@ -173,7 +173,7 @@ void print_sensitivity(const prune::Sensitivity& s) {
         if (q.ratio == r) p = &q;
       std::string cell = "-";
       if (p)
-        cell = fmt::format("{}/{}", p->figures.sqnr_db ? (std::isinf(*p->figures.sqnr_db) ? std::string("inf") : fmt::format("{:.1f}", *p->figures.sqnr_db)) : "-",
+        cell = fmt::format("{}/{}", format_db(p->figures.sqnr_db),
                            p->figures.top1 ? fmt::format("{:.0f}", 100.0 * *p->figures.top1) : "-");
       fmt::print(" {:>11}", cell);
     }
@@ -261,7 +261,7 @@ void print_text(const PruneArgs& a, const prune::PruneReport& r, const Figures& 
   if (r.sensitivity) print_sensitivity(*r.sensitivity);
   fmt::print("{} -> {} ({}, criterion {}, scope {})\n", a.input, written ? a.output : "(not written)",
              a.target_macs ? fmt::format("target MACs {:g}", *a.target_macs) : fmt::format("ratio {:g}", a.ratio),
-             a.criterion, a.scope);
+             a.criterion, a.target_macs ? "local" : a.scope);  // the target sets a ratio per group
   fmt::print("  {:<12} {:>12} {:>12} {:>9}\n", "", "before", "after", "change");
   auto row = [](const char* what, const std::string& b, const std::string& c, const std::string& ch) {
     fmt::print("  {:<12} {:>12} {:>12} {:>9}\n", what, b, c, ch);
