@@ -490,7 +490,7 @@ Command register_prune(CLI::App& parent) {
                   "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n (as optimize --shape, the "
                   "written model keeps them fixed)")
       ->type_name("NAME=DIMS");
-  app->add_option("--threads", a->in.threads, "Intra-op threads for the check (default 1)")->check(CLI::Range(1, 256));
+  app->add_option("--threads", a->in.threads, "Intra-op threads for the runs (check, sweep, recovery; default 1)")->check(CLI::Range(1, 256));
   add_providers_option(*app, a->in);
   CLI::Option* min_cosine = app->add_option("--min-cosine", a->min_cosine,
                                             "Fail (exit 1, nothing written) when an output's cosine similarity is below this");
