@@ -4,22 +4,16 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstring>
-#include <filesystem>
 
-#include "lib/model_io.h"
-#include "lib/npy.h"
 #include "prune/prune_model.h"
 #include "runtime/samples.h"
-#include "runtime/session.h"
+#include "tests/quant/quant_test_util.h"
 
 using namespace ortool;
 
 namespace {
 
-std::filesystem::path digits(const char* file) {
-  return std::filesystem::path(ORTOOL_SOURCE_DIR) / "testdata" / "digits" / file;
-}
+std::filesystem::path digits(const char* file) { return quant_testing::source_dir() / "testdata" / "digits" / file; }
 
 Tensor npy(const char* file) {
   auto t = read_npy(digits(file));
@@ -33,40 +27,21 @@ std::unique_ptr<ir::Model> load_cnn() {
   return std::move(m).value();
 }
 
-// Rows [begin, end) of a tensor along its first axis.
-Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
-  std::vector<int64_t> dims = t.dims();
-  dims[0] = end - begin;
-  Tensor out(t.dtype(), dims);
-  const size_t row = t.nbytes() / static_cast<size_t>(t.dims()[0]);
-  std::memcpy(out.raw_mutable(), static_cast<const std::byte*>(t.raw()) + row * static_cast<size_t>(begin),
-              row * static_cast<size_t>(end - begin));
-  return out;
-}
-
 // The calibration set in batches of 32 (4 samples).
 std::unique_ptr<rt::SampleSource> calibration() {
   const Tensor calib = npy("calib_x.npy");
   std::vector<rt::Sample> samples;
   for (int64_t b = 0; b < calib.dims()[0]; b += 32)
-    samples.push_back({"calib " + std::to_string(b), {{"input", RValue(rows(calib, b, std::min(calib.dims()[0], b + 32)))}}, {}});
+    samples.push_back({"calib " + std::to_string(b),
+                       {{"input", RValue(quant_testing::rows(calib, b, std::min(calib.dims()[0], b + 32)))}},
+                       {}});
   return rt::samples_in_memory(std::move(samples), "calib_x.npy");
 }
 
 double held_out_top1(const ir::Model& m) {
-  auto s = rt::Session::create(m);
-  REQUIRE_MESSAGE(s.is_ok(), s.status().message());
-  auto out = (*s)->run({{"input", RValue(npy("test_x.npy"))}});
+  auto out = quant_testing::run_model(m, {{"input", RValue(npy("test_x.npy"))}});
   REQUIRE_MESSAGE(out.is_ok(), out.status().message());
-  const Tensor& logits = (*out)[0].tensor;
-  const Tensor labels = npy("test_y.npy");
-  const int64_t n = logits.dims()[0], c = logits.dims()[1];
-  int64_t ok = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = logits.data<float>() + i * c;
-    ok += std::max_element(row, row + c) - row == labels.data<int64_t>()[i];
-  }
-  return static_cast<double>(ok) / static_cast<double>(n);
+  return quant_testing::top1((*out)[0].tensor, npy("test_y.npy"));
 }
 
 struct Pruned {
