@@ -29,6 +29,10 @@ struct PruneArgs {
   std::string input, output;
   bool force = false;
   double ratio = 0;
+  bool ratio_given = false;
+  std::optional<double> target_macs;  // --target-macs
+  bool sensitivity = false;
+  bool no_recover = false;
   std::string criterion = "l2", scope = "local";
   std::vector<std::string> layers;   // NAME=R
   std::vector<std::string> exclude;
@@ -63,7 +67,12 @@ Result<prune::PlanOptions> plan_options(const PruneArgs& a) {
   o.exclude = a.exclude;
   o.round_to = a.round_to;
   o.min_channels = a.min_channels;
-  TRY(prune::validate_plan_options(o));
+  if (a.target_macs && a.ratio_given) return invalid("--ratio and --target-macs: give one of them");
+  if (!a.target_macs && !a.ratio_given && !a.sensitivity)
+    return invalid("no ratio given: --ratio R, --target-macs F or --sensitivity");
+  prune::PlanOptions checked = o;
+  if (!a.ratio_given) checked.ratio = 0.5;  // not used
+  TRY(prune::validate_plan_options(checked));
   return o;
 }
 
@@ -89,12 +98,116 @@ nlohmann::json figures_json(const Figures& f) {
   return j;
 }
 
+nlohmann::json db_json(const std::optional<double>& db) {
+  if (!db) return nullptr;
+  if (std::isinf(*db)) return *db > 0 ? "inf" : "-inf";
+  return *db;
+}
+
+nlohmann::json figures_json(const prune::OutputFigures& f) {
+  return {{"sqnr_db", db_json(f.sqnr_db)},
+          {"cosine", f.cosine ? nlohmann::json(*f.cosine) : nlohmann::json(nullptr)},
+          {"top1_agreement", f.top1 ? nlohmann::json(*f.top1) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json sensitivity_json(const prune::Sensitivity& s) {
+  nlohmann::json j = {{"macs", s.macs}, {"ratios", s.ratios}, {"groups", nlohmann::json::array()}};
+  for (const prune::GroupSweep& g : s.groups) {
+    nlohmann::json jg = {{"id", g.group}, {"layers", g.layers}, {"channels", g.units}, {"points", nlohmann::json::array()}};
+    for (const prune::SweepPoint& p : g.points) {
+      nlohmann::json jp = figures_json(p.figures);
+      jp["ratio"] = p.ratio;
+      jp["removed"] = p.removed;
+      jp["macs"] = p.macs;
+      jg["points"].push_back(jp);
+    }
+    j["groups"].push_back(jg);
+  }
+  return j;
+}
+
+void add_recovery_json(nlohmann::json& j, const prune::PruneReport& r, const PruneArgs& a) {
+  if (r.sensitivity) j["sensitivity"] = sensitivity_json(*r.sensitivity);
+  if (r.target) {
+    nlohmann::json ratios = nlohmann::json::object();
+    for (const auto& [g, ratio] : r.target->group_ratios) ratios[std::to_string(g)] = ratio;
+    j["target_macs"] = {{"target", *a.target_macs}, {"macs", r.target->macs}, {"group_ratios", ratios}};
+  }
+  if (r.recovery.empty()) {
+    j["recovery"] = nullptr;
+    return;
+  }
+  nlohmann::json steps = nlohmann::json::array();
+  for (const prune::RecoveryStep& st : r.recovery) {
+    nlohmann::json js = figures_json(st.figures);
+    js["step"] = st.step;
+    steps.push_back(js);
+  }
+  nlohmann::json refits = nlohmann::json::array();
+  for (const prune::LayerRefit& l : r.refits) {
+    nlohmann::json jl = {{"layer", l.layer}, {"op_type", l.op_type}, {"inputs", l.inputs}, {"rows", l.rows},
+                         {"mse_before", l.mse_before}, {"mse_after", l.mse_after}};
+    jl["skipped"] = l.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.skipped);
+    refits.push_back(jl);
+  }
+  j["recovery"] = {{"steps", steps}, {"bn_recalibrated", r.bn_recalibrated}, {"refits", refits}};
+}
+
+std::string figures_text(const prune::OutputFigures& f) {
+  return fmt::format("SQNR {:>6} dB (all samples)  top-1 agreement {}", format_db(f.sqnr_db),
+                     f.top1 ? fmt::format("{:.1f}%", 100.0 * *f.top1) : std::string("-"));
+}
+
+void print_sensitivity(const prune::Sensitivity& s) {
+  fmt::print("sensitivity (each group pruned alone; SQNR dB / top-1 agreement %):\n");
+  fmt::print("  {:>5} {:<24} {:>5}", "group", "layers", "chan");
+  for (double r : s.ratios) fmt::print(" {:>11}", fmt::format("{:g}", r));
+  fmt::print("\n");
+  for (const prune::GroupSweep& g : s.groups) {
+    std::string layers = g.layers.empty() ? "" : g.layers.front() + (g.layers.size() > 1 ? fmt::format(" +{}", g.layers.size() - 1) : "");
+    if (layers.size() > 24) layers = layers.substr(0, 21) + "...";
+    fmt::print("  {:>5} {:<24} {:>5}", g.group, layers, g.units);
+    for (double r : s.ratios) {
+      const prune::SweepPoint* p = nullptr;
+      for (const prune::SweepPoint& q : g.points)
+        if (q.ratio == r) p = &q;
+      std::string cell = "-";
+      if (p)
+        cell = fmt::format("{}/{}", format_db(p->figures.sqnr_db),
+                           p->figures.top1 ? fmt::format("{:.0f}", 100.0 * *p->figures.top1) : "-");
+      fmt::print(" {:>11}", cell);
+    }
+    fmt::print("\n");
+  }
+}
+
+void print_recovery(const prune::PruneReport& r, const PruneArgs& a) {
+  if (r.target) {
+    std::string ratios;
+    for (const auto& [g, ratio] : r.target->group_ratios) ratios += fmt::format("{}group {}: {:g}", ratios.empty() ? "" : ", ", g, ratio);
+    fmt::print("target MACs {:g}: {} of {} ({})\n", *a.target_macs, human_count(r.target->macs),
+               human_count(r.sensitivity ? r.sensitivity->macs : 0), ratios);
+  }
+  if (r.recovery.empty()) return;
+  fmt::print("recovery on the calibration samples ({} BatchNormalization re-estimated, {} of {} layers refit):\n",
+             r.bn_recalibrated, std::count_if(r.refits.begin(), r.refits.end(), [](const auto& l) { return l.skipped.empty(); }),
+             r.refits.size());
+  for (const prune::RecoveryStep& st : r.recovery) fmt::print("  {:<16} {}\n", st.step, figures_text(st.figures));
+  for (const prune::LayerRefit& l : r.refits) {
+    if (l.skipped.empty())
+      fmt::print("  refit {} ({}): {} inputs, {} rows, output MSE {:.4g} -> {:.4g}\n", l.layer, l.op_type, l.inputs, l.rows,
+                 l.mse_before, l.mse_after);
+    else
+      fmt::print("  refit {} ({}): kept its weights: {}\n", l.layer, l.op_type, l.skipped);
+  }
+}
+
 nlohmann::json report_json(const PruneArgs& a, const prune::PruneReport& r, const Figures& before, const Figures& after,
                            const prune::CheckResult* check, const std::string& sample_source, bool written) {
   nlohmann::json j;
   j["model"] = a.input;
   j["output"] = written ? nlohmann::json(a.output) : nlohmann::json(nullptr);
-  j["ratio"] = a.ratio;
+  j["ratio"] = a.ratio_given ? nlohmann::json(a.ratio) : nlohmann::json(nullptr);
   j["criterion"] = a.criterion;
   j["scope"] = a.scope;
   j["round_to"] = a.round_to;
@@ -117,6 +230,7 @@ nlohmann::json report_json(const PruneArgs& a, const prune::PruneReport& r, cons
     j["layers"].push_back({{"name", l.name}, {"op_type", l.op_type}, {"group", l.group}, {"channels", l.channels},
                            {"kept", l.kept}});
   j["notes"] = r.notes;
+  add_recovery_json(j, r, a);
   if (check) {
     std::vector<OutputVerdict> verdicts = check->accuracy->verdicts();
     nlohmann::json c = accuracy_json(*check->accuracy, verdicts);
@@ -144,8 +258,10 @@ std::string layer_list(const std::vector<std::string>& layers, size_t max = 3) {
 
 void print_text(const PruneArgs& a, const prune::PruneReport& r, const Figures& before, const Figures& after,
                 const prune::CheckResult* check, const std::string& sample_source, bool written) {
-  fmt::print("{} -> {} (ratio {:g}, criterion {}, scope {})\n", a.input, written ? a.output : "(not written)", a.ratio,
-             a.criterion, a.scope);
+  if (r.sensitivity) print_sensitivity(*r.sensitivity);
+  fmt::print("{} -> {} ({}, criterion {}, scope {})\n", a.input, written ? a.output : "(not written)",
+             a.target_macs ? fmt::format("target MACs {:g}", *a.target_macs) : fmt::format("ratio {:g}", a.ratio),
+             a.criterion, a.target_macs ? "local" : a.scope);  // the target sets a ratio per group
   fmt::print("  {:<12} {:>12} {:>12} {:>9}\n", "", "before", "after", "change");
   auto row = [](const char* what, const std::string& b, const std::string& c, const std::string& ch) {
     fmt::print("  {:<12} {:>12} {:>12} {:>9}\n", what, b, c, ch);
@@ -178,6 +294,7 @@ void print_text(const PruneArgs& a, const prune::PruneReport& r, const Figures& 
   for (const prune::LayerReport& l : r.layers)
     fmt::print("  {:<{}} {:<14} {:>5} -> {}\n", l.name, w, l.op_type, l.channels, l.kept);
   for (const std::string& n : r.notes) fmt::print("note: {}\n", n);
+  print_recovery(r, a);
   if (!check) {
     fmt::print("check: off\n");
     return;
@@ -191,8 +308,10 @@ int prune_command(PruneArgs& a) {
   if (Status st = validate_gates(a.gates); !st.is_ok()) return report(st);
   auto plan = plan_options(a);
   if (!plan.is_ok()) return report(plan.status());
-  if (a.output.empty()) return report(invalid("no output given: -o OUT.onnx"));
-  if (Status st = check_not_same_file(a.input, a.output, a.force); !st.is_ok()) return report(st);
+  const bool sweep_only = a.sensitivity && !a.ratio_given && !a.target_macs;
+  if (a.output.empty() && !sweep_only) return report(invalid("no output given: -o OUT.onnx"));
+  if (!a.output.empty())
+    if (Status st = check_not_same_file(a.input, a.output, a.force); !st.is_ok()) return report(st);
 
   LoadInfo info;
   auto loaded = load_model(a.input, {}, &info);
@@ -215,8 +334,9 @@ int prune_command(PruneArgs& a) {
   if (auto prep = prune::prepare_model(*reference, po.prepare, /*fold_norms=*/true); !prep.is_ok())
     return report(prep.status().with_context(a.input));
 
-  // Samples: --calib (the activation criterion and the check), else seeded random ones for the check.
-  std::unique_ptr<rt::SampleSource> samples;
+  // Samples: --calib (recovery, the activation criterion, the sweep and the check; with --check N
+  // the check takes its first N), else seeded random ones for the check and the sweep.
+  std::unique_ptr<rt::SampleSource> samples, first_n;
   if (!a.calib.empty()) {
     rt::SampleOptions so;
     auto image = parse_image_options(a.image);
@@ -225,10 +345,15 @@ int prune_command(PruneArgs& a) {
     auto opened = rt::open_samples(*reference->graph, a.calib, so);
     if (!opened.is_ok()) return report(opened.status());
     samples = std::move(opened).value();
-    if (a.check_given && a.check > 0) samples = rt::first_samples(std::move(samples), static_cast<size_t>(a.check));
-  } else if (a.check > 0) {
-    samples = rt::random_samples(*reference->graph, static_cast<size_t>(a.check), a.in.seed, a.in.input_shapes,
-                                 a.in.dim_bindings);
+    if (a.check_given && a.check > 0) {
+      auto again = rt::open_samples(*reference->graph, a.calib, so);  // files are read lazily: cheap
+      if (!again.is_ok()) return report(again.status());
+      first_n = rt::first_samples(std::move(again).value(), static_cast<size_t>(a.check));
+    }
+  } else if (a.check > 0 || a.sensitivity || a.target_macs) {
+    // The sweep needs samples even with --check 0.
+    samples = rt::random_samples(*reference->graph, static_cast<size_t>(a.check > 0 ? a.check : 4), a.in.seed,
+                                 a.in.input_shapes, a.in.dim_bindings);
   }
   rt::SessionOptions session;
   session.threads = a.in.threads;
@@ -236,25 +361,57 @@ int prune_command(PruneArgs& a) {
   session.dim_bindings = a.in.dim_bindings;
 
   if (!a.calib.empty()) po.samples = samples.get();
+  po.recover = !a.calib.empty() && !a.no_recover;
+  po.sensitivity = a.sensitivity;
+  po.target_macs = a.target_macs;
+  po.sweep_samples = samples.get();
   po.session = session;
-  ProgressBar calib_bar("activations", samples ? samples->size() : 0);
-  po.progress = [&calib_bar](size_t done, size_t) { calib_bar.update(done); };
+  // One bar per stage (activations, sweep, bn, refit).
+  std::unique_ptr<ProgressBar> bar;
+  std::string bar_stage;
+  po.progress = [&](std::string_view stage, size_t done, size_t total) {
+    if (!bar || bar_stage != stage) {
+      if (bar) bar->finish();
+      bar_stage = std::string(stage);
+      bar = std::make_unique<ProgressBar>(bar_stage, total);
+    }
+    bar->update(done);
+  };
+  if (sweep_only) {
+    auto swept = prune::sweep_model(*model, po);
+    if (bar) bar->finish();
+    if (!swept.is_ok()) return report(swept.status().with_context(a.input));
+    if (!a.report_path.empty() || a.json) {
+      nlohmann::json j = {{"model", a.input}, {"criterion", a.criterion}, {"sample_source", samples->describe()},
+                          {"sensitivity", sensitivity_json(*swept)}};
+      if (!a.report_path.empty())
+        if (Status st = write_file_atomic(a.report_path, j.dump(2) + "\n"); !st.is_ok()) return report(st);
+      if (a.json) {
+        print_json(j);
+        return kExitOk;
+      }
+    }
+    fmt::print("{}: {} MACs, samples: {}\n", a.input, human_count(swept->macs), samples->describe());
+    print_sensitivity(*swept);
+    return kExitOk;
+  }
   auto pruned = prune::prune_model(*model, po);
-  calib_bar.finish();
+  if (bar) bar->finish();
   if (!pruned.is_ok()) return report(pruned.status().with_context(a.input));
   before.model = prune::model_figures(*reference);
   after.model = prune::model_figures(*model);
 
   std::optional<prune::CheckResult> check;
   std::string source_text;
-  if (samples && a.check > 0) {
-    source_text = samples->describe();
+  const rt::SampleSource* check_samples = first_n ? first_n.get() : samples.get();
+  if (check_samples && a.check > 0) {
+    source_text = check_samples->describe();
     prune::CheckOptions co;
     co.gates = a.gates;
     co.session = session;
-    ProgressBar bar("check", samples->size());
+    ProgressBar bar("check", check_samples->size());
     co.progress = [&bar](size_t done, size_t) { bar.update(done); };
-    auto c = prune::check_pruned(*reference, *model, *samples, co);
+    auto c = prune::check_pruned(*reference, *model, *check_samples, co);
     bar.finish();
     if (!c.is_ok()) return report(c.status().with_context(a.input));
     check = std::move(c).value();
@@ -292,8 +449,19 @@ Command register_prune(CLI::App& parent) {
   app->add_option("model", a->input, "ONNX model to prune")->required();
   app->add_option("-o,--output", a->output, "Pruned model to write (atomically; never the input without --force)");
   app->add_flag("--force", a->force, "Allow the output to be the input file");
-  app->add_option("--ratio", a->ratio, "Fraction of channels to remove, above 0 and below 1 (per group, or overall with --scope global)")
-      ->required();
+  CLI::Option* ratio = app->add_option("--ratio", a->ratio,
+                                       "Fraction of channels to remove, above 0 and below 1 (per group, or overall "
+                                       "with --scope global)");
+  app->add_option("--target-macs", a->target_macs,
+                  "Instead of --ratio: keep this fraction of the original MACs, with per-group ratios chosen from "
+                  "the sensitivity sweep for the least damage")
+      ->type_name("F");
+  app->add_flag("--sensitivity", a->sensitivity,
+                "Prune each group alone at ratios 0.1 to 0.7 and report output SQNR and top-1 agreement per group "
+                "and ratio (on the --calib samples, else the --check random ones); alone, nothing is written");
+  app->add_flag("--no-recover", a->no_recover,
+                "With --calib: skip recovery (BatchNormalization statistics re-estimated, least-squares refit of the "
+                "layers after pruned channels)");
   app->add_option("--criterion", a->criterion,
                   "How channels are ranked: l1 or l2 (weight magnitude summed over every layer of a group), "
                   "bn-scale (|gamma| of BatchNormalization) or activation (mean |output| of each channel over the "
@@ -313,7 +481,7 @@ Command register_prune(CLI::App& parent) {
                                        "check (default 4)")
                            ->check(CLI::Range(0, 1000000));
   app->add_option("--calib", a->calib,
-                  "Samples for the activation criterion and the check: a folder of .npy/.pb files, of test-data "
+                  "Samples for recovery, the activation criterion, the sweep and the check: a folder of .npy/.pb files, of test-data "
                   "subfolders or of images, or one batch .npy")
       ->type_name("PATH");
   add_image_options(*app, a->image);
@@ -322,7 +490,7 @@ Command register_prune(CLI::App& parent) {
                   "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n (as optimize --shape, the "
                   "written model keeps them fixed)")
       ->type_name("NAME=DIMS");
-  app->add_option("--threads", a->in.threads, "Intra-op threads for the check (default 1)")->check(CLI::Range(1, 256));
+  app->add_option("--threads", a->in.threads, "Intra-op threads for the runs (check, sweep, recovery; default 1)")->check(CLI::Range(1, 256));
   add_providers_option(*app, a->in);
   CLI::Option* min_cosine = app->add_option("--min-cosine", a->min_cosine,
                                             "Fail (exit 1, nothing written) when an output's cosine similarity is below this");
@@ -337,14 +505,20 @@ Command register_prune(CLI::App& parent) {
       "kept whole and named in the report. Graph inputs and outputs keep their shapes. The result is\n"
       "optimized (BatchNormalization folded) and checked against the original: output shapes must match,\n"
       "and the gates, when given, decide whether it is written (exit 1 when one fails).\n"
+      "With --calib the pruned model is recovered without retraining: BatchNormalization statistics behind\n"
+      "the changed layers are re-estimated, and each layer that lost input channels is refit by least\n"
+      "squares to the original's outputs; each step is measured and reported (--no-recover skips it).\n"
       "Examples:\n"
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.3\n"
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.5 --scope global --criterion bn-scale --round-to 8\n"
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --exclude conv1 --layer layer4.conv2=0.5 --json\n"
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --calib images/ --max-top1-drop 5 --report prune.json\n"
-      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --criterion activation --calib calib/");
-  return {app, [a, min_cosine, min_sqnr, max_top1, check] {
+      "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --criterion activation --calib calib/\n"
+      "  ortool prune model.onnx --sensitivity --calib calib/\n"
+      "  ortool prune model.onnx -o pruned.onnx --target-macs 0.7 --calib calib/ --report prune.json");
+  return {app, [a, min_cosine, min_sqnr, max_top1, check, ratio] {
             a->check_given = check->count() > 0;
+            a->ratio_given = ratio->count() > 0;
             if (min_cosine->count()) a->gates.min_cosine = a->min_cosine;
             if (min_sqnr->count()) a->gates.min_sqnr_db = a->min_sqnr;
             if (max_top1->count()) a->gates.max_top1_drop = a->max_top1_drop;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <optional>
 
 #include "lib/model_info.h"
@@ -12,6 +13,8 @@
 #include "prune/apply_plan.h"
 #include "prune/dependency_graph.h"
 #include "prune/importance.h"
+#include "prune/model_clone.h"
+#include "prune/recalibrate_bn.h"
 
 namespace ortool::prune {
 
@@ -51,21 +54,124 @@ Result<std::vector<std::string>> prepare_model(ir::Model& model, const PrepareOp
   return notes;
 }
 
-Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
-  TRY(validate_plan_options(o.plan));
-  PruneReport report;
-  ASSIGN_OR_RETURN(report.notes, prepare_model(model, o.prepare, /*fold_norms=*/false));
+namespace {
+
+// The options checked alone; with target_macs or a sweep alone, plan.ratio is not used.
+Status validate(const PruneOptions& o, bool ratio_used) {
+  PlanOptions p = o.plan;
+  if (!ratio_used) p.ratio = 0.5;
+  TRY(validate_plan_options(p));
+  if (o.target_macs && !(std::isfinite(*o.target_macs) && *o.target_macs > 0 && *o.target_macs < 1))
+    return invalid("--target-macs {}: expected the fraction of the original MACs to keep, above 0 and below 1",
+                   *o.target_macs);
   if (o.plan.criterion == Criterion::kActivation && !o.samples)
     return invalid("the activation criterion needs calibration samples (--calib)");
+  if (o.recover && !o.samples) return invalid("recovery needs calibration samples (--calib)");
+  if ((o.sensitivity || o.target_macs) && !o.sweep_samples) return invalid("the sensitivity sweep needs samples");
+  return Status::ok();
+}
+
+std::function<void(size_t, size_t)> stage(const PruneOptions& o, std::string_view name) {
+  if (!o.progress) return {};
+  return [&o, name](size_t done, size_t total) { o.progress(name, done, total); };
+}
+
+// The analysis of a prepared model: groups and scores.
+struct Analysis {
+  DependencyGraph d;
+  std::vector<GroupScores> scores;
+};
+
+Result<Analysis> analyse(ir::Model& model, const PruneOptions& o) {
   ASSIGN_OR_RETURN(DependencyGraph d, build_dependency_graph(model));
   std::optional<ActivationStats> activations;
   if (o.plan.criterion == Criterion::kActivation) {
-    auto a = collect_activation_stats(model, d, *o.samples, o.session, o.progress);
+    auto a = collect_activation_stats(model, d, *o.samples, o.session, stage(o, "activations"));
     if (!a.is_ok()) return a.status().with_context("collecting activations");
     activations = std::move(a).value();
   }
   std::vector<GroupScores> scores = importance(d, o.plan.criterion, activations ? &*activations : nullptr);
-  ASSIGN_OR_RETURN(Plan plan, make_plan(d, scores, o.plan));
+  return Analysis{std::move(d), std::move(scores)};
+}
+
+Result<Sensitivity> sweep(ir::Model& model, const Analysis& a, const PruneOptions& o) {
+  auto ref = ReferenceOutputs::compute(model, *o.sweep_samples, o.session);
+  if (!ref.is_ok()) return ref.status().with_context("the sensitivity sweep");
+  SweepOptions so = o.sweep;
+  so.progress = stage(o, "sweep");
+  return sensitivity_sweep(model, a.d, a.scores, o.plan, *ref, so);
+}
+
+// Layers that lost input channels: the ones to refit, and where BN statistics start to change.
+std::vector<RefitTarget> refit_targets(const DependencyGraph& d, const Plan& plan, std::vector<const ir::Node*>* changed) {
+  std::vector<RefitTarget> targets;
+  for (const Layer& l : d.layers) {
+    bool lost = false;
+    for (const ConstSlice& s : d.slices)
+      if (s.node == l.node && s.role == SliceRole::kInWeight)
+        for (AtomId a : s.atoms) lost = lost || plan.removes(d.atoms.root(a));
+    if (!lost) continue;
+    changed->push_back(l.node);
+    RefitTarget t;
+    t.layer = layer_name(*l.node);
+    for (size_t i = 0; i < l.out.size(); ++i)
+      if (!plan.removes(d.atoms.root(l.out[i]))) t.kept_out.push_back(static_cast<int64_t>(i));
+    targets.push_back(std::move(t));
+  }
+  return targets;
+}
+
+// Restricts a BN's statistics to the channels the plan keeps (its mean is a sliced constant).
+void keep_planned(const DependencyGraph& d, const Plan& plan, const ir::Node& bn, ChannelStats& st) {
+  for (const ConstSlice& s : d.slices) {
+    if (s.node != &bn || s.input != 3) continue;
+    ChannelStats kept;
+    for (size_t e = 0; e < st.mean.size(); ++e)
+      if (!plan.removes(d.atoms.root(s.atoms[e / static_cast<size_t>(s.block)]))) {
+        kept.mean.push_back(st.mean[e]);
+        kept.var.push_back(st.var[e]);
+      }
+    st = std::move(kept);
+    return;
+  }
+}
+
+Status measure(const ReferenceOutputs& ref, const ir::Model& model, const char* step, PruneReport& report) {
+  auto f = ref.measure(model);
+  if (!f.is_ok()) return f.status().with_context(fmt::format("measuring recovery step '{}'", step));
+  report.recovery.push_back({step, *f});
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Sensitivity> sweep_model(ir::Model& model, const PruneOptions& o) {
+  TRY(validate(o, /*ratio_used=*/false));
+  ASSIGN_OR_RETURN(std::vector<std::string> notes, prepare_model(model, o.prepare, /*fold_norms=*/false));
+  ASSIGN_OR_RETURN(Analysis a, analyse(model, o));
+  return sweep(model, a, o);
+}
+
+Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
+  TRY(validate(o, /*ratio_used=*/!o.target_macs));
+  PruneReport report;
+  ASSIGN_OR_RETURN(report.notes, prepare_model(model, o.prepare, /*fold_norms=*/false));
+  ASSIGN_OR_RETURN(Analysis a, analyse(model, o));
+  const DependencyGraph& d = a.d;
+  PlanOptions plan_options = o.plan;
+  if (o.sensitivity || o.target_macs) {
+    ASSIGN_OR_RETURN(report.sensitivity, sweep(model, a, o));
+    if (o.target_macs) {
+      ASSIGN_OR_RETURN(report.target, choose_ratios(model, d, a.scores, o.plan, *report.sensitivity, *o.target_macs));
+      if (report.target->group_ratios.empty())
+        return invalid("--target-macs {:g}: the model is already there, nothing to prune", *o.target_macs);
+      plan_options.ratio = 0;
+      plan_options.scope = Scope::kLocal;
+      plan_options.layer_ratios.clear();
+      plan_options.group_ratios = report.target->group_ratios;
+    }
+  }
+  ASSIGN_OR_RETURN(Plan plan, make_plan(d, a.scores, plan_options));
 
   for (const Group& g : d.groups) {
     const GroupDecision& gd = plan.groups[static_cast<size_t>(g.id)];
@@ -93,8 +199,41 @@ Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
   }
   for (const std::string& n : d.notes) report.notes.push_back(n);
 
+  // Recovery needs the unpruned model: its outputs (every step is measured against them) and, BN
+  // folded as the pruned model will be, its layers' outputs (what the refit matches).
+  // The BNs to re-estimate, with their input statistics in the unpruned model (channels it keeps).
+  std::optional<ReferenceOutputs> ref;
+  std::unique_ptr<ir::Model> folded_ref;
+  std::vector<const ir::Node*> changed;
+  std::vector<RefitTarget> targets = refit_targets(d, plan, &changed);
+  std::vector<ir::Node*> norms;
+  std::map<const ir::Node*, ChannelStats> norm_stats;
+  if (o.recover) {
+    auto r = ReferenceOutputs::compute(model, *o.samples, o.session);
+    if (!r.is_ok()) return r.status().with_context("recovery");
+    ref = std::move(r).value();
+    ASSIGN_OR_RETURN(folded_ref, clone_model(model));
+    TRY(optimize(*folded_ref, o.prepare, /*fold_norms=*/true).with_context("optimizing the reference"));
+    ASSIGN_OR_RETURN(norms, affected_norms(*model.graph, changed));
+    ASSIGN_OR_RETURN(norm_stats, norm_input_stats(model, norms, *o.samples, o.session));
+    for (auto& [bn, st] : norm_stats) keep_planned(d, plan, *bn, st);
+  }
+
   TRY(apply_plan(model, d, plan));
+  if (o.recover) {
+    TRY(measure(*ref, model, "pruned", report));
+    ASSIGN_OR_RETURN(report.bn_recalibrated,
+                     recalibrate_bn(model, norms, norm_stats, *o.samples, o.session, stage(o, "bn")));
+    if (report.bn_recalibrated > 0) TRY(measure(*ref, model, "bn-recalibrated", report));
+  }
   TRY(optimize(model, o.prepare, /*fold_norms=*/true).with_context("optimizing the pruned model"));
+  if (o.recover && !targets.empty()) {
+    RefitOptions ro = o.refit;
+    ro.session = o.session;
+    ro.progress = stage(o, "refit");
+    ASSIGN_OR_RETURN(report.refits, refit_layers(model, *folded_ref, targets, *o.samples, ro));
+    TRY(measure(*ref, model, "refit", report));
+  }
   return report;
 }
 

@@ -10,12 +10,17 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "lib/graph.h"
 #include "lib/status.h"
+#include "prune/output_figures.h"
 #include "prune/plan.h"
+#include "prune/refit.h"
+#include "prune/sensitivity.h"
 #include "runtime/samples.h"
 #include "runtime/session.h"
 
@@ -39,7 +44,20 @@ struct PruneOptions {
   // Calibration samples for the activation criterion (--calib); they must fit the model's inputs.
   const rt::SampleSource* samples = nullptr;
   rt::SessionOptions session;                                   // how those samples are run
-  std::function<void(size_t done, size_t total)> progress;      // samples done (optional)
+  // Recovery (--calib): BatchNormalization statistics re-estimated behind the changed layers
+  // (prune/recalibrate_bn.h) and the layers that lost input channels refit (prune/refit.h), each step
+  // measured against the unpruned model on `samples`.
+  bool recover = false;
+  RefitOptions refit;                                           // session and progress are set from here
+  // The sensitivity sweep (prune/sensitivity.h) on `sweep_samples` (the calibration or seeded random
+  // samples); with `target_macs` (a fraction of the original MACs, in (0, 1)) its choice of per-group
+  // ratios replaces plan.ratio.
+  bool sensitivity = false;
+  std::optional<double> target_macs;
+  const rt::SampleSource* sweep_samples = nullptr;
+  SweepOptions sweep;
+  // Work done per stage ("activations", "sweep", "bn", "refit"); optional.
+  std::function<void(std::string_view stage, size_t done, size_t total)> progress;
 };
 
 struct LayerReport {
@@ -61,10 +79,21 @@ struct GroupReport {
   std::vector<std::string> pin_reasons;
 };
 
+// One recovery stage measured against the unpruned model on the calibration samples.
+struct RecoveryStep {
+  std::string step;  // "pruned", "bn-recalibrated", "refit"
+  OutputFigures figures;
+};
+
 struct PruneReport {
   std::vector<LayerReport> layers;
   std::vector<GroupReport> groups;
   std::vector<std::string> notes;
+  std::optional<Sensitivity> sensitivity;  // when swept
+  std::optional<TargetChoice> target;      // with target_macs
+  std::vector<RecoveryStep> recovery;      // with recover
+  int64_t bn_recalibrated = 0;
+  std::vector<LayerRefit> refits;
 };
 
 // Prunes `model` in place: prepare_model (no BN folds), build_dependency_graph, importance,
@@ -72,6 +101,10 @@ struct PruneReport {
 // then the full optimization. Errors: bad options, no samples for the activation criterion, or
 // nothing to prune (kInvalid); a pruning bug caught by verification (kInternal).
 Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o);
+
+// The sensitivity sweep alone (--sensitivity without --ratio or --target-macs): prepares `model` and
+// sweeps it; nothing is pruned.
+Result<Sensitivity> sweep_model(ir::Model& model, const PruneOptions& o);
 
 // Parameters and MACs, as `ortool info` counts them (shapes inferred first, so a prepared model is
 // counted in full).

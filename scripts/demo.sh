@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Shows ortool at work: installs what is missing, builds, then runs info, convert, run, compare, optimize and quantize.
+# Shows ortool at work: installs what is missing, builds, then runs info, convert, run, compare, optimize, quantize
+# and prune.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -42,6 +43,9 @@ if [ -n "$shared" ]; then
   # Optimize, then prove the result computes the same thing as the original.
   step "$ortool" optimize "$shared/ultraface_rfb640/model.onnx" -o "$work/ultraface_opt.onnx"
   step "$ortool" compare "$shared/ultraface_rfb640/model.onnx" "$work/ultraface_opt.onnx" --random 2 --seed 1
+  # Prune 30% of the channels, recovered on the shipped image (BN re-estimation, least-squares refit).
+  step "$ortool" prune "$shared/ultraface_rfb640/model.onnx" -o "$work/ultraface_pruned.onnx" --ratio 0.3 \
+    --calib "$shared/ultraface_rfb640/test_data_set_0"
 else
   echo "(no ../shared/models beside the repository: skipping the real models)"
   step "$ortool" optimize "$root/testdata/small_convnet.onnx" -o "$work/convnet_opt.onnx"
@@ -59,6 +63,9 @@ step "$ortool" quantize "$digits/digits_cnn.onnx" -o "$work/digits_int8.onnx" \
 step "$ortool" quantize "$digits/digits_transformer.onnx" -o "$work/digits_tr_int8.onnx" --mode dynamic \
   --calib "$digits/test_x.npy" --check 64
 step "$ortool" compare "$digits/digits_cnn.onnx" "$work/digits_int8.onnx" --inputs "$digits/test_x.npy" --max-top1-drop 1
+# Prune the digits CNN to 70% of its MACs: the sensitivity sweep picks per-group ratios, recovery
+# on the calibration set brings the outputs back close to the original's.
+step "$ortool" prune "$digits/digits_cnn.onnx" -o "$work/digits_pruned.onnx" --target-macs 0.7 --calib "$digits/calib_x.npy"
 
 printf '\n%sWhat a bad input looks like (exit code 2, one line):%s\n' "$bold" "$plain"
 head -c 1000 "$root/testdata/small_convnet.onnx" > "$work/truncated.onnx"

@@ -10,3 +10,10 @@ add_test(NAME cli_prune
                  ${ORTOOL_PRUNE_MODELS}/mnist14_onnx2c/model.onnx ${ORTOOL_PRUNE_MODELS}/ppocr_cls/model.onnx
                  ${ORTOOL_PRUNE_MODELS}/ppocr_det_v3/model.onnx ${ORTOOL_PRUNE_MODELS}/ultraface_rfb640/model.onnx)
 set_tests_properties(cli_prune PROPERTIES TIMEOUT 1200)
+
+# Recovery (--calib), --sensitivity and --target-macs end to end: the small torch models with random
+# calibration samples, and the digits CNN.
+add_test(NAME cli_prune_recover
+         COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/prune_recover_check.py --ortool $<TARGET_FILE:ortool>
+                 --ort-runner ${PROJECT_SOURCE_DIR}/scripts/ort_run.mjs --digits ${PROJECT_SOURCE_DIR}/testdata/digits)
+set_tests_properties(cli_prune_recover PROPERTIES TIMEOUT 600)
