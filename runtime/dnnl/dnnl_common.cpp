@@ -110,8 +110,8 @@ std::optional<PostOp> activation_of(const GraphView& view, const ir::Node& node)
       hi = c->attr_float("max", inf);
     } else {
       if (c->num_inputs() > 3) return std::nullopt;
-      lo = constant_float_scalar(c->input(1), -inf);
-      hi = constant_float_scalar(c->input(2), inf);
+      lo = constant_float_scalar(view, c->input(1), -inf);
+      hi = constant_float_scalar(view, c->input(2), inf);
     }
     // Crossed or NaN bounds have ONNX-specific answers: leave them to the reference kernel.
     if (!lo || !hi || std::isnan(*lo) || std::isnan(*hi) || *lo > *hi) return std::nullopt;

@@ -254,8 +254,8 @@ const ir::Node* fusable_add(const GraphView& view, const ir::Node& producer) {
 }
 
 // A float vector of n values fixed for the session, or null (the tensor outlives the claim: the model holds it).
-const float* constant_vector(const ir::Value* v, int64_t n) {
-  const TensorPtr t = fixed_tensor(v);
+const float* constant_vector(const GraphView& view, const ir::Value* v, int64_t n) {
+  const TensorPtr t = fixed_tensor(view, v);
   if (!t || t->dtype() != DType::Float || t->rank() != 1 || t->dims()[0] != n) return nullptr;
   return t->data<float>();
 }
@@ -274,10 +274,10 @@ bool fold_batch_norm(const GraphView& view, const ir::Node& conv, ConvSpec& spec
   const ir::Node* group[] = {&conv, bn};
   if (!view.read_only_by(*c, group)) return false;
   const int64_t m = spec.w->dims()[0];
-  const float* scale = constant_vector(bn->input(1), m);
-  const float* shift = constant_vector(bn->input(2), m);
-  const float* mean = constant_vector(bn->input(3), m);
-  const float* var = constant_vector(bn->input(4), m);
+  const float* scale = constant_vector(view, bn->input(1), m);
+  const float* shift = constant_vector(view, bn->input(2), m);
+  const float* mean = constant_vector(view, bn->input(3), m);
+  const float* var = constant_vector(view, bn->input(4), m);
   const float eps = bn->attr_float("epsilon", 1e-5f);
   if (!scale || !shift || !mean || !var || !std::isfinite(eps)) return false;
   auto w = std::make_shared<Tensor>(DType::Float, spec.w->dims());
@@ -303,7 +303,7 @@ std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv,
   const ir::Value* w = conv.input(1);
   const ir::Value* b = conv.input(2);
   if (!x || conv.num_inputs() > 3 || conv.num_outputs() != 1 || !conv.output(0)) return std::nullopt;
-  const TensorPtr wc = fixed_tensor(w), bc = fixed_tensor(b);
+  const TensorPtr wc = fixed_tensor(view, w), bc = fixed_tensor(view, b);
   if (!wc || (b && !bc)) return std::nullopt;
   const Tensor& wt = *wc;
   if (wt.dtype() != DType::Float || wt.rank() != 4 || wt.numel() == 0) return std::nullopt;

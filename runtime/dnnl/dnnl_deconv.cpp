@@ -260,7 +260,7 @@ bool fold_bias_add(const GraphView& view, DeconvSpec& spec) {
   const ir::Value* v = spec.nodes.back()->output(0);
   const ir::Value* other = add->input(add->input(0) == v ? 1 : 0);
   if (other == v) return false;
-  const TensorPtr t = fixed_tensor(other);
+  const TensorPtr t = fixed_tensor(view, other);
   const int64_t m = spec.w->dims()[1] * spec.group;
   if (!t || t->dtype() != DType::Float || t->rank() > 4 || (t->numel() != m && t->numel() != 1)) return false;
   // Right-aligned against [N, M, H, W], only the channel dim may be more than 1.
@@ -284,7 +284,7 @@ bool fold_batch_norm(const GraphView& view, DeconvSpec& spec) {
   const int64_t mg = spec.w->dims()[1], m = mg * spec.group, cg = spec.w->dims()[0] / spec.group;
   const float* vec[4];
   for (int i = 0; i < 4; ++i) {
-    const TensorPtr t = fixed_tensor(bn->input(static_cast<size_t>(i) + 1));
+    const TensorPtr t = fixed_tensor(view, bn->input(static_cast<size_t>(i) + 1));
     if (!t || t->dtype() != DType::Float || t->rank() != 1 || t->dims()[0] != m) return false;
     vec[i] = t->data<float>();  // the model holds the constant beyond the claim
   }
@@ -316,7 +316,7 @@ std::optional<DnnlClaim> claim_deconv(const GraphView& view, const ir::Node& nod
   const ir::Value* w = node.input(1);
   const ir::Value* b = node.input(2);
   if (!x || node.num_inputs() > 3 || node.num_outputs() != 1 || !node.output(0)) return std::nullopt;
-  const TensorPtr wc = fixed_tensor(w), bc = fixed_tensor(b);
+  const TensorPtr wc = fixed_tensor(view, w), bc = fixed_tensor(view, b);
   if (!wc || (b && !bc)) return std::nullopt;
   const Tensor& wt = *wc;
   if (wt.dtype() != DType::Float || wt.rank() != 4 || wt.numel() == 0) return std::nullopt;
