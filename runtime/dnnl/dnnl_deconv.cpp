@@ -356,6 +356,7 @@ std::optional<DnnlClaim> claim_deconv(const GraphView& view, const ir::Node& nod
   fold_bias_add(view, *spec);
   fold_batch_norm(view, *spec);
   spec->post = fusable_activation(view, *spec->nodes.back());
+  if (spec->post && spec->post->clip_after) spec->post.reset();  // its activation runs one eltwise step
   if (spec->post) append_nodes(spec->nodes, *spec->post);
   spec->what = describe_nodes(spec->nodes);
 

@@ -1,4 +1,4 @@
-// The dnnl provider's standalone activations (Relu, LeakyRelu, Sigmoid, Tanh, Clip, SiLU written as
+// The dnnl provider's standalone activations (Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSwish, SiLU written as
 // Mul(v, Sigmoid(v))) on float 4-D tensors inside an NHWC region, where no producer could fuse them
 // (e.g. the producer's output has other readers). oneDNN's eltwise writes the input's order; a
 // reorder follows when the output wants the other one.
@@ -102,7 +102,7 @@ class DnnlEltwiseKernel final : public Kernel {
 std::optional<DnnlClaim> claim_eltwise(const GraphView& view, const ir::Node& node, int threads) {
   std::optional<PostOp> op = node.op_type() == "Sigmoid" ? silu_from(view, node) : std::nullopt;
   if (!op) op = activation_of(view, node);
-  if (!op) return std::nullopt;
+  if (!op || op->clip_after) return std::nullopt;  // one eltwise step only
   auto spec = std::make_shared<EltwiseSpec>();
   spec->op = *op;
   append_nodes(spec->nodes, *op);

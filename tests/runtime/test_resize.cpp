@@ -63,7 +63,7 @@ TEST_CASE("fast Resize matches the reference: nearest and linear, every coordina
     for (int trial = 0; trial < 12; ++trial) {
       const int rank = trial % 4 == 3 ? 3 : 4;
       std::vector<int64_t> in_dims;
-      for (int d = 0; d < rank; ++d) in_dims.push_back(std::uniform_int_distribution<int64_t>(d < rank - 2 ? 1 : 1, 7)(rng));
+      for (int d = 0; d < rank; ++d) in_dims.push_back(std::uniform_int_distribution<int64_t>(1, 7)(rng));
       if (trial == 5) in_dims = {1, 16, 40, 40};  // large enough to be split among threads
       const bool use_sizes = cs.opset >= 11 && trial % 3 == 1;
       std::vector<float> scales(in_dims.size(), 1.0f);
@@ -73,9 +73,10 @@ TEST_CASE("fast Resize matches the reference: nearest and linear, every coordina
         scales[d] = choices[std::uniform_int_distribution<int>(0, 6)(rng)];
         sizes[d] = std::uniform_int_distribution<int64_t>(1, 12)(rng);
       }
-      INFO(fmt::format("mode {} coord {} nearest {} opset {} dims {} {} {}", cs.mode, cs.coord, cs.nearest, cs.opset,
-                       fmt::join(in_dims, "x"), use_sizes ? "sizes" : "scales",
-                       use_sizes ? fmt::format("{}", fmt::join(sizes, ",")) : fmt::format("{}", fmt::join(scales, ","))));
+      const std::string target =
+          use_sizes ? fmt::format("sizes {}", fmt::join(sizes, ",")) : fmt::format("scales {}", fmt::join(scales, ","));
+      INFO(fmt::format("mode {} coord {} nearest {} opset {} dims {} {}", cs.mode, cs.coord, cs.nearest, cs.opset,
+                       fmt::join(in_dims, "x"), target));
       ir::Model m;
       m.set_opset("", cs.opset);
       ir::Node* n = m.graph->add_node(cs.upsample ? "Upsample" : "Resize", "", {}, {"y"}, "resize");
