@@ -117,6 +117,8 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
 // An activation (or SiLU) on a float 4-D tensor from the provider's steps that no producer fused.
 std::optional<DnnlClaim> claim_eltwise(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_channel_slice(const GraphView& view, const ir::Node& slice);
+// RNN, GRU and LSTM on float32 (the cpu float path with oneDNN's sgemm for the input projection).
+std::optional<DnnlClaim> claim_recurrent(const GraphView& view, const ir::Node& node);
 // Resize / Upsample, nearest or linear, on a float 4-D tensor from the provider's steps (any layout).
 std::optional<DnnlClaim> claim_resize(const GraphView& view, const ir::Node& node);
 // Softmax (any axis, any opset) and LayerNormalization (default domain or the runtime's "ortool"
