@@ -106,7 +106,8 @@ int bench_command(BenchArgs& a) {
     }
   }
   const LatencyStats st = latency_stats(ms);
-  std::vector<std::string> warnings;
+  // Feeds the session accepted though they differ from the declaration, defaulted shapes, spread.
+  std::vector<std::string> warnings = m.session->feed_notes();
   if (std::string hint = defaulted_hint(fed); !hint.empty()) warnings.push_back(hint);
   if (st.too_spread)
     warnings.push_back(fmt::format(

@@ -1,6 +1,8 @@
 // Session: compiles each graph (and subgraph) into a plan of kernel steps with buffer liveness, then runs it.
 #include "runtime/session.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <list>
@@ -261,12 +263,13 @@ class SessionImpl final : public Session {
     const Plan& plan = *set->plans.at(model_.graph.get());
     Frame frame = new_frame(*set, plan, nullptr);
     std::map<std::string, int64_t> bound = opts_.dim_bindings;
+    feed_notes_.clear();
     for (const auto& [name, value] : feeds) {
       const ir::Value* v = model_.graph->find_value(name);
       if (!v || !v->is_graph_input())
         return invalid("'{}' is not an input of the model (inputs: {})", name, input_names());
       TRY(check_feed(*v, value, bound));
-      frame.slots[static_cast<size_t>(plan.slot_of.at(v))] = value;
+      frame.slots[static_cast<size_t>(plan.slot_of.at(v))] = as_declared(*v, value);
     }
     for (const ir::Value* v : model_.graph->inputs()) {
       if (!feeds.count(v->name()) && !v->is_constant())
@@ -303,6 +306,7 @@ class SessionImpl final : public Session {
   }
 
   const std::vector<const ir::Value*>& inputs() const override { return inputs_; }
+  const std::vector<std::string>& feed_notes() const override { return feed_notes_; }
   const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
   size_t peak_memory_bytes() const override { return meter_.peak; }
   size_t arena_bytes() const override { return buffers_->peak_reserved_bytes(); }
@@ -327,6 +331,23 @@ class SessionImpl final : public Session {
     return s;
   }
 
+  // A one-element tensor fed for an input declared as a scalar (ONNX Runtime runs those; voice-activity
+  // models are commonly fed [1] for their sample rate).
+  static bool scalar_as_one_element(const ir::Value& v, const RValue& val) {
+    const Type& t = v.type;
+    return t.kind == Type::Kind::Tensor && t.shape && t.shape->empty() && val.is_tensor() &&
+           val.tensor.rank() > 0 && val.tensor.numel() == 1;
+  }
+
+  // The feed as the graph declares it: such a one-element tensor becomes the scalar (a view), noted.
+  RValue as_declared(const ir::Value& v, const RValue& val) {
+    if (!scalar_as_one_element(v, val)) return val;
+    feed_notes_.push_back(fmt::format("input '{}' is declared a scalar; the one-element tensor of shape {} fed for it "
+                                      "runs as that scalar (ONNX Runtime accepts it too)",
+                                      v.name(), shape_to_string(shape_from_dims(val.tensor.dims()))));
+    return RValue(val.tensor.reshaped({}));
+  }
+
   Status check_feed(const ir::Value& v, const RValue& val, std::map<std::string, int64_t>& bound) const {
     const Type& t = v.type;
     if (t.kind == Type::Kind::Tensor) {
@@ -335,7 +356,7 @@ class SessionImpl final : public Session {
       if (t.elem != DType::Undefined && x.dtype() != t.elem)
         return invalid("input '{}': expected element type {}, got {}", v.name(), dtype_name(t.elem),
                        dtype_name(x.dtype()));
-      if (t.shape) {
+      if (t.shape && !scalar_as_one_element(v, val)) {
         const Shape& s = *t.shape;
         if (s.size() != x.rank())
           return invalid("input '{}': expected rank {} {}, got rank {} {}", v.name(), s.size(), shape_to_string(s),
@@ -585,6 +606,7 @@ class SessionImpl final : public Session {
 
   std::vector<const ir::Value*> inputs_, outputs_;
   std::vector<const ir::Value*> observed_;  // values of the main graph the observer watches
+  std::vector<std::string> feed_notes_;     // about the last run's feeds (Session::feed_notes)
 };
 
 Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) {
