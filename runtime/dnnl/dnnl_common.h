@@ -40,6 +40,21 @@ Status guarded(const std::string& what, F&& f) {
 void set_threads(int n);
 // set_threads with the session's --threads.
 void use_threads(const KernelContext& ctx);
+// The team for a primitive created now (under set_threads/use_threads with the session's count) for
+// about `work` multiply-adds: one thread when that is a few microseconds of work, else the current
+// count; sets it. Waking a second thread and joining it costs microseconds on idle cores and a whole
+// scheduler slice on busy ones, more than such a step saves (a tiny model at --threads 2 went from
+// 0.01 to 16 ms on a loaded machine). Kernels keep the team with the primitive (oneDNN fixes a
+// primitive's thread count when it creates it) and set it again before each execution.
+int team_for_work(double work);
+// Elements of a tensor of dims `d`.
+inline int64_t numel_of(const std::vector<int64_t>& d) {
+  int64_t n = 1;
+  for (int64_t v : d) n *= v;
+  return n;
+}
+// Work of an elementwise step over `elements` values, in team_for_work's unit (multiply-adds).
+inline double elementwise_work(double elements) { return 8.0 * elements; }
 
 // An activation run as oneDNN eltwise post-ops on the producer's output.
 struct PostOp {

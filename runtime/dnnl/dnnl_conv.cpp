@@ -86,6 +86,7 @@ dnnl::memory view_of(const md& d, const void* data) { return dnnl::memory(d, cpu
 struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
+  int team = 1;  // team_for_work
   dnnl::convolution_forward prim;
   dnnl::memory weights, bias;
   md src_user, dst_user, addend_user;  // the step's tensors as they are (NCHW or NHWC)
@@ -116,6 +117,7 @@ class DnnlConvKernel final : public Kernel {
                      cf::dims_string(x->dims()), s.w->dims()[1] * s.group, cf::dims_string(s.w->dims()), s.group);
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    set_threads(p->team);
     const Tensor* addend = nullptr;
     if (s.add) {
       addend = ctx.input_tensor(s.addend_input);
@@ -160,6 +162,7 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
   p->dst_dims = out_dims(s, x, win);
   for (int64_t d : x) p->empty = p->empty || d == 0;
   for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+  p->team = team_for_work(static_cast<double>(numel_of(p->dst_dims)) * static_cast<double>(s.w->numel() / s.w->dims()[0]));
   // oneDNN rejects empty tensors; the run only allocates the (empty) output.
   if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
     auto pd = make_pd(s, x, win);

@@ -123,6 +123,7 @@ dnnl::memory view_of(const md& d, const void* data) { return dnnl::memory(d, cpu
 struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
+  int team = 1;  // team_for_work
   dnnl::deconvolution_forward prim;
   // The activation, run in place on the output: oneDNN 2.6's deconvolutions with an eltwise post-op
   // are 5-10x slower than without (the post-op goes through a reference path).
@@ -154,6 +155,7 @@ class DnnlDeconvKernel final : public Kernel {
                      cf::dims_string(x->dims()), s.w->dims()[0], cf::dims_string(s.w->dims()));
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    set_threads(p->team);
     ASSIGN_OR_RETURN(Tensor * y,
                      ctx.allocate_output(0, DType::Float, p->dst_dims, KernelContext::Fill::Uninitialized));
     if (p->empty) return Status::ok();
@@ -182,6 +184,7 @@ Result<Prepared*> DnnlDeconvKernel::prepare(const std::vector<int64_t>& x) {
   p->dst_dims = g.dst;
   for (int64_t d : x) p->empty = p->empty || d == 0;
   for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+  p->team = team_for_work(static_cast<double>(numel_of(x)) * static_cast<double>(s.w->numel() / s.w->dims()[0]));
   // oneDNN rejects empty tensors; the run only allocates the (empty) output.
   if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
     auto pd = choose_pd(s, x, g);

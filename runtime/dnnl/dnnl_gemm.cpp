@@ -35,6 +35,7 @@ struct GemmSpec {
 
 struct Prepared {
   int64_t rows = 0;
+  int team = 1;  // team_for_work
   dnnl::matmul prim;
   dnnl::memory weights, bias;
 };
@@ -55,6 +56,7 @@ class DnnlGemmKernel final : public Kernel {
     const GemmSpec& s = *spec_;
     auto p = std::make_unique<Prepared>();
     p->rows = rows;
+    p->team = team_for_work(static_cast<double>(rows) * static_cast<double>(s.k) * static_cast<double>(s.n));
     TRY(guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
       md src({rows, s.k}, f32, tag::ab), dst({rows, s.n}, f32, tag::ab), wts({s.k, s.n}, f32, tag::any);
@@ -99,6 +101,7 @@ class DnnlGemmKernel final : public Kernel {
     if (y->numel() == 0) return Status::ok();
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(rows));
+    set_threads(p->team);
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
       dnnl::memory src(md({rows, s.k}, f32, tag::ab), eng, const_cast<float*>(a->data<float>()));
