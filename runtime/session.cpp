@@ -12,6 +12,7 @@
 #include "lib/human_size.h"
 #include "lib/op_id.h"
 #include "runtime/buffer_pool.h"
+#include "runtime/core_load.h"
 #include "runtime/partition.h"
 #include "runtime/provider.h"
 #include "runtime/thread_pool.h"
@@ -307,6 +308,7 @@ class SessionImpl final : public Session {
 
   const std::vector<const ir::Value*>& inputs() const override { return inputs_; }
   const std::vector<std::string>& feed_notes() const override { return feed_notes_; }
+  int threads_used() const override { return opts_.threads; }
   const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
   size_t peak_memory_bytes() const override { return meter_.peak; }
   size_t arena_bytes() const override { return buffers_->peak_reserved_bytes(); }
@@ -618,6 +620,8 @@ Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vecto
 
 Result<std::unique_ptr<Session>> Session::create(const ir::Model& model, SessionOptions options) {
   if (options.threads < 1) return invalid("threads must be at least 1, got {}", options.threads);
+  if (options.spare_busy_cores && options.threads > 1)
+    options.threads = team_for_load(options.threads, usable_cores(), other_runnable_tasks());
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Provider>> providers, make_providers(options.providers, ProviderOptions{options.threads}));
   auto s = std::make_unique<SessionImpl>(model, std::move(options), std::move(providers));
   TRY(s->compile());

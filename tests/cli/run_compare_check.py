@@ -94,7 +94,7 @@ def scalar_input_checks(ortool, tmp):
               f"scalar input fed a {what}: y = x * 4 of shape (3,) (exit {code}, y {y})")
         check(("warning" in err and "'sr'" in err) == note, f"scalar input fed a {what}: warning on stderr iff noted")
         code, out, err = run(ortool, "bench", model, "--input", f"x={xp}", "--input", f"sr={sp}", "--json",
-                             "--iters", "2", "--warmup", "1")
+                             "--iters", "2", "--warmup", "1", "--threads", "2")
         try:
             jb = json.loads(out)
         except ValueError:
@@ -102,6 +102,8 @@ def scalar_input_checks(ortool, tmp):
         # (bench may also warn that the runs are too spread on a busy machine)
         check(code == 0 and len([w for w in jb.get("warnings", []) if "'sr'" in w]) == int(note),
               f"bench of a scalar input fed a {what}: exit 0, warnings in --json (exit {code}, {err.strip()[:160]})")
+        check(jb.get("threads") == 2 and jb.get("threads_used") in (1, 2),
+              f"bench --threads 2 --json reports the threads asked and used, 1 or 2 ({jb.get('threads_used')})")
     for what, sr in [("shape [2]", np.array([4, 5], np.int64)), ("empty", np.zeros((0,), np.int64)),
                      ("wrong element type", np.array([4], np.int32))]:
         sp = save_npy(tmp, "sr_bad.npy", sr)
