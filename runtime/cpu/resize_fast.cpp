@@ -65,6 +65,11 @@ void row_w(const Plan2D& p, const float* __restrict in, float* __restrict out) {
   for (int64_t x = 0; x < p.out_w; ++x) out[x] = a[x] * in[w0[x]] + b[x] * in[w1[x]];
 }
 
+// Output row y (> 0) reads the same input rows with the same weights as row y - 1.
+bool same_h_taps_as_previous(const Plan2D& p, size_t y) {
+  return y > 0 && p.h0[y] == p.h0[y - 1] && p.h1[y] == p.h1[y - 1] && p.ha[y] == p.ha[y - 1] && p.hb[y] == p.hb[y - 1];
+}
+
 void rows_nchw(const Plan2D& p, const float* src, float* dst, size_t r0, size_t r1) {
   const int64_t in_plane = p.in_h * p.in_w, out_w = p.out_w;
   // The last two W-interpolated input rows this chunk made (linear), keyed by plane * in_h + row.
@@ -81,8 +86,7 @@ void rows_nchw(const Plan2D& p, const float* src, float* dst, size_t r0, size_t 
     const size_t ys = static_cast<size_t>(y);
     float* __restrict out = dst + static_cast<int64_t>(r) * out_w;
     // An output row equal to the one just written (same taps along H) is a copy of it.
-    if (r > r0 && y > 0 && p.h0[ys] == p.h0[ys - 1] && p.h1[ys] == p.h1[ys - 1] && p.ha[ys] == p.ha[ys - 1] &&
-        p.hb[ys] == p.hb[ys - 1]) {
+    if (r > r0 && same_h_taps_as_previous(p, ys)) {
       std::memcpy(out, out - out_w, sizeof(float) * static_cast<size_t>(out_w));
       continue;
     }
@@ -118,8 +122,7 @@ void rows_nhwc(const Plan2D& p, const float* src, float* dst, size_t r0, size_t 
     const int64_t n = static_cast<int64_t>(r) / p.out_h, y = static_cast<int64_t>(r) % p.out_h;
     const size_t ys = static_cast<size_t>(y);
     float* __restrict out = dst + static_cast<int64_t>(r) * row_out;
-    if (r > r0 && y > 0 && p.h0[ys] == p.h0[ys - 1] && p.h1[ys] == p.h1[ys - 1] && p.ha[ys] == p.ha[ys - 1] &&
-        p.hb[ys] == p.hb[ys - 1]) {
+    if (r > r0 && same_h_taps_as_previous(p, ys)) {
       std::memcpy(out, out - row_out, sizeof(float) * static_cast<size_t>(row_out));
       continue;
     }

@@ -162,7 +162,9 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
   p->dst_dims = out_dims(s, x, win);
   for (int64_t d : x) p->empty = p->empty || d == 0;
   for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
-  p->team = team_for_work(static_cast<double>(numel_of(p->dst_dims)) * static_cast<double>(s.w->numel() / s.w->dims()[0]));
+  // Multiply-adds: each output element reads one filter.
+  const int64_t per_output = s.w->numel() / std::max<int64_t>(1, s.w->dims()[0]);
+  p->team = team_for_work(static_cast<double>(numel_of(p->dst_dims)) * static_cast<double>(per_output));
   // oneDNN rejects empty tensors; the run only allocates the (empty) output.
   if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
     auto pd = make_pd(s, x, win);

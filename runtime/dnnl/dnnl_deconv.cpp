@@ -184,7 +184,9 @@ Result<Prepared*> DnnlDeconvKernel::prepare(const std::vector<int64_t>& x) {
   p->dst_dims = g.dst;
   for (int64_t d : x) p->empty = p->empty || d == 0;
   for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
-  p->team = team_for_work(static_cast<double>(numel_of(x)) * static_cast<double>(s.w->numel() / s.w->dims()[0]));
+  // Multiply-adds: each input element scatters through one input channel's filters.
+  const int64_t per_input = s.w->numel() / std::max<int64_t>(1, s.w->dims()[0]);
+  p->team = team_for_work(static_cast<double>(numel_of(x)) * static_cast<double>(per_input));
   // oneDNN rejects empty tensors; the run only allocates the (empty) output.
   if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
     auto pd = choose_pd(s, x, g);
