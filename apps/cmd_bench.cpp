@@ -106,7 +106,8 @@ int bench_command(BenchArgs& a) {
     }
   }
   const LatencyStats st = latency_stats(ms);
-  std::vector<std::string> warnings;
+  // Feeds the session accepted though they differ from the declaration, defaulted shapes, spread.
+  std::vector<std::string> warnings = m.session->feed_notes();
   if (std::string hint = defaulted_hint(fed); !hint.empty()) warnings.push_back(hint);
   if (st.too_spread)
     warnings.push_back(fmt::format(
@@ -126,6 +127,7 @@ int bench_command(BenchArgs& a) {
   j["iterations"] = ms.size();
   j["warmup"] = a.warmup;
   j["threads"] = a.in.threads;
+  j["threads_used"] = m.session->threads_used();
   j["throughput_per_s"] = st.median > 0 ? 1000.0 / st.median : 0.0;
   j["peak_memory_bytes"] = m.session->peak_memory_bytes();
   j["arena_bytes"] = m.session->arena_bytes();
@@ -163,8 +165,12 @@ int bench_command(BenchArgs& a) {
     print_json(j);
     return kExitOk;
   }
-  fmt::print("{}: {} runs after {} warm-up, {} thread(s), providers {}{}\n", a.model, ms.size(), a.warmup,
-             a.in.threads, fmt::join(a.in.providers, ","), a.in.optimize ? ", graph optimized in memory" : "");
+  const int used = m.session->threads_used();
+  const std::string threads = used == a.in.threads ? fmt::format("{} thread(s)", used)
+                                                   : fmt::format("{} of {} threads (other processes keep the cores busy)",
+                                                                 used, a.in.threads);
+  fmt::print("{}: {} runs after {} warm-up, {}, providers {}{}\n", a.model, ms.size(), a.warmup, threads,
+             fmt::join(a.in.providers, ","), a.in.optimize ? ", graph optimized in memory" : "");
   fmt::print("  inputs       {}{}\n", inputs_text(fed),
              sets.size() > 1 ? fmt::format(", {} random sets in turn", sets.size()) : "");
   fmt::print("  latency ms   min {:.3f}  median {:.3f}  p90 {:.3f}  p99 {:.3f}  mean {:.3f}\n", st.min, st.median, st.p90,

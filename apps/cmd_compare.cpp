@@ -164,7 +164,9 @@ Command register_compare(CLI::App& parent) {
   app->add_option("--seed", a->in.seed, "Seed of the first random sample (default 0)");
   app->add_option("--shape", a->in.shapes, "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n")
       ->type_name("NAME=DIMS");
-  app->add_option("--threads", a->in.threads, "Intra-op threads (default 1)")->check(CLI::Range(1, 256));
+  app->add_option("--threads", a->in.threads,
+                  "Intra-op threads (default 1); at most: fewer when other processes keep the cores busy")
+      ->check(CLI::Range(1, 256));
   app->add_option("--max-memory", a->in.max_memory, "Fail cleanly when live tensors would exceed this (e.g. 2G)");
   add_providers_option(*app, a->in);
   app->add_option("--expected-dir", a->expected_dir,

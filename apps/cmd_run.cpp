@@ -157,8 +157,10 @@ int run_command(RunArgs& a) {
       progress.update(static_cast<size_t>(k) + 1);
     }
   }
-  const std::string hint = defaulted_hint(fed);
-  if (!hint.empty()) print_warning(fmt::format("{}: {}", a.model, hint));
+  // Defaulted shapes, and feeds the session accepted though they differ from the declaration.
+  std::vector<std::string> warnings = m.session->feed_notes();
+  if (std::string hint = defaulted_hint(fed); !hint.empty()) warnings.insert(warnings.begin(), hint);
+  for (const std::string& w : warnings) print_warning(fmt::format("{}: {}", a.model, w));
   nlohmann::json j;
   j["model"] = a.model;
   j["inputs"] = inputs_json(fed);
@@ -166,6 +168,7 @@ int run_command(RunArgs& a) {
   j["latency_ms"] = runs[0]["latency_ms"];
   j["outputs"] = runs[0]["outputs"];
   j["runs"] = runs;
+  j["warnings"] = warnings;
   if (a.json) {
     print_json(j);
     return kExitOk;

@@ -37,7 +37,9 @@ int available_cores() {
 }
 
 CLI::Option* add_threads_option(CLI::App& app, int& threads) {
-  return app.add_option("--threads", threads, "Intra-op threads; 0 means all cores (default 1)")
+  return app.add_option("--threads", threads,
+                        "Intra-op threads, at most: fewer when other processes keep the cores busy; 0 means all "
+                        "cores (default 1)")
       ->type_name("N")
       ->check(integer_in(0, 256))
       ->transform(CLI::Validator(

@@ -39,6 +39,7 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
   }
   rt::SessionOptions so;
   so.threads = o.threads;
+  so.spare_busy_cores = true;  // --threads is a ceiling: see rt::team_for_load
   so.dim_bindings = shapes.dim_bindings;
   so.providers = o.providers;
   so.profile = o.profile;

@@ -6,9 +6,9 @@
 
 namespace ortool::rt {
 
-TensorPtr fixed_tensor(const ir::Value* v) {
+TensorPtr fixed_tensor(const GraphView& view, const ir::Value* v) {
   for (int hops = 0; v && hops < 8; ++hops) {
-    if (GraphView::is_session_constant(v)) return v->constant();
+    if (view.is_session_constant(v)) return v->constant();
     const ir::Node* p = v->producer();
     if (!p) return nullptr;
     if (ir::is_op(*p, "Constant")) {
@@ -31,9 +31,9 @@ std::vector<int64_t> static_dims(const ir::Value& v) {
   return d;
 }
 
-std::optional<float> constant_float_scalar(const ir::Value* v, float absent) {
+std::optional<float> constant_float_scalar(const GraphView& view, const ir::Value* v, float absent) {
   if (!v) return absent;
-  const TensorPtr fixed = fixed_tensor(v);
+  const TensorPtr fixed = fixed_tensor(view, v);
   if (!fixed || fixed->dtype() != DType::Float || fixed->numel() != 1) return std::nullopt;
   return fixed->data<float>()[0];
 }

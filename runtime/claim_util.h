@@ -12,18 +12,21 @@
 
 namespace ortool::rt {
 
-// The value `v` has in every run, or null: a session constant, possibly through Identity nodes
+class GraphView;
+
+// The value `v` has in every run of the view's plan, or null: a session constant (GraphView::
+// is_session_constant), possibly through Identity nodes
 // (some exporters route every weight through one), or a Constant node's tensor `value` (how
 // exporters often write Clip's bounds). The nodes on the way still run; a kernel just does not
 // wait for them.
-TensorPtr fixed_tensor(const ir::Value* v);
+TensorPtr fixed_tensor(const GraphView& view, const ir::Value* v);
 
 // The value's dims when the graph fixes all of them (every dim a positive number), else empty.
 std::vector<int64_t> static_dims(const ir::Value& v);
 
 // A one-element float value fixed for the session (Clip's bounds), `absent` when `v` is null, and
 // nullopt when it is anything else.
-std::optional<float> constant_float_scalar(const ir::Value* v, float absent);
+std::optional<float> constant_float_scalar(const GraphView& view, const ir::Value* v, float absent);
 
 // "node 'a' (Conv) + node 'b' (Relu)" for messages about a provider's group.
 std::string describe_nodes(const std::vector<const ir::Node*>& nodes);

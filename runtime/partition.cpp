@@ -69,8 +69,8 @@ Result<std::vector<size_t>> check_claim(const Claim& c, const GraphView& view, c
 }  // namespace
 
 GraphView::GraphView(const ir::Graph& g, const ir::Model& m, std::vector<ir::Node*> order,
-                     std::span<const ir::Value* const> observed)
-    : graph_(g), model_(m), order_(std::move(order)), taken_(order_.size(), false) {
+                     std::span<const ir::Value* const> observed, InitializerInputs inits)
+    : graph_(g), model_(m), order_(std::move(order)), taken_(order_.size(), false), inits_(inits) {
   for (size_t i = 0; i < order_.size(); ++i) index_.emplace(order_[i], i);
   for (const ir::Node* n : order_)
     for (const ir::Graph* s : n->subgraphs()) collect_subgraph_outputs(*s, g, borders_);
@@ -114,9 +114,10 @@ std::vector<const ir::Value*> group_inputs(std::span<const ir::Node* const> node
 
 Result<std::vector<PartitionStep>> partition_graph(const ir::Graph& g, const ir::Model& m,
                                                    std::span<const std::unique_ptr<Provider>> providers,
-                                                   std::span<const ir::Value* const> observed) {
+                                                   std::span<const ir::Value* const> observed,
+                                                   InitializerInputs inits) {
   ASSIGN_OR_RETURN(std::vector<ir::Node*> order, g.topological_order());
-  GraphView view(g, m, std::move(order), observed);
+  GraphView view(g, m, std::move(order), observed, inits);
   std::vector<PartitionStep> groups;
   // The group that runs at each position: the one whose last node stands there.
   std::vector<int64_t> runs_at(view.order().size(), -1);

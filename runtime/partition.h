@@ -22,10 +22,11 @@ struct PartitionStep {
 // Steps come in an order where every value is produced before it is read: a group runs where its
 // last node stands in the topological order. A claim breaking Claim's rules is an internal error
 // naming the provider and the node; a node nobody claims is an error too. `observed`: values of `g`
-// the session watches; no group hides one (see GraphView).
+// the session watches; no group hides one (see GraphView). `inits`: see InitializerInputs.
 Result<std::vector<PartitionStep>> partition_graph(const ir::Graph& g, const ir::Model& m,
                                                    std::span<const std::unique_ptr<Provider>> providers,
-                                                   std::span<const ir::Value* const> observed = {});
+                                                   std::span<const ir::Value* const> observed = {},
+                                                   InitializerInputs inits = InitializerInputs::MayBeFed);
 
 // A session's providers: the named ones in priority order, then "cpu" when the list lacks it, so
 // every node has a taker. Unknown or repeated names are errors listing the available providers.

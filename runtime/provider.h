@@ -25,6 +25,15 @@ struct Claim {
   KernelFactory factory;  // null: the provider's registry kernel for the single node
 };
 
+// Graph inputs backed by an initializer (IR >= 4 lets every initializer be an input, and old PyTorch
+// exports list all their weights so) hold their initializer unless a run feeds them. A session makes
+// its plan for runs that do not (weights are constants: packed, folded, claimed by the fast
+// providers) and a second plan, on first need, for runs that do.
+enum class InitializerInputs {
+  MayBeFed,  // such inputs are values like any feed
+  NotFed,    // such inputs of the main graph keep their initializer in every run of the plan
+};
+
 // One graph as the partitioner shows it to providers: its nodes in topological order, and which of
 // them earlier providers took (`taken()[i]` is about `order()[i]`).
 //
@@ -34,9 +43,10 @@ struct Claim {
 // watched value counts everywhere a graph output does.
 class GraphView {
  public:
-  // `observed`: values of `g` the session watches (see ObserveOptions).
+  // `observed`: values of `g` the session watches (see ObserveOptions). `inits`: whether the plan
+  // being made may see feeds for the main graph's initializer-backed inputs (see InitializerInputs).
   GraphView(const ir::Graph& g, const ir::Model& m, std::vector<ir::Node*> order,
-            std::span<const ir::Value* const> observed = {});
+            std::span<const ir::Value* const> observed = {}, InitializerInputs inits = InitializerInputs::MayBeFed);
   const ir::Graph& graph() const { return graph_; }
   const ir::Model& model() const { return model_; }
   const std::vector<ir::Node*>& order() const { return order_; }
@@ -53,9 +63,15 @@ class GraphView {
   // True when something reads `v`: a node, or the outside as a border. An output nobody reads may
   // be left uncomputed.
   bool is_read(const ir::Value& v) const;
-  // A value that stays the same for the whole session: an initializer or folded constant that is
-  // not also a graph input (a feed may override those).
-  static bool is_session_constant(const ir::Value* v) { return v && v->is_constant() && !v->is_graph_input(); }
+  // A value that stays the same in every run of the plan being made: an initializer or folded
+  // constant that is not also a graph input (a feed may override those), or one that is an input of
+  // the main graph when the plan is made for runs that do not feed those (InitializerInputs::NotFed).
+  bool is_session_constant(const ir::Value* v) const {
+    if (!v || !v->is_constant()) return false;
+    if (!v->is_graph_input()) return true;
+    return inits_ == InitializerInputs::NotFed && v->graph() && !v->graph()->parent();
+  }
+  InitializerInputs initializer_inputs() const { return inits_; }
 
   void take(size_t i) { taken_[i] = true; }  // partitioner only
 
@@ -64,6 +80,7 @@ class GraphView {
   const ir::Model& model_;
   std::vector<ir::Node*> order_;
   std::vector<bool> taken_;
+  InitializerInputs inits_;
   std::unordered_map<const ir::Node*, size_t> index_;
   // Values of graph_ listed as a subgraph's output, or watched by the session (graph outputs are
   // flagged on the value itself).

@@ -1,6 +1,8 @@
 // Session: compiles each graph (and subgraph) into a plan of kernel steps with buffer liveness, then runs it.
 #include "runtime/session.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <list>
@@ -10,6 +12,7 @@
 #include "lib/human_size.h"
 #include "lib/op_id.h"
 #include "runtime/buffer_pool.h"
+#include "runtime/core_load.h"
 #include "runtime/partition.h"
 #include "runtime/provider.h"
 #include "runtime/thread_pool.h"
@@ -58,7 +61,14 @@ struct Plan {
   std::vector<Watched> observe_at_start;  // watched graph inputs and constants, seen when a run starts
 };
 
+// The plans of the main graph and its subgraphs, made for one InitializerInputs assumption.
+struct PlanSet {
+  InitializerInputs inits = InitializerInputs::MayBeFed;
+  std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans;
+};
+
 struct Frame {
+  const PlanSet* set = nullptr;
   const Plan* plan = nullptr;
   std::vector<RValue> slots;
   std::vector<size_t> owned_bytes;  // bytes allocated by kernels into each slot
@@ -215,27 +225,52 @@ class SessionImpl final : public Session {
     meter_.limit = opts_.max_memory_bytes;
   }
 
+  // The plan for runs that leave initializer-backed inputs alone is made now; the one for runs that
+  // feed one, on first need (most callers never do).
   Status compile() {
     const ir::Graph& g = *model_.graph;
     TRY(choose_observed(g));
-    TRY(compile_graph(g));
-    const Plan& p = *plans_.at(&g);
-    for (const ir::Value* v : g.inputs()) inputs_.push_back(v);
+    for (const ir::Value* v : g.inputs()) {
+      inputs_.push_back(v);
+      if (v->is_constant()) overridable_ = true;
+    }
     for (const ir::Value* v : g.outputs()) outputs_.push_back(v);
-    (void)p;
-    return Status::ok();
+    unfed_.inits = overridable_ ? InitializerInputs::NotFed : InitializerInputs::MayBeFed;
+    return compile_graph(g, unfed_);
+  }
+
+  // The plans for a run with these feeds.
+  Result<const PlanSet*> plans_for(const std::map<std::string, RValue>& feeds) {
+    bool overrides = false;
+    if (overridable_)
+      for (const auto& [name, value] : feeds) {
+        const ir::Value* v = model_.graph->find_value(name);
+        overrides = overrides || (v && v->is_graph_input() && v->is_constant());
+      }
+    if (!overrides) return &unfed_;
+    if (fed_.plans.empty()) {
+      fed_.inits = InitializerInputs::MayBeFed;
+      Status st = compile_graph(*model_.graph, fed_);
+      if (!st.is_ok()) {
+        fed_.plans.clear();
+        return st;
+      }
+    }
+    return &fed_;
   }
 
   Result<std::vector<RValue>> run(const std::map<std::string, RValue>& feeds) override {
-    const Plan& plan = *plans_.at(model_.graph.get());
-    Frame frame = new_frame(plan, nullptr);
+    ASSIGN_OR_RETURN(const PlanSet* set, plans_for(feeds));
+    const Plan& plan = *set->plans.at(model_.graph.get());
+    Frame frame = new_frame(*set, plan, nullptr);
     std::map<std::string, int64_t> bound = opts_.dim_bindings;
+    feed_notes_.clear();
     for (const auto& [name, value] : feeds) {
       const ir::Value* v = model_.graph->find_value(name);
       if (!v || !v->is_graph_input())
         return invalid("'{}' is not an input of the model (inputs: {})", name, input_names());
       TRY(check_feed(*v, value, bound));
-      frame.slots[static_cast<size_t>(plan.slot_of.at(v))] = value;
+      frame.slots[static_cast<size_t>(plan.slot_of.at(v))] = as_declared(*v, value);
     }
     for (const ir::Value* v : model_.graph->inputs()) {
       if (!feeds.count(v->name()) && !v->is_constant())
@@ -254,12 +289,13 @@ class SessionImpl final : public Session {
   }
 
   Result<std::vector<RValue>> run_graph(const ir::Graph& g, std::vector<RValue> inputs, Frame* parent) {
-    auto it = plans_.find(&g);
-    if (it == plans_.end()) return internal_error("subgraph '{}' was not compiled", g.name);
+    const PlanSet& set = *parent->set;
+    auto it = set.plans.find(&g);
+    if (it == set.plans.end()) return internal_error("subgraph '{}' was not compiled", g.name);
     const Plan& plan = *it->second;
     if (inputs.size() != plan.input_slots.size())
       return invalid("subgraph '{}' takes {} inputs, got {}", g.name, plan.input_slots.size(), inputs.size());
-    Frame frame = new_frame(plan, parent);
+    Frame frame = new_frame(set, plan, parent);
     for (size_t i = 0; i < inputs.size(); ++i) frame.slots[static_cast<size_t>(plan.input_slots[i])] = std::move(inputs[i]);
     TRY(execute(frame));
     std::vector<RValue> out;
@@ -271,6 +307,8 @@ class SessionImpl final : public Session {
   }
 
   const std::vector<const ir::Value*>& inputs() const override { return inputs_; }
+  const std::vector<std::string>& feed_notes() const override { return feed_notes_; }
+  int threads_used() const override { return opts_.threads; }
   const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
   size_t peak_memory_bytes() const override { return meter_.peak; }
   size_t arena_bytes() const override { return buffers_->peak_reserved_bytes(); }
@@ -295,6 +333,23 @@ class SessionImpl final : public Session {
     return s;
   }
 
+  // A one-element tensor fed for an input declared as a scalar (ONNX Runtime runs those; voice-activity
+  // models are commonly fed [1] for their sample rate).
+  static bool scalar_as_one_element(const ir::Value& v, const RValue& val) {
+    const Type& t = v.type;
+    return t.kind == Type::Kind::Tensor && t.shape && t.shape->empty() && val.is_tensor() &&
+           val.tensor.rank() > 0 && val.tensor.numel() == 1;
+  }
+
+  // The feed as the graph declares it: such a one-element tensor becomes the scalar (a view), noted.
+  RValue as_declared(const ir::Value& v, const RValue& val) {
+    if (!scalar_as_one_element(v, val)) return val;
+    feed_notes_.push_back(fmt::format("input '{}' is declared a scalar; the one-element tensor of shape {} fed for it "
+                                      "runs as that scalar (ONNX Runtime accepts it too)",
+                                      v.name(), shape_to_string(shape_from_dims(val.tensor.dims()))));
+    return RValue(val.tensor.reshaped({}));
+  }
+
   Status check_feed(const ir::Value& v, const RValue& val, std::map<std::string, int64_t>& bound) const {
     const Type& t = v.type;
     if (t.kind == Type::Kind::Tensor) {
@@ -303,7 +358,7 @@ class SessionImpl final : public Session {
       if (t.elem != DType::Undefined && x.dtype() != t.elem)
         return invalid("input '{}': expected element type {}, got {}", v.name(), dtype_name(t.elem),
                        dtype_name(x.dtype()));
-      if (t.shape) {
+      if (t.shape && !scalar_as_one_element(v, val)) {
         const Shape& s = *t.shape;
         if (s.size() != x.rank())
           return invalid("input '{}': expected rank {} {}, got rank {} {}", v.name(), s.size(), shape_to_string(s),
@@ -326,8 +381,9 @@ class SessionImpl final : public Session {
     return Status::ok();
   }
 
-  Frame new_frame(const Plan& plan, Frame* parent) const {
+  Frame new_frame(const PlanSet& set, const Plan& plan, Frame* parent) const {
     Frame f;
+    f.set = &set;
     f.plan = &plan;
     f.slots = plan.initial;
     f.owned_bytes.assign(plan.initial.size(), 0);
@@ -440,19 +496,19 @@ class SessionImpl final : public Session {
     ++it->second.calls;
   }
 
-  Ref ref_for(const ir::Value* v, const ir::Graph& g) const {
+  Ref ref_for(const ir::Value* v, const ir::Graph& g, const PlanSet& set) const {
     if (!v) return {};
     int up = 0;
     for (const ir::Graph* x = &g; x; x = x->parent(), ++up) {
       if (v->graph() == x) {
-        const Plan& p = *plans_.at(x);
+        const Plan& p = *set.plans.at(x);
         return {up, p.slot_of.at(v)};
       }
     }
     return {};
   }
 
-  Status compile_graph(const ir::Graph& g) {
+  Status compile_graph(const ir::Graph& g, PlanSet& set) {
     auto plan = std::make_unique<Plan>();
     Plan& p = *plan;
     p.graph = &g;
@@ -467,7 +523,7 @@ class SessionImpl final : public Session {
       p.pinned.push_back(v->is_constant() || v->is_graph_input() || v->is_graph_output());
     }
     for (const ir::Value* v : g.inputs()) p.input_slots.push_back(p.slot_of.at(v));
-    plans_[&g] = std::move(plan);
+    set.plans[&g] = std::move(plan);
 
     // Only the main graph is watched.
     std::span<const ir::Value* const> watch;
@@ -475,7 +531,7 @@ class SessionImpl final : public Session {
     const std::unordered_set<const ir::Value*> observed(watch.begin(), watch.end());
     for (const ir::Value* v : watch)
       if (!v->producer()) p.observe_at_start.push_back({v, p.slot_of.at(v)});
-    ASSIGN_OR_RETURN(std::vector<PartitionStep> parts, partition_graph(g, model_, providers_, watch));
+    ASSIGN_OR_RETURN(std::vector<PartitionStep> parts, partition_graph(g, model_, providers_, watch, set.inits));
     std::unordered_map<int, size_t> last_use;
     for (PartitionStep& part : parts) {
       const ir::Node* n = part.nodes.back();
@@ -497,7 +553,7 @@ class SessionImpl final : public Session {
         ASSIGN_OR_RETURN(s.kernel, make_kernel(*n, model_, s.opset, part.provider->registry()));
       }
       for (const ir::Value* v : part.inputs) {
-        s.inputs.push_back(ref_for(v, g));
+        s.inputs.push_back(ref_for(v, g, set));
         if (v && v->graph() == &g) last_use[p.slot_of.at(v)] = p.steps.size();
       }
       for (ir::Value* o : n->outputs()) {
@@ -508,7 +564,7 @@ class SessionImpl final : public Session {
         if (o) last_use.emplace(p.slot_of.at(o), p.steps.size());  // unused outputs die right away
       }
       for (ir::Graph* sg : n->subgraphs()) {
-        TRY(compile_graph(*sg));
+        TRY(compile_graph(*sg, set));
         mark_outer_uses(*sg, g, p, last_use, p.steps.size());
       }
       p.steps.push_back(std::move(s));
@@ -522,7 +578,7 @@ class SessionImpl final : public Session {
         s.dying_inputs.push_back(dies ? r.slot : -1);
       }
     }
-    for (const ir::Value* v : g.outputs()) p.output_refs.push_back(ref_for(v, g));
+    for (const ir::Value* v : g.outputs()) p.output_refs.push_back(ref_for(v, g, set));
     return Status::ok();
   }
 
@@ -546,9 +602,13 @@ class SessionImpl final : public Session {
   std::vector<std::unique_ptr<Provider>> providers_;  // priority order; cpu last
   std::unordered_map<const ir::Node*, NodeTiming> timings_;
   std::vector<const ir::Node*> timing_order_;
-  std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans_;
+  bool overridable_ = false;  // the main graph has initializer-backed inputs
+  PlanSet unfed_;             // for runs that feed none of those (every run when there are none)
+  PlanSet fed_;               // for runs that feed one; made on first need
+
   std::vector<const ir::Value*> inputs_, outputs_;
   std::vector<const ir::Value*> observed_;  // values of the main graph the observer watches
+  std::vector<std::string> feed_notes_;     // about the last run's feeds (Session::feed_notes)
 };
 
 Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) {
@@ -560,6 +620,8 @@ Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vecto
 
 Result<std::unique_ptr<Session>> Session::create(const ir::Model& model, SessionOptions options) {
   if (options.threads < 1) return invalid("threads must be at least 1, got {}", options.threads);
+  if (options.spare_busy_cores && options.threads > 1)
+    options.threads = team_for_load(options.threads, usable_cores(), other_runnable_tasks());
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Provider>> providers, make_providers(options.providers, ProviderOptions{options.threads}));
   auto s = std::make_unique<SessionImpl>(model, std::move(options), std::move(providers));
   TRY(s->compile());

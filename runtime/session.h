@@ -44,6 +44,10 @@ struct ObserveOptions {
 
 struct SessionOptions {
   int threads = 1;
+  // Use fewer than `threads` when other processes keep the cores busy (see core_load.h): what they
+  // leave free at session creation, at least one. Off by default (tests ask for exact teams); the
+  // command-line tools turn it on. Session::threads_used() tells the count.
+  bool spare_busy_cores = false;
   // Execution providers in priority order ("dnnl", "cpu"); "cpu" is appended when missing, so it
   // takes every node the others leave.
   std::vector<std::string> providers = {"cpu"};
@@ -75,9 +79,16 @@ class Session {
   virtual ~Session() = default;
 
   // Runs with inputs by graph-input name; graph inputs backed by an initializer may be omitted.
-  // Returns the graph outputs in order.
+  // Returns the graph outputs in order. A feed must match the input's declared type, except one that
+  // ONNX Runtime accepts too: a one-element tensor for an input declared as a scalar runs as that
+  // scalar, with a note in feed_notes().
   virtual Result<std::vector<RValue>> run(const std::map<std::string, RValue>& feeds) = 0;
 
+  // Notes on the last run's feeds that were accepted though they differ from the declaration (see
+  // run); empty when every feed matched.
+  virtual const std::vector<std::string>& feed_notes() const = 0;
+  // The intra-op threads the session runs with: SessionOptions::threads, or fewer with spare_busy_cores.
+  virtual int threads_used() const = 0;
   // Graph inputs the caller must or may feed (initializer-backed ones last are included too).
   virtual const std::vector<const ir::Value*>& inputs() const = 0;
   virtual const std::vector<const ir::Value*>& outputs() const = 0;

@@ -44,7 +44,7 @@ class GruKernel final : public Kernel {
     ASSIGN_OR_RETURN(RnnConfig cfg, parse_rnn_config(init.node, RnnCellKind::Gru));
     return std::unique_ptr<Kernel>(new GruKernel(std::move(cfg)));
   }
-  Status run(KernelContext& ctx) override { return run_recurrent(ctx, cfg_, gru_cell); }
+  Status run(KernelContext& ctx) override { return run_recurrent_node(ctx, cfg_, gru_cell); }
 
  private:
   explicit GruKernel(RnnConfig cfg) : cfg_(std::move(cfg)) {}

@@ -43,7 +43,7 @@ class LstmKernel final : public Kernel {
     ASSIGN_OR_RETURN(RnnConfig cfg, parse_rnn_config(init.node, RnnCellKind::Lstm));
     return std::unique_ptr<Kernel>(new LstmKernel(std::move(cfg)));
   }
-  Status run(KernelContext& ctx) override { return run_recurrent(ctx, cfg_, lstm_cell); }
+  Status run(KernelContext& ctx) override { return run_recurrent_node(ctx, cfg_, lstm_cell); }
 
  private:
   explicit LstmKernel(RnnConfig cfg) : cfg_(std::move(cfg)) {}

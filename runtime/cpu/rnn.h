@@ -70,8 +70,39 @@ struct RnnDirection {
 using RnnCellFn = std::function<void(const RnnConfig& cfg, const RnnDirection& dir, int64_t H, const double* xw,
                                      double* h, double* c)>;
 
-// Reads and checks X, W, R, B, sequence_lens, initial_h (and for LSTM initial_c, P), runs `cell` over
-// every direction, batch row and valid time step, and writes Y, Y_h (and Y_c).
+// The checked inputs of a recurrent node (null: absent) and its dims.
+struct RnnInputs {
+  const Tensor *X = nullptr, *W = nullptr, *R = nullptr, *B = nullptr;
+  const Tensor *h0 = nullptr, *c0 = nullptr, *P = nullptr;  // initial_h, initial_c, peepholes
+  int64_t seq = 0, batch = 0, I = 0, H = 0, D = 1, G = 1;
+  std::vector<int64_t> lens;                  // per batch row: steps to run (sequence_lens, else seq)
+  std::vector<int64_t> state_dims, y_dims;    // Y_h / Y_c and Y, in the node's layout
+};
+// Reads and checks X, W, R, B, sequence_lens, initial_h (and for LSTM initial_c, P).
+Result<RnnInputs> check_recurrent_inputs(const KernelContext& ctx, const RnnConfig& cfg);
+
+// The wanted outputs (null when not wanted): Y, Y_h and for LSTM Y_c, allocated in X's type. Y is
+// zero-filled when some sequence is shorter than seq (its padding stays zero).
+struct RnnOutputs {
+  Tensor *y = nullptr, *yh = nullptr, *yc = nullptr;
+};
+Result<RnnOutputs> allocate_recurrent_outputs(KernelContext& ctx, const RnnConfig& cfg, const RnnInputs& in);
+
+// The reference: runs `cell` in double over every direction, batch row and valid time step, and
+// writes Y, Y_h (and Y_c).
 Status run_recurrent(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& cell);
+
+// C[M, N] = A[M, K] * B[N, K]^T, all row-major: the input projection's product, for a provider with a
+// faster one than Eigen's (the dnnl provider's sgemm uses AVX-512).
+using RnnGemm = std::function<Status(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C)>;
+
+// The float path (rnn_fast.cpp) for float32 X of any cell and attributes: one matrix product for the
+// input projection of all steps (`gemm`, or Eigen's when empty), then per step the recurrent product
+// and vectorized gates in float; bidirectional runs its directions on two threads. The reference is
+// its test oracle.
+Status run_recurrent_f32(KernelContext& ctx, const RnnConfig& cfg, const RnnGemm& gemm = {});
+
+// What the RNN, GRU and LSTM kernels run: the float path for float32 X, the reference otherwise.
+Status run_recurrent_node(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& cell);
 
 }  // namespace ortool::rt::cpu

@@ -146,24 +146,25 @@ Result<RnnConfig> parse_rnn_config(const ir::Node& node, RnnCellKind cell) {
   return cfg;
 }
 
-Status run_recurrent(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& cell) {
+Result<RnnInputs> check_recurrent_inputs(const KernelContext& ctx, const RnnConfig& cfg) {
   const ir::Node& node = ctx.node();
   const bool lstm = cfg.cell == RnnCellKind::Lstm;
-  const int64_t D = cfg.directions, G = cfg.gates;
-  const Tensor* X = ctx.input_tensor(0);
-  const Tensor* W = ctx.input_tensor(1);
-  const Tensor* R = ctx.input_tensor(2);
-  if (!X || !W || !R) return invalid("{}: inputs X, W and R are required tensors", node.describe());
+  RnnInputs in;
+  const int64_t D = in.D = cfg.directions, G = in.G = cfg.gates;
+  const Tensor* X = in.X = ctx.input_tensor(0);
+  const Tensor* W = in.W = ctx.input_tensor(1);
+  in.R = ctx.input_tensor(2);
+  if (!X || !W || !in.R) return invalid("{}: inputs X, W and R are required tensors", node.describe());
   if (!dtype_is_float(X->dtype()))
     return invalid("{}: input X must be a float tensor, got {}", node.describe(), dtype_name(X->dtype()));
   if (X->rank() != 3) return invalid("{}: input X must have rank 3, got shape {}", node.describe(), dims_str(*X));
-  const int64_t seq = cfg.batch_first ? X->dims()[1] : X->dims()[0];
-  const int64_t batch = cfg.batch_first ? X->dims()[0] : X->dims()[1];
-  const int64_t I = X->dims()[2];
+  const int64_t seq = in.seq = cfg.batch_first ? X->dims()[1] : X->dims()[0];
+  const int64_t batch = in.batch = cfg.batch_first ? X->dims()[0] : X->dims()[1];
+  const int64_t I = in.I = X->dims()[2];
   if (W->rank() != 3 || W->dims()[0] != D || W->dims()[2] != I || W->dims()[1] % G != 0 || W->dims()[1] == 0)
     return invalid("{}: input W has shape {}, expected [{}, {} * hidden_size, {}]", node.describe(), dims_str(*W), D, G,
                    I);
-  const int64_t H = W->dims()[1] / G;
+  const int64_t H = in.H = W->dims()[1] / G;
   if (cfg.hidden_size >= 0 && cfg.hidden_size != H)
     return invalid("{}: hidden_size is {} but W has shape {} ({} gates)", node.describe(), cfg.hidden_size,
                    dims_str(*W), G);
@@ -177,10 +178,10 @@ Status run_recurrent(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& 
     return Status::ok();
   };
   TRY(check(W, 1, "W", W->dims()));
-  TRY(check(R, 2, "R", {D, G * H, H}));
-  const Tensor* B = ctx.input_tensor(3);
-  if (B) TRY(check(B, 3, "B", {D, 2 * G * H}));
-  std::vector<int64_t> lens(static_cast<size_t>(batch), seq);
+  TRY(check(in.R, 2, "R", {D, G * H, H}));
+  in.B = ctx.input_tensor(3);
+  if (in.B) TRY(check(in.B, 3, "B", {D, 2 * G * H}));
+  in.lens.assign(static_cast<size_t>(batch), seq);
   if (const Tensor* sl = ctx.input_tensor(4)) {
     if ((sl->dtype() != DType::Int32 && sl->dtype() != DType::Int64) || sl->dims() != std::vector<int64_t>{batch})
       return invalid("{}: input 4 (sequence_lens) must be int32 of shape [{}], got {} {}", node.describe(), batch,
@@ -188,34 +189,48 @@ Status run_recurrent(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& 
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t l = sl->get_int64(b);
       if (l < 0 || l > seq) return invalid("{}: sequence_lens[{}] = {} is outside [0, {}]", node.describe(), b, l, seq);
-      lens[static_cast<size_t>(b)] = l;
+      in.lens[static_cast<size_t>(b)] = l;
     }
   }
-  const std::vector<int64_t> state_dims =
-      cfg.batch_first ? std::vector<int64_t>{batch, D, H} : std::vector<int64_t>{D, batch, H};
-  const Tensor* h0 = ctx.input_tensor(5);
-  if (h0) TRY(check(h0, 5, "initial_h", state_dims));
-  const Tensor* c0 = lstm ? ctx.input_tensor(6) : nullptr;
-  if (c0) TRY(check(c0, 6, "initial_c", state_dims));
-  const Tensor* P = lstm ? ctx.input_tensor(7) : nullptr;
-  if (P) TRY(check(P, 7, "P", {D, 3 * H}));
+  in.state_dims = cfg.batch_first ? std::vector<int64_t>{batch, D, H} : std::vector<int64_t>{D, batch, H};
+  in.h0 = ctx.input_tensor(5);
+  if (in.h0) TRY(check(in.h0, 5, "initial_h", in.state_dims));
+  in.c0 = lstm ? ctx.input_tensor(6) : nullptr;
+  if (in.c0) TRY(check(in.c0, 6, "initial_c", in.state_dims));
+  in.P = lstm ? ctx.input_tensor(7) : nullptr;
+  if (in.P) TRY(check(in.P, 7, "P", {D, 3 * H}));
+  in.y_dims = cfg.batch_first ? std::vector<int64_t>{batch, seq, D, H} : std::vector<int64_t>{seq, D, batch, H};
+  return in;
+}
 
+Result<RnnOutputs> allocate_recurrent_outputs(KernelContext& ctx, const RnnConfig& cfg, const RnnInputs& in) {
+  const DType t = in.X->dtype();
+  bool padded = false;
+  for (int64_t l : in.lens) padded = padded || l < in.seq;
+  RnnOutputs out;
+  if (ctx.num_outputs() > 0 && ctx.output_wanted(0)) {
+    const auto fill = padded ? KernelContext::Fill::Zero : KernelContext::Fill::Uninitialized;
+    ASSIGN_OR_RETURN(out.y, ctx.allocate_output(0, t, in.y_dims, fill));
+  }
+  // A sequence of length 0 leaves its final states zero (as ONNX Runtime does).
+  if (ctx.num_outputs() > 1 && ctx.output_wanted(1)) {
+    ASSIGN_OR_RETURN(out.yh, ctx.allocate_output(1, t, in.state_dims));
+  }
+  if (cfg.cell == RnnCellKind::Lstm && ctx.num_outputs() > 2 && ctx.output_wanted(2)) {
+    ASSIGN_OR_RETURN(out.yc, ctx.allocate_output(2, t, in.state_dims));
+  }
+  return out;
+}
+
+Status run_recurrent(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& cell) {
+  ASSIGN_OR_RETURN(const RnnInputs in, check_recurrent_inputs(ctx, cfg));
+  const int64_t D = in.D, G = in.G, seq = in.seq, batch = in.batch, I = in.I, H = in.H;
+  const std::vector<int64_t>& lens = in.lens;
+  const Tensor *X = in.X, *W = in.W, *R = in.R, *B = in.B, *h0 = in.h0, *c0 = in.c0, *P = in.P;
   // Outputs first, so their size is checked against the memory limit before any work; Y stays zero
   // past each sequence's length. Y is written a row at a time as the steps run.
-  const std::vector<int64_t> y_dims =
-      cfg.batch_first ? std::vector<int64_t>{batch, seq, D, H} : std::vector<int64_t>{seq, D, batch, H};
-  Tensor* y = nullptr;
-  Tensor* yh = nullptr;
-  Tensor* yc = nullptr;
-  if (ctx.num_outputs() > 0 && ctx.output_wanted(0)) {
-    ASSIGN_OR_RETURN(y, ctx.allocate_output(0, X->dtype(), y_dims));
-  }
-  if (ctx.num_outputs() > 1 && ctx.output_wanted(1)) {
-    ASSIGN_OR_RETURN(yh, ctx.allocate_output(1, X->dtype(), state_dims));
-  }
-  if (lstm && ctx.num_outputs() > 2 && ctx.output_wanted(2)) {
-    ASSIGN_OR_RETURN(yc, ctx.allocate_output(2, X->dtype(), state_dims));
-  }
+  ASSIGN_OR_RETURN(const RnnOutputs outs, allocate_recurrent_outputs(ctx, cfg, in));
+  Tensor *y = outs.y, *yh = outs.yh, *yc = outs.yc;
 
   // Inputs in double precision.
   const std::vector<double> x = to_doubles(*X), w = to_doubles(*W), r = to_doubles(*R);
@@ -267,6 +282,12 @@ Status run_recurrent(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& 
     }
   }
   return Status::ok();
+}
+
+Status run_recurrent_node(KernelContext& ctx, const RnnConfig& cfg, const RnnCellFn& cell) {
+  const Tensor* x = ctx.input_tensor(0);
+  if (x && x->dtype() == DType::Float) return run_recurrent_f32(ctx, cfg);
+  return run_recurrent(ctx, cfg, cell);
 }
 
 }  // namespace ortool::rt::cpu

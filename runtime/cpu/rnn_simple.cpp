@@ -27,7 +27,7 @@ class RnnKernel final : public Kernel {
     ASSIGN_OR_RETURN(RnnConfig cfg, parse_rnn_config(init.node, RnnCellKind::Simple));
     return std::unique_ptr<Kernel>(new RnnKernel(std::move(cfg)));
   }
-  Status run(KernelContext& ctx) override { return run_recurrent(ctx, cfg_, simple_cell); }
+  Status run(KernelContext& ctx) override { return run_recurrent_node(ctx, cfg_, simple_cell); }
 
  private:
   explicit RnnKernel(RnnConfig cfg) : cfg_(std::move(cfg)) {}

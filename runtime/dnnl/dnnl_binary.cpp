@@ -31,6 +31,7 @@ struct Prepared {
   std::vector<int64_t> a_dims, b_dims;
   bool swap = false;  // the first operand is the broadcast one: oneDNN takes it as src1
   bool empty = false;
+  int team = 1;  // team_for_work
   std::vector<int64_t> dst_dims;
   dnnl::binary prim;
   md src0_user, src1_user, dst_user;
@@ -68,6 +69,7 @@ class DnnlBinaryKernel final : public Kernel {
     }
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(a->dims(), b->dims()));
+    set_threads(p->team);
     // oneDNN's binary allows dst == src0 (not src1): the full-shape operand's buffer becomes the
     // output when it dies here, in the destination's layout, and is not also the other operand.
     Tensor* y = nullptr;
@@ -108,6 +110,7 @@ class DnnlBinaryKernel final : public Kernel {
     p->swap = !broadcasts_to(bd, ad);
     p->dst_dims = p->swap ? bd : ad;
     for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+    p->team = team_for_work(elementwise_work(static_cast<double>(numel_of(p->dst_dims))));
     if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
       p->src0_user = act_desc(p->swap ? bd : ad, l.input_nhwc(p->swap ? 1 : 0));

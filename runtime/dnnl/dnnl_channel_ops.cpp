@@ -23,8 +23,8 @@ namespace {
 std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
 
 // The int64 values of a session-fixed 1-D tensor, or nullopt.
-std::optional<std::vector<int64_t>> fixed_ints(const ir::Value* v) {
-  const TensorPtr t = fixed_tensor(v);
+std::optional<std::vector<int64_t>> fixed_ints(const GraphView& view, const ir::Value* v) {
+  const TensorPtr t = fixed_tensor(view, v);
   if (!t || t->dtype() != DType::Int64 || t->rank() != 1) return std::nullopt;
   return std::vector<int64_t>(t->data<int64_t>(), t->data<int64_t>() + t->numel());
 }
@@ -207,7 +207,7 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
   }
   const ir::Node& reshape = *start;
   if (reshape.num_inputs() != 2 || !reshape.output(0) || reshape.attr_int("allowzero", 0) != 0) return std::nullopt;
-  const auto shape5 = fixed_ints(reshape.input(1));
+  const auto shape5 = fixed_ints(view, reshape.input(1));
   if (!shape5 || shape5->size() != 5 || (*shape5)[1] <= 0) return std::nullopt;
   const ir::Value* r5 = reshape.output(0);
   if (r5->uses().size() != 1) return std::nullopt;
@@ -221,7 +221,7 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
   if (!ir::is_op(*back, "Reshape") || view.is_taken(back) || back->num_inputs() != 2 || !back->output(0) ||
       back->attr_int("allowzero", 0) != 0)
     return std::nullopt;
-  const auto shape4 = fixed_ints(back->input(1));
+  const auto shape4 = fixed_ints(view, back->input(1));
   if (!shape4 || shape4->size() != 4) return std::nullopt;
   auto spec = std::make_shared<ShuffleSpec>();
   spec->nodes = {&reshape, tr, back};
@@ -248,11 +248,12 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
 std::optional<DnnlClaim> claim_channel_slice(const GraphView& view, const ir::Node& slice) {
   if (view.opset(slice) < 10 || slice.num_inputs() < 4 || slice.num_inputs() > 5 || !slice.output(0))
     return std::nullopt;
-  const auto starts = fixed_ints(slice.input(1)), ends = fixed_ints(slice.input(2)), axes = fixed_ints(slice.input(3));
+  const auto starts = fixed_ints(view, slice.input(1)), ends = fixed_ints(view, slice.input(2));
+  const auto axes = fixed_ints(view, slice.input(3));
   if (!starts || !ends || !axes || starts->size() != 1 || ends->size() != 1 || axes->size() != 1) return std::nullopt;
   if ((*axes)[0] != 1 && (*axes)[0] != -3) return std::nullopt;
   if (slice.num_inputs() == 5 && slice.input(4)) {
-    const auto steps = fixed_ints(slice.input(4));
+    const auto steps = fixed_ints(view, slice.input(4));
     if (!steps || steps->size() != 1 || (*steps)[0] != 1) return std::nullopt;
   }
   auto spec = std::make_shared<SliceSpec>();

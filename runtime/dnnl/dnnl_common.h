@@ -40,20 +40,42 @@ Status guarded(const std::string& what, F&& f) {
 void set_threads(int n);
 // set_threads with the session's --threads.
 void use_threads(const KernelContext& ctx);
+// The team for a primitive created now (under set_threads/use_threads with the session's count) for
+// about `work` multiply-adds: one thread when that is a few microseconds of work, else the current
+// count; sets it. Waking a second thread and joining it costs microseconds on idle cores and a whole
+// scheduler slice on busy ones, more than such a step saves (a tiny model at --threads 2 went from
+// 0.01 to 16 ms on a loaded machine). Kernels keep the team with the primitive (oneDNN fixes a
+// primitive's thread count when it creates it) and set it again before each execution.
+int team_for_work(double work);
+// Elements of a tensor of dims `d`.
+inline int64_t numel_of(const std::vector<int64_t>& d) {
+  int64_t n = 1;
+  for (int64_t v : d) n *= v;
+  return n;
+}
+// Work of an elementwise step over `elements` values, in team_for_work's unit (multiply-adds).
+inline double elementwise_work(double elements) { return 8.0 * elements; }
 
-// An activation run as a oneDNN eltwise post-op on the producer's output.
+// An activation run as oneDNN eltwise post-ops on the producer's output.
 struct PostOp {
-  const ir::Node* node = nullptr;     // the node writing the activation's result
-  const ir::Node* sigmoid = nullptr;  // SiLU written as Mul(v, Sigmoid(v)): the Sigmoid, before `node`
+  const ir::Node* node = nullptr;    // the node writing the activation's result
+  // The activation's other nodes, in execution order: SiLU's Sigmoid (Mul(v, Sigmoid(v))), or a
+  // hard-swish written out as Add, Clip, Mul and Div.
+  std::vector<const ir::Node*> before;
   dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
   float alpha = 0, beta = 0;
+  // A clip to [lo, hi] after `alg` (HardSigmoid: linear, then clip to [0, 1]): a second post-op.
+  // The standalone eltwise and the deconv's activation run one step, so they decline these.
+  std::optional<std::pair<float, float>> clip_after;
 };
 // The post-op reading `v` (the producer's first output), when it is an activation oneDNN can fuse:
-// Relu, LeakyRelu, Clip (constant bounds), Sigmoid, Tanh, or SiLU (Sigmoid(v) and Mul(v, that) as
-// v's only two readers). `v` must be read by nothing else; the consumers must be free.
+// Relu, LeakyRelu, Clip (constant bounds), Sigmoid, Tanh, HardSigmoid, HardSwish, SiLU (Sigmoid(v)
+// and Mul(v, that) as v's only two readers) or hard-swish written out (v * Clip(v + 3, 0, 6) / 6 in
+// the orders exporters write, or v * HardSigmoid(v) with alpha 1/6 and beta 1/2). `v` must be read
+// by nothing else; the consumers must be free.
 std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& producer);
-// The activation `node` computes on its first input, when oneDNN's eltwise does it (the ops of
-// fusable_activation but SiLU); the node must be free.
+// The activation `node` computes on its first input, when oneDNN's eltwise does it (the single-node
+// ops of fusable_activation); the node must be free.
 std::optional<PostOp> activation_of(const GraphView& view, const ir::Node& node);
 // SiLU starting at this Sigmoid: Mul(v, Sigmoid(v)) with the Sigmoid's output read by that Mul
 // only (v may have other readers); node is the Mul.
@@ -110,6 +132,10 @@ std::optional<DnnlClaim> claim_shuffle(const GraphView& view, const ir::Node& fi
 // An activation (or SiLU) on a float 4-D tensor from the provider's steps that no producer fused.
 std::optional<DnnlClaim> claim_eltwise(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_channel_slice(const GraphView& view, const ir::Node& slice);
+// RNN, GRU and LSTM on float32 (the cpu float path with oneDNN's sgemm for the input projection).
+std::optional<DnnlClaim> claim_recurrent(const GraphView& view, const ir::Node& node);
+// Resize / Upsample, nearest or linear, on a float 4-D tensor from the provider's steps (any layout).
+std::optional<DnnlClaim> claim_resize(const GraphView& view, const ir::Node& node);
 // Softmax (any axis, any opset) and LayerNormalization (default domain or the runtime's "ortool"
 // one, Y output only) on plain-layout tensors; the cpu kernel runs what oneDNN does not take.
 std::optional<DnnlClaim> claim_softmax(const GraphView& view, const ir::Node& node, int threads);

@@ -25,6 +25,7 @@ struct Prepared {
   std::vector<std::vector<int64_t>> in_dims;
   std::vector<size_t> used;  // the inputs with channels (oneDNN rejects empty sources)
   std::vector<int64_t> dst_dims;
+  int team = 1;  // team_for_work
   dnnl::concat prim;
   std::vector<dnnl::memory::desc> src_user;
   dnnl::memory::desc dst_user;
@@ -52,6 +53,7 @@ class DnnlConcatKernel final : public Kernel {
     if (xs.empty()) return invalid("{}: no inputs", s.what);
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(dims));
+    set_threads(p->team);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims, KernelContext::Fill::Uninitialized));
     if (p->used.empty() || y->numel() == 0) return Status::ok();
     return guarded(s.what, [&]() -> Status {
@@ -88,6 +90,7 @@ class DnnlConcatKernel final : public Kernel {
     int64_t numel = 1;
     for (int64_t d : p->dst_dims) numel *= d;
     if (numel == 0) p->used.clear();
+    p->team = team_for_work(elementwise_work(static_cast<double>(numel)));
     if (!p->used.empty()) TRY(guarded(s.what, [&]() -> Status {
       for (size_t i : p->used) p->src_user.push_back(act_desc(dims[i], l.input_nhwc(i)));
       p->dst_user = act_desc(p->dst_dims, l.out_nhwc);

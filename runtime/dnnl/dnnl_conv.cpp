@@ -86,6 +86,7 @@ dnnl::memory view_of(const md& d, const void* data) { return dnnl::memory(d, cpu
 struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
+  int team = 1;  // team_for_work
   dnnl::convolution_forward prim;
   dnnl::memory weights, bias;
   md src_user, dst_user, addend_user;  // the step's tensors as they are (NCHW or NHWC)
@@ -116,6 +117,7 @@ class DnnlConvKernel final : public Kernel {
                      cf::dims_string(x->dims()), s.w->dims()[1] * s.group, cf::dims_string(s.w->dims()), s.group);
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    set_threads(p->team);
     const Tensor* addend = nullptr;
     if (s.add) {
       addend = ctx.input_tensor(s.addend_input);
@@ -160,6 +162,9 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
   p->dst_dims = out_dims(s, x, win);
   for (int64_t d : x) p->empty = p->empty || d == 0;
   for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+  // Multiply-adds: each output element reads one filter.
+  const int64_t per_output = s.w->numel() / std::max<int64_t>(1, s.w->dims()[0]);
+  p->team = team_for_work(static_cast<double>(numel_of(p->dst_dims)) * static_cast<double>(per_output));
   // oneDNN rejects empty tensors; the run only allocates the (empty) output.
   if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
     auto pd = make_pd(s, x, win);
@@ -254,8 +259,8 @@ const ir::Node* fusable_add(const GraphView& view, const ir::Node& producer) {
 }
 
 // A float vector of n values fixed for the session, or null (the tensor outlives the claim: the model holds it).
-const float* constant_vector(const ir::Value* v, int64_t n) {
-  const TensorPtr t = fixed_tensor(v);
+const float* constant_vector(const GraphView& view, const ir::Value* v, int64_t n) {
+  const TensorPtr t = fixed_tensor(view, v);
   if (!t || t->dtype() != DType::Float || t->rank() != 1 || t->dims()[0] != n) return nullptr;
   return t->data<float>();
 }
@@ -274,10 +279,10 @@ bool fold_batch_norm(const GraphView& view, const ir::Node& conv, ConvSpec& spec
   const ir::Node* group[] = {&conv, bn};
   if (!view.read_only_by(*c, group)) return false;
   const int64_t m = spec.w->dims()[0];
-  const float* scale = constant_vector(bn->input(1), m);
-  const float* shift = constant_vector(bn->input(2), m);
-  const float* mean = constant_vector(bn->input(3), m);
-  const float* var = constant_vector(bn->input(4), m);
+  const float* scale = constant_vector(view, bn->input(1), m);
+  const float* shift = constant_vector(view, bn->input(2), m);
+  const float* mean = constant_vector(view, bn->input(3), m);
+  const float* var = constant_vector(view, bn->input(4), m);
   const float eps = bn->attr_float("epsilon", 1e-5f);
   if (!scale || !shift || !mean || !var || !std::isfinite(eps)) return false;
   auto w = std::make_shared<Tensor>(DType::Float, spec.w->dims());
@@ -303,7 +308,7 @@ std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv,
   const ir::Value* w = conv.input(1);
   const ir::Value* b = conv.input(2);
   if (!x || conv.num_inputs() > 3 || conv.num_outputs() != 1 || !conv.output(0)) return std::nullopt;
-  const TensorPtr wc = fixed_tensor(w), bc = fixed_tensor(b);
+  const TensorPtr wc = fixed_tensor(view, w), bc = fixed_tensor(view, b);
   if (!wc || (b && !bc)) return std::nullopt;
   const Tensor& wt = *wc;
   if (wt.dtype() != DType::Float || wt.rank() != 4 || wt.numel() == 0) return std::nullopt;

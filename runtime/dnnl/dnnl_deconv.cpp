@@ -123,6 +123,7 @@ dnnl::memory view_of(const md& d, const void* data) { return dnnl::memory(d, cpu
 struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
+  int team = 1;  // team_for_work
   dnnl::deconvolution_forward prim;
   // The activation, run in place on the output: oneDNN 2.6's deconvolutions with an eltwise post-op
   // are 5-10x slower than without (the post-op goes through a reference path).
@@ -154,6 +155,7 @@ class DnnlDeconvKernel final : public Kernel {
                      cf::dims_string(x->dims()), s.w->dims()[0], cf::dims_string(s.w->dims()));
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    set_threads(p->team);
     ASSIGN_OR_RETURN(Tensor * y,
                      ctx.allocate_output(0, DType::Float, p->dst_dims, KernelContext::Fill::Uninitialized));
     if (p->empty) return Status::ok();
@@ -182,6 +184,9 @@ Result<Prepared*> DnnlDeconvKernel::prepare(const std::vector<int64_t>& x) {
   p->dst_dims = g.dst;
   for (int64_t d : x) p->empty = p->empty || d == 0;
   for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+  // Multiply-adds: each input element scatters through one input channel's filters.
+  const int64_t per_input = s.w->numel() / std::max<int64_t>(1, s.w->dims()[0]);
+  p->team = team_for_work(static_cast<double>(numel_of(x)) * static_cast<double>(per_input));
   // oneDNN rejects empty tensors; the run only allocates the (empty) output.
   if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
     auto pd = choose_pd(s, x, g);
@@ -260,7 +265,7 @@ bool fold_bias_add(const GraphView& view, DeconvSpec& spec) {
   const ir::Value* v = spec.nodes.back()->output(0);
   const ir::Value* other = add->input(add->input(0) == v ? 1 : 0);
   if (other == v) return false;
-  const TensorPtr t = fixed_tensor(other);
+  const TensorPtr t = fixed_tensor(view, other);
   const int64_t m = spec.w->dims()[1] * spec.group;
   if (!t || t->dtype() != DType::Float || t->rank() > 4 || (t->numel() != m && t->numel() != 1)) return false;
   // Right-aligned against [N, M, H, W], only the channel dim may be more than 1.
@@ -284,7 +289,7 @@ bool fold_batch_norm(const GraphView& view, DeconvSpec& spec) {
   const int64_t mg = spec.w->dims()[1], m = mg * spec.group, cg = spec.w->dims()[0] / spec.group;
   const float* vec[4];
   for (int i = 0; i < 4; ++i) {
-    const TensorPtr t = fixed_tensor(bn->input(static_cast<size_t>(i) + 1));
+    const TensorPtr t = fixed_tensor(view, bn->input(static_cast<size_t>(i) + 1));
     if (!t || t->dtype() != DType::Float || t->rank() != 1 || t->dims()[0] != m) return false;
     vec[i] = t->data<float>();  // the model holds the constant beyond the claim
   }
@@ -316,7 +321,7 @@ std::optional<DnnlClaim> claim_deconv(const GraphView& view, const ir::Node& nod
   const ir::Value* w = node.input(1);
   const ir::Value* b = node.input(2);
   if (!x || node.num_inputs() > 3 || node.num_outputs() != 1 || !node.output(0)) return std::nullopt;
-  const TensorPtr wc = fixed_tensor(w), bc = fixed_tensor(b);
+  const TensorPtr wc = fixed_tensor(view, w), bc = fixed_tensor(view, b);
   if (!wc || (b && !bc)) return std::nullopt;
   const Tensor& wt = *wc;
   if (wt.dtype() != DType::Float || wt.rank() != 4 || wt.numel() == 0) return std::nullopt;
@@ -356,6 +361,7 @@ std::optional<DnnlClaim> claim_deconv(const GraphView& view, const ir::Node& nod
   fold_bias_add(view, *spec);
   fold_batch_norm(view, *spec);
   spec->post = fusable_activation(view, *spec->nodes.back());
+  if (spec->post && spec->post->clip_after) spec->post.reset();  // its activation runs one eltwise step
   if (spec->post) append_nodes(spec->nodes, *spec->post);
   spec->what = describe_nodes(spec->nodes);
 

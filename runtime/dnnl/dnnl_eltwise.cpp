@@ -1,4 +1,4 @@
-// The dnnl provider's standalone activations (Relu, LeakyRelu, Sigmoid, Tanh, Clip, SiLU written as
+// The dnnl provider's standalone activations (Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSwish, SiLU written as
 // Mul(v, Sigmoid(v))) on float 4-D tensors inside an NHWC region, where no producer could fuse them
 // (e.g. the producer's output has other readers). oneDNN's eltwise writes the input's order; a
 // reorder follows when the output wants the other one.
@@ -21,6 +21,7 @@ struct EltwiseSpec {
 
 struct Prepared {
   std::vector<int64_t> dims;
+  int team = 1;  // team_for_work
   dnnl::eltwise_forward prim;
   dnnl::memory::desc src_user, dst_user;
   dnnl::reorder from_dst;
@@ -39,6 +40,7 @@ class DnnlEltwiseKernel final : public Kernel {
       return invalid("{}: input is not a float 4-D tensor, as its producing step writes", s.what);
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    set_threads(p->team);
     // oneDNN's eltwise runs in place: the input's buffer becomes the output when it dies here and
     // the layouts agree.
     Tensor* y = nullptr;
@@ -70,6 +72,7 @@ class DnnlEltwiseKernel final : public Kernel {
     const EltwiseSpec& s = *spec_;
     auto p = std::make_unique<Prepared>();
     p->dims = d;
+    p->team = team_for_work(elementwise_work(static_cast<double>(numel_of(d))));
     bool empty = false;
     for (int64_t v : d) empty = empty || v == 0;
     if (!empty) TRY(guarded(s.what, [&]() -> Status {
@@ -102,7 +105,7 @@ class DnnlEltwiseKernel final : public Kernel {
 std::optional<DnnlClaim> claim_eltwise(const GraphView& view, const ir::Node& node, int threads) {
   std::optional<PostOp> op = node.op_type() == "Sigmoid" ? silu_from(view, node) : std::nullopt;
   if (!op) op = activation_of(view, node);
-  if (!op) return std::nullopt;
+  if (!op || op->clip_after) return std::nullopt;  // one eltwise step only
   auto spec = std::make_shared<EltwiseSpec>();
   spec->op = *op;
   append_nodes(spec->nodes, *op);

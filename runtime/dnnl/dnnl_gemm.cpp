@@ -35,6 +35,7 @@ struct GemmSpec {
 
 struct Prepared {
   int64_t rows = 0;
+  int team = 1;  // team_for_work
   dnnl::matmul prim;
   dnnl::memory weights, bias;
 };
@@ -55,6 +56,7 @@ class DnnlGemmKernel final : public Kernel {
     const GemmSpec& s = *spec_;
     auto p = std::make_unique<Prepared>();
     p->rows = rows;
+    p->team = team_for_work(static_cast<double>(rows) * static_cast<double>(s.k) * static_cast<double>(s.n));
     TRY(guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
       md src({rows, s.k}, f32, tag::ab), dst({rows, s.n}, f32, tag::ab), wts({s.k, s.n}, f32, tag::any);
@@ -99,6 +101,7 @@ class DnnlGemmKernel final : public Kernel {
     if (y->numel() == 0) return Status::ok();
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(rows));
+    set_threads(p->team);
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
       dnnl::memory src(md({rows, s.k}, f32, tag::ab), eng, const_cast<float*>(a->data<float>()));
@@ -122,9 +125,9 @@ bool float_or_unknown(const ir::Value& v) {
 }
 
 // Gemm's C as a per-column bias: a scalar, [N] or [1, N]; empty when C is absent, nullopt otherwise.
-std::optional<std::vector<float>> gemm_bias(const ir::Value* c, int64_t n, float beta) {
+std::optional<std::vector<float>> gemm_bias(const GraphView& view, const ir::Value* c, int64_t n, float beta) {
   if (!c || beta == 0.0f) return std::vector<float>{};
-  const TensorPtr fixed = fixed_tensor(c);
+  const TensorPtr fixed = fixed_tensor(view, c);
   if (!fixed) return std::nullopt;
   const Tensor& t = *fixed;
   if (t.dtype() != DType::Float) return std::nullopt;
@@ -151,9 +154,9 @@ const ir::Node* bias_add(const GraphView& view, const ir::Node& matmul, int64_t 
   const ir::Node* group[] = {&matmul, add};
   if (!view.read_only_by(*c, group)) return nullptr;  // a graph output or a watched value stays visible
   const ir::Value* other = add->input(c->uses()[0].index == 0 ? 1 : 0);
-  if (!other || other == c || !gemm_bias(other, n, 1.0f)) return nullptr;
+  if (!other || other == c || !gemm_bias(view, other, n, 1.0f)) return nullptr;
   // A bias of rank 2 would broadcast a vector product [N] up to [1, N]; keep the shapes exact.
-  const TensorPtr t = fixed_tensor(other);
+  const TensorPtr t = fixed_tensor(view, other);
   if (t->rank() > 1) {
     const ir::Value* a = matmul.input(0);
     if (!a->type.is_tensor() || !a->type.shape || a->type.shape->size() < 2) return nullptr;
@@ -168,7 +171,7 @@ std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node,
   const ir::Value* a = node.input(0);
   const ir::Value* b = node.input(1);
   if (!a || node.num_outputs() != 1 || !node.output(0) || node.num_inputs() > (gemm ? 3u : 2u)) return std::nullopt;
-  const TensorPtr bc = fixed_tensor(b);
+  const TensorPtr bc = fixed_tensor(view, b);
   if (!float_or_unknown(*a) || !bc) return std::nullopt;
   const Tensor& bt = *bc;
   if (bt.dtype() != DType::Float || bt.rank() != 2 || bt.numel() == 0) return std::nullopt;
@@ -194,7 +197,7 @@ std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node,
     if (s.back().is_known() && s.back().value != spec->k) return std::nullopt;
   }
   if (gemm) {
-    auto bias = gemm_bias(node.input(2), spec->n, beta);
+    auto bias = gemm_bias(view, node.input(2), spec->n, beta);
     if (!bias) return std::nullopt;
     spec->bias = std::move(*bias);
   }
@@ -205,8 +208,8 @@ std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node,
       spec->w[static_cast<size_t>(i * spec->n + j)] = alpha * (trans_b ? src[j * spec->k + i] : src[i * spec->n + j]);
   spec->nodes = {&node};
   if (const ir::Node* add = gemm ? nullptr : bias_add(view, node, spec->n)) {
-    spec->bias = *gemm_bias(add->input(add->input(0) == node.output(0) ? 1 : 0), spec->n, 1.0f);
-    spec->bias_2d = fixed_tensor(add->input(add->input(0) == node.output(0) ? 1 : 0))->rank() > 1;
+    spec->bias = *gemm_bias(view, add->input(add->input(0) == node.output(0) ? 1 : 0), spec->n, 1.0f);
+    spec->bias_2d = fixed_tensor(view, add->input(add->input(0) == node.output(0) ? 1 : 0))->rank() > 1;
     spec->nodes.push_back(add);
   }
   spec->post = fusable_activation(view, *spec->nodes.back());

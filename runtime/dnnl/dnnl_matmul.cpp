@@ -29,6 +29,7 @@ md plain_desc(const std::vector<int64_t>& d) {
 
 struct Prepared {
   std::vector<int64_t> a_dims, b_dims;
+  int team = 1;           // team_for_work
   bool fallback = false;  // shapes oneDNN does not take (or that do not broadcast): cpu kernel
   bool empty = false;
   std::vector<int64_t> y_dims;
@@ -48,6 +49,7 @@ class DnnlMatMulKernel final : public Kernel {
       return fallback_.run(ctx, a ? a->dtype() : DType::Float);
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(a->dims(), b->dims()));
+    set_threads(p->team);
     if (p->fallback) return fallback_.run(ctx, DType::Float);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->y_dims,
                                                      p->empty ? KernelContext::Fill::Zero
@@ -89,6 +91,7 @@ class DnnlMatMulKernel final : public Kernel {
     for (int64_t d : a) p->empty = p->empty || d == 0;
     for (int64_t d : b) p->empty = p->empty || d == 0;
     if (!p->fallback && !p->empty) {
+      p->team = team_for_work(static_cast<double>(numel_of(p->y_dims)) * static_cast<double>(a[r - 1]));
       Status st = guarded(what_, [&]() -> Status {
         p->a = plain_desc(a);
         p->b = plain_desc(b);

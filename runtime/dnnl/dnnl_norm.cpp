@@ -29,6 +29,7 @@ int64_t product(const std::vector<int64_t>& d, size_t from, size_t to) {
 struct Prepared {
   std::vector<int64_t> key;
   bool empty = false;
+  int team = 1;  // team_for_work
   dnnl::primitive prim;
   md data;                       // the oneDNN view of the tensor
   dnnl::memory mean, variance;   // layer norm statistics scratch, when the primitive wants them
@@ -49,6 +50,7 @@ class PrimCache {
     auto p = std::make_unique<Prepared>();
     p->key = key;
     for (int64_t d : dims) p->empty = p->empty || d == 0;
+    p->team = team_for_work(elementwise_work(static_cast<double>(numel_of(dims))));
     if (!p->empty) TRY(make(*p));
     if (cache_.size() >= 4) cache_.erase(cache_.begin());
     cache_.push_back(std::move(p));
@@ -88,6 +90,7 @@ class DnnlSoftmaxKernel final : public Kernel {
         return Status::ok();
       });
     }));
+    set_threads(p->team);
     // oneDNN's softmax runs in place: a dying input's buffer becomes the output.
     ASSIGN_OR_RETURN(Tensor * y, ctx.reuse_input_or_allocate(0, 0, DType::Float, d));
     if (p->empty) return Status::ok();
@@ -150,6 +153,7 @@ class DnnlLayerNormKernel final : public Kernel {
         return Status::ok();
       });
     }));
+    set_threads(p->team);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, d, KernelContext::Fill::Uninitialized));
     if (p->empty) return Status::ok();
     return guarded(what_, [&]() -> Status {

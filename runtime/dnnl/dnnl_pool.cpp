@@ -37,6 +37,7 @@ struct PoolSpec {
 struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
+  int team = 1;  // team_for_work
   dnnl::pooling_v2_forward prim;
   md src_user, dst_user;
   dnnl::reorder from_dst;  // the primitive's output order into dst_user, through dst_buf; empty when equal
@@ -86,6 +87,7 @@ class DnnlPoolKernel final : public Kernel {
     p->dst_dims = {x[0], x[1], w.out[0], w.out[1]};
     for (int64_t d : x) p->empty = p->empty || d == 0;
     for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+    p->team = team_for_work(elementwise_work(static_cast<double>(numel_of(x))));
     if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
       auto pd = make_pd(x, p->dst_dims, s, w);
       p->prim = dnnl::pooling_v2_forward(pd);
@@ -116,6 +118,7 @@ class DnnlPoolKernel final : public Kernel {
     }
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    set_threads(p->team);
     std::vector<int64_t> out_dims = p->dst_dims;
     if (s.squeeze) out_dims.resize(2);  // [N, C, 1, 1] and [N, C] are the same memory
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, out_dims, KernelContext::Fill::Uninitialized));

@@ -2,10 +2,10 @@
 // are kept in NHWC order.
 //
 // Conv (+ fused nodes), Gemm/MatMul with constant weights and pools are claimed wherever they
-// stand; Add/Mul, Concat, channel shuffle and Slice, ReduceMean and standalone activations only
+// stand; Add/Mul, Concat, channel shuffle and Slice, Resize, ReduceMean and standalone activations only
 // between dnnl steps, where they keep a region NHWC instead of sending it back to NCHW for cpu.
-// Softmax, LayerNormalization (also the runtime domain's) and MatMul of two computed tensors are
-// claimed wherever they stand, plain layout.
+// Softmax, LayerNormalization (also the runtime domain's), MatMul of two computed tensors and the
+// recurrent ops are claimed wherever they stand, plain layout.
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -116,6 +116,7 @@ class DnnlProvider final : public Provider {
       else if (op == "Conv") c = dnnl_ep::claim_conv(local, *n, threads_);
       else if (op == "ConvTranspose") c = dnnl_ep::claim_deconv(local, *n, threads_);
       else if (op == "Gemm") c = dnnl_ep::claim_gemm(local, *n, threads_);
+      else if (op == "LSTM" || op == "GRU" || op == "RNN") c = dnnl_ep::claim_recurrent(local, *n);
       else if (op == "MatMul" && !(c = dnnl_ep::claim_gemm(local, *n, threads_)))
         c = dnnl_ep::claim_matmul(local, *n, threads_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool" ||
@@ -128,7 +129,10 @@ class DnnlProvider final : public Provider {
         c = dnnl_ep::claim_shuffle(local, *n);
       else if (op == "Slice" && n->num_inputs() > 0 && float4.count(n->input(0)))
         c = dnnl_ep::claim_channel_slice(local, *n);
-      else if ((op == "Relu" || op == "LeakyRelu" || op == "Sigmoid" || op == "Tanh" || op == "Clip") &&
+      else if ((op == "Resize" || op == "Upsample") && n->num_inputs() > 0 && float4.count(n->input(0)))
+        c = dnnl_ep::claim_resize(local, *n);
+      else if ((op == "Relu" || op == "LeakyRelu" || op == "Sigmoid" || op == "Tanh" || op == "Clip" ||
+                op == "HardSwish") &&
                n->num_inputs() > 0 && float4.count(n->input(0)))
         c = dnnl_ep::claim_eltwise(local, *n, threads_);
       if (!c) continue;

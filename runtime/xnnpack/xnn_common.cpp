@@ -44,8 +44,8 @@ Clamp clamp_of(const GraphView& view, const ir::Node& c) {
       hi = c.attr_float("max", out.hi);
     } else {
       if (c.num_inputs() > 3) return {};
-      lo = constant_float_scalar(c.input(1), out.lo);
-      hi = constant_float_scalar(c.input(2), out.hi);
+      lo = constant_float_scalar(view, c.input(1), out.lo);
+      hi = constant_float_scalar(view, c.input(2), out.hi);
     }
     // Crossed or NaN bounds have ONNX-specific answers (and XNNPACK rejects lo >= hi).
     if (!lo || !hi || std::isnan(*lo) || std::isnan(*hi) || !(*lo < *hi)) return {};

@@ -126,7 +126,7 @@ std::optional<XnnClaim> claim_conv(const GraphView& view, const ir::Node& conv, 
   const ir::Value* x = conv.input(0);
   const ir::Value* b = conv.input(2);
   if (!x || conv.num_inputs() > 3 || conv.num_outputs() != 1 || !conv.output(0)) return std::nullopt;
-  const TensorPtr wc = fixed_tensor(conv.input(1)), bc = fixed_tensor(b);
+  const TensorPtr wc = fixed_tensor(view, conv.input(1)), bc = fixed_tensor(view, b);
   if (!wc || (b && !bc)) return std::nullopt;
   const Tensor& wt = *wc;
   if (wt.dtype() != DType::Float || wt.rank() != 4 || wt.numel() == 0) return std::nullopt;

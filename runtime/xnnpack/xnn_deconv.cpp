@@ -146,7 +146,7 @@ std::optional<XnnClaim> claim_deconv(const GraphView& view, const ir::Node& node
   const ir::Value* x = node.input(0);
   const ir::Value* b = node.input(2);
   if (!x || node.num_inputs() > 3 || node.num_outputs() != 1 || !node.output(0)) return std::nullopt;
-  const TensorPtr wc = fixed_tensor(node.input(1)), bc = fixed_tensor(b);
+  const TensorPtr wc = fixed_tensor(view, node.input(1)), bc = fixed_tensor(view, b);
   if (!wc || (b && !bc)) return std::nullopt;
   const Tensor& wt = *wc;
   if (wt.dtype() != DType::Float || wt.rank() != 4 || wt.numel() == 0) return std::nullopt;

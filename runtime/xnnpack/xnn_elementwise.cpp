@@ -137,8 +137,8 @@ class XnnElementwiseKernel final : public Kernel {
 };
 
 // A float scalar fixed to 2 (Pow's exponent).
-bool is_two(const ir::Value* v) {
-  const TensorPtr t = fixed_tensor(v);
+bool is_two(const GraphView& view, const ir::Value* v) {
+  const TensorPtr t = fixed_tensor(view, v);
   return t && t->dtype() == DType::Float && t->numel() == 1 && t->data<float>()[0] == 2.0f;
 }
 
@@ -180,7 +180,7 @@ std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node&
       st = xnn_create_sigmoid_nc_f32(1, 1, 1, 0, &raw);
     } else if (op == "Sqrt" && node.num_inputs() == 1) {
       st = xnn_create_square_root_nc_f32(1, 1, 1, 0, &raw);
-    } else if (op == "Pow" && node.num_inputs() == 2 && is_two(node.input(1))) {
+    } else if (op == "Pow" && node.num_inputs() == 2 && is_two(view, node.input(1))) {
       st = xnn_create_square_nc_f32(1, 1, 1, 0, &raw);  // x^2, as LayerNorm's variance is often written
     } else if (op == "HardSwish" && node.num_inputs() == 1) {
       st = xnn_create_hardswish_nc_f32(1, 1, 1, 0, &raw);

@@ -57,9 +57,9 @@ bool float_or_unknown(const ir::Value& v) {
 
 // Gemm's C as a per-column bias: a scalar, [N] or [1, N]; empty when C is absent, nullopt otherwise
 // (a C varying along rows is not a bias XNNPACK can add).
-std::optional<std::vector<float>> gemm_bias(const ir::Value* c, int64_t n, float beta) {
+std::optional<std::vector<float>> gemm_bias(const GraphView& view, const ir::Value* c, int64_t n, float beta) {
   if (!c || beta == 0.0f) return std::vector<float>{};
-  const TensorPtr t = fixed_tensor(c);
+  const TensorPtr t = fixed_tensor(view, c);
   if (!t || t->dtype() != DType::Float) return std::nullopt;
   const auto& d = t->dims();
   std::vector<float> out(static_cast<size_t>(n));
@@ -79,7 +79,7 @@ std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, 
   const bool gemm = node.op_type() == "Gemm";
   const ir::Value* a = node.input(0);
   if (!a || node.num_outputs() != 1 || !node.output(0) || node.num_inputs() > (gemm ? 3u : 2u)) return std::nullopt;
-  const TensorPtr bc = fixed_tensor(node.input(1));
+  const TensorPtr bc = fixed_tensor(view, node.input(1));
   if (!float_or_unknown(*a) || !bc) return std::nullopt;
   const Tensor& bt = *bc;
   if (bt.dtype() != DType::Float || bt.rank() != 2 || bt.numel() == 0) return std::nullopt;
@@ -107,7 +107,7 @@ std::optional<XnnClaim> claim_gemm(const GraphView& view, const ir::Node& node, 
   }
   std::vector<float> bias;
   if (gemm) {
-    auto b = gemm_bias(node.input(2), n, beta);
+    auto b = gemm_bias(view, node.input(2), n, beta);
     if (!b) return std::nullopt;
     bias = std::move(*b);
   }

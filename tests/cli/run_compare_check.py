@@ -10,6 +10,8 @@ output and the worst element), --expected-dir with stored outputs, --min-cosine/
 Bad inputs (BAD_INPUTS.md 29-30): wrong rank, element type, fixed dim, symbolic dim bound to 0 or to
 a huge value, an unknown input name, NaN inputs (run, NaN propagates, no crash), --max-memory too
 small: each exit 2 with one error line (except NaN: exit 0), never a crash or partial output.
+Scalar inputs: a one-element tensor fed for a declared scalar runs with a warning (as ONNX Runtime runs
+it); a longer, empty or wrongly typed tensor stays an error.
 """
 import argparse
 import json
@@ -59,6 +61,56 @@ def save_npy(d, name, arr):
     path = os.path.join(d, name)
     np.save(path, arr)
     return path
+
+
+def scalar_input_checks(ortool, tmp):
+    """A one-element tensor fed for a declared scalar runs (as in ONNX Runtime) with a warning; nothing else."""
+    from onnx import TensorProto, helper
+    g = helper.make_graph(
+        [helper.make_node("Cast", ["sr"], ["srf"], to=TensorProto.FLOAT), helper.make_node("Mul", ["x", "srf"], ["y"])],
+        "scalar_rate", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]),
+                        helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])])
+    model = os.path.join(tmp, "scalar_rate.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), model)
+    xp = save_npy(tmp, "sx.npy", np.array([1, 2, 3], np.float32))
+    for what, sr, note in [("scalar", np.array(4, np.int64), False), ("shape [1]", np.array([4], np.int64), True),
+                           ("shape [1, 1]", np.array([[4]], np.int64), True)]:
+        sp = save_npy(tmp, "sr.npy", sr)
+        code, out, err = run(ortool, "run", model, "--input", f"x={xp}", "--input", f"sr={sp}", "--json")
+        try:
+            js = json.loads(out)
+        except ValueError:
+            js = {}
+        warned = [w for w in js.get("warnings", []) if "'sr'" in w and "scalar" in w]
+        check(code == 0 and len(warned) == int(note) and len(js.get("warnings", [])) == int(note),
+              f"scalar input fed a {what}: exit 0, {'one warning naming it' if note else 'no warning'} in --json "
+              f"(exit {code}, warnings {js.get('warnings')}, {err.strip()[:160]})")
+        od = os.path.join(tmp, "scalar_out")
+        code, out, err = run(ortool, "run", model, "--input", f"x={xp}", "--input", f"sr={sp}", "--output-dir", od,
+                             "--format", "npy")
+        y = np.load(os.path.join(od, "y.npy")) if code == 0 else None
+        check(y is not None and y.shape == (3,) and np.array_equal(y, np.array([4, 8, 12], np.float32)),
+              f"scalar input fed a {what}: y = x * 4 of shape (3,) (exit {code}, y {y})")
+        check(("warning" in err and "'sr'" in err) == note, f"scalar input fed a {what}: warning on stderr iff noted")
+        code, out, err = run(ortool, "bench", model, "--input", f"x={xp}", "--input", f"sr={sp}", "--json",
+                             "--iters", "2", "--warmup", "1", "--threads", "2")
+        try:
+            jb = json.loads(out)
+        except ValueError:
+            jb = {}
+        # (bench may also warn that the runs are too spread on a busy machine)
+        check(code == 0 and len([w for w in jb.get("warnings", []) if "'sr'" in w]) == int(note),
+              f"bench of a scalar input fed a {what}: exit 0, warnings in --json (exit {code}, {err.strip()[:160]})")
+        check(jb.get("threads") == 2 and jb.get("threads_used") in (1, 2),
+              f"bench --threads 2 --json reports the threads asked and used, 1 or 2 ({jb.get('threads_used')})")
+    for what, sr in [("shape [2]", np.array([4, 5], np.int64)), ("empty", np.zeros((0,), np.int64)),
+                     ("wrong element type", np.array([4], np.int32))]:
+        sp = save_npy(tmp, "sr_bad.npy", sr)
+        od = os.path.join(tmp, "scalar_bad_out")
+        code, out, err = run(ortool, "run", model, "--input", f"x={xp}", "--input", f"sr={sp}", "--output-dir", od)
+        check(one_error_line(code, err, must_name="sr") and not os.path.exists(od),
+              f"scalar input fed {what}: exit 2, one line naming 'sr', no output ({err.strip()[:160]})")
 
 
 def main():
@@ -233,6 +285,8 @@ def main():
     check(code == 0, "--max-memory large enough: runs")
     code, out, err = run(ortool, "run", model, "--random", "--max-memory", "lots")
     check(one_error_line(code, err), "--max-memory with a bad size: exit 2")
+
+    scalar_input_checks(ortool, tmp)
 
     print(f"{len(FAILS)} failure(s)")
     return 1 if FAILS else 0

@@ -395,6 +395,97 @@ TEST_CASE("dnnl region: outputs in a dying input's buffer, also where that input
   }
 }
 
+// A float scalar initializer.
+ir::Value* scalar(Builder& b, float v) {
+  Tensor t(DType::Float, {});
+  t.mutable_data<float>()[0] = v;
+  return b.init(t);
+}
+
+TEST_CASE("dnnl region: hard-swish written out in exporters' orders, HardSigmoid squeeze-excite, HardSwish op") {
+  std::mt19937 rng(21);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Builder b(rng);
+    b.m.set_opset("", 14);  // HardSwish
+    const int64_t c = 8;
+    ir::Value* x = b.input("x", Shape{Dim::known(1), Dim::known(3), Dim::known(9), Dim::known(9)});
+    // Paddle: v * Clip(v + 3, 0, 6), then / 6.
+    ir::Value* v = b.conv(x, "stem", 3, c, 3, 1, 1, 1, 1, true);
+    auto clip6 = [&](ir::Value* in, const std::string& name) {
+      return b.node("Clip", {in, scalar(b, 0), scalar(b, 6)}, name);
+    };
+    ir::Value* clip = clip6(b.node("Add", {v, scalar(b, 3)}, "hs0_add"), "hs0_clip");
+    ir::Value* h0 = b.node("Div", {b.node("Mul", {v, clip}, "hs0_mul"), scalar(b, 6)}, "hs0_div");
+    // Divided first, then times v; the constant first in the Add and a Mul by 1/6.
+    ir::Value* w = b.conv(h0, "dw", c, c, 3, 1, 1, 1, c);
+    ir::Value* clip1 = clip6(b.node("Add", {scalar(b, 3), w}, "hs1_add"), "hs1_clip");
+    ir::Value* h1 = b.node("Mul", {b.node("Mul", {clip1, scalar(b, 1.0f / 6)}, "hs1_scale"), w}, "hs1_mul");
+    // PyTorch before opset 14: v * HardSigmoid(v) with alpha 1/6.
+    ir::Value* u = b.conv(h1, "pw", c, c, 1);
+    ir::Node* hsig = b.g.add_node("HardSigmoid", "", {u}, {"hs2_sig_out"}, "hs2_sig");
+    hsig->set_attr(ir::Attribute::make_float("alpha", 1.0f / 6));
+    ir::Value* h2 = b.node("Mul", {u, hsig->output(0)}, "hs2_mul");
+    // Squeeze-excite with Paddle's HardSigmoid (alpha 0.2): a conv post-op, then the broadcast Mul.
+    ir::Value* gap = b.node("GlobalAveragePool", {h2}, "gap");
+    ir::Value* r = b.node("Relu", {b.conv(gap, "se_reduce", c, 4, 1)}, "se_relu");
+    ir::Value* gate = b.node("HardSigmoid", {b.conv(r, "se_expand", 4, c, 1)}, "se_gate");
+    ir::Value* scaled = b.node("Mul", {h2, gate}, "se_mul");
+    ir::Value* h3 = b.node("HardSwish", {b.conv(scaled, "proj", c, c, 1)}, "hswish");
+    // Not a hard-swish (adds 2.5): stays on cpu, and so do the nodes after it that read it.
+    ir::Value* z = b.conv(h3, "last", c, c, 1);
+    ir::Value* clip4 = clip6(b.node("Add", {z, scalar(b, 2.5f)}, "no_add"), "no_clip");
+    b.g.add_output(b.node("Div", {b.node("Mul", {z, clip4}, "no_mul"), scalar(b, 6)}, "no_div"));
+    compare(b.m, {feed("x", {1, 3, 9, 9}, rng)}, {"no_add", "no_clip", "no_mul", "no_div"}, threads);
+  }
+}
+
+// Resize(x; scales) or Resize(x; sizes) at opset 13, mode and coordinate mode as given.
+ir::Value* resize(Builder& b, ir::Value* x, const std::string& name, const std::string& mode, const std::string& coord,
+                  std::vector<float> scales, std::vector<int64_t> sizes = {}) {
+  ir::Value* sc = nullptr;
+  ir::Value* sz = nullptr;
+  if (sizes.empty()) {
+    Tensor t(DType::Float, {static_cast<int64_t>(scales.size())});
+    std::copy(scales.begin(), scales.end(), t.mutable_data<float>());
+    sc = b.init(t);
+  } else {
+    Tensor t(DType::Int64, {static_cast<int64_t>(sizes.size())});
+    std::copy(sizes.begin(), sizes.end(), t.mutable_data<int64_t>());
+    sz = b.init(t);
+  }
+  ir::Node* n = b.g.add_node("Resize", "", {x, nullptr, sc, sz}, {name + "_out"}, name);
+  n->set_attr(ir::Attribute::make_string("mode", mode));
+  n->set_attr(ir::Attribute::make_string("coordinate_transformation_mode", coord));
+  if (mode == "nearest") n->set_attr(ir::Attribute::make_string("nearest_mode", "floor"));
+  return n->output(0);
+}
+
+TEST_CASE("dnnl region: Resize in an FPN (nearest and linear, NHWC inside, NCHW at the borders)") {
+  std::mt19937 rng(22);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Builder b(rng);
+    ir::Value* x = b.input("x", Shape{Dim::known(2), Dim::known(3), Dim::known(16), Dim::known(16)});
+    ir::Value* c2 = b.node("Relu", {b.conv(x, "c2", 3, 6, 3, 2, 1)}, "r2");    // 8x8
+    ir::Value* c3 = b.node("Relu", {b.conv(c2, "c3", 6, 6, 3, 2, 1)}, "r3");   // 4x4
+    ir::Value* c4 = b.node("Relu", {b.conv(c3, "c4", 6, 6, 3, 2, 1)}, "r4");   // 2x2
+    ir::Value* p3 = b.node("Add", {resize(b, c4, "up4", "nearest", "asymmetric", {1, 1, 2, 2}), c3}, "p3");
+    ir::Value* p2 = b.node("Add", {c2, resize(b, p3, "up3", "linear", "half_pixel", {}, {2, 6, 8, 8})}, "p2");
+    ir::Node* cat = b.g.add_node("Concat", "",
+                                 {p2, resize(b, p3, "up3b", "linear", "align_corners", {1, 1, 2, 2}),
+                                  resize(b, c4, "up4b", "nearest", "asymmetric", {1, 1, 4, 4})},
+                                 {"cat_out"}, "cat");
+    cat->set_attr(ir::Attribute::make_int("axis", 1));
+    b.g.add_output(b.conv(cat->output(0), "head", 18, 2, 3, 1, 1));
+    // A Resize whose output leaves the region (NHWC in, NCHW out), and one resizing the channels
+    // (the fast path declines it: the reference on an NCHW copy).
+    b.g.add_output(resize(b, c3, "up_out", "linear", "pytorch_half_pixel", {1, 1, 1.5f, 2.5f}));
+    b.g.add_output(b.conv(resize(b, c3, "up_chan", "nearest", "asymmetric", {1, 2, 2, 2}), "after", 12, 2, 1));
+    compare(b.m, {feed("x", {2, 3, 16, 16}, rng)}, {}, threads);
+  }
+}
+
 }  // namespace
 
 #endif  // ORTOOL_HAVE_DNNL

@@ -122,3 +122,54 @@ TEST_CASE("default providers: oneDNN where built in, else XNNPACK, then cpu; all
   CHECK(d == std::vector<std::string>{"cpu"});
 #endif
 }
+
+TEST_CASE("a one-element tensor fed for a scalar input runs as the scalar, with a note; other mismatches fail") {
+  // y = x * Cast(sr), x: float[3], sr: int64 scalar (how voice-activity models take their sample rate).
+  Model m;
+  m.set_opset("", 13);
+  Graph& g = *m.graph;
+  Value* x = g.add_value("x");
+  x->type = Type::tensor(DType::Float, Shape{Dim::known(3)});
+  g.add_input(x);
+  Value* sr = g.add_value("sr");
+  sr->type = Type::tensor(DType::Int64, Shape{});
+  g.add_input(sr);
+  Node* cast = g.add_node("Cast", "", {sr}, {"srf"}, "cast");
+  cast->set_attr(Attribute::make_int("to", static_cast<int64_t>(DType::Float)));
+  Node* mul = g.add_node("Mul", "", {x, cast->output(0)}, {"y"}, "mul");
+  g.add_output(mul->output(0));
+  auto s = rt::Session::create(m);
+  REQUIRE(s.is_ok());
+  auto rate = [](std::vector<int64_t> dims, int64_t v) {
+    Tensor t(DType::Int64, dims);
+    for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<int64_t>()[i] = v + i;
+    return RValue(t);
+  };
+  auto run = [&](RValue r) { return (*s)->run({{"x", RValue(input({3}, 1))}, {"sr", std::move(r)}}); };
+  // The declared scalar: no note.
+  auto out = run(rate({}, 2));
+  REQUIRE(out.is_ok());
+  CHECK((*s)->feed_notes().empty());
+  for (std::vector<int64_t> dims : {std::vector<int64_t>{1}, std::vector<int64_t>{1, 1}}) {
+    auto one = run(rate(dims, 2));
+    REQUIRE(one.is_ok());
+    const Tensor& y = (*one)[0].tensor;
+    CHECK(y.dims() == std::vector<int64_t>{3});  // the scalar's shape, not broadcast up to [1, 3]
+    for (int i = 0; i < 3; ++i) CHECK(y.data<float>()[i] == 2.0f * static_cast<float>(1 + i));
+    REQUIRE((*s)->feed_notes().size() == 1);
+    CHECK((*s)->feed_notes()[0].find("'sr'") != std::string::npos);
+  }
+  // The next run with the declared scalar clears the note.
+  REQUIRE(run(rate({}, 2)).is_ok());
+  CHECK((*s)->feed_notes().empty());
+  // Every other mismatch stays an error naming the input.
+  for (RValue bad : {rate({2}, 2), rate({0}, 2), RValue(input({1}, 2))}) {
+    auto r = run(bad);
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().message().find("'sr'") != std::string::npos);
+  }
+  // A scalar where a one-element tensor is declared is not widened either.
+  Tensor x0(DType::Float, {});
+  auto r = (*s)->run({{"x", RValue(x0)}, {"sr", rate({}, 2)}});
+  CHECK_FALSE(r.is_ok());
+}
