@@ -93,7 +93,7 @@ class QuantizeKernel final : public Kernel {
     if (zp && output_dtype_ && static_cast<DType>(output_dtype_) != zp->dtype())
       return invalid("{}: attribute 'output_dtype' ({}) differs from the zero point's type {}", node.describe(),
                      dtype_name(static_cast<DType>(output_dtype_)), dtype_name(zp->dtype()));
-    double lo, hi;
+    double lo = 0, hi = 0;
     if (!quantized_range(out, lo, hi) && !dtype_is_float8(out))
       return unsupported("{}: quantized type {} is not supported", node.describe(), dtype_name(out));
     if (!dtype_is_float(scale->dtype()))
