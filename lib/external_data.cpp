@@ -7,6 +7,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
+
+#include "lib/int4.h"
 
 namespace ortool {
 
@@ -167,7 +170,7 @@ Result<std::shared_ptr<Buffer>> ExternalDataContext::load(const ExternalDataRef&
 }
 
 size_t ExternalDataLayout::add(const Tensor* t) {
-  uint64_t len = t->nbytes();
+  uint64_t len = dtype_wire_bytes(t->dtype(), static_cast<size_t>(t->numel()));
   uint64_t align = len >= 65536 ? 4096 : 64;
   uint64_t off = (total_bytes + align - 1) / align * align;
   entries.push_back({t, off, len});
@@ -179,7 +182,13 @@ Status ExternalDataLayout::write(FileWriter& w) const {
   uint64_t pos = 0;
   for (const Entry& e : entries) {
     TRY(w.write_zeros(static_cast<size_t>(e.offset - pos)));
-    TRY(w.write(e.tensor->raw(), static_cast<size_t>(e.length)));
+    if (dtype_is_4bit(e.tensor->dtype())) {
+      std::vector<uint8_t> packed(static_cast<size_t>(e.length));
+      pack_4bit(e.tensor->data<uint8_t>(), static_cast<size_t>(e.tensor->numel()), packed.data());
+      TRY(w.write(packed.data(), packed.size()));
+    } else {
+      TRY(w.write(e.tensor->raw(), static_cast<size_t>(e.length)));
+    }
     pos = e.offset + e.length;
   }
   return Status::ok();

@@ -11,8 +11,8 @@
 
 namespace ortool {
 
-// ONNX IR versions ortool accepts (1.16's IR is 10).
-inline constexpr int64_t kMaxIrVersion = 10;
+// ONNX IR versions ortool accepts (IR 11: onnx 1.18, opset 23, float4e2m1; the newer types are refused by tensor).
+inline constexpr int64_t kMaxIrVersion = 11;
 
 struct ImportOptions {
   // Named at the start of every error message ("model.onnx: node 'conv1' (Conv): ...").

@@ -12,6 +12,7 @@
 #include <new>
 
 #include "lib/human_size.h"
+#include "lib/int4.h"
 
 namespace ortool::proto {
 
@@ -40,6 +41,35 @@ Status count_matches(std::string_view label, std::string_view field, int64_t got
   return Status::ok();
 }
 
+// An int4/uint4 tensor: packed bytes from external data, raw_data or int32_data (one packed byte per
+// int32), unpacked to one element per byte.
+Result<Tensor> tensor_4bit(const onnx::TensorProto& tp, DType dtype, std::vector<int64_t> dims, size_t numel,
+                           const ExternalDataContext* ctx, std::string_view label) {
+  const size_t packed_bytes = dtype_wire_bytes(dtype, numel);
+  std::string packed;
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (!ctx) return invalid("{}: uses external data, which is not available here (no model folder)", label);
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (const auto& e : tp.external_data()) entries.emplace_back(e.key(), e.value());
+    ASSIGN_OR_RETURN(ExternalDataRef ref, parse_external_data(entries, tp.name()));
+    ASSIGN_OR_RETURN(std::shared_ptr<Buffer> buf, ctx->load(ref, tp.name(), packed_bytes, 1));
+    packed.assign(reinterpret_cast<const char*>(buf->data()), packed_bytes);
+  } else if (tp.has_raw_data()) {
+    if (tp.raw_data().size() != packed_bytes)
+      return invalid("{}: raw_data has {} bytes but {} elements of {} need {} bytes (two per byte)", label,
+                     tp.raw_data().size(), numel, dtype_name(dtype), packed_bytes);
+    packed = tp.raw_data();
+  } else {
+    TRY(count_matches(label, "int32_data (packed bytes)", tp.int32_data_size(), static_cast<int64_t>(packed_bytes)));
+    packed.resize(packed_bytes);
+    for (size_t i = 0; i < packed_bytes; ++i) packed[i] = static_cast<char>(tp.int32_data(static_cast<int>(i)));
+  }
+  Tensor t(dtype, std::move(dims));
+  unpack_4bit(reinterpret_cast<const uint8_t*>(packed.data()), numel, dtype == DType::Int4,
+              t.mutable_data<uint8_t>());
+  return t;
+}
+
 }  // namespace
 
 Result<Tensor> tensor_from_proto(onnx::TensorProto& tp, const ExternalDataContext* ctx, bool steal) {
@@ -63,6 +93,11 @@ Result<Tensor> tensor_from_proto(onnx::TensorProto& tp, const ExternalDataContex
     t.doc_string = tp.doc_string();
     return t;
   };
+
+  if (dtype_is_4bit(dtype)) {
+    ASSIGN_OR_RETURN(Tensor t, tensor_4bit(tp, dtype, std::move(dims), static_cast<size_t>(numel), ctx, label));
+    return finish(std::move(t));
+  }
 
   if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
     if (dtype == DType::String) return invalid("{}: string tensors cannot use external data", label);
@@ -132,9 +167,13 @@ Result<Tensor> tensor_from_proto(onnx::TensorProto& tp, const ExternalDataContex
     case DType::Float16:
     case DType::BFloat16:
     case DType::Bool:
+    case DType::Float8E4M3FN:
+    case DType::Float8E4M3FNUZ:
+    case DType::Float8E5M2:
+    case DType::Float8E5M2FNUZ:
       TRY(count_matches(label, "int32_data", tp.int32_data_size(), numel));
       t = Tensor(dtype, std::move(dims));
-      // Narrow types travel as int32 holding the value (or, for the 16-bit floats, the bits).
+      // Narrow types travel as int32 holding the value (or, for the 16- and 8-bit floats, the bits).
       if (dtype == DType::Bool) copy_bool(tp.int32_data(), t);
       else if (esize == 1) copy_convert<uint8_t>(tp.int32_data(), t);
       else copy_convert<uint16_t>(tp.int32_data(), t);
@@ -178,6 +217,10 @@ void tensor_to_proto(const Tensor& t, onnx::TensorProto* out) {
   if (!t.doc_string.empty()) out->set_doc_string(t.doc_string);
   if (t.is_string()) {
     for (const std::string& s : t.strings()) out->add_string_data(s);
+  } else if (dtype_is_4bit(t.dtype())) {
+    std::string* raw = out->mutable_raw_data();
+    raw->resize(dtype_wire_bytes(t.dtype(), static_cast<size_t>(t.numel())));
+    pack_4bit(t.data<uint8_t>(), static_cast<size_t>(t.numel()), reinterpret_cast<uint8_t*>(raw->data()));
   } else if (t.dtype() != DType::Undefined) {
     // assign() into the field copies once; set_raw_data(ptr, n) builds a temporary string first.
     std::string* raw = out->mutable_raw_data();

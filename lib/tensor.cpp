@@ -7,6 +7,7 @@
 
 #include <fmt/ranges.h>
 
+#include "lib/float8.h"
 #include "lib/half.h"
 #include "lib/human_size.h"
 
@@ -161,6 +162,10 @@ double Tensor::get_double(int64_t i) const {
     case DType::Int64: return static_cast<double>(data<int64_t>()[i]);
     case DType::UInt64: return static_cast<double>(data<uint64_t>()[i]);
     case DType::Bool: return data<uint8_t>()[i] ? 1.0 : 0.0;
+    case DType::Int4: return data<int8_t>()[i];
+    case DType::UInt4: return data<uint8_t>()[i];
+    case DType::Float8E4M3FN: case DType::Float8E4M3FNUZ: case DType::Float8E5M2: case DType::Float8E5M2FNUZ:
+      return float8_to_float(data<uint8_t>()[i], dtype_);
     default: return 0.0;
   }
 }
@@ -176,6 +181,8 @@ int64_t Tensor::get_int64(int64_t i) const {
     case DType::Int64: return data<int64_t>()[i];
     case DType::UInt64: return static_cast<int64_t>(data<uint64_t>()[i]);
     case DType::Bool: return data<uint8_t>()[i] ? 1 : 0;
+    case DType::Int4: return data<int8_t>()[i];
+    case DType::UInt4: return data<uint8_t>()[i];
     default: return static_cast<int64_t>(get_double(i));
   }
 }

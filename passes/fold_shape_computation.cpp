@@ -1,5 +1,6 @@
-// Pass fold_shape_computation: Shape, Size, and Gather/Slice of a Shape become constants once the
-// dims they read are known (after shape inference and --shape); constant_folding does the rest.
+// Pass fold_shape_computation: Shape, Size, and Gather/Slice of a Shape (or of a Shape cast to int32
+// or int64, as converters from TensorFlow write it) become constants once the dims they read are known,
+// even when other dims (a symbolic batch) are not; constant_folding does the rest.
 #include <algorithm>
 #include <climits>
 
@@ -70,10 +71,13 @@ class FoldShapeComputation final : public Pass {
       std::optional<Tensor> folded;
       if (is_op(n, "Shape") || is_op(n, "Size")) {
         folded = fold_shape_or_size(*n, shape_attrs);
-      } else if ((is_op(n, "Gather") || is_op(n, "Slice")) && n->input(0) && is_op(n->input(0)->producer(), "Shape")) {
-        const ir::Node* shape = n->input(0)->producer();
-        auto dims = value_shape(shape->input(0));
-        if (dims) folded = fold_consumer(*n, *dims, shape_positions(*shape, static_cast<int64_t>(dims->size()), shape_attrs));
+      } else if (is_op(n, "Gather") || is_op(n, "Slice")) {
+        DType dtype = DType::Int64;
+        const ir::Node* shape = shape_through_casts(n->input(0), dtype);
+        auto dims = shape ? value_shape(shape->input(0)) : std::nullopt;
+        if (dims)
+          folded = fold_consumer(*n, *dims, shape_positions(*shape, static_cast<int64_t>(dims->size()), shape_attrs),
+                                 dtype);
       }
       if (!folded) continue;
       if (!ctx.allow_rewrite()) return changed;
@@ -88,8 +92,28 @@ class FoldShapeComputation final : public Pass {
   }
 
  private:
-  // Gather(shape, const indices) or Slice(shape, const starts/ends/axes/steps) of known dims.
-  static std::optional<Tensor> fold_consumer(const ir::Node& c, const Shape& dims, const std::vector<int64_t>& pos) {
+  // The Shape node whose output reaches `v` through zero or more Casts to int32/int64; `dtype` becomes
+  // the type `v` has (the last Cast's).
+  static const ir::Node* shape_through_casts(const ir::Value* v, DType& dtype) {
+    bool first = true;
+    for (int hops = 0; v && hops < 8; ++hops) {
+      const ir::Node* p = v->producer();
+      if (is_op(p, "Shape")) return p;
+      if (!is_op(p, "Cast") || p->num_inputs() != 1) return nullptr;
+      const ir::Attribute* to = p->attr("to");
+      if (!to || to->type != ir::AttrType::Int) return nullptr;
+      const auto t = static_cast<DType>(to->i);
+      if (t != DType::Int32 && t != DType::Int64) return nullptr;
+      if (first) dtype = t;
+      first = false;
+      v = p->input(0);
+    }
+    return nullptr;
+  }
+
+  // Gather(shape, const indices) or Slice(shape, const starts/ends/axes/steps) of known dims, as `dtype`.
+  static std::optional<Tensor> fold_consumer(const ir::Node& c, const Shape& dims, const std::vector<int64_t>& pos,
+                                             DType dtype) {
     int64_t len = static_cast<int64_t>(pos.size());
     std::vector<int64_t> picked;
     std::vector<int64_t> out_dims;
@@ -129,6 +153,14 @@ class FoldShapeComputation final : public Pass {
       const Dim& d = dims[static_cast<size_t>(pos[static_cast<size_t>(i)])];
       if (!d.is_known()) return std::nullopt;
       values.push_back(d.value);
+    }
+    if (dtype == DType::Int32) {
+      std::vector<int32_t> v32;
+      for (int64_t v : values) {
+        if (v > INT32_MAX) return std::nullopt;  // the Cast would wrap; leave it to run
+        v32.push_back(static_cast<int32_t>(v));
+      }
+      return Tensor::from_vector(DType::Int32, out_dims, v32);
     }
     return Tensor::from_vector(DType::Int64, out_dims, values);
   }

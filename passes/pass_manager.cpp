@@ -24,6 +24,7 @@ const std::vector<std::pair<std::string_view, Factory>>& registry() {
       {"eliminate_common_subexpressions", make_eliminate_common_subexpressions},
       {"eliminate_dead_code", make_eliminate_dead_code},
       {"eliminate_identity", make_eliminate_identity},
+      {"eliminate_neutral_elements", make_eliminate_neutral_elements},
       {"eliminate_noop", make_eliminate_noop},
       {"fold_shape_computation", make_fold_shape_computation},
       {"fuse_conv_add", make_fuse_conv_add},
@@ -36,18 +37,20 @@ const std::vector<std::pair<std::string_view, Factory>>& registry() {
       {"fuse_relu_clip", make_fuse_relu_clip},
       {"fuse_transpose_into_gemm", make_fuse_transpose_into_gemm},
       {"fuse_transpose_pairs", make_fuse_transpose_pairs},
+      {"push_transposes", make_push_transposes},
       {"shape_inference", make_shape_inference},
       {"share_duplicate_constants", make_share_duplicate_constants},
   };
   return kPasses;
 }
 
-// Basic: cleanups and the fusions ONNX Runtime's basic level does (all semantics-preserving
-// standard ONNX). Extended adds Gemm, Pad, Transpose and LayerNormalization rewrites.
+// Basic: cleanups, the transpose pushing and the fusions ONNX Runtime's basic level does (all
+// semantics-preserving standard ONNX). Extended adds Gemm, Pad and LayerNormalization rewrites.
 const std::vector<std::string>& basic_pipeline() {
   static const std::vector<std::string> kBasic = {
       "constant_to_initializer", "shape_inference",  "fold_shape_computation", "constant_folding",
-      "eliminate_identity",      "eliminate_noop",   "eliminate_common_subexpressions",
+      "eliminate_identity",      "eliminate_noop",   "eliminate_neutral_elements", "push_transposes",
+      "fuse_transpose_pairs",    "eliminate_common_subexpressions",
       "share_duplicate_constants", "fuse_conv_bn",   "fuse_conv_mul",          "fuse_conv_add",
       "fuse_relu_clip",          "eliminate_dead_code",
   };
@@ -57,7 +60,8 @@ const std::vector<std::string>& basic_pipeline() {
 const std::vector<std::string>& extended_pipeline() {
   static const std::vector<std::string> kExtended = {
       "constant_to_initializer", "shape_inference",   "fold_shape_computation", "constant_folding",
-      "eliminate_identity",      "eliminate_noop",    "fuse_transpose_pairs",   "eliminate_common_subexpressions",
+      "eliminate_identity",      "eliminate_noop",    "eliminate_neutral_elements", "push_transposes",
+      "fuse_transpose_pairs",    "eliminate_common_subexpressions",
       "share_duplicate_constants", "fuse_conv_bn",    "fuse_conv_mul",          "fuse_conv_add",
       "fuse_pad_into_conv",      "fuse_gemm_bn",      "fuse_matmul_add",        "fuse_transpose_into_gemm",
       "fuse_relu_clip",          "fuse_layer_norm",   "eliminate_dead_code",

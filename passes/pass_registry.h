@@ -12,6 +12,7 @@ std::unique_ptr<Pass> make_constant_to_initializer();
 std::unique_ptr<Pass> make_eliminate_common_subexpressions();
 std::unique_ptr<Pass> make_eliminate_dead_code();
 std::unique_ptr<Pass> make_eliminate_identity();
+std::unique_ptr<Pass> make_eliminate_neutral_elements();
 std::unique_ptr<Pass> make_eliminate_noop();
 std::unique_ptr<Pass> make_fold_shape_computation();
 std::unique_ptr<Pass> make_fuse_conv_add();
@@ -24,6 +25,7 @@ std::unique_ptr<Pass> make_fuse_pad_into_conv();
 std::unique_ptr<Pass> make_fuse_relu_clip();
 std::unique_ptr<Pass> make_fuse_transpose_into_gemm();
 std::unique_ptr<Pass> make_fuse_transpose_pairs();
+std::unique_ptr<Pass> make_push_transposes();
 std::unique_ptr<Pass> make_shape_inference();
 std::unique_ptr<Pass> make_share_duplicate_constants();
 

@@ -1,5 +1,5 @@
 // Activation kernels: Relu LeakyRelu PRelu Elu Selu Celu ThresholdedRelu HardSigmoid HardSwish Sigmoid
-// Tanh Softplus Softsign Mish Shrink Clip.
+// Tanh Softplus Softsign Mish Gelu Shrink Clip.
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -105,6 +105,21 @@ struct MishF {
   explicit MishF(const ir::Node&) {}
   template <typename C>
   C operator()(C x) const { return x * std::tanh(softplus(x)); }
+};
+
+// Gelu (opset 20): x * Phi(x) exactly (erf), or with approximate="tanh" the tanh formula; in double.
+struct GeluF {
+  bool tanh_approx;
+  explicit GeluF(const ir::Node& n) : tanh_approx(n.attr_string("approximate", "none") == "tanh") {}
+  template <typename C>
+  C operator()(C x) const {
+    const double d = static_cast<double>(x);
+    if (tanh_approx) {
+      constexpr double k = 0.7978845608028654;  // sqrt(2 / pi)
+      return static_cast<C>(0.5 * d * (1.0 + std::tanh(k * (d + 0.044715 * d * d * d))));
+    }
+    return static_cast<C>(0.5 * d * (1.0 + std::erf(d * 0.7071067811865476)));
+  }
 };
 
 struct ShrinkF {
@@ -264,6 +279,7 @@ void register_activation_kernels(KernelRegistry& r) {
   add_unary<SoftplusF, TypeSet::Float>(r, "Softplus", 1, f);
   add_unary<SoftsignF, TypeSet::Float>(r, "Softsign", 1, f);
   add_unary<MishF, TypeSet::Float>(r, "Mish", 18, f);
+  add_unary<GeluF, TypeSet::Float>(r, "Gelu", 20, f);
   add_unary<ShrinkF, TypeSet::Numeric>(r, "Shrink", 9, numeric_types());
   r.add(KernelDef{"", "Clip", 1, INT32_MAX, numeric_types(), 0, factory_of<ClipKernel>()});
   r.add(KernelDef{"", "PRelu", 1, INT32_MAX, numeric_types(), 0, factory_of<PReluKernel>()});

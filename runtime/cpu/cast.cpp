@@ -1,10 +1,12 @@
-// Cast and CastLike: every pair of numeric, bool, float16, bfloat16 and string element types.
+// Cast and CastLike: every pair of numeric, bool, float16, bfloat16 and string element types, and the
+// float8 (opset 19, with `saturate`) and int4/uint4 (opset 21) types to and from the numeric ones.
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <strings.h>
 
+#include "lib/float8.h"
 #include "runtime/cpu/elementwise.h"
 
 namespace ortool::rt::cpu::elementwise {
@@ -58,10 +60,69 @@ bool from_string_value(const std::string& s, T& out) {
   return true;
 }
 
-Status cast_tensor(KernelContext& ctx, const Tensor& x, DType to) {
+bool is_small_type(DType t) { return dtype_is_float8(t) || dtype_is_4bit(t); }
+
+// Element i of a float8 or 4-bit tensor as a double (float8 codes decoded, 4-bit values as they are).
+double small_value(const Tensor& x, int64_t i) {
+  if (dtype_is_float8(x.dtype())) return float8_to_float(x.data<uint8_t>()[i], x.dtype());
+  return x.dtype() == DType::Int4 ? x.data<int8_t>()[i] : x.data<uint8_t>()[i];
+}
+
+// A value as a 4-bit integer: rounded half to even, then clamped to the type's range (-8..7, 0..15);
+// NaN gives 0.
+uint8_t to_4bit(double v, DType t) {
+  const double lo = t == DType::Int4 ? -8 : 0, hi = t == DType::Int4 ? 7 : 15;
+  if (std::isnan(v)) return 0;
+  return static_cast<uint8_t>(static_cast<int8_t>(std::clamp(std::nearbyint(v), lo, hi)));
+}
+
+// Casts where either side is a float8 or 4-bit type: through double, which holds every value of
+// both sides exactly (int64 and uint64 beyond 2^53 are not representable in either small type).
+Status cast_small(KernelContext& ctx, const Tensor& x, DType to, bool saturate, Tensor* out) {
+  const ir::Node& node = ctx.node();
+  const int64_t n = x.numel();
+  std::vector<double> vals(static_cast<size_t>(n));
+  if (is_small_type(x.dtype())) {
+    for (int64_t i = 0; i < n; ++i) vals[static_cast<size_t>(i)] = small_value(x, i);
+  } else {
+    bool ok = dispatch_numeric(x.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pi = x.data<T>();
+      for (int64_t i = 0; i < n; ++i) vals[static_cast<size_t>(i)] = convert<double>(pi[i]);
+    });
+    if (!ok) return unsupported("{}: cast from {} to {} is not supported", node.describe(), dtype_name(x.dtype()),
+                                dtype_name(to));
+  }
+  if (dtype_is_float8(to)) {
+    auto* po = out->mutable_data<uint8_t>();
+    for (int64_t i = 0; i < n; ++i) po[i] = float_to_float8(static_cast<float>(vals[static_cast<size_t>(i)]), to, saturate);
+    return Status::ok();
+  }
+  if (dtype_is_4bit(to)) {
+    // Integers keep their value where it fits; out of range they are clamped like floats.
+    auto* po = out->mutable_data<uint8_t>();
+    for (int64_t i = 0; i < n; ++i) po[i] = to_4bit(vals[static_cast<size_t>(i)], to);
+    return Status::ok();
+  }
+  bool ok = dispatch_numeric(to, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* po = out->mutable_data<T>();
+    for (int64_t i = 0; i < n; ++i) po[i] = convert<T>(vals[static_cast<size_t>(i)]);
+  });
+  if (!ok) return unsupported("{}: cast from {} to {} is not supported", node.describe(), dtype_name(x.dtype()),
+                              dtype_name(to));
+  return Status::ok();
+}
+
+Status cast_tensor(KernelContext& ctx, const Tensor& x, DType to, bool saturate) {
   const ir::Node& node = ctx.node();
   ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, to, x.dims()));
   const int64_t n = x.numel();
+  if (x.dtype() == to && is_small_type(to)) {
+    if (n) std::memcpy(out->raw_mutable(), x.raw(), x.nbytes());
+    return Status::ok();
+  }
+  if (is_small_type(x.dtype()) || is_small_type(to)) return cast_small(ctx, x, to, saturate, out);
   if (x.is_string() && to == DType::String) {
     out->mutable_strings() = x.strings();
     return Status::ok();
@@ -130,29 +191,35 @@ class CastKernel final : public Kernel {
       else
         to_ = static_cast<DType>(a->i);
     }
+    saturate_ = init.node.attr_int("saturate", 1) != 0;
   }
   Status run(KernelContext& ctx) override {
     TRY(bad_);
     ASSIGN_OR_RETURN(const Tensor* x, required_tensor(ctx, 0));
-    return cast_tensor(ctx, *x, to_);
+    return cast_tensor(ctx, *x, to_, saturate_);
   }
 
  private:
   DType to_ = DType::Undefined;
+  bool saturate_ = true;  // opset 19: out-of-range values to float8 clamp to the largest finite value
   Status bad_;
 };
 
 Status cast_like(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, required_tensor(ctx, 0));
   ASSIGN_OR_RETURN(const Tensor* like, required_tensor(ctx, 1));
-  return cast_tensor(ctx, *x, like->dtype());
+  return cast_tensor(ctx, *x, like->dtype(), ctx.node().attr_int("saturate", 1) != 0);
 }
 
 }  // namespace
 
 void register_cast_kernels(KernelRegistry& r) {
-  r.add(KernelDef{"", "Cast", 1, INT32_MAX, all_tensor_types(), 0, factory_of<CastKernel>()});
-  r.add(KernelDef{"", "CastLike", 15, INT32_MAX, all_tensor_types(), 0, function_kernel(cast_like)});
+  std::vector<DType> types = all_tensor_types();
+  for (DType t : {DType::Float8E4M3FN, DType::Float8E4M3FNUZ, DType::Float8E5M2, DType::Float8E5M2FNUZ, DType::UInt4,
+                  DType::Int4})
+    types.push_back(t);
+  r.add(KernelDef{"", "Cast", 1, INT32_MAX, types, 0, factory_of<CastKernel>()});
+  r.add(KernelDef{"", "CastLike", 15, INT32_MAX, types, 0, function_kernel(cast_like)});
 }
 
 }  // namespace ortool::rt::cpu::elementwise

@@ -30,6 +30,8 @@ void register_resize(KernelRegistry& r);
 void register_space_depth(KernelRegistry& r);
 void register_grid_sample(KernelRegistry& r);
 void register_col2im(KernelRegistry& r);
+void register_affine_grid(KernelRegistry& r);  // affine_grid.cpp
+void register_deform_conv(KernelRegistry& r);  // deform_conv.cpp
 
 // A factory for kernel classes whose constructor records a Status (init_status()); a bad attribute
 // fails session creation instead of the first run.

@@ -18,6 +18,8 @@ void register_conv_kernels(KernelRegistry& r) {
   register_space_depth(r);
   register_grid_sample(r);
   register_col2im(r);
+  register_affine_grid(r);
+  register_deform_conv(r);
 }
 
 }  // namespace ortool::rt::cpu

@@ -1,4 +1,5 @@
-// GridSample (2-D): samples N x C x H x W input at normalized grid points; bilinear/nearest/bicubic, zeros/border/reflection.
+// GridSample: samples N x C x H x W (or, opset 20, N x C x D x H x W) input at normalized grid points;
+// linear/nearest (and cubic in 2-D), zeros/border/reflection padding.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -66,94 +67,123 @@ class GridSampleKernel final : public Kernel {
     const Tensor* x = ctx.input_tensor(0);
     const Tensor* grid = ctx.input_tensor(1);
     if (!x || !grid) return invalid("{}: inputs X and grid are required", node.describe());
-    if (x->rank() != 4)
-      return unsupported("{}: input X has shape {}; only 4-D (N, C, H, W) input is supported", node.describe(),
-                         dims_string(x->dims()));
-    if (grid->rank() != 4 || grid->dims()[0] != x->dims()[0] || grid->dims()[3] != 2)
-      return invalid("{}: grid has shape {}; want [{}, H_out, W_out, 2]", node.describe(), dims_string(grid->dims()),
-                     x->dims()[0]);
+    if (x->rank() != 4 && x->rank() != 5)
+      return unsupported("{}: input X has shape {}; only 4-D (N, C, H, W) and 5-D (N, C, D, H, W) inputs are supported",
+                         node.describe(), dims_string(x->dims()));
+    const size_t nd = x->rank() - 2;  // spatial dims: 2 or 3
+    if (nd == 3 && mode_ == GsMode::Bicubic)
+      return unsupported("{}: cubic mode is supported for 4-D input only", node.describe());
+    if (grid->rank() != x->rank() || grid->dims()[0] != x->dims()[0] || grid->dims().back() != static_cast<int64_t>(nd))
+      return invalid("{}: grid has shape {}; want [{}, <{} output dims>, {}]", node.describe(),
+                     dims_string(grid->dims()), x->dims()[0], nd, nd);
     if (!dtype_is_float(grid->dtype()))
       return invalid("{}: grid must be a float tensor, not {}", node.describe(), dtype_name(grid->dtype()));
-    const int64_t n = x->dims()[0], c = x->dims()[1], h = x->dims()[2], w = x->dims()[3];
-    const int64_t ho = grid->dims()[1], wo = grid->dims()[2];
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), {n, c, ho, wo}));
+    const int64_t n = x->dims()[0], c = x->dims()[1];
+    // Input sizes and grid components in x, y(, z) order: the grid's last dim lists x first (the
+    // innermost input dim).
+    std::vector<int64_t> in_size(nd);
+    for (size_t a = 0; a < nd; ++a) in_size[a] = x->dims()[x->rank() - 1 - a];
+    int64_t in_plane = 1, out_plane = 1;
+    for (size_t a = 0; a < nd; ++a) in_plane *= in_size[a];
+    std::vector<int64_t> out_dims{n, c};
+    for (size_t a = 1; a + 1 < grid->rank(); ++a) {
+      out_dims.push_back(grid->dims()[a]);
+      out_plane *= grid->dims()[a];
+    }
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), out_dims));
     bool known = dispatch_float(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* xp = x->data<T>();
       T* yp = y->mutable_data<T>();
-      const double x_min = align_corners_ ? 0 : -0.5, y_min = x_min;
-      const double x_max = align_corners_ ? static_cast<double>(w) - 1 : static_cast<double>(w) - 0.5;
-      const double y_max = align_corners_ ? static_cast<double>(h) - 1 : static_cast<double>(h) - 0.5;
+      std::vector<double> lo(nd), hi(nd);
+      for (size_t a = 0; a < nd; ++a) {
+        lo[a] = align_corners_ ? 0 : -0.5;
+        hi[a] = align_corners_ ? static_cast<double>(in_size[a]) - 1 : static_cast<double>(in_size[a]) - 0.5;
+      }
       auto denorm = [&](double v, int64_t len) {
         return align_corners_ ? (v + 1) / 2 * static_cast<double>(len - 1)
                               : ((v + 1) * static_cast<double>(len) - 1) / 2;
       };
+      std::vector<double> g(nd);
+      std::vector<int64_t> idx(nd);
       for (int64_t in = 0; in < n; ++in) {
-        for (int64_t oy = 0; oy < ho; ++oy) {
-          for (int64_t ox = 0; ox < wo; ++ox) {
-            const int64_t gi = ((in * ho + oy) * wo + ox) * 2;
-            double gx = denorm(grid->get_double(gi), w);
-            double gy = denorm(grid->get_double(gi + 1), h);
-            if (mode_ == GsMode::Nearest) {
-              gx = std::nearbyint(gx);
-              gy = std::nearbyint(gy);
+        for (int64_t op = 0; op < out_plane; ++op) {
+          const int64_t gi = (in * out_plane + op) * static_cast<int64_t>(nd);
+          bool outside = false, finite = true;
+          for (size_t a = 0; a < nd; ++a) {
+            g[a] = denorm(grid->get_double(gi + static_cast<int64_t>(a)), in_size[a]);
+            if (mode_ == GsMode::Nearest) g[a] = std::nearbyint(g[a]);
+            outside = outside || g[a] < lo[a] || g[a] > hi[a];
+            finite = finite && std::isfinite(g[a]);
+          }
+          if (outside) {
+            // Border clamps the coordinate for linear and nearest; cubic keeps it and clamps each
+            // tap instead (as ONNX Runtime does). Reflection folds the coordinate back inside.
+            for (size_t a = 0; a < nd; ++a) {
+              if (pad_ == GsPad::Border && mode_ != GsMode::Bicubic)
+                g[a] = std::clamp(g[a], 0.0, static_cast<double>(in_size[a] - 1));
+              else if (pad_ == GsPad::Reflection)
+                g[a] = reflect(g[a], lo[a], hi[a]);
             }
-            if (gx < x_min || gx > x_max || gy < y_min || gy > y_max) {
-              if (pad_ == GsPad::Border) {
-                gx = std::clamp(gx, 0.0, static_cast<double>(w - 1));
-                gy = std::clamp(gy, 0.0, static_cast<double>(h - 1));
-              } else if (pad_ == GsPad::Reflection) {
-                gx = reflect(gx, x_min, x_max);
-                gy = reflect(gy, y_min, y_max);
-              }
-            }
-            if (!std::isfinite(gx) || !std::isfinite(gy)) {
-              for (int64_t ic = 0; ic < c; ++ic)
-                yp[((in * c + ic) * ho + oy) * wo + ox] = from_acc<T>(std::numeric_limits<AccOf<T>>::quiet_NaN());
-              continue;
-            }
-            // Far outside the input every tap reads zero padding; keep integer conversions in range.
-            gx = std::clamp(gx, -4.0, static_cast<double>(w) + 4);
-            gy = std::clamp(gy, -4.0, static_cast<double>(h) + 4);
-            for (int64_t ic = 0; ic < c; ++ic) {
-              const T* plane = xp + (in * c + ic) * h * w;
-              auto pixel = [&](int64_t r, int64_t col) -> double {
+          }
+          if (!finite) {
+            for (int64_t ic = 0; ic < c; ++ic)
+              yp[(in * c + ic) * out_plane + op] = from_acc<T>(std::numeric_limits<AccOf<T>>::quiet_NaN());
+            continue;
+          }
+          // Far outside the input every tap reads zero padding; keep integer conversions in range.
+          for (size_t a = 0; a < nd; ++a) g[a] = std::clamp(g[a], -4.0, static_cast<double>(in_size[a]) + 4);
+          for (int64_t ic = 0; ic < c; ++ic) {
+            const T* plane = xp + (in * c + ic) * in_plane;
+            // The value at integer position idx (x, y(, z)) under the padding mode.
+            auto pixel = [&](const std::vector<int64_t>& at) -> double {
+              int64_t off = 0, stride = 1;
+              for (size_t a = 0; a < nd; ++a) {
+                int64_t p = at[a];
                 if (pad_ == GsPad::Zeros) {
-                  if (col < 0 || col >= w || r < 0 || r >= h) return 0.0;
-                } else if (pad_ == GsPad::Border) {
-                  col = std::clamp<int64_t>(col, 0, w - 1);
-                  r = std::clamp<int64_t>(r, 0, h - 1);
-                } else {
-                  col = static_cast<int64_t>(reflect(static_cast<double>(col), x_min, x_max));
-                  r = static_cast<int64_t>(reflect(static_cast<double>(r), y_min, y_max));
-                  col = std::clamp<int64_t>(col, 0, w - 1);
-                  r = std::clamp<int64_t>(r, 0, h - 1);
+                  if (p < 0 || p >= in_size[a]) return 0.0;
+                } else if (pad_ == GsPad::Reflection) {
+                  p = static_cast<int64_t>(reflect(static_cast<double>(p), lo[a], hi[a]));
                 }
-                return load_as<double>(plane[r * w + col]);
-              };
-              double v = 0;
-              if (mode_ == GsMode::Nearest) {
-                v = pixel(static_cast<int64_t>(gy), static_cast<int64_t>(gx));
-              } else if (mode_ == GsMode::Bilinear) {
-                const int64_t x1 = static_cast<int64_t>(std::floor(gx)), y1 = static_cast<int64_t>(std::floor(gy));
-                const double dx1 = gx - static_cast<double>(x1), dx2 = 1 - dx1;
-                const double dy1 = gy - static_cast<double>(y1), dy2 = 1 - dy1;
-                v = dy2 * (dx2 * pixel(y1, x1) + dx1 * pixel(y1, x1 + 1)) +
-                    dy1 * (dx2 * pixel(y1 + 1, x1) + dx1 * pixel(y1 + 1, x1 + 1));
-              } else {
-                const int64_t x0 = static_cast<int64_t>(std::floor(gx)) - 1;
-                const int64_t y0 = static_cast<int64_t>(std::floor(gy)) - 1;
-                double cx[4], cy[4];
-                cubic_coeffs(gx - static_cast<double>(x0) - 1, cx);
-                cubic_coeffs(gy - static_cast<double>(y0) - 1, cy);
-                for (int64_t i = 0; i < 4; ++i) {
-                  double row = 0;
-                  for (int64_t j = 0; j < 4; ++j) row += cx[j] * pixel(y0 + i, x0 + j);
-                  v += cy[i] * row;
-                }
+                p = std::clamp<int64_t>(p, 0, in_size[a] - 1);
+                off += p * stride;
+                stride *= in_size[a];
               }
-              yp[((in * c + ic) * ho + oy) * wo + ox] = from_acc<T>(static_cast<AccOf<T>>(v));
+              return load_as<double>(plane[off]);
+            };
+            double v = 0;
+            if (mode_ == GsMode::Nearest) {
+              for (size_t a = 0; a < nd; ++a) idx[a] = static_cast<int64_t>(g[a]);
+              v = pixel(idx);
+            } else if (mode_ == GsMode::Bilinear) {
+              // Sum over the 2^nd corners of the cell holding g.
+              for (int corner = 0; corner < (1 << nd); ++corner) {
+                double wgt = 1;
+                for (size_t a = 0; a < nd; ++a) {
+                  const double f = std::floor(g[a]);
+                  const bool up = (corner >> a) & 1;
+                  idx[a] = static_cast<int64_t>(f) + (up ? 1 : 0);
+                  wgt *= up ? g[a] - f : 1 - (g[a] - f);
+                }
+                if (wgt != 0) v += wgt * pixel(idx);
+              }
+            } else {
+              const int64_t x0 = static_cast<int64_t>(std::floor(g[0])) - 1;
+              const int64_t y0 = static_cast<int64_t>(std::floor(g[1])) - 1;
+              double cx[4], cy[4];
+              cubic_coeffs(g[0] - static_cast<double>(x0) - 1, cx);
+              cubic_coeffs(g[1] - static_cast<double>(y0) - 1, cy);
+              for (int64_t i = 0; i < 4; ++i) {
+                double row = 0;
+                for (int64_t j = 0; j < 4; ++j) {
+                  idx[0] = x0 + j;
+                  idx[1] = y0 + i;
+                  row += cx[j] * pixel(idx);
+                }
+                v += cy[i] * row;
+              }
             }
+            yp[(in * c + ic) * out_plane + op] = from_acc<T>(static_cast<AccOf<T>>(v));
           }
         }
       }

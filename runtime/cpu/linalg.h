@@ -46,5 +46,7 @@ KernelFactory quantize_linear_kernel();
 KernelFactory dequantize_linear_kernel();
 KernelFactory dynamic_quantize_linear_kernel();
 KernelFactory det_kernel();
+KernelFactory attention_kernel();         // attention.cpp
+KernelFactory rotary_embedding_kernel();  // rotary_embedding.cpp
 
 }  // namespace ortool::rt::cpu

@@ -10,6 +10,7 @@ void register_misc_kernels(KernelRegistry& r) {
   register_spectral_ops(r);
   register_random_ops(r);
   register_string_ops(r);
+  register_string_ops_20(r);
   register_tfidf_ops(r);
   register_training_ops(r);
 }

@@ -54,12 +54,16 @@ Status pad_tensor(KernelContext& ctx, const Tensor& x, const std::vector<int64_t
     map_copy(x, *out, box, offsets, dst_base, out_strides);
     return Status::ok();
   }
+  // Negative pads crop first; the other modes then pad the cropped tensor (as ONNX's reference does:
+  // a wrap or reflection sees only what is left).
   std::vector<std::vector<int64_t>> offsets(r);
   for (size_t d = 0; d < r; ++d) {
-    const int64_t len = in[d];
+    const int64_t first = std::max<int64_t>(0, -begin[d]);
+    const int64_t len = in[d] + std::min<int64_t>(0, begin[d]) + std::min<int64_t>(0, end[d]);
+    if (len <= 0 && dims[d] > 0) return node_error(n, "cannot pad axis {} cropped to nothing in a non-constant mode", d);
     offsets[d].resize(dims[d]);
     for (int64_t o = 0; o < dims[d]; ++o) {
-      int64_t i = o - begin[d];
+      int64_t i = o - std::max<int64_t>(0, begin[d]);
       if (mode == PadMode::kEdge) {
         i = std::clamp<int64_t>(i, 0, len - 1);
       } else if (mode == PadMode::kWrap) {
@@ -71,7 +75,7 @@ Status pad_tensor(KernelContext& ctx, const Tensor& x, const std::vector<int64_t
         i = ((i % period) + period) % period;
         if (i >= len) i = period - i;
       }
-      offsets[d][o] = i * in_strides[d];
+      offsets[d][o] = (first + i) * in_strides[d];
     }
   }
   map_copy(x, *out, offsets);

@@ -1,7 +1,9 @@
-// QuantizeLinear, DequantizeLinear (per tensor, per axis, blocked) and DynamicQuantizeLinear (uint8).
+// QuantizeLinear, DequantizeLinear (per tensor, per axis, blocked; 8- and 16-bit integers, int4/uint4 and
+// the float8 types) and DynamicQuantizeLinear (uint8).
 #include <algorithm>
 #include <cmath>
 
+#include "lib/float8.h"
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/linalg.h"
 
@@ -45,6 +47,8 @@ bool quantized_range(DType t, double& lo, double& hi) {
     case DType::Int8: lo = -128; hi = 127; return true;
     case DType::UInt16: lo = 0; hi = 65535; return true;
     case DType::Int16: lo = -32768; hi = 32767; return true;
+    case DType::UInt4: lo = 0; hi = 15; return true;
+    case DType::Int4: lo = -8; hi = 7; return true;
     default: return false;
   }
 }
@@ -60,6 +64,8 @@ void store_q(Tensor& y, int64_t i, double v) {
     case DType::Int8: store_quantized<int8_t>(y, i, v); break;
     case DType::UInt16: store_quantized<uint16_t>(y, i, v); break;
     case DType::Int16: store_quantized<int16_t>(y, i, v); break;
+    case DType::UInt4: store_quantized<uint8_t>(y, i, v); break;
+    case DType::Int4: store_quantized<int8_t>(y, i, v); break;
     default: break;
   }
 }
@@ -70,6 +76,7 @@ class QuantizeKernel final : public Kernel {
     axis_ = init.node.attr_int("axis", 1);
     block_ = init.node.attr_int("block_size", 0);
     output_dtype_ = init.node.attr_int("output_dtype", 0);
+    saturate_ = init.node.attr_int("saturate", 1) != 0;
   }
 
   Status run(KernelContext& ctx) override {
@@ -83,14 +90,28 @@ class QuantizeKernel final : public Kernel {
     if (zp && zp->dims() != scale->dims() && !(zp->numel() == 1 && scale->numel() == 1))
       return invalid("{}: inputs 'y_zero_point' and 'y_scale' differ in shape", node.describe());
     DType out = zp ? zp->dtype() : (output_dtype_ ? static_cast<DType>(output_dtype_) : DType::UInt8);
-    double lo, hi;
-    if (!quantized_range(out, lo, hi))
+    if (zp && output_dtype_ && static_cast<DType>(output_dtype_) != zp->dtype())
+      return invalid("{}: attribute 'output_dtype' ({}) differs from the zero point's type {}", node.describe(),
+                     dtype_name(static_cast<DType>(output_dtype_)), dtype_name(zp->dtype()));
+    double lo = 0, hi = 0;
+    if (!quantized_range(out, lo, hi) && !dtype_is_float8(out))
       return unsupported("{}: quantized type {} is not supported", node.describe(), dtype_name(out));
     if (!dtype_is_float(scale->dtype()))
       return invalid("{}: input 'y_scale' must be a float tensor", node.describe());
     if (!dtype_is_float(x->dtype()) && x->dtype() != DType::Int32)
       return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(x->dtype()));
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out, x->dims()));
+    if (dtype_is_float8(out)) {
+      // float8: x / scale + zero point in float, then to the nearest code (saturating unless told not to).
+      uint8_t* yd = y->mutable_data<uint8_t>();
+      for (int64_t i = 0; i < x->numel(); ++i) {
+        const int64_t p = layout->index(i);
+        const float z = zp ? static_cast<float>(zp->get_double(p)) : 0.0f;
+        const float v = static_cast<float>(x->get_double(i)) / static_cast<float>(scale->get_double(p)) + z;
+        yd[i] = float_to_float8(v, out, saturate_);
+      }
+      return Status::ok();
+    }
     const bool in_double = x->dtype() == DType::Double;
     for (int64_t i = 0; i < x->numel(); ++i) {
       const int64_t p = layout->index(i);
@@ -111,6 +132,7 @@ class QuantizeKernel final : public Kernel {
  private:
   int64_t opset_;
   int64_t axis_ = 1, block_ = 0, output_dtype_ = 0;
+  bool saturate_ = true;
 };
 
 class DequantizeKernel final : public Kernel {
@@ -133,12 +155,21 @@ class DequantizeKernel final : public Kernel {
     if (zp && zp->dtype() != x->dtype())
       return invalid("{}: input 'x_zero_point' must have the type of 'x'", node.describe());
     const DType xt = x->dtype();
-    if (xt != DType::UInt8 && xt != DType::Int8 && xt != DType::Int32 && xt != DType::UInt16 && xt != DType::Int16)
+    if (xt != DType::UInt8 && xt != DType::Int8 && xt != DType::Int32 && xt != DType::UInt16 && xt != DType::Int16 &&
+        !dtype_is_4bit(xt) && !dtype_is_float8(xt))
       return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(xt));
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, scale->dtype(), x->dims()));
     bool ok = dispatch_float(scale->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* yd = y->mutable_data<T>();
+      if (dtype_is_float8(xt)) {  // (x - zero point) * scale, the codes decoded to float
+        for (int64_t i = 0; i < x->numel(); ++i) {
+          const int64_t p = layout->index(i);
+          const float z = zp ? static_cast<float>(zp->get_double(p)) : 0.0f;
+          yd[i] = from_double<T>((static_cast<float>(x->get_double(i)) - z) * static_cast<float>(scale->get_double(p)));
+        }
+        return;
+      }
       for (int64_t i = 0; i < x->numel(); ++i) {
         const int64_t p = layout->index(i);
         const int64_t z = zp ? zp->get_int64(p) : 0;

@@ -86,6 +86,7 @@ KernelFactory batch_norm_kernel();
 KernelFactory instance_norm_kernel();
 KernelFactory layer_norm_kernel();
 KernelFactory group_norm_kernel();
+KernelFactory rms_norm_kernel();  // norm_rms.cpp
 KernelFactory lp_norm_kernel();
 KernelFactory mvn_kernel();
 KernelFactory lrn_kernel();

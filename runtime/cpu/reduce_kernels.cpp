@@ -45,6 +45,7 @@ void register_reduce_kernels(KernelRegistry& r) {
   // What fuse_layer_norm makes below opset 17 for the runtime alone (PassContext::runtime_ops).
   r.add(KernelDef{std::string(kRuntimeDomain), "LayerNormalization", 1, INT32_MAX, kFloats, 0, layer_norm_kernel()});
   r.add(KernelDef{"", "GroupNormalization", 18, INT32_MAX, kFloats, 0, group_norm_kernel()});
+  r.add(KernelDef{"", "RMSNormalization", 23, INT32_MAX, kFloats, 0, rms_norm_kernel()});
   r.add(KernelDef{"", "LpNormalization", 1, INT32_MAX, kFloats, 0, lp_norm_kernel()});
   r.add(KernelDef{"", "MeanVarianceNormalization", 9, INT32_MAX, kFloats, 0, mvn_kernel()});
   r.add(KernelDef{"", "LRN", 1, INT32_MAX, kFloats, 0, lrn_kernel()});

@@ -1,4 +1,5 @@
-// Spectral kernels of opset 17: DFT and STFT, as a plain O(n^2) transform in double precision (reference).
+// Spectral kernels of opset 17: DFT (and DFT-20, axis as an input) and STFT, as a plain O(n^2) transform
+// in double precision (reference).
 #include <algorithm>
 #include <cmath>
 #include <string_view>
@@ -84,9 +85,11 @@ void dft_line(const Twiddles& tw, int64_t count, int64_t bins, double sign, In i
 // DFT-17: input [batch, s1..sN, 1 (real) | 2 (complex)], transform along the signal axis `axis`
 // (attribute, default 1), length dft_length (input 1, default the axis size; the signal is zero-padded
 // or truncated to it). Output [.., K, .., 2] with K = dft_length, or dft_length / 2 + 1 when onesided.
+// DFT-20 takes the axis from input 2 (a scalar, default -2) instead of the attribute.
 class DftKernel final : public CheckedKernel {
  public:
-  explicit DftKernel(const KernelInit& init) : axis_(init.node.attr_int("axis", 1)) {
+  explicit DftKernel(const KernelInit& init)
+      : axis_from_input_(init.opset >= 20), axis_(init.opset >= 20 ? -2 : init.node.attr_int("axis", 1)) {
     status_ = flag_attr(init.node, "inverse", 0, inverse_);
     if (status_.is_ok()) status_ = flag_attr(init.node, "onesided", 0, onesided_);
   }
@@ -100,8 +103,15 @@ class DftKernel final : public CheckedKernel {
     const int64_t comps = xd.back();
     if (comps != 1 && comps != 2)
       return node_error(n, "last dimension of the input must be 1 (real) or 2 (complex), got {}", comps);
-    ASSIGN_OR_RETURN(int64_t axis, normalize_axis(n, axis_, rank));
-    if (axis == rank - 1) return node_error(n, "axis {} is the real/imaginary dimension, not a signal axis", axis_);
+    int64_t axis_value = axis_;
+    if (axis_from_input_ && ctx.input(2) != nullptr) {
+      ASSIGN_OR_RETURN(const Tensor* a, need_input(ctx, 2, "axis"));
+      if ((a->dtype() != DType::Int32 && a->dtype() != DType::Int64) || a->rank() > 1 || a->numel() != 1)
+        return node_error(n, "input 'axis' must be an int32 or int64 scalar");
+      axis_value = a->get_int64(0);
+    }
+    ASSIGN_OR_RETURN(int64_t axis, normalize_axis(n, axis_value, rank));
+    if (axis == rank - 1) return node_error(n, "axis {} is the real/imaginary dimension, not a signal axis", axis_value);
     if (onesided_ && comps == 2) return node_error(n, "onesided output is not possible for a complex input");
     const int64_t len_in = xd[static_cast<size_t>(axis)];
     if (len_in > kMaxLength) return node_error(n, "signal length {} is larger than supported", len_in);
@@ -139,6 +149,7 @@ class DftKernel final : public CheckedKernel {
   }
 
  private:
+  bool axis_from_input_;
   int64_t axis_;
   bool inverse_ = false;
   bool onesided_ = false;
@@ -218,8 +229,7 @@ class StftKernel final : public CheckedKernel {
 
 void register_spectral_ops(KernelRegistry& r) {
   const std::vector<DType> types = {DType::Float, DType::Double, DType::Float16, DType::BFloat16};
-  // DFT-20 moves axis to an input (default -2); only the opset 17 form is implemented.
-  r.add(KernelDef{"", "DFT", 17, 19, types, 0, checked_factory<DftKernel>()});
+  r.add(KernelDef{"", "DFT", 17, INT32_MAX, types, 0, checked_factory<DftKernel>()});
   r.add(KernelDef{"", "STFT", 17, INT32_MAX, types, 0, checked_factory<StftKernel>()});
 }
 

@@ -35,3 +35,29 @@ TEST_CASE("fold_shape_computation reads known dims of a partly symbolic shape") 
   CHECK(count_ops(b.g(), "Gather") == 1);  // the batch dim is a symbol
   CHECK(count_ops(b.g(), "Slice") == 0);   // dims 1..2 are known
 }
+
+TEST_CASE("fold_shape_computation: Shape -> Cast -> Slice -> Cast -> Concat -> Reshape with a symbolic batch") {
+  // As converters from TensorFlow write a flatten; once the target is constant, MatMul + Add becomes Gemm.
+  ModelBuilder b(13);
+  ir::Value* x = b.symbolic_input("x", {-1, 2, 3, 4});
+  ir::Value* r = b.node("Relu", {x});
+  ir::Value* s32 = b.node("Cast", {b.node("Shape", {r})}, {int_attr("to", static_cast<int64_t>(DType::Int32))});
+  auto i32 = [&](const std::string& n, int32_t v) {
+    return b.init(n, Tensor::from_vector(DType::Int32, {1}, std::vector<int32_t>{v}));
+  };
+  ir::Value* dims = b.node("Slice", {s32, i32("start", 1), i32("end", 4), i32("axes", 0)});
+  ir::Value* d64 = b.node("Cast", {dims}, {int_attr("to", static_cast<int64_t>(DType::Int64))});
+  ir::Value* feat = b.node("ReduceProd", {d64}, {int_attr("keepdims", 1)});
+  ir::Value* target = b.node("Concat", {b.ints("minus_one", {-1}), feat}, {int_attr("axis", 0)});
+  ir::Value* flat = b.node("Reshape", {r, target});
+  ir::Value* mm = b.node("MatMul", {flat, b.random_init("w", {24, 5})});
+  b.output(b.node("Add", {mm, b.random_init("bias", {5})}));
+  auto m = optimize_and_compare(*b.model, {"shape_inference", "fold_shape_computation", "constant_folding",
+                                           "fuse_matmul_add", "eliminate_dead_code"}, true);
+  CHECK(count_ops(*m->graph, "Shape") == 0);
+  CHECK(count_ops(*m->graph, "Cast") == 0);
+  CHECK(count_ops(*m->graph, "Slice") == 0);
+  CHECK(count_ops(*m->graph, "Concat") == 0);
+  CHECK(count_ops(*m->graph, "Gemm") == 1);
+  CHECK(m->graph->nodes().size() == 3);  // Relu, Reshape, Gemm
+}

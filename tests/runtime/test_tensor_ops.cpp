@@ -359,16 +359,20 @@ TEST_CASE("tensor ops: Pad modes against a naive loop, negative pads, attribute 
     std::vector<float> out;
     for (int64_t i = 0; i < od[0] * od[1]; ++i) {
       auto c = coords(i, od);
-      int64_t r = c[0] - pads[0], q = c[1] - pads[1];
+      // Negative pads crop first; the other modes then see only what is left (ONNX's reference).
+      const int64_t f0 = std::max<int64_t>(0, -pads[0]), f1 = std::max<int64_t>(0, -pads[1]);
+      const int64_t n0 = 3 + std::min<int64_t>(0, pads[0]) + std::min<int64_t>(0, pads[2]);
+      const int64_t n1 = 4 + std::min<int64_t>(0, pads[1]) + std::min<int64_t>(0, pads[3]);
+      int64_t r = c[0] - std::max<int64_t>(0, pads[0]), q = c[1] - std::max<int64_t>(0, pads[1]);
       auto fix = [&](int64_t v, int64_t n) {
         if (mode == "edge") return std::clamp<int64_t>(v, 0, n - 1);
         while (v < 0 || v >= n) v = v < 0 ? -v : 2 * (n - 1) - v;  // reflect
         return v;
       };
       if (mode == "constant") {
-        out.push_back(r >= 0 && r < 3 && q >= 0 && q < 4 ? static_cast<float>(r * 4 + q) : value);
+        out.push_back(r >= 0 && r < n0 && q >= 0 && q < n1 ? static_cast<float>((r + f0) * 4 + q + f1) : value);
       } else {
-        out.push_back(static_cast<float>(fix(r, 3) * 4 + fix(q, 4)));
+        out.push_back(static_cast<float>((fix(r, n0) + f0) * 4 + fix(q, n1) + f1));
       }
     }
     return std::make_pair(od, out);
