@@ -142,7 +142,10 @@ def nested_model(tmp, depth):
     inner = helper.make_graph([helper.make_node("Identity", ["x"], ["o0"])], "level_0", [],
                               [helper.make_tensor_value_info("o0", TensorProto.FLOAT, [1])])
     for level in range(1, depth + 1):
-        node = helper.make_node("If", ["c"], [f"o{level}"], name=f"if_{level}", then_branch=inner, else_branch=inner)
+        # Only the then-branch nests (both would double the file at every level).
+        leaf = helper.make_graph([helper.make_node("Identity", ["x"], [f"e{level}"])], f"else_{level}", [],
+                                 [helper.make_tensor_value_info(f"e{level}", TensorProto.FLOAT, [1])])
+        node = helper.make_node("If", ["c"], [f"o{level}"], name=f"if_{level}", then_branch=inner, else_branch=leaf)
         inner = helper.make_graph([node], f"level_{level}", [],
                                   [helper.make_tensor_value_info(f"o{level}", TensorProto.FLOAT, [1])])
     g = helper.make_graph(inner.node, "nested",
