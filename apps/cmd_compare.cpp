@@ -167,7 +167,7 @@ Command register_compare(CLI::App& parent) {
   app->add_option("--threads", a->in.threads,
                   "Intra-op threads (default 1); at most: fewer when other processes keep the cores busy")
       ->check(CLI::Range(1, 256));
-  app->add_option("--max-memory", a->in.max_memory, "Fail cleanly when live tensors would exceed this (e.g. 2G)");
+  add_limit_options(*app, a->in);
   add_providers_option(*app, a->in);
   app->add_option("--expected-dir", a->expected_dir,
                   "Compare model_a with stored outputs: an ONNX test-data folder (input_K.pb, output_K.pb) or a "

@@ -68,8 +68,16 @@ void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir) {
   app.add_option("--seed", o.seed, "Seed of the first random input set (default 0)")->check(integer_in(0));
   add_shape_option(app, o.shapes);
   add_threads_option(app, o.threads);
-  app.add_option("--max-memory", o.max_memory, "Fail cleanly when live tensors would exceed this (e.g. 2G)");
+  add_limit_options(app, o);
   add_providers_option(app, o);
+}
+
+void add_limit_options(CLI::App& app, InputOptions& o) {
+  app.add_option("--max-memory", o.max_memory, "Fail cleanly when live tensors would exceed this (e.g. 2G)");
+  app.add_option("--max-loop-iterations", o.max_loop_iterations,
+                 "Fail cleanly when one Loop node would run more iterations than this (0: no limit)")
+      ->default_str(std::to_string(o.max_loop_iterations))
+      ->check(integer_in(0));
 }
 
 void add_providers_option(CLI::App& app, InputOptions& o) {
@@ -110,11 +118,13 @@ Result<rt::Feeds> build_feeds(const ir::Graph& g, const InputOptions& o, uint64_
   if (!o.input_dir.empty()) {
     ASSIGN_OR_RETURN(feeds, rt::read_input_dir(g, o.input_dir));
   }
+  std::set<std::string> named;  // by --input: a second one for the same input is a mistake, not an override
   for (const std::string& spec : o.inputs) {
     auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0)
       return invalid("--input '{}': expected NAME=FILE", spec);
     std::string name = spec.substr(0, eq);
+    if (!named.insert(name).second) return invalid("--input '{}': input '{}' is given twice", spec, name);
     const ir::Value* v = g.find_value(name);
     if (!v || !v->is_graph_input()) return invalid("--input '{}': the model has no input named '{}'", spec, name);
     ASSIGN_OR_RETURN(RValue val, rt::read_input_file(spec.substr(eq + 1), *v));

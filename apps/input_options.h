@@ -10,6 +10,7 @@
 #include "lib/graph.h"
 #include "runtime/feeds.h"
 #include "runtime/provider.h"
+#include "runtime/session.h"
 
 namespace CLI {
 class App;
@@ -26,6 +27,7 @@ struct InputOptions {
   std::vector<std::string> shapes;  // NAME=d0,d1,...
   int threads = 1;                  // --threads 0 becomes the number of cores at parse time
   std::string max_memory;           // "512M", "2G", bytes
+  int64_t max_loop_iterations = rt::SessionOptions{}.max_loop_iterations;  // per Loop node run; 0: no limit
   // Execution providers in priority order (rt::default_providers: dnnl,cpu with oneDNN built in).
   std::vector<std::string> providers = rt::default_providers();
   bool profile = false;                          // time every node (bench --profile)
@@ -44,7 +46,9 @@ CLI::Option* add_random_option(CLI::App& app, int& count);                      
 // The number of cores this process may run on (what --threads 0 means).
 int available_cores();
 
-// Adds --input, --input-dir, --random, --seed, --shape, --threads, --max-memory, --providers to `app`.
+// Adds --max-memory and --max-loop-iterations (the run's resource limits) to `app`.
+void add_limit_options(CLI::App& app, InputOptions& o);
+// Adds --input, --input-dir, --random, --seed, --shape, --threads, the limits, --providers to `app`.
 void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir = true);
 // Adds only --providers (for commands that declare the other input options their own way).
 void add_providers_option(CLI::App& app, InputOptions& o);

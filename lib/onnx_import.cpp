@@ -4,6 +4,7 @@
 #include <new>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "lib/proto_convert.h"
 
@@ -99,6 +100,10 @@ class Importer {
  private:
   Result<ir::Attribute> import_attribute(onnx::AttributeProto& ap, ir::Graph* g, ir::Node* n, int depth);
   const ImportOptions& opt_;
+  // A subgraph error names the outermost and the innermost attribute only: a breadcrumb per level
+  // would make one line of kilobytes from a deeply nested (possibly hostile) model.
+  bool crumbed_ = false;   // the innermost level has named itself
+  int crumbs_skipped_ = 0;  // levels between it and the outermost
 };
 
 Result<ir::Attribute> Importer::import_attribute(onnx::AttributeProto& ap, ir::Graph* g, ir::Node* n, int depth) {
@@ -120,8 +125,18 @@ Result<ir::Attribute> Importer::import_attribute(onnx::AttributeProto& ap, ir::G
   auto graph = [&](onnx::GraphProto& gp) -> Result<std::shared_ptr<ir::Graph>> {
     auto sub = std::make_shared<ir::Graph>(g, n);
     Status st = import_graph(gp, sub.get(), depth + 1);
-    if (!st) return st.with_context(where);
-    return sub;
+    if (st) return sub;
+    if (depth == 0) {
+      const int skipped = std::exchange(crumbs_skipped_, 0);
+      crumbed_ = false;
+      return st.with_context(skipped ? fmt::format("{}: ... {} more levels ...", where, skipped) : where);
+    }
+    if (crumbed_) {
+      ++crumbs_skipped_;
+      return st;
+    }
+    crumbed_ = true;
+    return st.with_context(where);
   };
 
   switch (a.type) {

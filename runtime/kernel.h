@@ -50,6 +50,11 @@ class KernelContext {
   virtual Result<std::vector<RValue>> run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) = 0;
   // Opset of the node's domain in the model.
   virtual int64_t opset() const = 0;
+  // Counts `bytes` a kernel keeps across subgraph runs (the per-iteration scan outputs of Loop and
+  // Scan) against the session's memory limit until the node's run ends; fails cleanly past it.
+  virtual Status hold_memory(size_t bytes) = 0;
+  // The most iterations one Loop or Scan node may run (SessionOptions::max_loop_iterations; 0: no limit).
+  virtual int64_t max_loop_iterations() const = 0;
 };
 
 class Kernel {

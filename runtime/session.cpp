@@ -166,6 +166,14 @@ class Context final : public KernelContext {
   }
 
   Result<std::vector<RValue>> run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) override;
+  int64_t max_loop_iterations() const override;
+
+  Status hold_memory(size_t bytes) override {
+    TRY(meter_->reserve(bytes, node_, 0));
+    held_ += bytes;
+    return Status::ok();
+  }
+  ~Context() override { meter_->release(held_); }
 
  private:
   const ir::Node& node_;
@@ -181,6 +189,7 @@ class Context final : public KernelContext {
   BufferPool* buffers_;               // null: plain zero-filled heap tensors (run_node)
   const std::vector<int>* dying_;     // Step::dying_inputs, or null
   std::list<RValue> scratch_;
+  size_t held_ = 0;  // hold_memory's bytes, released with the context
 };
 
 DType decisive_dtype(const ir::Node& n, int type_input) {
@@ -285,7 +294,18 @@ class SessionImpl final : public Session {
       const RValue* v = resolve(&frame, r);
       out.push_back(v ? *v : RValue());
     }
+    for (size_t i = 0; i < out.size() && i < outputs_.size(); ++i) TRY(check_output_type(*outputs_[i], out[i]));
     return out;
+  }
+
+  // An output whose declared element type differs from what its node computes is refused (ONNX Runtime
+  // refuses such a model at load), rather than written with a type its consumers do not expect.
+  static Status check_output_type(const ir::Value& v, const RValue& got) {
+    if (!got.is_tensor() || !v.type.is_tensor() || v.type.elem == DType::Undefined) return Status::ok();
+    if (got.tensor.dtype() == v.type.elem) return Status::ok();
+    const ir::Node* p = v.producer();
+    return invalid("output '{}' is declared {} but {} computes {}", v.name(), dtype_name(v.type.elem),
+                   p ? p->describe() : std::string("its source"), dtype_name(got.tensor.dtype()));
   }
 
   Result<std::vector<RValue>> run_graph(const ir::Graph& g, std::vector<RValue> inputs, Frame* parent) {
@@ -311,6 +331,7 @@ class SessionImpl final : public Session {
   int threads_used() const override { return opts_.threads; }
   const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
   size_t peak_memory_bytes() const override { return meter_.peak; }
+  const SessionOptions& options() const { return opts_; }
   size_t arena_bytes() const override { return buffers_->peak_reserved_bytes(); }
   std::vector<NodeTiming> node_timings() const override {
     std::vector<NodeTiming> out;
@@ -614,6 +635,10 @@ class SessionImpl final : public Session {
 Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) {
   if (!session_) return unsupported("{}: subgraphs can only run inside a session", node_.describe());
   return session_->run_graph(g, std::move(inputs), frame_);
+}
+
+int64_t Context::max_loop_iterations() const {
+  return session_ ? session_->options().max_loop_iterations : SessionOptions{}.max_loop_iterations;
 }
 
 }  // namespace

@@ -53,6 +53,9 @@ struct SessionOptions {
   std::vector<std::string> providers = {"cpu"};
   // Refuse to allocate past this many bytes of live tensors (0: no limit).
   size_t max_memory_bytes = 0;
+  // Fail a Loop or Scan node that would run more iterations than this (a trip count of 2^62 with an
+  // empty body would otherwise run for ever); 0 means no limit.
+  int64_t max_loop_iterations = 10'000'000;
   // Values for symbolic dims ("batch" -> 1) used to check inputs.
   std::map<std::string, int64_t> dim_bindings;
   // Time every node run (Session::node_timings); off by default: it costs two clock reads per node.

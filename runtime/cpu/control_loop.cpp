@@ -44,7 +44,11 @@ class LoopKernel final : public Kernel {
 
     std::vector<std::vector<Tensor>> scans(scans_);
     int64_t iter = 0;
+    const int64_t limit = ctx.max_loop_iterations();
     for (; (!has_max || iter < max_trips) && cond; ++iter) {
+      if (limit > 0 && iter >= limit)
+        return resource_limit("{}: stopped after {} iterations (the limit; raise it with --max-loop-iterations)",
+                              node.describe(), limit);
       std::vector<RValue> in;
       in.reserve(2 + carried_);
       in.emplace_back(Tensor::scalar_i64(iter));
@@ -62,6 +66,7 @@ class LoopKernel final : public Kernel {
         RValue& s = out[1 + carried_ + k];
         if (!s.is_tensor())
           return invalid("{}: scan output {} of iteration {} is not a tensor", node.describe(), k, iter);
+        TRY(ctx.hold_memory(s.tensor.nbytes()));
         scans[k].push_back(std::move(s.tensor));
       }
     }

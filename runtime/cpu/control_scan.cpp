@@ -87,6 +87,7 @@ class ScanKernel final : public Kernel {
       for (size_t k = 0; k < scan_outputs_; ++k) {
         if (!out[states_ + k].is_tensor())
           return invalid("{}: body scan output {} is not a tensor", node.describe(), k);
+        TRY(ctx.hold_memory(out[states_ + k].tensor.nbytes()));
         scans[k].push_back(std::move(out[states_ + k].tensor));
       }
     }
@@ -225,7 +226,8 @@ class Scan8Kernel final : public Kernel {
         for (size_t k = 0; k < scan_outputs_; ++k) {
           if (!out[states_ + k].is_tensor())
             return invalid("{}: body scan output {} is not a tensor", node.describe(), k);
-          scans[k].push_back(std::move(out[states_ + k].tensor));
+          TRY(ctx.hold_memory(out[states_ + k].tensor.nbytes()));
+        scans[k].push_back(std::move(out[states_ + k].tensor));
           positions[k].push_back(b * max_len + t);
         }
       }

@@ -28,13 +28,16 @@ Status expand_kernel(KernelContext& ctx) {
       return node_error(n, "input shape [{}] cannot be broadcast to [{}]", fmt::join(in, ","), fmt::join(shape, ","));
   }
   TRY(checked_dims(n, dims).status());
+  // The output first: it is checked against the memory budget, and the offset tables below are no
+  // larger than the sum of its dims, so they stay small once it exists (and are not built when empty).
+  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
+  if (out->numel() == 0) return Status::ok();
   const std::vector<int64_t> in_strides = strides_of(in_aligned);
   std::vector<std::vector<int64_t>> offsets(r);
   for (size_t d = 0; d < r; ++d) {
     offsets[d].resize(dims[d]);
     for (int64_t k = 0; k < dims[d]; ++k) offsets[d][k] = in_aligned[d] == 1 ? 0 : k * in_strides[d];
   }
-  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
   map_copy(*x, *out, offsets);
   return Status::ok();
 }
@@ -60,20 +63,25 @@ class TileKernel final : public Kernel {
     if (static_cast<int64_t>(reps.size()) != r)
       return node_error(n, "repeats [{}] must have one entry per input axis ({})", fmt::join(reps, ","), r);
     // The output seen as [rep0, d0, rep1, d1, ...] reads the input at [k0, k1, ...].
-    const std::vector<int64_t> in_strides = strides_of(x->dims());
     std::vector<int64_t> dims(r);
-    std::vector<std::vector<int64_t>> offsets;
     for (int64_t d = 0; d < r; ++d) {
       if (reps[d] < 0) return node_error(n, "repeats [{}] has a negative entry", fmt::join(reps, ","));
       const int64_t dim = x->dims()[d];
       if (dim != 0 && reps[d] > INT64_MAX / dim) return node_error(n, "repeats [{}] overflow", fmt::join(reps, ","));
       dims[d] = dim * reps[d];
+    }
+    TRY(checked_dims(n, dims).status());
+    // The output first (checked against the memory budget), then offset tables no larger than its dims.
+    ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
+    if (out->numel() == 0) return Status::ok();
+    const std::vector<int64_t> in_strides = strides_of(x->dims());
+    std::vector<std::vector<int64_t>> offsets;
+    for (int64_t d = 0; d < r; ++d) {
+      const int64_t dim = x->dims()[d];
       offsets.emplace_back(reps[d], 0);
       offsets.emplace_back(dim);
       for (int64_t k = 0; k < dim; ++k) offsets.back()[k] = k * in_strides[d];
     }
-    TRY(checked_dims(n, dims).status());
-    ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
     map_copy(*x, *out, offsets);
     return Status::ok();
   }

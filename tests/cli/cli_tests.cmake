@@ -27,7 +27,12 @@ add_test(NAME cli_bad_inputs
          COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/bad_inputs.py --ortool $<TARGET_FILE:ortool>
                  --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx)
 
-set_tests_properties(cli_conventions cli_info_check cli_bad_inputs PROPERTIES TIMEOUT 900)
+# Hostile models and options at run time (huge Expand/Tile, endless and growing Loops, wrong declared
+# output types, repeated --input, deep nesting): exit 2 and one line, fast. Runs under ASan in CI too.
+add_test(NAME cli_bad_inputs_runtime
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/runtime_limits_check.py --ortool $<TARGET_FILE:ortool>)
+
+set_tests_properties(cli_conventions cli_info_check cli_bad_inputs cli_bad_inputs_runtime PROPERTIES TIMEOUT 900)
 set_tests_properties(cli_roundtrip PROPERTIES TIMEOUT 2400)
 
 # run and compare end to end: outputs vs onnx's reference evaluator, gates, BAD_INPUTS.md 29-30.
