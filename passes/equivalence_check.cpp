@@ -7,8 +7,7 @@
 #include <cmath>
 
 #include "lib/function_inline.h"
-#include "lib/onnx_export.h"
-#include "lib/onnx_import.h"
+#include "lib/model_clone.h"
 #include "runtime/feeds.h"
 #include "runtime/provider.h"
 #include "runtime/session.h"
@@ -27,9 +26,7 @@ Result<std::unique_ptr<rt::Session>> create_session(const ir::Model& m, const rt
                                                     std::unique_ptr<ir::Model>& expanded) {
   auto s = rt::Session::create(m, so);
   if (s.is_ok()) return s;
-  auto bytes = export_model_proto_bytes(m);
-  if (!bytes.is_ok()) return s;
-  auto copy = import_model_proto(*bytes, {});
+  auto copy = clone_model(m);
   if (!copy.is_ok()) return s;
   expanded = std::move(copy).value();
   auto has_kernel = [](const ir::Node& n, int64_t opset) {

@@ -6,30 +6,20 @@
 #include <cmath>
 #include <optional>
 
+#include "lib/model_clone.h"
 #include "lib/model_info.h"
 #include "lib/onnx_shape_inference.h"
+#include "passes/freeze_inputs.h"
 #include "passes/optimize.h"
 #include "prune/activation_stats.h"
 #include "prune/apply_plan.h"
 #include "prune/dependency_graph.h"
 #include "prune/importance.h"
-#include "prune/model_clone.h"
 #include "prune/recalibrate_bn.h"
 
 namespace ortool::prune {
 
 namespace {
-
-// Initializer-backed graph inputs become plain initializers; returns how many.
-int64_t freeze_initializer_inputs(ir::Model& model) {
-  ir::Graph& g = *model.graph;
-  std::vector<ir::Value*> frozen;
-  for (ir::Value* v : g.inputs())
-    if (v->is_constant()) frozen.push_back(v);
-  for (ir::Value* v : frozen) g.remove_input(v);
-  if (!frozen.empty() && model.ir_version < 4) model.ir_version = 4;  // initializers outside the inputs
-  return static_cast<int64_t>(frozen.size());
-}
 
 Status optimize(ir::Model& model, const PrepareOptions& o, bool fold_norms) {
   passes::OptimizeOptions opts;
@@ -44,7 +34,7 @@ Status optimize(ir::Model& model, const PrepareOptions& o, bool fold_norms) {
 
 Result<std::vector<std::string>> prepare_model(ir::Model& model, const PrepareOptions& o, bool fold_norms) {
   std::vector<std::string> notes;
-  if (int64_t n = freeze_initializer_inputs(model))
+  if (int64_t n = passes::freeze_initializer_inputs(model))
     notes.push_back(fmt::format("{} initializer{} listed as graph input{} became plain constant{} (pruned weights "
                                 "cannot stay inputs of their old shape)",
                                 n, n == 1 ? "" : "s", n == 1 ? "" : "s", n == 1 ? "" : "s"));

@@ -3,8 +3,8 @@
 
 #include <limits>
 
+#include "lib/model_clone.h"
 #include "prune/apply_plan.h"
-#include "prune/model_clone.h"
 #include "prune/prune_model.h"
 
 namespace ortool::prune {

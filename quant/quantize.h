@@ -14,6 +14,8 @@
 // activations with uint8 weights). Only the main graph is quantized; subgraph nodes stay float.
 //
 // Typical use (the model first goes through `optimize`, so BatchNormalization is folded):
+// Weights an old exporter lists as graph inputs must first become plain initializers
+// (passes::freeze_initializer_inputs): `optimize` folds BatchNormalization only into constant weights.
 //     QuantizeOptions o;                                   // QDQ, uint8 activations, int8 per-channel weights
 //     auto names = tensors_to_calibrate(model, o);         // what calibration must measure
 //     RangeTable ranges = ...;                             // min/max (or entropy, ...) per name
@@ -58,12 +60,6 @@ Status validate_options(const ir::Model& model, const QuantizeOptions& options, 
 // outputs of the nodes it will quantize (weights and biases excluded: their ranges come from their
 // values). Sorted by name, no duplicates.
 Result<std::vector<std::string>> tensors_to_calibrate(const ir::Model& model, const QuantizeOptions& options);
-
-// Turns the graph inputs that an initializer backs (old exporters list every weight as an input) into
-// plain initializers: quantization bakes weights in anyway, and `optimize` folds BatchNormalization
-// only into constant weights, so call this before optimizing a model for quantization. Returns how
-// many inputs it removed.
-int64_t bake_initializer_inputs(ir::Model& model);
 
 // One node of the float model in the report.
 struct NodeOutcome {

@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "lib/onnx_export.h"
-#include "lib/onnx_import.h"
+#include "lib/model_clone.h"
+#include "passes/freeze_inputs.h"
 #include "quant/quantize_report.h"
 
 namespace ortool::quant {
@@ -21,11 +21,6 @@ namespace {
 // An activation SQNR for layers whose input is not quantized (a float graph input): float is exact,
 // but an infinite input SQNR would make every such layer look infinitely harmful.
 constexpr double kFloatInputDb = 100.0;
-
-Result<std::unique_ptr<ir::Model>> copy_model(const ir::Model& m) {
-  ASSIGN_OR_RETURN(std::string bytes, export_model_proto_bytes(m));
-  return import_model_proto(bytes, {});
-}
 
 Result<QuantizeReport> quantize_once(ir::Model& model, const RangeTable* ranges, const PipelineOptions& o,
                                      const QuantizeOptions& qo) {
@@ -147,7 +142,7 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
   // into its Conv) is dropped from the exclusions with a note.
   QuantizeOptions qo = o.quantize;
   if (o.optimize_first) {
-    result.baked_inputs = bake_initializer_inputs(model);
+    result.baked_inputs = passes::freeze_initializer_inputs(model);
     ASSIGN_OR_RETURN(result.optimized, passes::optimize_model(model, o.optimize));
     std::vector<std::string> kept;
     for (const std::string& name : qo.exclude_nodes) {
@@ -159,7 +154,7 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
     }
     qo.exclude_nodes = kept;
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> float_model, copy_model(model));
+  ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> float_model, clone_model(model));
 
   // Ranges.
   if (o.mode == QuantMode::Static) {
@@ -207,7 +202,7 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
   auto try_layer = [&](const Layer& layer) -> Result<Trial> {
     QuantizeOptions trial_qo = qo;
     for (const std::string& n : layer.nodes) trial_qo.exclude_nodes.push_back(n);
-    ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> again, copy_model(*float_model));
+    ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> again, clone_model(*float_model));
     if (o.mode == QuantMode::Static) {
       ASSIGN_OR_RETURN(std::vector<std::string> need, tensors_to_calibrate(*again, trial_qo));
       std::vector<std::string> missing;

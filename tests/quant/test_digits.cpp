@@ -1,6 +1,7 @@
 // The digits models (testdata/make_digits.py): the CNN quantized statically (min/max ranges over the
 // calibration set) and the transformer dynamically each keep their held-out top-1 within 0.25 points.
 #include "lib/model_io.h"
+#include "passes/freeze_inputs.h"
 #include "passes/optimize.h"
 #include "tests/quant/quant_doctest_util.h"
 
@@ -22,7 +23,7 @@ Tensor npy(const char* file) {
 std::unique_ptr<ir::Model> load_optimized(const char* file) {
   auto m = load_model(digits(file));
   REQUIRE_MESSAGE(m.is_ok(), m.status().message());
-  bake_initializer_inputs(**m);
+  passes::freeze_initializer_inputs(**m);
   auto r = passes::optimize_model(**m, {});
   REQUIRE_MESSAGE(r.is_ok(), r.status().message());
   return std::move(m).value();

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <set>
 
+#include "passes/freeze_inputs.h"
 #include "passes/pass_util.h"
 #include "tests/quant/quant_doctest_util.h"
 
@@ -401,7 +402,7 @@ TEST_CASE("a bias that would overflow int32 raises the weight scale, and the mod
   CHECK(sqnr_db((*a)[0].tensor, (*c)[0].tensor) >= kMinSqnr);
 }
 
-TEST_CASE("weights listed as graph inputs are baked in; bake_initializer_inputs prepares them for optimize") {
+TEST_CASE("weights listed as graph inputs are baked in; freeze_initializer_inputs prepares them for optimize") {
   auto m = conv_net();
   m->graph->add_input(m->graph->find_value("w0"));
   auto feeds = seeded_feeds(*m, 1);
@@ -414,7 +415,7 @@ TEST_CASE("weights listed as graph inputs are baked in; bake_initializer_inputs 
   auto p = conv_net();
   p->graph->add_input(p->graph->find_value("w3"));
   p->graph->add_input(p->graph->find_value("b3"));
-  CHECK(bake_initializer_inputs(*p) == 2);
+  CHECK(passes::freeze_initializer_inputs(*p) == 2);
   CHECK(p->graph->inputs().size() == 1);
   CHECK(p->graph->find_value("w3")->is_constant());
 }

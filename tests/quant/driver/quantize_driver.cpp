@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "passes/freeze_inputs.h"
 #include "passes/optimize.h"
 #include "quant/quantize.h"
 #include "tests/quant/quant_test_util.h"
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
   auto loaded = load_model(in);
   if (!loaded) return fail(loaded.status());
   ir::Model& model = **loaded;
-  if (optimize) quant::bake_initializer_inputs(model);
+  if (optimize) passes::freeze_initializer_inputs(model);
   if (optimize || !shapes.empty()) {
     passes::OptimizeOptions oo;
     oo.input_shapes = shapes;

@@ -1,10 +1,10 @@
 // clone_model: export to ONNX bytes and import again.
-#include "prune/model_clone.h"
+#include "lib/model_clone.h"
 
 #include "lib/onnx_export.h"
 #include "lib/onnx_import.h"
 
-namespace ortool::prune {
+namespace ortool {
 
 Result<std::unique_ptr<ir::Model>> clone_model(const ir::Model& model) {
   ASSIGN_OR_RETURN(std::string bytes, export_model_proto_bytes(model));
@@ -13,4 +13,4 @@ Result<std::unique_ptr<ir::Model>> clone_model(const ir::Model& model) {
   return std::move(copy).value();
 }
 
-}  // namespace ortool::prune
+}  // namespace ortool
