@@ -7,6 +7,7 @@
 #include "apps/accuracy_print.h"
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/gate_options.h"
 #include "apps/input_options.h"
 #include "apps/progress.h"
 #include "apps/run_util.h"
@@ -26,7 +27,6 @@ struct CompareArgs {
   int random_count = 0;
   std::string expected_dir;
   Gates gates;
-  double min_cosine = 0, min_sqnr = 0, max_top1_drop = 0;  // copied into `gates` when given
   bool json = false;
 };
 
@@ -175,12 +175,7 @@ Command register_compare(CLI::App& parent) {
   add_image_options(*app, a->image);
   app->add_option("--atol", a->gates.tol.atol, "Absolute tolerance (default 1e-4); an element fails only when over both");
   app->add_option("--rtol", a->gates.tol.rtol, "Relative tolerance (default 1e-3)");
-  CLI::Option* min_cosine =
-      app->add_option("--min-cosine", a->min_cosine, "Fail when an output's cosine similarity (worst sample) is below this");
-  CLI::Option* min_sqnr = app->add_option("--min-sqnr", a->min_sqnr, "Fail when an output's SQNR in dB (worst sample) is below this");
-  CLI::Option* max_top1 = app->add_option(
-      "--max-top1-drop", a->max_top1_drop,
-      "Fail when the top-1 class of more than this many percent of rows changes (2-D outputs)");
+  add_gate_options(*app, a->gates);
   app->add_flag("--json", a->json, "Print the report as JSON on stdout");
   app->footer(
       "Prints a PASS/FAIL line per output and a final verdict line. Cosine and SQNR are undefined where\n"
@@ -192,12 +187,7 @@ Command register_compare(CLI::App& parent) {
       "  ortool compare model.onnx int8.onnx --inputs images/ --scale 1/255 --mean 0.485,0.456,0.406 "
       "--std 0.229,0.224,0.225\n"
       "  ortool compare model.onnx --expected-dir test_data_set_0 --atol 1e-4 --rtol 1e-3");
-  return {app, [a, min_cosine, min_sqnr, max_top1] {
-            if (min_cosine->count()) a->gates.min_cosine = a->min_cosine;
-            if (min_sqnr->count()) a->gates.min_sqnr_db = a->min_sqnr;
-            if (max_top1->count()) a->gates.max_top1_drop = a->max_top1_drop;
-            return compare_command(*a);
-          }};
+  return {app, [a] { return compare_command(*a); }};
 }
 
 }  // namespace ortool::cli

@@ -12,6 +12,7 @@
 #include "apps/accuracy_print.h"
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/gate_options.h"
 #include "apps/input_options.h"
 #include "apps/progress.h"
 #include "apps/sample_options.h"
@@ -43,7 +44,6 @@ struct PruneArgs {
   ImageCliOptions image;
   InputOptions in;                   // --seed, --shape, --threads, --providers
   Gates gates;
-  double min_cosine = 0, min_sqnr = 0, max_top1_drop = 0;
   std::string report_path;
   bool json = false;
 };
@@ -492,11 +492,7 @@ Command register_prune(CLI::App& parent) {
       ->type_name("NAME=DIMS");
   app->add_option("--threads", a->in.threads, "Intra-op threads for the runs (check, sweep, recovery; default 1)")->check(CLI::Range(1, 256));
   add_providers_option(*app, a->in);
-  CLI::Option* min_cosine = app->add_option("--min-cosine", a->min_cosine,
-                                            "Fail (exit 1, nothing written) when an output's cosine similarity is below this");
-  CLI::Option* min_sqnr = app->add_option("--min-sqnr", a->min_sqnr, "Fail when an output's SQNR in dB (worst sample) is below this");
-  CLI::Option* max_top1 = app->add_option("--max-top1-drop", a->max_top1_drop,
-                                          "Fail when the top-1 class of more than this many percent of rows changes");
+  add_gate_options(*app, a->gates, " (exit 1, nothing written)");
   app->add_option("--report", a->report_path, "Also write the JSON report to this file")->type_name("FILE.json");
   app->add_flag("--json", a->json, "Print the report as JSON on stdout");
   app->footer(
@@ -516,12 +512,9 @@ Command register_prune(CLI::App& parent) {
       "  ortool prune model.onnx -o pruned.onnx --ratio 0.3 --criterion activation --calib calib/\n"
       "  ortool prune model.onnx --sensitivity --calib calib/\n"
       "  ortool prune model.onnx -o pruned.onnx --target-macs 0.7 --calib calib/ --report prune.json");
-  return {app, [a, min_cosine, min_sqnr, max_top1, check, ratio] {
+  return {app, [a, check, ratio] {
             a->check_given = check->count() > 0;
             a->ratio_given = ratio->count() > 0;
-            if (min_cosine->count()) a->gates.min_cosine = a->min_cosine;
-            if (min_sqnr->count()) a->gates.min_sqnr_db = a->min_sqnr;
-            if (max_top1->count()) a->gates.max_top1_drop = a->max_top1_drop;
             return prune_command(*a);
           }};
 }

@@ -16,6 +16,7 @@
 #include "apps/cli_parse.h"
 #include "apps/cli_util.h"
 #include "apps/commands.h"
+#include "apps/gate_options.h"
 #include "apps/input_options.h"
 #include "apps/progress.h"
 #include "apps/sample_options.h"
@@ -48,7 +49,6 @@ struct QuantizeArgs {
   ImageCliOptions image;
   InputOptions in;  // --seed, --shape, --threads, --providers
   Gates gates;
-  double min_cosine = 0, min_sqnr = 0, max_top1_drop = 0;
   double target_sqnr = 0;
   bool target_given = false;
   int max_rounds = 8;
@@ -410,11 +410,7 @@ Command register_quantize(CLI::App& parent) {
   add_shape_option(*app, a->in.shapes);
   add_threads_option(*app, a->in.threads);
   add_providers_option(*app, a->in);
-  CLI::Option* min_cosine = app->add_option("--min-cosine", a->min_cosine,
-                                            "Fail (exit 1, nothing written) when an output's cosine similarity is below this");
-  CLI::Option* min_sqnr = app->add_option("--min-sqnr", a->min_sqnr, "Fail when an output's SQNR in dB (worst sample) is below this");
-  CLI::Option* max_top1 = app->add_option("--max-top1-drop", a->max_top1_drop,
-                                          "Fail when the top-1 class of more than this many percent of rows changes");
+  add_gate_options(*app, a->gates, " (exit 1, nothing written)");
   CLI::Option* target = app->add_option("--target-sqnr", a->target_sqnr,
                                         "Static: put the most harmful layers back to float, one per round, until every output's "
                                         "SQNR (worst sample) reaches this many dB");
@@ -441,12 +437,9 @@ Command register_quantize(CLI::App& parent) {
       "  ortool quantize model.onnx -o int8.onnx --calib calib/ --method percentile --calibration-table ranges.json\n"
       "  ortool quantize model.onnx -o int8.onnx --calibration-table ranges.json --calib holdout/ \\\n"
       "      --min-sqnr 25 --max-top1-drop 1 --report quant.json || exit 1   # exit 1: a gate failed, nothing written");
-  return {app, [a, min_cosine, min_sqnr, max_top1, check, target] {
+  return {app, [a, check, target] {
             a->check_given = check->count() > 0;
             a->target_given = target->count() > 0;
-            if (min_cosine->count()) a->gates.min_cosine = a->min_cosine;
-            if (min_sqnr->count()) a->gates.min_sqnr_db = a->min_sqnr;
-            if (max_top1->count()) a->gates.max_top1_drop = a->max_top1_drop;
             return quantize_command(*a);
           }};
 }
