@@ -54,6 +54,36 @@ bool broadcasts_to(std::span<const int64_t> from, std::span<const int64_t> to) {
   return true;
 }
 
+bool broadcast_index_map(const std::vector<int64_t>& from, const std::vector<int64_t>& to, std::vector<int64_t>& map) {
+  if (from.size() > to.size()) return false;
+  const size_t off = to.size() - from.size();
+  std::vector<int64_t> stride(to.size(), 0);
+  int64_t s = 1;
+  for (size_t i = from.size(); i-- > 0;) {
+    const int64_t f = from[i], t = to[off + i];
+    if (f != t && f != 1) return false;
+    stride[off + i] = f == 1 ? 0 : s;
+    s *= f;
+  }
+  int64_t n = 1;
+  for (int64_t d : to) n *= d;
+  map.assign(static_cast<size_t>(n), 0);
+  std::vector<int64_t> idx(to.size(), 0);
+  int64_t cur = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    map[static_cast<size_t>(k)] = cur;
+    for (size_t d = to.size(); d-- > 0;) {
+      if (++idx[d] < to[d]) {
+        cur += stride[d];
+        break;
+      }
+      cur -= stride[d] * (to[d] - 1);
+      idx[d] = 0;
+    }
+  }
+  return true;
+}
+
 BroadcastRows::BroadcastRows(std::span<const int64_t> out_dims, const std::vector<std::span<const int64_t>>& in_dims) {
   const size_t r = out_dims.size();
   const size_t k_in = in_dims.size();

@@ -22,6 +22,10 @@ Result<std::vector<int64_t>> broadcast_shape(std::span<const int64_t> a, std::sp
 Result<std::vector<int64_t>> broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes);
 // True when `from` broadcasts to exactly `to` (unidirectional, as Expand's input or PRelu's slope).
 bool broadcasts_to(std::span<const int64_t> from, std::span<const int64_t> to);
+// For each element of `to` (row-major), the index of the element of `from` it reads when `from` is
+// broadcast to `to` (numpy rules, one direction); false when it does not broadcast. For the
+// per-element parameters of the normalizations (LayerNormalization's Scale and B, RMSNormalization's scale).
+bool broadcast_index_map(const std::vector<int64_t>& from, const std::vector<int64_t>& to, std::vector<int64_t>& map);
 
 // Walks an output shape as contiguous segments and gives, for each operand, the offset of the
 // element it reads at the segment start and its step along the segment (0 when the operand is

@@ -1,44 +1,13 @@
 // LayerNormalization (opset 17): normalize over the trailing dims from `axis`, optional Mean and InvStdDev.
 #include <cmath>
 
+#include "runtime/cpu/broadcast.h"
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/reduce.h"
 
 namespace ortool::rt::cpu {
 namespace {
 using namespace kit;
-
-// For each element of `to` (row-major), the index of the element of `from` it reads when `from`
-// is broadcast to `to` (numpy rules, one direction); false when it does not broadcast.
-bool broadcast_index_map(const std::vector<int64_t>& from, const std::vector<int64_t>& to, std::vector<int64_t>& map) {
-  if (from.size() > to.size()) return false;
-  const size_t off = to.size() - from.size();
-  std::vector<int64_t> stride(to.size(), 0);
-  int64_t s = 1;
-  for (size_t i = from.size(); i-- > 0;) {
-    const int64_t f = from[i], t = to[off + i];
-    if (f != t && f != 1) return false;
-    stride[off + i] = f == 1 ? 0 : s;
-    s *= f;
-  }
-  int64_t n = 1;
-  for (int64_t d : to) n *= d;
-  map.assign(static_cast<size_t>(n), 0);
-  std::vector<int64_t> idx(to.size(), 0);
-  int64_t cur = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    map[static_cast<size_t>(k)] = cur;
-    for (size_t d = to.size(); d-- > 0;) {
-      if (++idx[d] < to[d]) {
-        cur += stride[d];
-        break;
-      }
-      cur -= stride[d] * (to[d] - 1);
-      idx[d] = 0;
-    }
-  }
-  return true;
-}
 
 DType stash_dtype(int64_t stash_type) {
   switch (stash_type) {

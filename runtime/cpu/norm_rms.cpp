@@ -3,6 +3,7 @@
 
 #include <fmt/ranges.h>
 
+#include "runtime/cpu/broadcast.h"
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/reduce.h"
 
@@ -31,29 +32,10 @@ class RmsNormKernel final : public Kernel {
     for (int64_t i = axis; i < rank; ++i) inner *= x->dims()[static_cast<size_t>(i)];
     // scale broadcasts (numpy, right-aligned) to the normalized dims X.shape[axis:].
     const std::vector<int64_t> norm_dims(x->dims().begin() + axis, x->dims().end());
-    if (scale->rank() > norm_dims.size())
+    std::vector<int64_t> scale_index;
+    if (!broadcast_index_map(scale->dims(), norm_dims, scale_index))
       return invalid("{}: input 'scale' of shape [{}] does not broadcast to [{}]", node.describe(),
                      fmt::join(scale->dims(), ","), fmt::join(norm_dims, ","));
-    const size_t lead = norm_dims.size() - scale->rank();
-    std::vector<int64_t> sstride(norm_dims.size(), 0);
-    int64_t st = 1;
-    for (size_t i = norm_dims.size(); i-- > lead;) {
-      const int64_t sd = scale->dims()[i - lead];
-      if (sd != 1 && sd != norm_dims[i])
-        return invalid("{}: input 'scale' of shape [{}] does not broadcast to [{}]", node.describe(),
-                       fmt::join(scale->dims(), ","), fmt::join(norm_dims, ","));
-      sstride[i] = sd == 1 ? 0 : st;
-      st *= sd;
-    }
-    std::vector<int64_t> scale_index(static_cast<size_t>(inner));
-    for (int64_t k = 0; k < inner; ++k) {
-      int64_t rem = k, off = 0;
-      for (size_t i = norm_dims.size(); i-- > 0;) {
-        off += (rem % norm_dims[i]) * sstride[i];
-        rem /= norm_dims[i];
-      }
-      scale_index[static_cast<size_t>(k)] = off;
-    }
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), x->dims()));
     const double eps = epsilon_;
     bool ok = dispatch_float(x->dtype(), [&](auto tag) {
