@@ -124,7 +124,10 @@ class PushTransposes final : public Pass {
 
   Result<bool> run(ir::Model& model, ir::Graph& g, const PassContext& ctx) override {
     opset_ = onnx_opset(model);
+    dead_.clear();
     bool changed = false;
+    // The walk is over a snapshot, so rewrites only queue the Transposes they orphan (dead_); removing them
+    // at once would free nodes the walk has yet to visit.
     for (ir::Node* t : g.nodes()) {
       if (!is_op(t, "Transpose") || t->graph() != &g || !t->input(0) || !t->output(0)) continue;
       ir::Value* x = t->input(0);
@@ -146,11 +149,14 @@ class PushTransposes final : public Pass {
       if (!ok || plans.empty()) continue;
       const auto kept = std::count_if(plans.begin(), plans.end(), [](const Plan& pl) { return !pl.after.empty(); });
       if (plans.size() > 1 && kept > 1) continue;
-      if (!ctx.allow_rewrite()) return changed;
+      if (!ctx.allow_rewrite()) break;
       for (Plan& pl : plans) rewrite(g, pl, y, x);
-      if (!y->has_uses()) g.remove_node(t);
+      if (!y->has_uses()) dead_.insert(t);
       changed = true;
     }
+    for (ir::Node* d : dead_)
+      if (!d->output(0)->has_uses() && !d->output(0)->is_graph_output()) g.remove_node(d);
+    dead_.clear();
     return changed;
   }
 
@@ -225,10 +231,10 @@ class PushTransposes final : public Pass {
           perm_of(*other, r) != p)
         return std::nullopt;
       ir::Value* src = other->input(0);
-      steps.push_back([&c, i, v, src](ir::Graph& g) {
+      steps.push_back([this, &c, i, v, src](ir::Graph& g) {
         ir::Node* other = v->producer();
         g.set_input(&c, i, src);
-        if (!v->has_uses() && !v->is_graph_output()) g.remove_node(other);
+        if (!v->has_uses() && !v->is_graph_output()) dead_.insert(other);
       });
     }
     return Plan{&c, p, [steps](ir::Graph& g) {
@@ -416,6 +422,7 @@ class PushTransposes final : public Pass {
   }
 
   int64_t opset_ = 0;
+  mutable std::set<ir::Node*> dead_;  // Transposes left without uses by this run's rewrites
 };
 
 }  // namespace
