@@ -50,6 +50,11 @@ trap cleanup EXIT
 elapsed() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
 echo "fresh_check: clean Debian 12 root in $dir, commit ${commit:0:12}"
+# A run that was killed leaves /proc, /sys and /dev mounted in its root: unmount them (deepest first)
+# before wiping, or rm refuses to cross into them.
+if [ -d "$dir" ]; then
+  findmnt -rn -o TARGET | grep -F "$dir/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+fi
 rm -rf --one-file-system "$dir"
 mkdir -p "$dir"
 t0=$(date +%s)
