@@ -2,11 +2,13 @@
 #include "lib/file_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -159,6 +161,7 @@ AtomicFile::AtomicFile(AtomicFile&& o) noexcept
       target_(std::move(o.target_)),
       temp_(std::move(o.temp_)),
       writer_(fd_.get(), target_),
+      synced_(o.synced_),
       committed_(o.committed_) {
   o.committed_ = true;  // the moved-from object owns nothing to clean up
   o.temp_.clear();
@@ -168,10 +171,48 @@ AtomicFile::~AtomicFile() { discard(); }
 
 void AtomicFile::discard() {
   if (committed_) return;
-  fd_ = UniqueFd();
+  fd_ = UniqueFd();  // an unnamed file vanishes with its last descriptor
   if (!temp_.empty()) ::unlink(temp_.c_str());
   committed_ = true;
 }
+
+namespace {
+
+// ".<target>.tmp-<pid>-<counter>-<random>": the pid lets a later write tell a dead writer's leftovers.
+std::string temp_name(const fs::path& target) {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device rd;
+  return fmt::format(".{}.tmp-{}-{}-{:x}", target.filename().string(), ::getpid(), counter++, rd());
+}
+
+// Removes temporary files of `target` left by writers that no longer run (killed, or on a file system
+// without O_TMPFILE). A file of a live process, or one we cannot parse, is left alone.
+void remove_dead_writers_temps(const fs::path& dir, const fs::path& target) {
+  const std::string prefix = "." + target.filename().string() + ".tmp-";
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return;
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const char* digits = name.c_str() + prefix.size();
+    char* end = nullptr;
+    errno = 0;
+    const long pid = std::strtol(digits, &end, 10);
+    if (errno != 0 || end == digits || *end != '-' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    ::unlink(it->path().c_str());
+  }
+}
+
+// O_TMPFILE needs a way to name the file later: linkat through /proc/self/fd (or AT_EMPTY_PATH as root).
+bool can_link_unnamed() {
+  static const bool ok = ::access("/proc/self/fd", X_OK) == 0 || ::geteuid() == 0;
+  return ok;
+}
+
+}  // namespace
 
 Result<AtomicFile> AtomicFile::create(const fs::path& target) {
   if (target.empty()) return invalid("empty output path");
@@ -189,19 +230,28 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
     if (!S_ISREG(tst.st_mode))
       return io_error("{}: refusing to replace {}", target.string(), file_kind_name(tst.st_mode));
   }
-  // Unique name: pid, a process-wide counter and a random number, created with O_EXCL.
-  static std::atomic<uint64_t> counter{0};
-  std::random_device rd;
+  remove_dead_writers_temps(dir, target);
+  auto open_failed = [&](int err) -> Status {
+    if (err == EACCES || err == EROFS)
+      return io_error("{}: cannot write into folder '{}': {}", target.string(), dir.string(), errno_text(err));
+    return errno_status(target, "cannot create a temporary file", err);
+  };
+  // 0666 & ~umask, like any new file; an existing target's mode is copied.
+  if (can_link_unnamed()) {
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      if (S_ISREG(tst.st_mode)) (void)::fchmod(fd, tst.st_mode & 07777);
+      return AtomicFile(UniqueFd(fd), target, fs::path());
+    }
+    // Not supported by this file system (or kernel): fall back to a named temporary file.
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT) return open_failed(errno);
+  }
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string name = fmt::format(".{}.tmp-{}-{}-{:x}", target.filename().string(), ::getpid(), counter++, rd());
-    fs::path temp = dir / name;
-    // 0666 & ~umask, like any new file; an existing target's mode is copied below.
+    fs::path temp = dir / temp_name(target);
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd < 0) {
       if (errno == EEXIST) continue;
-      if (errno == EACCES || errno == EROFS)
-        return io_error("{}: cannot write into folder '{}': {}", target.string(), dir.string(), errno_text(errno));
-      return errno_status(target, "cannot create a temporary file", errno);
+      return open_failed(errno);
     }
     if (S_ISREG(tst.st_mode)) (void)::fchmod(fd, tst.st_mode & 07777);
     return AtomicFile(UniqueFd(fd), target, temp);
@@ -209,12 +259,41 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
   return io_error("{}: cannot create a unique temporary file", target.string());
 }
 
-Status AtomicFile::commit() {
-  if (committed_) return internal_error("{}: atomic file committed twice", target_.string());
+Status AtomicFile::sync() {
+  if (committed_) return internal_error("{}: atomic file used after commit", target_.string());
   if (::fsync(fd_.get()) != 0) {
     Status st = errno_status(target_, "fsync failed", errno);
     discard();
     return st;
+  }
+  synced_ = true;
+  return Status::ok();
+}
+
+Status AtomicFile::publish() {
+  if (committed_) return internal_error("{}: atomic file committed twice", target_.string());
+  if (!synced_) return internal_error("{}: atomic file published before sync", target_.string());
+  fs::path dir = target_.parent_path();
+  if (dir.empty()) dir = ".";
+  if (temp_.empty()) {
+    // Name the unnamed file beside the target; the name lives only until the rename below.
+    const std::string proc = fmt::format("/proc/self/fd/{}", fd_.get());
+    for (int attempt = 0; attempt < 100 && temp_.empty(); ++attempt) {
+      fs::path temp = dir / temp_name(target_);
+      int rc = ::linkat(fd_.get(), "", AT_FDCWD, temp.c_str(), AT_EMPTY_PATH);
+      if (rc != 0 && errno != EEXIST) rc = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW);
+      if (rc == 0) {
+        temp_ = temp;
+      } else if (errno != EEXIST) {
+        Status st = errno_status(target_, "cannot name the new file", errno);
+        discard();
+        return st;
+      }
+    }
+    if (temp_.empty()) {
+      discard();
+      return io_error("{}: cannot create a unique temporary file", target_.string());
+    }
   }
   if (::close(fd_.release()) != 0) {
     Status st = errno_status(target_, "close failed", errno);
@@ -228,11 +307,14 @@ Status AtomicFile::commit() {
   }
   committed_ = true;
   // Make the rename itself durable; failure here does not undo the write, so it is ignored.
-  fs::path dir = target_.parent_path();
-  if (dir.empty()) dir = ".";
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.valid()) (void)::fsync(dfd.get());
   return Status::ok();
+}
+
+Status AtomicFile::commit() {
+  TRY(sync());
+  return publish();
 }
 
 Status write_file_atomic(const fs::path& path, std::string_view bytes) {

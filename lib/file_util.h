@@ -88,8 +88,12 @@ class FileWriter {
   uint64_t written_ = 0;
 };
 
-// A temporary file beside `target` that replaces it only on commit(); dropped otherwise.
-// Use write_file_atomic for one file; use this directly to commit several files together.
+// A new file beside `target` that replaces it only on commit(); dropped otherwise. Where the file system
+// allows (O_TMPFILE: ext4, xfs, btrfs, tmpfs) the file has no name until it is published, so a process
+// killed mid-write leaves nothing behind; elsewhere it is a dot-file that the next write to the same
+// target removes once its writer is gone.
+// Use write_file_atomic for one file; to replace several files together, sync() each, then publish() each:
+// the files are then out of step only between two rename calls.
 class AtomicFile {
  public:
   ~AtomicFile();
@@ -97,19 +101,22 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
   AtomicFile& operator=(AtomicFile&&) = delete;
-  // Creates the temporary file (O_CREAT|O_EXCL, unique name) in target's folder.
   static Result<AtomicFile> create(const std::filesystem::path& target);
   FileWriter& writer() { return writer_; }
-  // fsync, then rename over the target. On failure the temporary file is removed and the target untouched.
-  Status commit();
+  // fsync: the new contents are on disk; the target is still untouched.
+  Status sync();
+  // Gives the synced file a name and renames it over the target. On failure the target is untouched.
+  Status publish();
+  Status commit();  // sync() then publish()
 
  private:
   AtomicFile(UniqueFd fd, std::filesystem::path target, std::filesystem::path temp);
   void discard();
   UniqueFd fd_;
   std::filesystem::path target_;
-  std::filesystem::path temp_;
+  std::filesystem::path temp_;  // empty while the file is unnamed (O_TMPFILE)
   FileWriter writer_;
+  bool synced_ = false;
   bool committed_ = false;
 };
 

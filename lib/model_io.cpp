@@ -160,9 +160,12 @@ Result<SaveInfo> save_model_with_limit(const ir::Model& model, const fs::path& p
     ASSIGN_OR_RETURN(AtomicFile model_file, AtomicFile::create(path));
     TRY(serialize_to(mp, model_file.writer()));
     info.model_bytes = model_file.writer().bytes_written();
-    // Both files are complete on disk before either replaces an old one.
-    if (data_file) TRY(data_file->commit());
-    TRY(model_file.commit());
+    // Both files are complete on disk before either replaces an old one, and the two renames follow each
+    // other directly: only a kill between those two calls leaves new data beside the old model.
+    if (data_file) TRY(data_file->sync());
+    TRY(model_file.sync());
+    if (data_file) TRY(data_file->publish());
+    TRY(model_file.publish());
   } catch (const std::bad_alloc&) {
     return resource_limit("{}: out of memory while serializing the model", source);
   }

@@ -32,7 +32,13 @@ add_test(NAME cli_bad_inputs
 add_test(NAME cli_bad_inputs_runtime
          COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/runtime_limits_check.py --ortool $<TARGET_FILE:ortool>)
 
-set_tests_properties(cli_conventions cli_info_check cli_bad_inputs cli_bad_inputs_runtime PROPERTIES TIMEOUT 900)
+# Writes that lose nothing: convert SIGKILLed 100 times while writing over an output with external data
+# (old or new output, never a mix or a stray temporary), and a full disk (a small tmpfs).
+add_test(NAME cli_write_safety
+         COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/kill_write_check.py --ortool $<TARGET_FILE:ortool>)
+
+set_tests_properties(cli_conventions cli_info_check cli_bad_inputs cli_bad_inputs_runtime cli_write_safety
+                     PROPERTIES TIMEOUT 900)
 set_tests_properties(cli_roundtrip PROPERTIES TIMEOUT 2400)
 
 # run and compare end to end: outputs vs onnx's reference evaluator, gates, BAD_INPUTS.md 29-30.
