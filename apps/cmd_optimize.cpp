@@ -46,6 +46,7 @@ struct OptimizeArgs {
   uint64_t seed = 0;
   double atol = 1e-4, rtol = 1e-3;
   int threads = 1;
+  InputOptions limits;  // only --max-memory and --max-loop-iterations, for the check's runs
   bool onnx_check = false;
   bool freeze_inputs = false;
   bool json = false;
@@ -167,6 +168,8 @@ int run_optimize(OptimizeArgs& a) {
   }
   // Options are checked before the model is read.
   if (auto list = passes::resolve_pass_list(opts); !list.is_ok()) return report(list.status());
+  rt::SessionOptions limits;
+  if (Status st = apply_limit_options(a.limits, limits); !st.is_ok()) return report(st);
 
   LoadInfo info;
   auto loaded = load_model(a.input, {}, &info);
@@ -220,6 +223,8 @@ int run_optimize(OptimizeArgs& a) {
     co.input_shapes = opts.input_shapes;
     co.dim_bindings = opts.dim_bindings;
     co.threads = a.threads;
+    co.max_memory_bytes = limits.max_memory_bytes;
+    co.max_loop_iterations = limits.max_loop_iterations;
     check_inputs = describe_random_inputs(*model->graph, shapes);
     ProgressBar progress("check", static_cast<size_t>(a.check));
     co.on_run = [&progress](int done) { progress.update(static_cast<size_t>(done)); };
@@ -227,7 +232,7 @@ int run_optimize(OptimizeArgs& a) {
     auto c = passes::check_equivalence(*original, *model, co);
     check_ms = std::chrono::duration<double, std::milli>(Clock::now() - c0).count();
     progress.finish();
-    if (!c.is_ok()) return report(c.status());
+    if (!c.is_ok()) return report(c.status().with_context(a.input));
     check = std::move(c).value();
     std::string hint = defaulted_hint(check_inputs);
     if (!check->ran) {
@@ -347,6 +352,7 @@ Command register_optimize(CLI::App& parent) {
                   "Relative tolerance of the check (default 1e-3), per element and per output (SQNR of -20 log10(rtol) dB)")
       ->check(number_in(0));
   add_threads_option(*app, args->threads);
+  add_limit_options(*app, args->limits);
   app->add_flag("--onnx-check", args->onnx_check, "Run the onnx checker on the written model");
   app->add_flag("--json", args->json, "Print the report as JSON on stdout");
   app->footer(

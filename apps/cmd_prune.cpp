@@ -357,8 +357,10 @@ int prune_command(PruneArgs& a) {
   }
   rt::SessionOptions session;
   session.threads = a.in.threads;
+  session.spare_busy_cores = true;  // --threads is a ceiling, as in run and bench
   session.providers = a.in.providers;
   session.dim_bindings = a.in.dim_bindings;
+  if (Status st = apply_limit_options(a.in, session); !st.is_ok()) return report(st);
 
   if (!a.calib.empty()) po.samples = samples.get();
   po.recover = !a.calib.empty() && !a.no_recover;
@@ -490,7 +492,8 @@ Command register_prune(CLI::App& parent) {
                   "Fix an input's shape NAME=d0,d1,... or bind a symbolic dim SYMBOL=n (as optimize --shape, the "
                   "written model keeps them fixed)")
       ->type_name("NAME=DIMS");
-  app->add_option("--threads", a->in.threads, "Intra-op threads for the runs (check, sweep, recovery; default 1)")->check(CLI::Range(1, 256));
+  add_threads_option(*app, a->in.threads);
+  add_limit_options(*app, a->in);
   add_providers_option(*app, a->in);
   add_gate_options(*app, a->gates, " (exit 1, nothing written)");
   app->add_option("--report", a->report_path, "Also write the JSON report to this file")->type_name("FILE.json");

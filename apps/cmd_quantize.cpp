@@ -83,8 +83,10 @@ Result<quant::PipelineOptions> pipeline_options(const QuantizeArgs& a) {
   if (!a.table.empty()) (a.write_table ? o.table_out : o.table_in) = a.table;
   rt::SessionOptions session;
   session.threads = a.in.threads;
+  session.spare_busy_cores = true;  // --threads is a ceiling, as in run and bench
   session.providers = a.in.providers;
   session.dim_bindings = a.in.dim_bindings;
+  TRY(apply_limit_options(a.in, session));
   o.calib.session = session;
   o.proof.session = session;
   o.proof.gates = a.gates;
@@ -409,6 +411,7 @@ Command register_quantize(CLI::App& parent) {
   app->add_option("--seed", a->in.seed, "Seed of the first random sample (default 0)");
   add_shape_option(*app, a->in.shapes);
   add_threads_option(*app, a->in.threads);
+  add_limit_options(*app, a->in);
   add_providers_option(*app, a->in);
   add_gate_options(*app, a->gates, " (exit 1, nothing written)");
   CLI::Option* target = app->add_option("--target-sqnr", a->target_sqnr,

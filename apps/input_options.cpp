@@ -80,6 +80,12 @@ void add_limit_options(CLI::App& app, InputOptions& o) {
       ->check(integer_in(0));
 }
 
+Status apply_limit_options(const InputOptions& o, rt::SessionOptions& so) {
+  ASSIGN_OR_RETURN(so.max_memory_bytes, parse_bytes(o.max_memory));
+  so.max_loop_iterations = o.max_loop_iterations;
+  return Status::ok();
+}
+
 void add_providers_option(CLI::App& app, InputOptions& o) {
   app.add_option("--providers", o.providers,
                  "Execution providers in priority order, comma-separated: " +

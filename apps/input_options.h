@@ -48,6 +48,8 @@ int available_cores();
 
 // Adds --max-memory and --max-loop-iterations (the run's resource limits) to `app`.
 void add_limit_options(CLI::App& app, InputOptions& o);
+// Puts --max-memory and --max-loop-iterations into the session options every model run of a command uses.
+Status apply_limit_options(const InputOptions& o, rt::SessionOptions& so);
 // Adds --input, --input-dir, --random, --seed, --shape, --threads, the limits, --providers to `app`.
 void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir = true);
 // Adds only --providers (for commands that declare the other input options their own way).

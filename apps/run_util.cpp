@@ -43,8 +43,7 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
   so.dim_bindings = shapes.dim_bindings;
   so.providers = o.providers;
   so.profile = o.profile;
-  ASSIGN_OR_RETURN(so.max_memory_bytes, parse_bytes(o.max_memory));
-  so.max_loop_iterations = o.max_loop_iterations;
+  TRY(apply_limit_options(o, so));
   auto s = rt::Session::create(*m.model, so);
   if (!s.is_ok()) return s.status().with_context(path);
   m.session = std::move(s).value();

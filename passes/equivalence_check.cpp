@@ -57,6 +57,8 @@ Result<CheckReport> check_equivalence(const ir::Model& original, const ir::Model
   rt::SessionOptions so;
   so.threads = o.threads;
   so.dim_bindings = o.dim_bindings;
+  so.max_memory_bytes = o.max_memory_bytes;
+  so.max_loop_iterations = o.max_loop_iterations;
   std::unique_ptr<ir::Model> original_expanded, optimized_expanded;
   auto before = create_session(original, so, original_expanded);
   if (!before.is_ok()) {
@@ -80,6 +82,9 @@ Result<CheckReport> check_equivalence(const ir::Model& original, const ir::Model
     auto t0 = std::chrono::steady_clock::now();
     auto want = (*before)->run(*feeds);
     report.original_ms = elapsed_ms(t0);
+    // A limit the user set is an answer, not a reason to skip: the check cannot run within it.
+    if (!want.is_ok() && want.status().code() == StatusCode::kResourceLimit)
+      return want.status().with_context("the check's run of the original model (--check 0 skips it)");
     if (!want.is_ok()) {
       report.skipped_reason = fmt::format("the original model fails on random inputs: {}", want.status().message());
       return report;

@@ -10,6 +10,7 @@
 
 #include "lib/graph.h"
 #include "lib/tensor_compare.h"
+#include "runtime/session.h"
 
 namespace ortool::passes {
 
@@ -21,6 +22,8 @@ struct CheckOptions {
   std::map<std::string, std::vector<int64_t>> input_shapes;
   std::map<std::string, int64_t> dim_bindings;
   int threads = 1;
+  size_t max_memory_bytes = 0;        // SessionOptions' limits for both runs (0: none)
+  int64_t max_loop_iterations = rt::SessionOptions{}.max_loop_iterations;
   std::function<void(int)> on_run;  // called with the number of runs done (progress lines)
 };
 
