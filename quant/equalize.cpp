@@ -96,15 +96,15 @@ struct Pair {
   std::vector<std::string> through;
 };
 
-// min / max over the non-zero ranges (1 when there are none).
-double balance(const std::vector<double>& r) {
-  double lo = std::numeric_limits<double>::infinity(), hi = 0;
-  for (double v : r)
-    if (v > 0) {
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
-  return hi > 0 ? lo / hi : 1.0;
+// The paper's objective for one pair (its eq. 9, divided by the channel count): the mean over channels
+// of (r1_i / max r1) x (r2_i / max r2), each factor the share of a per-tensor scale channel i uses.
+// 1 when every channel has the same ranges; equalization maximizes it.
+double pair_precision(const std::vector<double>& r1, const std::vector<double>& r2) {
+  const double m1 = *std::max_element(r1.begin(), r1.end()), m2 = *std::max_element(r2.begin(), r2.end());
+  if (!(m1 > 0) || !(m2 > 0)) return 1.0;
+  double sum = 0;
+  for (size_t i = 0; i < r1.size(); ++i) sum += r1[i] / m1 * (r2[i] / m2);
+  return sum / static_cast<double>(r1.size());
 }
 
 class Equalizer {
@@ -204,8 +204,8 @@ class Equalizer {
   double mean_balance() const {
     double log_sum = 0;
     for (const Pair& p : pairs_)
-      log_sum += std::log(balance(layers_[p.first].ranges(true))) + std::log(balance(layers_[p.second].ranges(false)));
-    return std::exp(log_sum / (2.0 * static_cast<double>(pairs_.size())));
+      log_sum += std::log(std::max(pair_precision(layers_[p.first].ranges(true), layers_[p.second].ranges(false)), 1e-300));
+    return std::exp(log_sum / static_cast<double>(pairs_.size()));
   }
 
   void write_back() {

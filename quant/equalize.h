@@ -48,8 +48,8 @@ struct EqualizeReport {
   int iterations = 0;          // sweeps done
   bool converged = true;
   int64_t skipped_clip = 0;    // pairs ended by a Clip with a max (ReLU6)
-  // Geometric mean over the pairs' channel-range sets (layer 1's output channels, layer 2's input
-  // channels) of min range / max range: 1 when every channel has the same range.
+  // Geometric mean over the pairs of the paper's objective (its eq. 9 over the channel count): the
+  // mean over channels of (r1_i / max r1) (r2_i / max r2), 1 when every channel has the same range.
   double balance_before = 1;
   double balance_after = 1;
 };
