@@ -43,6 +43,7 @@ struct QuantizeArgs {
   bool write_table = false;  // --calibration-table FILE: written when missing (or --recalibrate), else read
   std::string activation_type = "uint8", weight_type = "int8";
   bool per_tensor_weights = false, symmetric_activations = false, reduce_range = false, dynamic_conv = false;
+  bool equalize = false, bias_correction = false;
   std::vector<std::string> op_types, exclude_nodes, exclude_op_types;
   int check = 4;
   bool check_given = false;
@@ -71,6 +72,8 @@ Result<quant::PipelineOptions> pipeline_options(const QuantizeArgs& a) {
   o.quantize.exclude_nodes = a.exclude_nodes;
   o.quantize.exclude_op_types = a.exclude_op_types;
   o.quantize.dynamic_conv = a.dynamic_conv;
+  o.quantize.equalize = a.equalize;
+  o.quantize.bias_correction = a.bias_correction;
   if (a.dynamic_conv && o.mode != quant::QuantMode::Dynamic) return invalid("--dynamic-conv applies to --mode dynamic");
   if (a.format == "qoperator" && o.mode == quant::QuantMode::Dynamic)
     return invalid("--format applies to --mode static (dynamic writes its own integer ops)");
@@ -115,6 +118,35 @@ nlohmann::json outcomes_json(const std::vector<quant::NodeOutcome>& v) {
   return a;
 }
 
+nlohmann::json equalize_json(const std::optional<quant::EqualizeReport>& e) {
+  if (!e) return nullptr;
+  nlohmann::json pairs = nlohmann::json::array();
+  for (const quant::EqualizedPair& p : e->pairs)
+    pairs.push_back({{"first", p.first}, {"second", p.second}, {"through", p.through}, {"channels", p.channels},
+                     {"depthwise", p.depthwise}});
+  return {{"pairs", pairs}, {"iterations", e->iterations}, {"converged", e->converged},
+          {"skipped_clip", e->skipped_clip}, {"balance_before", e->balance_before}, {"balance_after", e->balance_after}};
+}
+
+nlohmann::json bias_correction_json(const quant::QuantizeReport& q) {
+  nlohmann::json layers = nlohmann::json::array();
+  int64_t created = 0;
+  for (const quant::BiasCorrection& b : q.bias_corrections) {
+    layers.push_back({{"node", b.node}, {"channels", b.channels}, {"max_shift", b.max_shift},
+                      {"mean_abs_shift", b.mean_abs_shift}, {"created", b.created}});
+    created += b.created;
+  }
+  return {{"corrected", q.bias_corrections.size()}, {"created", created}, {"layers", layers}};
+}
+
+nlohmann::json effects_json(const std::vector<quant::OptionEffect>& effects) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const quant::OptionEffect& e : effects)
+    a.push_back({{"option", e.option}, {"sqnr_without_db", db_json(e.without_db)}, {"sqnr_with_db", db_json(e.with_db)},
+                 {"note", e.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.note)}});
+  return a;
+}
+
 struct Sizes {
   uint64_t before = 0, after = 0;
 };
@@ -132,6 +164,9 @@ nlohmann::json report_json(const QuantizeArgs& a, const quant::PipelineResult& r
                                                   {"nodes_after", r.optimized->after.nodes},
                                                   {"rewrites", r.optimized->pipeline.rewrites}})
                                : nlohmann::json(nullptr);
+  j["equalize"] = equalize_json(r.equalized);
+  j["bias_correction"] = a.bias_correction ? bias_correction_json(r.quantize) : nlohmann::json(nullptr);
+  j["effects"] = effects_json(r.effects);
   if (r.calibration) {
     const quant::CalibResult& c = *r.calibration;
     nlohmann::json jc = {{"tensors", r.calibrated_tensors.size()}, {"samples", c.samples}, {"passes", c.passes},
@@ -187,6 +222,38 @@ std::string op_counts(const std::vector<quant::NodeOutcome>& v) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+// What --equalize and --bias-correction did, and their measured effect.
+void print_accuracy_options(const QuantizeArgs& a, const quant::PipelineResult& r) {
+  if (const auto& e = r.equalized) {
+    const auto dw = std::count_if(e->pairs.begin(), e->pairs.end(), [](const auto& p) { return p.depthwise; });
+    fmt::print("equalize: {} layer pair{} ({} depthwise), {} sweep{}{}, weight range balance {:.3g} -> {:.3g}\n",
+               e->pairs.size(), e->pairs.size() == 1 ? "" : "s", dw, e->iterations, e->iterations == 1 ? "" : "s",
+               e->converged ? "" : " (not converged)", e->balance_before, e->balance_after);
+    if (e->skipped_clip > 0)
+      fmt::print("  note: {} pair{} through a Clip with a max (ReLU6) left alone: not scale-equivariant\n",
+                 e->skipped_clip, e->skipped_clip == 1 ? "" : "s");
+  }
+  if (a.bias_correction) {
+    double largest = 0;
+    int64_t created = 0;
+    for (const quant::BiasCorrection& b : r.quantize.bias_corrections) {
+      largest = std::max(largest, b.max_shift);
+      created += b.created;
+    }
+    fmt::print("bias correction: {} bias{} corrected ({} created), largest shift {:.3g}\n",
+               r.quantize.bias_corrections.size(), r.quantize.bias_corrections.size() == 1 ? "" : "es", created, largest);
+  }
+  for (const quant::OptionEffect& e : r.effects) {
+    if (!e.note.empty()) {
+      fmt::print("  --{}: effect {}\n", e.option, e.note);
+      continue;
+    }
+    const bool both = e.without_db && e.with_db && std::isfinite(*e.without_db) && std::isfinite(*e.with_db);
+    fmt::print("  --{}: output SQNR {} dB without, {} dB with{}\n", e.option, format_db(e.without_db),
+               format_db(e.with_db), both ? fmt::format(" ({:+.2f} dB)", *e.with_db - *e.without_db) : "");
+  }
+}
+
 void print_text(const QuantizeArgs& a, const quant::PipelineResult& r, const Sizes& size, bool written) {
   std::string how = a.mode == "static"
                         ? fmt::format("static {}, {} activations, {} {} weights", a.format == "qdq" ? "QDQ" : "QOperator",
@@ -206,6 +273,7 @@ void print_text(const QuantizeArgs& a, const quant::PipelineResult& r, const Siz
     if (a.write_table) fmt::print("  table written: {}\n", a.table);
     for (const std::string& n : c.notes) fmt::print("  note: {}\n", n);
   }
+  print_accuracy_options(a, r);
   fmt::print("quantized: {} node{} ({})\n", r.quantize.quantized.size(), r.quantize.quantized.size() == 1 ? "" : "s",
              op_counts(r.quantize.quantized));
   // Left float, grouped by reason.
@@ -403,6 +471,12 @@ Command register_quantize(CLI::App& parent) {
       ->delimiter(',')
       ->type_name("A,B");
   app->add_flag("--dynamic-conv", a->dynamic_conv, "--mode dynamic: also Conv (ConvInteger, in the form ONNX Runtime runs)");
+  app->add_flag("--equalize", a->equalize,
+                "Cross-layer equalization before calibration: balance the channel ranges of Conv/Gemm pairs joined "
+                "directly or by Relu-like ops (depthwise too; not through ReLU6); the float function is unchanged");
+  app->add_flag("--bias-correction", a->bias_correction,
+                "Static: correct each Conv/Gemm/MatMul bias for the mean output shift of its weight rounding, from "
+                "the per-channel input means seen in calibration (needs --calib)");
   CLI::Option* check = app->add_option("--check", a->check,
                                        "Prove on N samples: the first N of --calib (default: all of them), or N "
                                        "seeded random samples without --calib (default 4); 0 disables the proof")
@@ -430,6 +504,8 @@ Command register_quantize(CLI::App& parent) {
       "memory does not grow with the number of samples. The result is proved against the float model on\n"
       "the calibration samples (or --check N): per output SQNR, cosine and top-1 agreement. A failed gate\n"
       "(--min-sqnr, --min-cosine, --max-top1-drop) exits 1 and writes nothing; bad input exits 2.\n"
+      "--equalize and --bias-correction are each measured: the model is also quantized and proved without\n"
+      "the option, and the output SQNR with and without it is printed (docs/quantization.md has figures).\n"
       "Examples:\n"
       "  ortool quantize model.onnx -o int8.onnx --calib calib/\n"
       "  ortool quantize model.onnx -o int8.onnx --calib images/ --image-size 224 --mean 0.485,0.456,0.406 \\\n"

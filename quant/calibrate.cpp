@@ -9,6 +9,8 @@
 #include <memory>
 #include <set>
 
+#include "quant/calib_mean.h"
+
 namespace ortool::quant {
 
 namespace {
@@ -57,11 +59,15 @@ class Watcher {
 };
 
 // Refuses names that are not float values computed (or fed) in the main graph.
-Status check_tensors(const ir::Model& model, const std::vector<std::string>& tensors) {
-  if (tensors.empty()) return invalid("calibrate: no tensors to calibrate");
+Status check_tensors(const ir::Model& model, const std::vector<std::string>& tensors,
+                     const std::map<std::string, int64_t>& means) {
+  if (tensors.empty() && means.empty()) return invalid("calibrate: no tensors to calibrate");
   std::set<std::string> seen;
-  for (const std::string& name : tensors) {
-    if (!seen.insert(name).second) return invalid("calibrate: tensor '{}' is listed twice", name);
+  std::vector<std::string> all = tensors;
+  for (const auto& [name, axis] : means) all.push_back(name);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const std::string& name = all[i];
+    if (!seen.insert(name).second && i < tensors.size()) return invalid("calibrate: tensor '{}' is listed twice", name);
     const ir::Value* v = model.graph->find_value(name);
     if (v == nullptr) return invalid("calibrate: the model has no value named '{}'", name);
     if (v->is_constant())
@@ -74,15 +80,24 @@ Status check_tensors(const ir::Model& model, const std::vector<std::string>& ten
   return Status::ok();
 }
 
-// Runs every sample once, feeding each tensor's collector.
+// The per-channel mean collectors of a calibration, by index into the watched names.
+using MeanCollectors = std::map<size_t, ChannelMeanCollector>;
+
+// Runs every sample once, feeding each tensor's collectors (ranges: the first collectors.size() watched
+// names; means: `means`, null when this pass takes none).
 Status run_pass(Watcher& watcher, const rt::SampleSource& samples, size_t n, const std::vector<std::string>& names,
-                std::vector<TensorCollector>& collectors, int pass, int passes, const CalibProgressFn& progress) {
+                std::vector<TensorCollector>& collectors, MeanCollectors* means, int pass, int passes,
+                const CalibProgressFn& progress) {
   for (size_t i = 0; i < n; ++i) {
     Status st = [&]() -> Status {
       ASSIGN_OR_RETURN(rt::Sample sample, samples.get(i));
       if (sample.label.empty()) sample.label = fmt::format("sample {}", i);
-      return watcher.run(sample, [&](size_t k, const Tensor& t) {
-        return collectors[k].add(t).with_context(fmt::format("tensor '{}'", names[k]));
+      return watcher.run(sample, [&](size_t k, const Tensor& t) -> Status {
+        if (k < collectors.size()) TRY(collectors[k].add(t).with_context(fmt::format("tensor '{}'", names[k])));
+        if (means)
+          if (auto it = means->find(k); it != means->end())
+            TRY(it->second.add(t).with_context(fmt::format("tensor '{}'", names[k])));
+        return Status::ok();
       });
     }();
     TRY(st);
@@ -136,18 +151,27 @@ Result<CalibResult> calibrate(const ir::Model& model, const std::vector<std::str
                               const rt::SampleSource& samples, const CalibOptions& options,
                               const CalibProgressFn& progress) {
   TRY(check_calib_options(options));
-  TRY(check_tensors(model, tensors));
+  TRY(check_tensors(model, tensors, options.channel_means));
   const size_t n = samples.size();  // --calib-samples N: rt::first_samples
   if (n == 0) return invalid("{}: no samples to calibrate on", samples.describe());
 
   const bool needs_histogram = method_needs_histogram(options.range.method);
   const int passes = options.two_pass && needs_histogram ? 2 : 1;
-  ASSIGN_OR_RETURN(auto watcher, Watcher::create(model, tensors, options.session));
+  // Watched: the tensors to range, then those only averaged.
+  std::vector<std::string> watched = tensors;
+  MeanCollectors means;
+  for (const auto& [name, axis] : options.channel_means) {
+    auto it = std::find(tensors.begin(), tensors.end(), name);
+    const size_t k = static_cast<size_t>(it - tensors.begin());
+    if (it == tensors.end()) watched.push_back(name);
+    means.emplace(it == tensors.end() ? watched.size() - 1 : k, ChannelMeanCollector(axis));
+  }
+  ASSIGN_OR_RETURN(auto watcher, Watcher::create(model, watched, options.session));
 
   CollectOptions collect = options.collect;
   collect.histogram = needs_histogram && passes == 1;
   std::vector<TensorCollector> collectors(tensors.size(), TensorCollector(collect));
-  TRY(run_pass(*watcher, samples, n, tensors, collectors, 1, passes, progress));
+  TRY(run_pass(*watcher, samples, n, watched, collectors, &means, 1, passes, progress));
   if (passes == 2) {
     // Second pass: histograms over the whole range found by the first, so none of them ever doubles.
     collect.histogram = true;
@@ -156,12 +180,16 @@ Result<CalibResult> calibrate(const ir::Model& model, const std::vector<std::str
       if (collectors[k].has_values())
         second[k].preset_histogram_limit(std::max(std::fabs(collectors[k].min()), std::fabs(collectors[k].max())));
     collectors = std::move(second);
-    TRY(run_pass(*watcher, samples, n, tensors, collectors, 2, passes, progress));
+    TRY(run_pass(*watcher, samples, n, watched, collectors, nullptr, 2, passes, progress));
   }
 
   CalibResult result;
   result.samples = n;
   result.passes = passes;
+  for (const auto& [k, c] : means) {
+    result.means[watched[k]] = c.means();
+    result.collector_bytes += c.bytes();
+  }
   for (size_t k = 0; k < tensors.size(); ++k) {
     const TensorCollector& c = collectors[k];
     const std::string& name = tensors[k];

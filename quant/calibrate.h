@@ -34,6 +34,9 @@ struct CalibOptions {
   RangeOptions range;      // method and its parameters
   CollectOptions collect;  // bins and moving average; `histogram` is set from the method
   bool two_pass = false;  // histogram methods: a min/max pass first (every sample runs twice)
+  // Also the per-channel means of these tensors (name -> channel axis, negative from the end), for
+  // bias correction; taken in the first pass, one sum and count per channel.
+  std::map<std::string, int64_t> channel_means;
   rt::SessionOptions session;
 };
 
@@ -60,13 +63,14 @@ struct CalibResult {
   size_t samples = 0;      // samples run (per pass)
   int passes = 1;
   std::map<std::string, TensorCalibStats> stats;
+  ChannelMeans means;      // of options.channel_means
   // One line each: NaN/Inf skipped, constant tensors, tensors left out of `ranges` and why.
   std::vector<std::string> notes;
   size_t collector_bytes = 0;  // memory held by all collectors (constant in the number of samples)
 };
 
 // Calibrates `tensors` (float values of the main graph: graph inputs or node outputs) of `model` on
-// `samples`. Errors (exit 2 class): no samples, an unknown or constant tensor name, a non-float tensor,
+// `samples`, and takes the means of options.channel_means (`tensors` may then be empty). Errors (exit 2 class): no samples, an unknown or constant tensor name, a non-float tensor,
 // a sample the model refuses (named by its label). A tensor whose values are all NaN/Inf is left out
 // of the ranges with a note.
 Result<CalibResult> calibrate(const ir::Model& model, const std::vector<std::string>& tensors,

@@ -45,6 +45,12 @@ struct QuantizeOptions {
   std::vector<std::string> exclude_nodes;      // node names left in float
   std::vector<std::string> exclude_op_types;   // op types left in float
   bool dynamic_conv = false;                   // dynamic: also Conv (ConvInteger), off by default
+  // Cross-layer equalization of the float model before calibration (quant/equalize.h). quantize_model
+  // runs it; quantize_static ignores it (its ranges must already be those of the equalized model).
+  bool equalize = false;
+  // Static: each Conv/Gemm/MatMul bias corrected for the mean output shift its weight rounding causes
+  // (quant/bias_correction.h); quantize_static then needs the per-channel means of the layers' inputs.
+  bool bias_correction = false;
 };
 
 enum class QuantMode { Static, Dynamic };
@@ -69,6 +75,15 @@ struct NodeOutcome {
                         // left float: why ("excluded by name", "weight is not a constant", ...)
 };
 
+// One bias corrected for the rounding of its layer's weight (--bias-correction).
+struct BiasCorrection {
+  std::string node;
+  int64_t channels = 0;
+  double max_shift = 0;        // largest |correction| over the channels
+  double mean_abs_shift = 0;   // mean |correction|
+  bool created = false;        // the layer had no bias: one was added to hold the correction
+};
+
 struct QuantizeReport {
   std::vector<NodeOutcome> quantized;
   std::vector<NodeOutcome> left_float;       // every other node of the main graph, with the reason
@@ -78,13 +93,16 @@ struct QuantizeReport {
   int64_t weights_quantized = 0;             // initializers stored as 8-bit
   int64_t biases_quantized = 0;              // initializers stored as int32
   int64_t weight_scales_raised = 0;          // channels whose weight scale was raised for an int32 bias
+  std::vector<BiasCorrection> bias_corrections;  // bias_correction: one per corrected layer
 };
 
 // Rewrites `model` in place into an INT8 model. `ranges` must hold every name tensors_to_calibrate
 // lists (a missing, NaN or infinite range is kInvalid naming the tensor). The model's default opset is
 // raised to 13 when per-channel weights need it (never lowered). An error leaves the graph as it was
 // (option, range and model checks come first), with at most inferred value types added.
-Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& ranges, const QuantizeOptions& options);
+// With options.bias_correction, `means` must hold what bias_correction_inputs lists.
+Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& ranges, const QuantizeOptions& options,
+                                       const ChannelMeans* means = nullptr);
 
 // Rewrites `model` in place with dynamically quantized MatMul/Gemm (and Conv with dynamic_conv).
 Result<QuantizeReport> quantize_dynamic(ir::Model& model, const QuantizeOptions& options);

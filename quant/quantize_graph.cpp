@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "lib/op_id.h"
+#include "passes/pass_util.h"
 
 namespace ortool::quant {
 
@@ -87,17 +88,31 @@ ir::Node* GraphEditor::insert_qdq(ir::Value* v, const QParamValues& p) {
   return q;
 }
 
-void GraphEditor::drop_if_unused(ir::Value* v) {
+void GraphEditor::drop_if_unused(ir::Value* v) { drop_constant_if_unused(g_, v); }
+
+void drop_constant_if_unused(ir::Graph& g, ir::Value* v) {
   if (!v || v->has_uses() || v->is_graph_output()) return;
   if (ir::Node* p = v->producer()) {
-    if (ir::is_op(*p, "Constant")) g_.remove_node(p);
+    if (ir::is_op(*p, "Constant")) g.remove_node(p);
     return;
   }
   if (v->is_graph_input()) {
     if (!v->is_constant()) return;  // a real input stays, read or not
-    g_.remove_input(v);
+    g.remove_input(v);
   }
-  g_.remove_value(v);
+  g.remove_value(v);
+}
+
+void replace_constant_input(ir::Graph& g, ir::Node* n, size_t i, Tensor t) {
+  ir::Value* old = n->input(i);
+  if (old && old->is_constant() && !old->is_graph_input() && !old->is_graph_output() && old->uses().size() == 1) {
+    t.name.clear();
+    g.set_constant(old, std::make_shared<const Tensor>(std::move(t)));
+    return;
+  }
+  ir::Value* v = passes::add_constant(g, old ? old->name() : (n->output(0) ? n->output(0)->name() : n->name) + "_bias", std::move(t));
+  g.set_input(n, i, v);
+  drop_constant_if_unused(g, old);
 }
 
 }  // namespace ortool::quant

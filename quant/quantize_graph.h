@@ -62,4 +62,12 @@ class GraphEditor {
 // Sets the value's type to `elem` with the shape of `like` (when known).
 void set_type_like(ir::Value* v, DType elem, const ir::Value* like);
 
+// Removes `v` once nothing reads it: an initializer (and the graph input it backed) or a Constant node.
+void drop_constant_if_unused(ir::Graph& g, ir::Value* v);
+
+// Input `i` of `n` (a constant: initializer or Constant node) now holds `t`: the value is updated in
+// place when `n` is its only reader, else `n` gets a new initializer named after it and the old one is
+// dropped if nothing else reads it. For float-model rewrites (equalization, bias correction).
+void replace_constant_input(ir::Graph& g, ir::Node* n, size_t i, Tensor t);
+
 }  // namespace ortool::quant

@@ -44,6 +44,8 @@ Status validate_options(const ir::Model& model, const QuantizeOptions& o, QuantM
     if (o.activation_type != DType::UInt8)
       return invalid("dynamic quantization has uint8 activations only (DynamicQuantizeLinear), not {}",
                      dtype_name(o.activation_type));
+    if (o.bias_correction)
+      return invalid("bias correction applies to static quantization (it takes its input means from calibration)");
     if (o.symmetric_activations)
       return invalid("dynamic quantization computes activation ranges at run time: symmetric activations do not apply");
   } else if (o.activation_type == DType::Int8 && o.weight_type == DType::UInt8) {

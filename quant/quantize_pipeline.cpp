@@ -12,6 +12,7 @@
 
 #include "lib/model_clone.h"
 #include "passes/freeze_inputs.h"
+#include "quant/bias_correction.h"
 #include "quant/quantize_report.h"
 
 namespace ortool::quant {
@@ -22,10 +23,40 @@ namespace {
 // but an infinite input SQNR would make every such layer look infinitely harmful.
 constexpr double kFloatInputDb = 100.0;
 
-Result<QuantizeReport> quantize_once(ir::Model& model, const RangeTable* ranges, const PipelineOptions& o,
+Result<QuantizeReport> quantize_once(ir::Model& model, const CalibResult* calib, const PipelineOptions& o,
                                      const QuantizeOptions& qo) {
   if (o.mode == QuantMode::Dynamic) return quantize_dynamic(model, qo);
-  return quantize_static(model, *ranges, qo);
+  return quantize_static(model, calib->ranges, qo, &calib->means);
+}
+
+// Calibration options that also take the means bias correction needs for `model`.
+Result<CalibOptions> calib_options(const ir::Model& model, const PipelineOptions& o, const QuantizeOptions& qo) {
+  CalibOptions co = o.calib;
+  if (qo.bias_correction) {
+    ASSIGN_OR_RETURN(co.channel_means, bias_correction_inputs(model, qo));
+  }
+  return co;
+}
+
+// The worst output SQNR of `float_model` quantized with `qo` (ranges measured on `calib`, or `ranges`
+// when given) and proved on `check`: one side of an option's measured effect.
+Result<std::optional<double>> sqnr_with(const ir::Model& float_model, const CalibResult* ranges,
+                                        const rt::SampleSource* calib, const rt::SampleSource& check,
+                                        const PipelineOptions& o, const QuantizeOptions& qo) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> q, clone_model(float_model));
+  std::optional<CalibResult> measured;
+  if (o.mode == QuantMode::Static && !ranges) {
+    ASSIGN_OR_RETURN(std::vector<std::string> names, tensors_to_calibrate(*q, qo));
+    ASSIGN_OR_RETURN(CalibOptions co, calib_options(*q, o, qo));
+    ASSIGN_OR_RETURN(measured, calibrate(*q, names, *calib, co));
+    ranges = &*measured;
+  }
+  TRY(quantize_once(*q, ranges, o, qo).status());
+  ProofOptions po = o.proof;
+  po.tensor_sqnr = false;
+  po.progress = nullptr;
+  ASSIGN_OR_RETURN(ProofResult proof, prove_quantized(float_model, *q, check, po));
+  return proof.worst_output_sqnr_db();
 }
 
 // A candidate of the fallback: the quantized nodes that make one watched activation.
@@ -136,6 +167,8 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
     return invalid("static quantization needs calibration samples (--calib PATH) or a table (--calibration-table FILE)");
   if (o.target_sqnr_db && !check)
     return invalid("--target-sqnr measures the quantized model on samples: give --calib PATH or --check N");
+  if (o.quantize.bias_correction && !calib)
+    return invalid("--bias-correction takes the mean of each layer's input from calibration samples: give --calib PATH");
   PipelineResult result;
 
   // Prepare as `optimize` does; an excluded node the optimizer removed (a BatchNormalization folded
@@ -154,21 +187,43 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
     }
     qo.exclude_nodes = kept;
   }
+  const bool measure = check && o.measure_effects;
+  std::unique_ptr<ir::Model> unequalized;  // kept to measure equalization's effect
+  if (qo.equalize) {
+    if (measure) {
+      ASSIGN_OR_RETURN(unequalized, clone_model(model));
+    }
+    ASSIGN_OR_RETURN(result.equalized, equalize(model));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> float_model, clone_model(model));
+  {
+    // The model quantized is a copy of float_model, as every later quantization is (measured effects,
+    // fallback trials): the ONNX round trip records value types the in-memory optimized model may lack,
+    // and opset conversion for per-channel weights needs them (ppocr_cls converted only after the copy,
+    // so the first quantization and its re-runs differed).
+    ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> fresh, clone_model(*float_model));
+    model = std::move(*fresh);
+  }
 
-  // Ranges.
+  // Ranges (and the input means bias correction needs).
   if (o.mode == QuantMode::Static) {
     ASSIGN_OR_RETURN(result.calibrated_tensors, tensors_to_calibrate(model, qo));
     if (result.calibrated_tensors.empty()) return nothing_to_quantize(o.mode, qo);
+    ASSIGN_OR_RETURN(CalibOptions co, calib_options(model, o, qo));
     if (!o.table_in.empty()) {
       ASSIGN_OR_RETURN(result.calibration, result_from_table(o.table_in, result.calibrated_tensors));
       result.ranges_from_table = true;
+      if (qo.bias_correction) {
+        ASSIGN_OR_RETURN(CalibResult means, calibrate(model, {}, *calib, co, o.calib_progress));
+        result.calibration->means = std::move(means.means);
+      }
     } else {
-      ASSIGN_OR_RETURN(result.calibration, calibrate(model, result.calibrated_tensors, *calib, o.calib, o.calib_progress));
+      ASSIGN_OR_RETURN(result.calibration, calibrate(model, result.calibrated_tensors, *calib, co, o.calib_progress));
       TRY(check_all_measured(model, *result.calibration, result.calibrated_tensors, *calib));
     }
   }
-  RangeTable* ranges = result.calibration ? &result.calibration->ranges : nullptr;
+  CalibResult* calibration = result.calibration ? &*result.calibration : nullptr;
+  RangeTable* ranges = calibration ? &calibration->ranges : nullptr;
   // The table is written last: the fallback may measure more tensors (an activation read by a layer
   // put back to float needs its own range).
   auto finish = [&]() -> Result<PipelineResult> {
@@ -176,7 +231,7 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
     return std::move(result);
   };
 
-  ASSIGN_OR_RETURN(result.quantize, quantize_once(model, ranges, o, qo));
+  ASSIGN_OR_RETURN(result.quantize, quantize_once(model, calibration, o, qo));
   if (result.quantize.quantized.empty()) return nothing_to_quantize(o.mode, qo);
   if (!check) return finish();
 
@@ -184,6 +239,25 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
   po.tensor_sqnr = po.tensor_sqnr || o.target_sqnr_db.has_value();
   ASSIGN_OR_RETURN(result.proof, prove_quantized(*float_model, model, *check, po));
   result.first_output_sqnr_db = result.proof->worst_output_sqnr_db();
+
+  // Each option's effect: the same pipeline without it, on the same check samples.
+  if (measure && qo.equalize) {
+    OptionEffect e{"equalize", std::nullopt, result.first_output_sqnr_db, {}};
+    QuantizeOptions off = qo;
+    off.equalize = false;
+    if (o.mode == QuantMode::Static && !calib) {
+      e.note = "not measured: the unequalized model needs calibration samples (--calib) for its own ranges";
+    } else {
+      ASSIGN_OR_RETURN(e.without_db, sqnr_with(*unequalized, nullptr, calib, *check, o, off));
+    }
+    result.effects.push_back(std::move(e));
+  }
+  if (measure && qo.bias_correction) {
+    QuantizeOptions off = qo;
+    off.bias_correction = false;
+    ASSIGN_OR_RETURN(std::optional<double> without, sqnr_with(*float_model, calibration, calib, *check, o, off));
+    result.effects.push_back({"bias-correction", without, result.first_output_sqnr_db, {}});
+  }
   if (!o.target_sqnr_db) return finish();
 
   // Fallback: put the most harmful layer back to float until the outputs reach the target.
@@ -213,12 +287,12 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
           return invalid("--target-sqnr: with '{}' float, tensor '{}' needs a range the table {} lacks; give --calib "
                          "PATH to measure it",
                          layer.nodes.front(), missing.front(), o.table_in.string());
-        ASSIGN_OR_RETURN(CalibResult more, calibrate(*float_model, missing, *calib, o.calib));
+        ASSIGN_OR_RETURN(CalibResult more, calibrate(*float_model, missing, *calib, o.calib));  // ranges only
         for (const auto& [name, range] : more.ranges) (*ranges)[name] = range;
         for (const std::string& n : more.notes) result.calibration->notes.push_back(n);
       }
     }
-    ASSIGN_OR_RETURN(QuantizeReport report, quantize_once(*again, ranges, o, trial_qo));
+    ASSIGN_OR_RETURN(QuantizeReport report, quantize_once(*again, calibration, o, trial_qo));
     ASSIGN_OR_RETURN(ProofResult proof, prove_quantized(*float_model, *again, *check, po));
     return Trial{layer, std::move(again), std::move(report), std::move(proof)};
   };

@@ -15,7 +15,15 @@
 // activations (Conv + its folded Relu); its damage is the noise-to-signal ratio of its output activation
 // minus that of its input activations (measured by the proof's per-tensor SQNR), so a layer that rounds
 // an already noisy signal coarsely ranks above one that takes a clean signal from 50 dB to 40 dB.
-// Pass-through ops (Reshape, Split, MaxPool) round nothing and are never candidates. At most
+// Pass-through ops (Reshape, Split, MaxPool) round nothing and are never candidates.
+//
+// --equalize runs equalize() on the optimized float model before calibration (the proof's float
+// reference is the equalized model: the same function). --bias-correction collects the per-channel
+// means of the corrected layers' inputs during calibration (a means-only pass over --calib when the
+// ranges come from a table) and hands them to quantize_static. With `measure_effects` and check
+// samples, each of the two is also left out once (the model quantized and proved without it; for
+// equalization that means calibrating the unequalized model too) and the output SQNR with and without
+// it is reported: the option's measured effect on this model. At most
 // `max_fallback_rounds` rounds; each is reported. Static mode only: dynamic activations get their scales
 // at run time, which the proof does not watch.
 #pragma once
@@ -33,6 +41,7 @@
 #include "lib/status.h"
 #include "passes/optimize.h"
 #include "quant/calibrate.h"
+#include "quant/equalize.h"
 #include "quant/quantize.h"
 #include "quant/quantize_proof.h"
 #include "runtime/samples.h"
@@ -51,6 +60,7 @@ struct PipelineOptions {
   std::optional<double> target_sqnr_db;      // fallback to float until the outputs reach this
   int max_fallback_rounds = 8;
   int fallback_candidates = 3;               // layers tried per round (the most noise added first)
+  bool measure_effects = true;               // --equalize / --bias-correction: also measure without each
   CalibProgressFn calib_progress;            // calibration, per sample and pass
   // Called when a fallback trial starts its proof (1-based over all rounds), so a progress bar can restart.
   std::function<void(int trial)> on_fallback_round;
@@ -64,9 +74,18 @@ struct FallbackRound {
   std::optional<double> output_sqnr_db;      // worst output SQNR after the round
 };
 
+// The measured effect of --equalize or --bias-correction: worst output SQNR without and with it.
+struct OptionEffect {
+  std::string option;                        // "equalize", "bias-correction"
+  std::optional<double> without_db;
+  std::optional<double> with_db;             // first_output_sqnr_db
+  std::string note;                          // why it was not measured, when it was not
+};
+
 struct PipelineResult {
   std::optional<passes::OptimizeReport> optimized;  // when optimize_first
   int64_t baked_inputs = 0;
+  std::optional<EqualizeReport> equalized;   // --equalize
   std::optional<CalibResult> calibration;    // static: from calibration or the table
   bool ranges_from_table = false;
   std::vector<std::string> calibrated_tensors;
@@ -76,6 +95,7 @@ struct PipelineResult {
   std::optional<double> first_output_sqnr_db;  // before any fallback
   bool target_reached = true;                // false: rounds ran out, no layer left, or none improved the output
   std::vector<std::string> notes;            // pipeline-level notes (exclusions dropped by optimize, ...)
+  std::vector<OptionEffect> effects;         // measure_effects: one per option given
 };
 
 // Validates everything a user can get wrong before the model is touched: quantize options against the

@@ -6,6 +6,7 @@
 #include "lib/op_id.h"
 #include "passes/opset_conversion.h"
 #include "passes/pass_util.h"
+#include "quant/bias_correction.h"
 #include "quant/quantize.h"
 #include "quant/quantize_graph.h"
 #include "quant/quantize_plan.h"
@@ -180,8 +181,11 @@ class QdqRewriter {
 
 }  // namespace
 
-Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& ranges, const QuantizeOptions& options) {
+Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& ranges, const QuantizeOptions& options,
+                                       const ChannelMeans* means) {
   TRY(validate_options(model, options, QuantMode::Static));
+  if (options.bias_correction && !means)
+    return invalid("bias correction needs the per-channel means of the layers' inputs (from calibration)");
   QuantizeOptions o = options;
   ASSIGN_OR_RETURN(StaticPlan plan, plan_static(model, o));
   TRY(check_ranges(plan, ranges));
@@ -206,12 +210,19 @@ Result<QuantizeReport> quantize_static(ir::Model& model, const RangeTable& range
     ASSIGN_OR_RETURN(plan, plan_static(model, o));
     TRY(check_ranges(plan, ranges));
   }
+  if (o.bias_correction) {
+    // The float biases absorb the weights' rounding; planned again so created biases are quantized too.
+    ASSIGN_OR_RETURN(report.bias_corrections, correct_biases(model, plan, *means, o, report.notes));
+    ASSIGN_OR_RETURN(plan, plan_static(model, o));
+  }
   report.opset_after = passes::onnx_opset(model);
   if (report.opset_after >= 13 && model.ir_version < 7) model.ir_version = 7;
   if (report.opset_after >= 10 && model.ir_version < 5) model.ir_version = 5;
   fill_report_nodes(plan, report);
 
   QdqRewriter(model, plan, ranges, o, report).run();
+  if (o.bias_correction && report.weight_scales_raised > 0)
+    report.notes.push_back("bias correction used the weight scales from before the raise for int32 biases");
   if (o.format == QuantFormat::QOperator) TRY(lower_to_qoperator(model, report));
   TRY(model.graph->sort_topologically());
   TRY(model.graph->verify().with_context("quantize: internal error, the rewritten graph is invalid"));

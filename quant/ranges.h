@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace ortool::quant {
 
@@ -15,5 +16,8 @@ struct TensorRange {
 
 // By value name in the model being quantized.
 using RangeTable = std::map<std::string, TensorRange>;
+
+// Per-channel means of activations (bias correction's E[x]), by value name: one entry per channel.
+using ChannelMeans = std::map<std::string, std::vector<double>>;
 
 }  // namespace ortool::quant

@@ -5,6 +5,8 @@
   passes onnx's checker, runs in ONNX Runtime (scripts/ort_run.mjs) and in ortool, which agree (SQNR >= 25 dB),
   and loses at most 0.25 points of held-out top-1 (test_x.npy / test_y.npy) in both runtimes;
 - the --report JSON lists every quantized activation's SQNR, worst first; --target-sqnr reports its rounds;
+- --equalize and --bias-correction write files that pass the same checks, and report what they did and their
+  measured effect (output SQNR without and with) in text, --report and --json;
 - a calibration table written, then read back instead of calibrating, gives the same file byte for byte;
 - resnet18 (scripts/gen_models.py, seeded weights) quantized static is at most 0.27x its float file;
 - bad inputs (BAD_INPUTS.md 23-25) exit 2 with one error line: calibration data of the wrong shape, type or
@@ -105,6 +107,34 @@ def main():
             ok = t['reached'] and len(t['rounds']) >= 1 and t['rounds'][-1]['output_sqnr_db'] >= 38 \
                 and t['initial_sqnr_db'] < 38
         check(ok, '--target-sqnr 38: layers put back to float in rounds until the output reaches 38 dB', out[-600:] + err)
+
+        # --equalize (text and --report) and --bias-correction (--json): what was done and its measured effect.
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('eq.onnx'), '--calib', calib, '--calib-samples', '32',
+                             '--equalize', '--report', p('eq.json'), timeout=600)
+        check(code == 0 and os.path.exists(p('eq.onnx')), '--equalize: exit 0, file written', err)
+        check('equalize: 2 layer pairs' in out and '--equalize: output SQNR' in out and 'dB with' in out,
+              '--equalize: prints the pairs and the output SQNR without and with it', out[:800])
+        if code == 0:
+            proves(ortool, a.ort_runner, cnn, p('eq.onnx'), x, y, tmp, 'digits CNN --equalize')
+            r = json.load(open(p('eq.json')))
+            e, eff = r['equalize'], r['effects']
+            check(e is not None and len(e['pairs']) == 2 and e['balance_after'] > e['balance_before'] and e['converged']
+                  and r['bias_correction'] is None and len(eff) == 1 and eff[0]['option'] == 'equalize'
+                  and eff[0]['sqnr_without_db'] is not None and eff[0]['sqnr_with_db'] is not None,
+                  '--equalize: --report has the pairs, the balance before/after and the measured effect', str(e)[:400])
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('bc.onnx'), '--calib', calib, '--calib-samples', '32',
+                             '--bias-correction', '--json', timeout=600)
+        check(code == 0 and os.path.exists(p('bc.onnx')), '--bias-correction: exit 0, file written', err)
+        if code == 0:
+            proves(ortool, a.ort_runner, cnn, p('bc.onnx'), x, y, tmp, 'digits CNN --bias-correction')
+            j = json.loads(out)
+            b, eff = j['bias_correction'], j['effects']
+            check(b is not None and b['corrected'] == len(b['layers']) >= 3 and j['equalize'] is None
+                  and all(l['max_shift'] > 0 for l in b['layers']) and len(eff) == 1
+                  and eff[0]['option'] == 'bias-correction' and eff[0]['sqnr_with_db'] == j['proof']['outputs'][0]['sqnr_db'],
+                  '--bias-correction: --json has the corrected layers and the measured effect', out[:600])
+        code, out, err = run(ortool, 'quantize', tr, '-o', p('bad.onnx'), '--mode', 'dynamic', '--bias-correction')
+        check(one_error_line(code, err, 2, 'static'), '--bias-correction with --mode dynamic: exit 2, one line', err)
 
         # Calibration table round trip.
         code1, out1, err1 = run(ortool, 'quantize', cnn, '-o', p('t1.onnx'), '--calib', calib, '--calib-samples', '32',
