@@ -173,13 +173,16 @@ Command register_compare(CLI::App& parent) {
                   "Compare model_a with stored outputs: an ONNX test-data folder (input_K.pb, output_K.pb) or a "
                   "folder of them");
   add_image_options(*app, a->image);
-  app->add_option("--atol", a->gates.tol.atol, "Absolute tolerance (default 1e-4); an element fails only when over both");
-  app->add_option("--rtol", a->gates.tol.rtol, "Relative tolerance (default 1e-3)");
+  CLI::Option* atol =
+      app->add_option("--atol", a->gates.tol.atol, "Absolute tolerance (default 1e-4); an element fails only when over both");
+  CLI::Option* rtol = app->add_option("--rtol", a->gates.tol.rtol, "Relative tolerance (default 1e-3)");
   add_gate_options(*app, a->gates);
   app->add_flag("--json", a->json, "Print the report as JSON on stdout");
   app->footer(
-      "Prints a PASS/FAIL line per output and a final verdict line. Cosine and SQNR are undefined where\n"
-      "the reference is all zero and the result is not exactly zero; such outputs are judged by atol.\n"
+      "Prints a PASS/FAIL line per output and a final verdict line. Given --min-cosine, --min-sqnr or\n"
+      "--max-top1-drop without --atol/--rtol, those gates replace the element tolerance (as for an int8\n"
+      "model, whose elements all move a little). Cosine and SQNR are undefined where the reference is all\n"
+      "zero and the result is not exactly zero; such outputs are judged by atol.\n"
       "Exit codes: 0 all gates pass, 1 a gate failed (the worst element is named), 2 bad input.\n"
       "Examples:\n"
       "  ortool compare model.onnx opt.onnx --random 8 --seed 1\n"
@@ -187,7 +190,15 @@ Command register_compare(CLI::App& parent) {
       "  ortool compare model.onnx int8.onnx --inputs images/ --scale 1/255 --mean 0.485,0.456,0.406 "
       "--std 0.229,0.224,0.225\n"
       "  ortool compare model.onnx --expected-dir test_data_set_0 --atol 1e-4 --rtol 1e-3");
-  return {app, [a] { return compare_command(*a); }};
+  return {app, [a, atol, rtol] {
+            // Whole-output gates asked for, element tolerances not: judge by the gates the user gave.
+            const bool whole = a->gates.min_cosine || a->gates.min_sqnr_db || a->gates.max_top1_drop;
+            if (whole && !atol->count() && !rtol->count()) {
+              a->gates.check_elements = false;
+              a->gates.check_elements_if_undefined = true;
+            }
+            return compare_command(*a);
+          }};
 }
 
 }  // namespace ortool::cli

@@ -114,7 +114,8 @@ OutputVerdict judge(const OutputAccuracy& a, const Gates& g) {
     fail(a.mismatch);
     return v;
   }
-  if (g.check_elements && a.failed > 0)
+  const bool undefined = !a.min_cosine && !a.min_sqnr_db;
+  if ((g.check_elements || (g.check_elements_if_undefined && undefined)) && a.failed > 0)
     fail(fmt::format("{} of {} elements outside atol {:g} + rtol {:g}; worst at {}", a.failed, a.elements, g.tol.atol,
                      g.tol.rtol, a.worst));
   // An output of only empty tensors (or none at all) has no numbers to judge: nothing to note.

@@ -68,6 +68,9 @@ struct OutputAccuracy {
 struct Gates {
   Tolerance tol;                          // element tolerance (--atol, --rtol)
   bool check_elements = true;             // fail when any element is outside `tol`
+  // With check_elements off: still check elements on an output whose cosine and SQNR are undefined
+  // (an all-zero reference), where the whole-output gates have nothing to measure.
+  bool check_elements_if_undefined = false;
   std::optional<double> min_cosine;       // the worst sample's cosine must be >= this (--min-cosine)
   std::optional<double> min_sqnr_db;      // the worst sample's SQNR must be >= this (--min-sqnr)
   std::optional<double> max_top1_drop;    // percentage points of changed top-1 rows, <= this (--max-top1-drop)

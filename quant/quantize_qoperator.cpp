@@ -109,9 +109,8 @@ class Lowering {
       if (v && v->producer() && ir::is_op(*v->producer(), "DequantizeLinear")) dqs.insert(v->producer());
     g_.replace_all_uses(out, node->output(0));
     const std::string out_name = out->name();
-    g_.remove_node(q);
-    g_.remove_node(n);
-    removed_.insert(n);
+    erase(q);
+    erase(n);
     g_.rename_value(node->output(0), out_name);
     node->name = name;  // the group's node is gone: its name moves to the node that replaces it
     for (ir::Node* dq : dqs) remove_if_dead(dq);
@@ -123,9 +122,18 @@ class Lowering {
     for (ir::Value* o : n->outputs())
       if (o && (o->has_uses() || o->is_graph_output())) return;
     std::vector<ir::Value*> inputs(n->inputs().begin(), n->inputs().end());
-    g_.remove_node(n);
+    erase(n);
+    for (ir::Value* v : inputs) {
+      // drop_if_unused may remove the Constant node that made v: run() must not visit it afterwards.
+      if (v && !v->has_uses() && !v->is_graph_output() && v->producer()) removed_.insert(v->producer());
+      ed_.drop_if_unused(v);
+    }
+  }
+
+  // Every removal goes through here: run() walks a snapshot of the nodes and skips the ones in removed_.
+  void erase(ir::Node* n) {
     removed_.insert(n);
-    for (ir::Value* v : inputs) ed_.drop_if_unused(v);
+    g_.remove_node(n);
   }
 
   std::string lower_conv(ir::Node* n) {
@@ -242,8 +250,7 @@ class Lowering {
       const std::string name = q_out->name();
       out->type = Type::tensor(d->type(), out->type.is_tensor() ? out->type.shape : std::nullopt);
       g_.replace_all_uses(q_out, out);
-      g_.remove_node(qs[i]);
-      removed_.insert(qs[i]);
+      erase(qs[i]);
       g_.rename_value(out, g_.unique_name(name));
     }
     remove_if_dead(dq);

@@ -200,14 +200,17 @@ class ResizeKernel final : public Kernel {
     const Tensor* x = ctx.input_tensor(0);
     if (!x) return invalid("{}: input X is required", ctx.node().describe());
     ASSIGN_OR_RETURN(Geometry g, geometry(a_, ctx));
-    if (x->dtype() == DType::Float) {
+    const bool fast = x->dtype() == DType::Float;
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), g.out,
+                                                     fast ? KernelContext::Fill::Uninitialized : KernelContext::Fill::Zero));
+    if (y->numel() == 0) return Status::ok();
+    build_taps(a_, g);
+    if (fast) {
       if (auto p = plan_2d(g, x->dims(), false)) {
-        ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, g.out, KernelContext::Fill::Uninitialized));
         run_2d(*p, x->data<float>(), y->mutable_data<float>(), ctx.threads());
         return Status::ok();
       }
     }
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), g.out));
     return interpolate(a_, g, *x, *y, ctx.node());
   }
 
@@ -403,15 +406,24 @@ Result<Geometry> geometry(const Attrs& a, const ir::Node& node, std::span<const 
   auto numel = checked_numel(out);
   if (!numel.is_ok()) return invalid("{}: bad output shape {}", node.describe(), dims_string(out));
   Geometry g;
+  g.in = in;
   g.out = out;
-  g.taps.resize(r);
+  g.scale = std::move(scale);
+  g.length_resized = std::move(length_resized);
+  g.roi_start = std::move(roi_start);
+  g.roi_end = std::move(roi_end);
+  return g;
+}
+
+void build_taps(const Attrs& a, Geometry& g) {
+  const size_t r = g.out.size();
+  g.taps.assign(r, {});
   for (size_t d = 0; d < r; ++d) {
-    g.taps[d].resize(static_cast<size_t>(out[d]));
-    for (int64_t o = 0; o < out[d]; ++o)
-      axis_taps(a, o, in[d], out[d], scale[d], length_resized[d], roi_start[d], roi_end[d],
+    g.taps[d].resize(static_cast<size_t>(g.out[d]));
+    for (int64_t o = 0; o < g.out[d]; ++o)
+      axis_taps(a, o, g.in[d], g.out[d], g.scale[d], g.length_resized[d], g.roi_start[d], g.roi_end[d],
                 g.taps[d][static_cast<size_t>(o)]);
   }
-  return g;
 }
 
 Status interpolate(const Attrs& a, const Geometry& g, const Tensor& x, Tensor& y, const ir::Node& node) {

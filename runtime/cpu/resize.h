@@ -45,13 +45,17 @@ struct AxisTaps {
 };
 
 struct Geometry {
-  std::vector<int64_t> out;                 // output dims
-  std::vector<std::vector<AxisTaps>> taps;  // per axis, per output coordinate
+  std::vector<int64_t> in, out;             // input and output dims
+  std::vector<double> scale, length_resized, roi_start, roi_end;  // per axis, what the taps derive from
+  std::vector<std::vector<AxisTaps>> taps;  // per axis, per output coordinate: empty until build_taps
 };
-// The output dims and taps for one run, from the node's inputs (X, then scales / roi, scales, sizes
-// as the opset places them) in `ctx`, or given as tensors (null: absent).
+// The output dims for one run, from the node's inputs (X, then scales / roi, scales, sizes as the opset
+// places them) in `ctx`, or given as tensors (null: absent).
 Result<Geometry> geometry(const Attrs& a, const KernelContext& ctx);
 Result<Geometry> geometry(const Attrs& a, const ir::Node& node, std::span<const Tensor* const> inputs);
+// Fills g.taps. Call it once the output is allocated (its size checked against the memory limits) and
+// not empty: the taps take memory per output coordinate, so a hostile output shape must fail first.
+void build_taps(const Attrs& a, Geometry& g);
 
 // The reference interpolation (any type, any taps), in double: y gets the output dims' elements.
 Status interpolate(const Attrs& a, const Geometry& g, const Tensor& x, Tensor& y, const ir::Node& node);

@@ -47,6 +47,7 @@ class ResizeKernel final : public Kernel {
     const bool in_nhwc = s.layouts->input_nhwc(0), out_nhwc = s.layouts->out_nhwc;
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, g.out, KernelContext::Fill::Uninitialized));
     if (y->numel() == 0) return Status::ok();
+    rz::build_taps(s.attrs, g);
     if (auto plan = rz::plan_2d(g, x->dims(), in_nhwc)) {
       if (in_nhwc == out_nhwc) {
         rz::run_2d(*plan, x->data<float>(), y->mutable_data<float>(), ctx.threads());

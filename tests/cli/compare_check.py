@@ -9,7 +9,8 @@ normalized as numpy/PIL/torch do it (NCHW and NHWC, RGB and BGR), --random, --ex
 folder of test-data folders, --input and --input-dir; errors naming the file for bad samples.
 gates: an all-zero reference within atol passes even with --min-sqnr/--min-cosine (SQNR undefined,
 not -inf); --atol -1, --atol nan, --rtol inf, --min-cosine 2, --min-sqnr nan, --max-top1-drop 150 are
-usage errors (exit 2, one line); --max-top1-drop fails a model whose argmax moves.
+usage errors (exit 2, one line); --max-top1-drop fails a model whose argmax moves; whole-output gates
+given without --atol/--rtol replace the element tolerance.
 verdicts: a PASS/FAIL line per output and a final verdict line on stdout; per-output "passed" and a
 top-level "verdict" in --json.
 progress: a bar on stderr when it is a terminal, nothing when it is a pipe.
@@ -305,6 +306,12 @@ def main():
     code, out, err = run(ortool, "compare", ref2, ref2, "--random", "2")
     check(code == 0 and out.splitlines()[-1].startswith("verdict: PASS (2 outputs on 2 samples"), "text: PASS verdict line")
 
+    # Whole-output gates without --atol/--rtol replace the element tolerance; with either, both apply.
+    code, out, err = run(ortool, "compare", ref2, bad2, "--random", "2", "--min-cosine", "-1")
+    check(code == 0 and out.splitlines()[-1].startswith("verdict: PASS"),
+          f"--min-cosine alone: the element tolerance is not a gate ({out.strip()[-200:]})")
+    code, out, err = run(ortool, "compare", ref2, bad2, "--random", "2", "--min-cosine", "-1", "--atol", "1e-4")
+    check(code == 1 and "outside atol" in err, f"--min-cosine with --atol: both gates apply ({err.strip()[:160]})")
     code, out, err = run(ortool, "compare", model, perturbed, "--random", "4", "--shape", "batch=8", "--atol", "1",
                          "--max-top1-drop", "10")
     check(code == 1 and "--max-top1-drop 10" in err, f"--max-top1-drop fails a model whose top-1 moves ({err.strip()[:160]})")

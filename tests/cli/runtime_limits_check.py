@@ -6,6 +6,8 @@
   compare, and with a convolutional model in bench, optimize's check, quantize's calibration, and prune's
   check and sensitivity sweep (no output file written);
 - Tile with repeats whose output would not fit in memory: refused, no std::vector length error;
+- Resize to an empty output with a huge dim (runs), to 2 GiB under --max-memory 1G and to one axis of
+  2^41 (refused before its per-coordinate tables are built);
 - Expand and Tile to an empty output with a huge dim: run (nothing to allocate);
 - Loop with trip count 2^62 and an empty body: stopped at --max-loop-iterations, the node named;
 - Loop whose scan output grows step by step past --max-memory: stopped by the limit;
@@ -90,6 +92,14 @@ def tile_model(tmp, repeats, name):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [i64("reps", repeats)])
     return save(g, os.path.join(tmp, name))
+
+
+def resize_model(tmp, sizes, name):
+    g = helper.make_graph(
+        [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="big_resize", mode="linear")], "resize",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [i64("sizes", sizes)])
+    return save(g, os.path.join(tmp, name), opset=13)
 
 
 def loop_model(tmp, trips, scan, name):
@@ -224,6 +234,19 @@ def main():
         empty_tile = tile_model(tmp, [0, 1 << 40], "tile_empty.onnx")
         check("Tile to an empty output with a huge repeat", ["run", empty_tile, "--input", f"x={x12}"], [], ort,
               max_seconds=20, expect_ok=True)
+
+        # Resize builds per-coordinate tables: only once the output is allocated and not empty.
+        x22 = os.path.join(tmp, "x22.npy")
+        np.save(x22, np.ones([2, 2], np.float32))
+        check("Resize to an empty output with a huge dim",
+              ["run", resize_model(tmp, [0, 1 << 40], "resize_empty.onnx"), "--input", f"x={x22}"], [], ort,
+              max_seconds=20, expect_ok=True)
+        check("Resize to 2 GiB under --max-memory 1G",
+              ["run", resize_model(tmp, [1 << 15, 1 << 14], "resize_2g.onnx"), "--input", f"x={x22}",
+               "--max-memory", "1G"], ["big_resize", "--max-memory"], ort, max_seconds=20)
+        check("Resize to one huge axis",
+              ["run", resize_model(tmp, [1, 1 << 41], "resize_axis.onnx"), "--input", f"x={x22}"],
+              ["big_resize"], ort, max_seconds=20)
 
         endless = loop_model(tmp, 1 << 62, False, "loop_endless.onnx")
         check("Loop 2^62 trips, --max-loop-iterations 100000",

@@ -101,6 +101,7 @@ TEST_CASE("fast Resize matches the reference: nearest and linear, every coordina
       if (cs.upsample || cs.opset < 11) inputs.push_back(&scales_t);
       else inputs.insert(inputs.end(), {&roi, use_sizes ? nullptr : &scales_t, use_sizes ? &sizes_t : nullptr});
       auto g = rz::geometry(*attrs, *n, inputs);
+      if (g.is_ok()) rz::build_taps(*attrs, *g);
       INFO(g.status().message());
       REQUIRE(g.is_ok());
       Tensor want(DType::Float, g->out);
@@ -155,6 +156,7 @@ TEST_CASE("fast Resize declines what it does not run: cubic, antialias, resized 
     for (size_t i = 0; i < 4; ++i) s.mutable_data<float>()[i] = scales[i];
     const Tensor* in[] = {&x, nullptr, &s, nullptr};
     auto g = rz::geometry(*a, *n, in);
+    if (g.is_ok()) rz::build_taps(*a, *g);
     REQUIRE(g.is_ok());
     return rz::plan_2d(*g, x.dims(), false).has_value();
   };
