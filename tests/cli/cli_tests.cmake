@@ -32,6 +32,12 @@ add_test(NAME cli_bad_inputs
 add_test(NAME cli_bad_inputs_runtime
          COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/runtime_limits_check.py --ortool $<TARGET_FILE:ortool>)
 
+# Every step of the README's demo (scripts/demo.sh) with this build's binary: the demo is the first
+# thing a new user runs, and a step that starts failing (a changed default, a new gate) must fail here.
+add_test(NAME demo_steps COMMAND ${CMAKE_COMMAND} -E env ORTOOL_DEMO_BINARY=$<TARGET_FILE:ortool>
+                                 ${PROJECT_SOURCE_DIR}/scripts/demo.sh)
+set_tests_properties(demo_steps PROPERTIES TIMEOUT 900)
+
 # Writes that lose nothing: convert SIGKILLed 100 times while writing over an output with external data
 # (old or new output, never a mix or a stray temporary), and a full disk (a small tmpfs).
 add_test(NAME cli_write_safety
