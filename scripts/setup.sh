@@ -13,6 +13,9 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libstb-dev
   libonnx-testdata python3-onnx python3-numpy
+  # The tests build their models with PyTorch (scripts/gen_models.py, compare/prune checks) and read
+  # images with Pillow (opset cases); a clean machine's first test run failed five tests without them.
+  python3-torch python3-torchvision python3-pil
   ca-certificates
 )
 # ONNX Runtime, the reference the tests compare against, comes from npm (scripts/package.json). Debian's
