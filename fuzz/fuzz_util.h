@@ -14,7 +14,7 @@ inline std::string_view as_view(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// A folder of this process's own under $TMPDIR (or /tmp), made on first use and removed at exit;
+// A folder of this process's own under $TMPDIR (else /dev/shm, else /tmp), made on first use and removed at exit;
 // `tag` names it, so a leftover shows which target made it.
 const std::filesystem::path& temp_dir(std::string_view tag);
 

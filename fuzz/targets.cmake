@@ -7,7 +7,9 @@ set(ORTOOL_FUZZ_LIBS_model_load ortool_lib)
 set(ORTOOL_FUZZ_LIBS_external_data ortool_lib)
 set(ORTOOL_FUZZ_LIBS_npy ortool_lib)
 set(ORTOOL_FUZZ_LIBS_tensor_pb ortool_lib)
-set(ORTOOL_FUZZ_LIBS_samples ortool_runtime)
+# The sample reader alone (runtime/samples.cpp and the feeds it makes), without the kernels.
+set(ORTOOL_FUZZ_LIBS_samples ortool_lib)
+set(ORTOOL_FUZZ_SOURCES_samples ${PROJECT_SOURCE_DIR}/runtime/samples.cpp ${PROJECT_SOURCE_DIR}/runtime/feeds.cpp)
 set(ORTOOL_FUZZ_LIBS_optimize ortool_passes)
 # The calibration table reader alone, without the rest of quant/ (and so without the runtime).
 set(ORTOOL_FUZZ_LIBS_calib_table ortool_lib nlohmann_json::nlohmann_json)

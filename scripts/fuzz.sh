@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh --seed TARGET|all       merge fresh seeds (fuzz/make_seeds.py) into fuzz/corpus/TARGET
 #   scripts/fuzz.sh --merge TARGET|all      merge what runs found (build-fuzz/corpus/TARGET) into fuzz/corpus/TARGET
 #   scripts/fuzz.sh --build                 only build
+#   scripts/fuzz.sh --no-build TARGET SECONDS ...   run without building first (several runs side by side)
 #
 # A run reads fuzz/corpus/TARGET and writes new inputs to build-fuzz/corpus/TARGET (the repository's corpus
 # changes only by --seed or --merge, both minimized with -merge=1); a crash, leak, timeout or out-of-memory
@@ -104,13 +105,22 @@ case "${1:-}" in
     exit 0 ;;
 esac
 
+skip_build=false
+if [ "${1:-}" = --no-build ]; then
+  skip_build=true
+  shift
+fi
 [ $# -ge 2 ] || { usage >&2; exit 2; }
 target=$1
 seconds=$2
 shift 2
 check_target "$target"
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2; }
-build "$target"
+if $skip_build; then
+  [ -x "$build_dir/fuzz/fuzz_$target" ] || { echo "fuzz.sh: $build_dir/fuzz/fuzz_$target is not built" >&2; exit 2; }
+else
+  build "$target"
+fi
 work="$build_dir/corpus/$target"
 artifacts="$build_dir/artifacts/$target"
 log="$build_dir/logs/$target-$(date +%Y%m%d-%H%M%S).log"
