@@ -74,11 +74,11 @@ merge() {
   local corpus="$root/fuzz/corpus/$t" fresh="$build_dir/merge/$t"
   rm -rf "$fresh"
   mkdir -p "$fresh" "$corpus"
-  "$build_dir/fuzz/fuzz_$t" -merge=1 -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
+  "$build_dir/fuzz/fuzz_$t" -merge=1 -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=2048 \
     "$fresh" "$corpus" "$@" 2>"$build_dir/merge/$t.log" || { tail -20 "$build_dir/merge/$t.log" >&2; exit 1; }
   rm -rf "$corpus"
   mv "$fresh" "$corpus"
-  echo "fuzz.sh: fuzz/corpus/$t: $(find "$corpus" -type f | wc -l) inputs, $(du -sk "$corpus" | cut -f1) KiB"
+  echo "fuzz.sh: fuzz/corpus/$t: $(find "$corpus" -type f | wc -l) inputs, $(du -sk --apparent-size "$corpus" | cut -f1) KiB"
 }
 
 all_or_one() {
@@ -127,8 +127,10 @@ log="$build_dir/logs/$target-$(date +%Y%m%d-%H%M%S).log"
 mkdir -p "$work" "$artifacts" "$(dirname "$log")" "$root/fuzz/corpus/$target"
 echo "fuzz.sh: running fuzz_$target for ${seconds}s (log: $log)"
 status=0
-# -timeout: one input may take 10 s; -rss_limit_mb: 2 GiB; leaks are reported (ASan's leak checker).
-"$build_dir/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=10 \
+# -timeout: one input may take 30 s of wall time (generous: libFuzzer's clock is wall time, and a niced
+# run on a loaded machine was starved 10 s on an 8-byte input that takes 2 ms; rerun a timeout artifact
+# alone to tell); -rss_limit_mb: 2 GiB; leaks are reported (ASan's leak checker).
+"$build_dir/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=30 \
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" "$@" \
   "$work" "$root/fuzz/corpus/$target" >"$log" 2>&1 || status=$?
 # The summary libFuzzer prints at the end: executions, rate, coverage (edges) and features.
