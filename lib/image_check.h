@@ -1,4 +1,4 @@
-// A check of JPEG Huffman tables before stb_image decodes a file (Debian's stb writes past its tables).
+// Checks of PNG and JPEG files before stb_image decodes them, for what Debian's stb gets wrong.
 #pragma once
 
 #include <cstddef>
@@ -15,5 +15,11 @@ namespace ortool {
 // their length, entropy-coded data up to the next marker, junk skipped) and refuses such a table. Bytes
 // that are not a JPEG pass unchecked. `what` names the file in the error.
 Status check_jpeg_huffman_tables(std::span<const std::byte> bytes, std::string_view what);
+
+// stb_image grows its buffer to a PNG IDAT chunk's declared length before reading it: a 455-byte file
+// declaring a 1.5 GB chunk had it allocate (and, under ASan, clear) 2 GB (found by fuzz/fuzz_samples).
+// This walks the chunks up to IEND and refuses one that claims more bytes than the file has left (stb
+// fails on such a file anyway, after the allocation). Bytes that are not a PNG pass unchecked.
+Status check_png_chunks(std::span<const std::byte> bytes, std::string_view what);
 
 }  // namespace ortool

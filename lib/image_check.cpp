@@ -1,7 +1,10 @@
-// JPEG Huffman table check ahead of stb_image (see jpeg_check.h).
-#include "lib/jpeg_check.h"
+// PNG chunk and JPEG Huffman table checks ahead of stb_image (see image_check.h).
+#include "lib/image_check.h"
 
+#include <cctype>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 namespace ortool {
 
@@ -46,6 +49,27 @@ Status check_jpeg_huffman_tables(std::span<const std::byte> bytes, std::string_v
       }
     }
     i += len < 2 ? 2 : len;
+  }
+  return Status::ok();
+}
+
+Status check_png_chunks(std::span<const std::byte> bytes, std::string_view what) {
+  static constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t size = bytes.size();
+  if (size < 8 || std::memcmp(p, kSignature, 8) != 0) return Status::ok();
+  size_t i = 8;
+  while (size - i >= 8) {
+    const uint64_t length = uint64_t{p[i]} << 24 | uint64_t{p[i + 1]} << 16 | uint64_t{p[i + 2]} << 8 | p[i + 3];
+    std::string type(reinterpret_cast<const char*>(p + i + 4), 4);
+    for (char& c : type)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '?';  // a hostile type must not break the line
+    // The chunk is its length and type (8 bytes), the data, then a 4-byte CRC.
+    if (length + 12 > size - i)
+      return invalid("{}: corrupt PNG: chunk '{}' claims {} bytes, more than the {} left in the file", what, type,
+                     length, size - i - 8);
+    if (type == "IEND") break;
+    i += 12 + static_cast<size_t>(length);
   }
   return Status::ok();
 }
