@@ -76,6 +76,13 @@ merge() {
   mkdir -p "$fresh" "$corpus"
   "$build_dir/fuzz/fuzz_$t" -merge=1 -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=2048 \
     "$fresh" "$corpus" "$@" 2>"$build_dir/merge/$t.log" || { tail -20 "$build_dir/merge/$t.log" >&2; exit 1; }
+  # Findings keep their names (regression_*); merging would rename them to their SHA-1.
+  local f
+  for f in "$corpus"/regression_*; do
+    [ -e "$f" ] || continue
+    rm -f "$fresh/$(sha1sum "$f" | cut -c1-40)"
+    cp "$f" "$fresh/"
+  done
   rm -rf "$corpus"
   mv "$fresh" "$corpus"
   echo "fuzz.sh: fuzz/corpus/$t: $(find "$corpus" -type f | wc -l) inputs, $(du -sk --apparent-size "$corpus" | cut -f1) KiB"
@@ -141,6 +148,10 @@ cov=$(echo "$last" | grep -o 'cov: [0-9]*' | grep -o '[0-9]*' || true)
 ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*' || true)
 corp=$(echo "$last" | grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' | cut -d' ' -f2 || true)
 echo "fuzz.sh: $target: ${runs:-?} executions, ${rate:-?} exec/s, coverage ${cov:-?} edges, ${ft:-?} features, corpus ${corp:-?}"
+if [ "$status" -eq 72 ]; then  # libFuzzer's exit code when interrupted (Ctrl-C): the figures above stand
+  echo "fuzz.sh: $target: interrupted"
+  exit 0
+fi
 if [ "$status" -ne 0 ]; then
   grep -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY:|Test unit written' "$log" | head -10 >&2 || true
   echo "fuzz.sh: $target: finding (exit $status); see $log and $artifacts/" >&2
