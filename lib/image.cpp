@@ -9,6 +9,7 @@
 #include <string>
 
 #include "lib/file_util.h"
+#include "lib/image_check.h"
 
 // stb_image is compiled here, private to this file: PNG and JPEG only, no stdio (files are read
 // with read_file's checks), and a dimension cap so a crafted header cannot ask for gigabytes.
@@ -55,6 +56,9 @@ Result<Image> decode_image(std::span<const std::byte> bytes, int channels, std::
     return invalid("{}: image file too large ({} bytes)", what, bytes.size());
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   int len = static_cast<int>(bytes.size());
+  // Before stb reads anything, stbi_info included (see lib/image_check.h).
+  TRY(check_png_chunks(bytes, what));
+  TRY(check_jpeg_huffman_tables(bytes, what));
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(data, len, &w, &h, &comp))
     return invalid("{}: not a readable PNG or JPEG image ({})", what, stbi_failure_reason());

@@ -42,8 +42,10 @@ struct PyValue {
   std::string s;
   bool b = false;
   int64_t i = 0;
-  std::vector<PyValue> items;                             // Tuple, List
-  std::vector<std::pair<std::string, PyValue>> entries;  // Dict (string keys only)
+  std::vector<PyValue> items;  // Tuple, List; Dict values
+  // Dict keys (strings only), one per item. Not a vector of pairs: std::pair of the still incomplete
+  // PyValue does not compile with clang and libstdc++ (the fuzz build).
+  std::vector<std::string> keys;
 };
 
 // Recursive-descent parser of that language; errors are plain messages, the caller adds the file.
@@ -112,7 +114,8 @@ class HeaderParser {
         ASSIGN_OR_RETURN(std::string key, parse_string());
         if (!eat(':')) return invalid("expected ':' after '{}' in the header", key);
         ASSIGN_OR_RETURN(PyValue item, parse_value(depth + 1));
-        v.entries.emplace_back(std::move(key), std::move(item));
+        v.keys.push_back(std::move(key));
+        v.items.push_back(std::move(item));
         if (!eat(',')) {
           if (!eat('}')) return invalid("expected ',' or '}}' in the header");
           break;
@@ -257,7 +260,9 @@ Result<NpyHeader> parse_npy_header(std::span<const std::byte> bytes, uint64_t fi
   const PyValue* descr = nullptr;
   const PyValue* fortran = nullptr;
   const PyValue* shape = nullptr;
-  for (const auto& [key, value] : dict.entries) {
+  for (size_t k = 0; k < dict.keys.size(); ++k) {
+    const std::string& key = dict.keys[k];
+    const PyValue& value = dict.items[k];
     if (key == "descr") descr = &value;
     else if (key == "fortran_order") fortran = &value;
     else if (key == "shape") shape = &value;

@@ -47,7 +47,11 @@ class ViewBuffer final : public Buffer {
   size_t size_;
 };
 
+// Callers have checked the dims with checked_numel, which accepts any dims with a zero among them
+// (an empty tensor): then the product of the others may overflow, so a zero ends the count first.
 int64_t numel_of(const std::vector<int64_t>& dims) {
+  for (int64_t d : dims)
+    if (d == 0) return 0;
   int64_t n = 1;
   for (int64_t d : dims) n *= d;
   return n;

@@ -85,7 +85,10 @@ class LayerNormKernel final : public Kernel {
       }
     });
     if (!ok) return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(x->dtype()));
-    for (auto [out, vals] : {std::pair{mean_out, &means}, std::pair{inv_out, &invs}}) {
+    for (auto pair : {std::pair{mean_out, &means}, std::pair{inv_out, &invs}}) {
+      // Plain variables, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+      auto* out = pair.first;
+      auto* vals = pair.second;
       if (!out) continue;
       dispatch_float(stash_, [&](auto tag) {
         using U = typename decltype(tag)::type;

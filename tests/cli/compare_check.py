@@ -204,6 +204,19 @@ def main():
         f.write(b"\x89PNG\r\n\x1a\n truncated")
     code, out, err = run(ortool, "compare", img_id, img_id, "--inputs", T("imgs"))
     check(one_error_line(code, err, must_name="zebra.png"), f"an unreadable image: exit 2 naming it ({err.strip()[:160]})")
+    os.remove(T("imgs", "zebra.png"))
+    # A JPEG whose Huffman table lists 272 codes (found by fuzz/fuzz_samples): stb_image would write past
+    # its tables (an ASan report in the sanitizer build); ortool refuses the file first.
+    with open(T("imgs", "dog.jpg"), "rb") as f:
+        jpg = bytearray(f.read())
+    dht = jpg.find(b"\xff\xc4")
+    jpg[dht + 5:dht + 21] = bytes([0x11] * 16)
+    with open(T("imgs", "yak.jpg"), "wb") as f:
+        f.write(jpg)
+    code, out, err = run(ortool, "compare", img_id, img_id, "--inputs", T("imgs"))
+    check(one_error_line(code, err, must_name="yak.jpg") and "Huffman" in err,
+          f"a JPEG with a Huffman table of 272 codes: exit 2 naming it ({err.strip()[:160]})")
+    os.remove(T("imgs", "yak.jpg"))
     os.makedirs(T("empty"))
     code, out, err = run(ortool, "compare", model, model, "--inputs", T("empty"))
     check(one_error_line(code, err, must_name="no samples"), f"an empty folder: exit 2 ({err.strip()[:160]})")

@@ -9,6 +9,7 @@
 #include "io_test_util.h"
 #include "lib/file_util.h"
 #include "lib/image.h"
+#include "lib/image_check.h"
 #include "lib/npy.h"
 
 namespace fs = std::filesystem;
@@ -195,6 +196,43 @@ TEST_CASE("broken, foreign and oversized image files are errors naming the file"
   }
   CHECK(!read_image(images() / "rgb_4x5.png", 4).is_ok());
   CHECK(!read_image(tmp.path(), 3).is_ok());  // a folder
+}
+
+TEST_CASE("a JPEG Huffman table of more than 256 codes is refused before stb_image reads it") {
+  // Found by fuzz/fuzz_samples: Debian's stb_image writes such a table's codes past its arrays (ASan:
+  // index 257 out of bounds in stbi__build_huffman). lib/image_check.h refuses it first.
+  testing::TempDir tmp;
+  std::string jpg = testing::read_bytes(images() / "photo_12x16.jpg");
+  const size_t dht = jpg.find("\xFF\xC4");
+  REQUIRE(dht != std::string::npos);
+  std::string bad = jpg;
+  for (size_t b = 0; b < 16; ++b) bad[dht + 5 + b] = static_cast<char>(0x11);  // 16 x 17 = 272 codes
+  testing::write_bytes(tmp / "bad_dht.jpg", bad);
+  auto r = read_image(tmp / "bad_dht.jpg", 3);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().message().find("bad_dht.jpg") != std::string::npos);
+  CHECK(r.status().message().find("Huffman table (DHT) lists 272 codes") != std::string::npos);
+  // 256 codes is the limit, not an error; the photo itself passes (its decoding is tested above).
+  std::string full = jpg;
+  for (size_t b = 0; b < 16; ++b) full[dht + 5 + b] = static_cast<char>(0x10);
+  CHECK(check_jpeg_huffman_tables(std::as_bytes(std::span(full.data(), full.size())), "x.jpg").is_ok());
+  CHECK(check_jpeg_huffman_tables(std::as_bytes(std::span(jpg.data(), jpg.size())), "x.jpg").is_ok());
+}
+
+TEST_CASE("a PNG chunk longer than the file is refused before stb_image allocates for it") {
+  // Found by fuzz/fuzz_samples: a 455-byte PNG whose IDAT claims 0x5d00004b bytes made stb allocate 2 GB.
+  testing::TempDir tmp;
+  std::string png = testing::read_bytes(images() / "rgb_4x5.png");
+  const size_t idat = png.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  std::string bad = png;
+  bad.replace(idat - 4, 4, std::string("\x5d\x00\x00\x4b", 4));
+  testing::write_bytes(tmp / "long_idat.png", bad);
+  auto r = read_image(tmp / "long_idat.png", 3);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().message().find("long_idat.png") != std::string::npos);
+  CHECK(r.status().message().find("chunk 'IDAT' claims 1560281163 bytes") != std::string::npos);
+  CHECK(check_png_chunks(std::as_bytes(std::span(png.data(), png.size())), "x.png").is_ok());
 }
 
 TEST_CASE("is_image_file knows PNG and JPEG names in any case") {

@@ -21,6 +21,16 @@ TEST_CASE("checked_numel rejects negative dims and overflow") {
   CHECK(checked_numel(zero).value() == 0);
 }
 
+TEST_CASE("an empty tensor whose other dims overflow together is empty, not an overflow") {
+  // Found by fuzz_external_data: a .pb tensor of dims [1080863910568919037, 58, 0] passed checked_numel
+  // and then overflowed int64 in the constructor (UBSan), multiplying the first two dims.
+  Tensor t(DType::String, {1080863910568919037LL, 58, 0});
+  CHECK(t.numel() == 0);
+  CHECK(t.nbytes() == 0);
+  Tensor u(DType::Float, {1LL << 62, 4, 0, 1LL << 62});
+  CHECK(u.numel() == 0);
+}
+
 TEST_CASE("Tensor::make enforces a byte limit") {
   CHECK(Tensor::make(DType::Float, {10, 10}, 400).is_ok());
   auto r = Tensor::make(DType::Float, {10, 11}, 400);

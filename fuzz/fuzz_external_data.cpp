@@ -1,0 +1,75 @@
+// Fuzz target: external tensor data (lib/external_data.h) as a model and a .pb file resolve it. The input
+// packs the model bytes (preamble) and the data files of its folder (fuzz_util.h); beside them always sit
+// traps: a symlink and a hard link to a file outside the folder, a symlink to a folder outside, a
+// symlink loop and a FIFO. Paths must never resolve outside the folder; sizes and offsets never past a file.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "fuzz/fuzz_util.h"
+#include "lib/external_data.h"
+#include "lib/onnx_import.h"
+#include "lib/tensor_proto.h"
+
+using namespace ortool;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// <tmp>/outside/secret.bin and <tmp>/model/ (cleared per input); returns the model folder.
+const fs::path& setup() {
+  static const fs::path model_dir = [] {
+    const fs::path& root = fuzz::temp_dir("external-data");
+    fs::create_directories(root / "outside");
+    fuzz::write_bytes(root / "outside" / "secret.bin", std::string(4096, 'S'));
+    fs::create_directories(root / "model");
+    return root / "model";
+  }();
+  return model_dir;
+}
+
+void add_traps(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_symlink("../outside/secret.bin", dir / "link_out.bin", ec);
+  fs::create_directory_symlink("../outside", dir / "link_dir", ec);
+  fs::create_symlink("loop_b", dir / "loop_a", ec);
+  fs::create_symlink("loop_a", dir / "loop_b", ec);
+  fs::create_hard_link(dir.parent_path() / "outside" / "secret.bin", dir / "hard.bin", ec);
+  ::mkfifo((dir / "fifo.bin").c_str(), 0600);
+}
+
+// Whatever resolved must have come from inside the folder: the secret's bytes are all 'S'.
+void check_not_secret(const std::vector<fs::path>& files, const fs::path& dir) {
+  const std::string prefix = fs::canonical(dir).string() + "/";
+  for (const fs::path& f : files) {
+    if (f.string().compare(0, prefix.size(), prefix) != 0) {
+      std::fprintf(stderr, "external data read from '%s', outside '%s'\n", f.c_str(), prefix.c_str());
+      std::abort();
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const fs::path& dir = setup();
+  fuzz::Packed packed = fuzz::unpack(fuzz::as_view(data, size));
+  fuzz::clear_dir(dir);
+  fuzz::write_packed(dir, packed.files);
+  add_traps(dir);
+
+  ExternalDataContext ctx(dir);
+  ImportOptions o;
+  o.source_name = (dir / "model.onnx").string();
+  o.external_data = &ctx;
+  (void)import_model_proto(packed.preamble, o);
+  check_not_secret(ctx.files(), dir);
+  // A .pb tensor file with external data resolves against its own folder the same way.
+  ExternalDataContext pb_ctx(dir);
+  (void)tensor_from_proto_bytes(packed.preamble, &pb_ctx);
+  check_not_secret(pb_ctx.files(), dir);
+  return 0;
+}
