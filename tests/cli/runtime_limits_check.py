@@ -3,7 +3,7 @@
 """Cases, each run through `ortool run` (and `compare` where the option is shared):
 
 - Expand to 2 GiB under --max-memory 1G: refused before any large allocation, the node named, in run and
-  compare, and with a convolutional model in bench, optimize's check, quantize's calibration, and prune's
+  compare, and with a convolutional model (128 MiB under --max-memory 64M) in bench, optimize's check, quantize's calibration, and prune's
   check and sensitivity sweep (no output file written);
 - Tile with repeats whose output would not fit in memory: refused, no std::vector length error;
 - Resize to an empty output with a huge dim (runs), to 2 GiB under --max-memory 1G and to one axis of
@@ -143,8 +143,8 @@ def loop_model(tmp, trips, scan, name):
 
 
 def conv_expand_model(tmp):
-    """x [1,1,1,1] expanded to a 512 MiB image, then two 1x1 convolutions: a model every command can work on
-    (quantize calibrates it, prune finds channels) whose run needs more than 256 MiB."""
+    """x [1,1,1,1] expanded to a 128 MiB image, then two 1x1 convolutions: a model every command can work on
+    (quantize calibrates it, prune finds channels) whose run needs more than 64 MiB."""
     rng = np.random.default_rng(0)
     w1 = helper.make_tensor("w1", TensorProto.FLOAT, [8, 1, 1, 1], rng.standard_normal(8).astype(np.float32))
     w2 = helper.make_tensor("w2", TensorProto.FLOAT, [1, 8, 1, 1], rng.standard_normal(8).astype(np.float32))
@@ -155,8 +155,8 @@ def conv_expand_model(tmp):
          helper.make_node("Conv", ["r1", "w2"], ["y"], name="conv2")], "conv_expand",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 1, 1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [i64("shape", [1, 1, 1 << 13, 1 << 14]), w1, w2])
-    return save(g, os.path.join(tmp, "conv_expand_512m.onnx"))
+        [i64("shape", [1, 1, 1 << 12, 1 << 13]), w1, w2])
+    return save(g, os.path.join(tmp, "conv_expand_128m.onnx"))
 
 
 def wrong_output_type_model(tmp):
@@ -202,21 +202,21 @@ def main():
         x1111 = os.path.join(tmp, "x1111.npy")
         np.save(x1111, np.ones([1, 1, 1, 1], np.float32))
         out = os.path.join(tmp, "out.onnx")
-        check("bench: 512 MiB under --max-memory 256M",
-              ["bench", conv, "--input", f"x={x1111}", "--max-memory", "256M", "--iters", "1", "--warmup", "0"],
-              ["big_expand", "--max-memory"], ort, max_seconds=20)
-        check("optimize's check: 512 MiB under --max-memory 256M",
-              ["optimize", conv, "-o", out, "--max-memory", "256M"], ["conv_expand_512m.onnx", "big_expand", "--max-memory", "--check 0"], ort,
-              max_seconds=20)
-        check("quantize's calibration: 512 MiB under --max-memory 256M",
-              ["quantize", conv, "-o", out, "--calib", x1111, "--max-memory", "256M"], ["big_expand", "--max-memory"],
-              ort, max_seconds=20)
-        check("prune's check: 512 MiB under --max-memory 256M",
-              ["prune", conv, "-o", out, "--ratio", "0.5", "--max-memory", "256M"], ["big_expand", "--max-memory"], ort,
-              max_seconds=20)
-        check("prune's sweep: 512 MiB under --max-memory 256M",
-              ["prune", conv, "-o", out, "--sensitivity", "--max-memory", "256M"], ["big_expand", "--max-memory"], ort,
-              max_seconds=20)
+        check("bench: 128 MiB under --max-memory 64M",
+              ["bench", conv, "--input", f"x={x1111}", "--max-memory", "64M", "--iters", "1", "--warmup", "0"],
+              ["big_expand", "--max-memory"], ort, max_seconds=60)
+        check("optimize's check: 128 MiB under --max-memory 64M",
+              ["optimize", conv, "-o", out, "--max-memory", "64M"], ["conv_expand_128m.onnx", "big_expand", "--max-memory", "--check 0"], ort,
+              max_seconds=60)
+        check("quantize's calibration: 128 MiB under --max-memory 64M",
+              ["quantize", conv, "-o", out, "--calib", x1111, "--max-memory", "64M"], ["big_expand", "--max-memory"],
+              ort, max_seconds=60)
+        check("prune's check: 128 MiB under --max-memory 64M",
+              ["prune", conv, "-o", out, "--ratio", "0.5", "--max-memory", "64M"], ["big_expand", "--max-memory"], ort,
+              max_seconds=60)
+        check("prune's sweep: 128 MiB under --max-memory 64M",
+              ["prune", conv, "-o", out, "--sensitivity", "--max-memory", "64M"], ["big_expand", "--max-memory"], ort,
+              max_seconds=60)
         if os.path.exists(out):
             failures.append("an output file was written by a command that failed on --max-memory")
 
