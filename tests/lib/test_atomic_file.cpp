@@ -73,49 +73,49 @@ TEST_CASE("AtomicFile: temporary files of a dead writer are removed, those of a 
   CHECK(names_in(dir.path()) == std::set<std::string>{"m.onnx", live, other});
 }
 
+namespace {
+
+// A new file for `target` with `text` written, not yet synced or published.
+AtomicFile written(const std::filesystem::path& target, std::string_view text) {
+  auto f = AtomicFile::create(target);
+  REQUIRE(f.is_ok());
+  REQUIRE(f->writer().write(text).is_ok());
+  return std::move(f).value();
+}
+
+}  // namespace
+
 TEST_CASE("AtomicFile: sync then publish replaces two files; a failed second file leaves both old ones") {
   TempDir dir;
-  auto a = dir / "m.onnx", b = dir / "m.onnx.data";
-  REQUIRE(write_file_atomic(a, std::string_view("old model")).is_ok());
-  REQUIRE(write_file_atomic(b, std::string_view("old data")).is_ok());
+  auto model = dir / "m.onnx", data = dir / "m.onnx.data";
+  REQUIRE(write_file_atomic(model, std::string_view("old model")).is_ok());
+  REQUIRE(write_file_atomic(data, std::string_view("old data")).is_ok());
   {
-    auto fa = AtomicFile::create(b);
-    auto fb = AtomicFile::create(a);
-    REQUIRE(fa.is_ok());
-    REQUIRE(fb.is_ok());
-    REQUIRE(fa->writer().write(std::string_view("new data")).is_ok());
-    REQUIRE(fa->sync().is_ok());
+    AtomicFile d = written(data, "new data");
+    AtomicFile m = written(model, "new model");
+    REQUIRE(d.sync().is_ok());
     // The model file fails before it is synced: neither file is replaced.
   }
-  CHECK(ortool::testing::read_bytes(a) == "old model");
-  CHECK(ortool::testing::read_bytes(b) == "old data");
+  CHECK(ortool::testing::read_bytes(model) == "old model");
+  CHECK(ortool::testing::read_bytes(data) == "old data");
   CHECK(names_in(dir.path()) == std::set<std::string>{"m.onnx", "m.onnx.data"});
 
-  auto fa = AtomicFile::create(b);
-  auto fb = AtomicFile::create(a);
-  REQUIRE(fa.is_ok());
-  REQUIRE(fb.is_ok());
-  REQUIRE(fa->writer().write(std::string_view("new data")).is_ok());
-  REQUIRE(fb->writer().write(std::string_view("new model")).is_ok());
-  CHECK(fa->publish().code() == StatusCode::kInternal);  // not synced yet: refused, nothing replaced
-  CHECK(ortool::testing::read_bytes(b) == "old data");
+  AtomicFile d = written(data, "new data");
+  CHECK(d.publish().code() == StatusCode::kInternal);  // not synced yet: refused, nothing replaced
+  CHECK(ortool::testing::read_bytes(data) == "old data");
 }
 
 TEST_CASE("AtomicFile: sync and publish in order replace both files") {
   TempDir dir;
-  auto a = dir / "m.onnx", b = dir / "m.onnx.data";
-  REQUIRE(write_file_atomic(a, std::string_view("old model")).is_ok());
-  auto fa = AtomicFile::create(b);
-  auto fb = AtomicFile::create(a);
-  REQUIRE(fa.is_ok());
-  REQUIRE(fb.is_ok());
-  REQUIRE(fa->writer().write(std::string_view("new data")).is_ok());
-  REQUIRE(fb->writer().write(std::string_view("new model")).is_ok());
-  REQUIRE(fa->sync().is_ok());
-  REQUIRE(fb->sync().is_ok());
-  REQUIRE(fa->publish().is_ok());
-  REQUIRE(fb->publish().is_ok());
-  CHECK(ortool::testing::read_bytes(a) == "new model");
-  CHECK(ortool::testing::read_bytes(b) == "new data");
+  auto model = dir / "m.onnx", data = dir / "m.onnx.data";
+  REQUIRE(write_file_atomic(model, std::string_view("old model")).is_ok());
+  AtomicFile d = written(data, "new data");
+  AtomicFile m = written(model, "new model");
+  REQUIRE(d.sync().is_ok());
+  REQUIRE(m.sync().is_ok());
+  REQUIRE(d.publish().is_ok());
+  REQUIRE(m.publish().is_ok());
+  CHECK(ortool::testing::read_bytes(model) == "new model");
+  CHECK(ortool::testing::read_bytes(data) == "new data");
   CHECK(names_in(dir.path()) == std::set<std::string>{"m.onnx", "m.onnx.data"});
 }
