@@ -1,6 +1,8 @@
 // Pass fold_shape_computation: Shape, Size, and Gather/Slice of a Shape (or of a Shape cast to int32
 // or int64, as converters from TensorFlow write it) become constants once the dims they read are known,
-// even when other dims (a symbolic batch) are not; constant_folding does the rest.
+// even when other dims (a symbolic batch) are not; constant_folding does the rest. A Reshape whose
+// target copies dims of its own input (x.view(x.size(0), -1) with a symbolic batch) gets a constant
+// target with 0 ("copy this dim") there, so its rank and the shapes after it become known.
 #include <algorithm>
 #include <climits>
 
@@ -79,6 +81,14 @@ class FoldShapeComputation final : public Pass {
           folded = fold_consumer(*n, *dims, shape_positions(*shape, static_cast<int64_t>(dims->size()), shape_attrs),
                                  dtype);
       }
+      if (!folded && is_op(n, "Reshape")) {
+        std::optional<Tensor> target = copying_target(model, *n);
+        if (!target) continue;
+        if (!ctx.allow_rewrite()) return changed;
+        g.set_input(n, 1, add_constant(g, n->input(1)->name(), std::move(*target)));
+        changed = true;
+        continue;
+      }
       if (!folded) continue;
       if (!ctx.allow_rewrite()) return changed;
       std::string name = out->name();
@@ -109,6 +119,77 @@ class FoldShapeComputation final : public Pass {
       v = p->input(0);
     }
     return nullptr;
+  }
+
+  // The positions of `data`'s dims that `part` (a 1-D int piece of a Reshape target) reads: Slice or
+  // Gather of Shape(data) (through Casts, and an Unsqueeze of a scalar Gather), or of the Shape of a
+  // value whose dims at those positions are the same symbols. Nullopt when it reads anything else.
+  static std::optional<std::vector<int64_t>> dims_read(const ir::Value* part, const ir::Value* data,
+                                                       bool shape_attrs) {
+    for (int hops = 0; part && hops < 8; ++hops) {
+      const ir::Node* p = part->producer();
+      if (is_op(p, "Cast") && p->num_inputs() == 1) {
+        part = p->input(0);
+        continue;
+      }
+      if (!is_op(p, "Unsqueeze")) break;
+      auto axes = p->num_inputs() > 1 ? constant_ints(p->input(1)) : std::optional(p->attr_ints("axes"));
+      if (!axes || *axes != std::vector<int64_t>{0} || value_rank(p->input(0)) != 0) return std::nullopt;
+      part = p->input(0);
+    }
+    const ir::Node* c = part ? part->producer() : nullptr;
+    if (!is_op(c, "Gather") && !is_op(c, "Slice")) return std::nullopt;
+    DType dtype = DType::Int64;
+    const ir::Node* shape = shape_through_casts(c->input(0), dtype);
+    if (!shape) return std::nullopt;
+    auto src = value_shape(shape->input(0));
+    auto own = value_shape(data);
+    if (!src || !own) return std::nullopt;
+    // Read through a stand-in Shape whose every dim is a distinct known number: the number read is
+    // the position read.
+    Shape positions;
+    for (size_t i = 0; i < src->size(); ++i) positions.push_back(Dim::known(static_cast<int64_t>(i)));
+    auto read = fold_consumer(*c, positions, shape_positions(*shape, static_cast<int64_t>(src->size()), shape_attrs),
+                              DType::Int64);
+    if (!read || read->rank() > 1) return std::nullopt;
+    std::vector<int64_t> out = read->to_int64_vector();
+    for (int64_t i : out) {
+      const auto k = static_cast<size_t>(i);
+      if (shape->input(0) == data) continue;
+      if (k >= own->size()) return std::nullopt;
+      const Dim& a = (*src)[k];
+      const Dim& b = (*own)[k];
+      if (a.kind != Dim::Kind::Param || b.kind != Dim::Kind::Param || a.param != b.param) return std::nullopt;
+    }
+    return out;
+  }
+
+  // A constant target for Reshape `n` whose target is a Concat of constants and reads of its input's
+  // own dims at the same positions; those become 0, which Reshape copies from the input (allowzero 0).
+  static std::optional<Tensor> copying_target(const ir::Model& model, const ir::Node& n) {
+    if (n.num_inputs() != 2 || constant_tensor(n.input(1)) || n.attr_int("allowzero", 0) != 0) return std::nullopt;
+    const ir::Node* cat = n.input(1)->producer();
+    if (!is_op(cat, "Concat") || cat->attr_int("axis", 0) != 0) return std::nullopt;
+    const bool shape_attrs = onnx_opset(model) >= 15;
+    std::vector<int64_t> target;
+    bool copies = false;
+    for (const ir::Value* part : cat->inputs()) {
+      if (!part) return std::nullopt;
+      if (auto v = constant_ints(part); v && constant_tensor(part) && constant_tensor(part)->rank() == 1) {
+        // A literal 0 would copy a dim too; it already does, so keep it as written.
+        target.insert(target.end(), v->begin(), v->end());
+        continue;
+      }
+      auto read = dims_read(part, n.input(0), shape_attrs);
+      if (!read || read->empty()) return std::nullopt;
+      for (int64_t pos : *read) {
+        if (pos != static_cast<int64_t>(target.size())) return std::nullopt;  // a dim moved: not a copy
+        target.push_back(0);
+      }
+      copies = true;
+    }
+    if (!copies) return std::nullopt;
+    return Tensor::from_vector(DType::Int64, {static_cast<int64_t>(target.size())}, target);
   }
 
   // Gather(shape, const indices) or Slice(shape, const starts/ends/axes/steps) of known dims, as `dtype`.
