@@ -29,7 +29,10 @@ class TypeWriter {
     std::unordered_set<const ir::Value*> listed(g.value_info.begin(), g.value_info.end());
     for (const auto& vi : gp.value_info()) {
       ir::Value* v = g.find_value(vi.name());
-      if (!v || !vi.has_type() || !take_type(v, vi.type())) continue;
+      if (!v || !vi.has_type()) continue;
+      // Listed even when the type did not change: a pass may have typed the value without listing
+      // it, and export writes only listed values (onnx's version converter reads ranks from them).
+      if (!take_type(v, vi.type()) && v->type.kind == Type::Kind::None) continue;
       bool is_initializer = v->is_constant() && v->producer() == nullptr;
       if (!listed.count(v) && !v->is_graph_input() && !v->is_graph_output() && !is_initializer) {
         g.value_info.push_back(v);

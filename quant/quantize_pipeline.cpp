@@ -196,14 +196,6 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
     ASSIGN_OR_RETURN(result.equalized, equalize(model));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> float_model, clone_model(model));
-  {
-    // The model quantized is a copy of float_model, as every later quantization is (measured effects,
-    // fallback trials): the ONNX round trip records value types the in-memory optimized model may lack,
-    // and opset conversion for per-channel weights needs them (ppocr_cls converted only after the copy,
-    // so the first quantization and its re-runs differed).
-    ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> fresh, clone_model(*float_model));
-    model = std::move(*fresh);
-  }
 
   // Ranges (and the input means bias correction needs).
   if (o.mode == QuantMode::Static) {

@@ -1,8 +1,8 @@
 // Tests of lib/model_info, lib/onnx_shape_inference and lib/onnx_check on the models in testdata/.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -106,6 +106,20 @@ TEST_CASE("infer_shapes: types written back, value_info order kept and new value
     CHECK_FALSE(v->is_graph_output());
   }
   CHECK(g.verify().is_ok());
+}
+
+TEST_CASE("infer_shapes: a value typed in memory but not listed gets listed, so export writes its type") {
+  // A pass that types a new value without listing it left onnx's version converter without ranks.
+  auto m = load("small_convnet.onnx");
+  ir::Graph& g = *m->graph;
+  REQUIRE(infer_shapes(*m).is_ok());
+  ir::Value* c1 = g.find_value("c1");
+  REQUIRE(c1);
+  const Type typed = c1->type;
+  g.value_info.clear();
+  REQUIRE(infer_shapes(*m).is_ok());
+  CHECK(c1->type == typed);
+  CHECK(std::find(g.value_info.begin(), g.value_info.end(), c1) != g.value_info.end());
 }
 
 TEST_CASE("infer_shapes: subgraph values get types too") {
