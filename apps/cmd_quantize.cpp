@@ -43,7 +43,7 @@ struct QuantizeArgs {
   bool write_table = false;  // --calibration-table FILE: written when missing (or --recalibrate), else read
   std::string activation_type = "uint8", weight_type = "int8";
   bool per_tensor_weights = false, symmetric_activations = false, reduce_range = false, dynamic_conv = false;
-  bool equalize = false, bias_correction = false;
+  bool equalize = false, bias_correction = false, no_effects = false;
   std::vector<std::string> op_types, exclude_nodes, exclude_op_types;
   int check = 4;
   bool check_given = false;
@@ -74,6 +74,7 @@ Result<quant::PipelineOptions> pipeline_options(const QuantizeArgs& a) {
   o.quantize.dynamic_conv = a.dynamic_conv;
   o.quantize.equalize = a.equalize;
   o.quantize.bias_correction = a.bias_correction;
+  o.measure_effects = !a.no_effects;
   if (a.dynamic_conv && o.mode != quant::QuantMode::Dynamic) return invalid("--dynamic-conv applies to --mode dynamic");
   if (a.format == "qoperator" && o.mode == quant::QuantMode::Dynamic)
     return invalid("--format applies to --mode static (dynamic writes its own integer ops)");
@@ -477,6 +478,9 @@ Command register_quantize(CLI::App& parent) {
   app->add_flag("--bias-correction", a->bias_correction,
                 "Static: correct each Conv/Gemm/MatMul bias for the mean output shift of its weight rounding, from "
                 "the per-channel input means seen in calibration (needs --calib)");
+  app->add_flag("--no-effects", a->no_effects,
+                "Do not measure --equalize/--bias-correction (each costs one more quantization and proof of the "
+                "model without the option)");
   CLI::Option* check = app->add_option("--check", a->check,
                                        "Prove on N samples: the first N of --calib (default: all of them), or N "
                                        "seeded random samples without --calib (default 4); 0 disables the proof")
@@ -505,7 +509,8 @@ Command register_quantize(CLI::App& parent) {
       "the calibration samples (or --check N): per output SQNR, cosine and top-1 agreement. A failed gate\n"
       "(--min-sqnr, --min-cosine, --max-top1-drop) exits 1 and writes nothing; bad input exits 2.\n"
       "--equalize and --bias-correction are each measured: the model is also quantized and proved without\n"
-      "the option, and the output SQNR with and without it is printed (docs/quantization.md has figures).\n"
+      "the option, and the output SQNR with and without it is printed (docs/quantization.md has figures;\n"
+      "--no-effects skips this).\n"
       "Examples:\n"
       "  ortool quantize model.onnx -o int8.onnx --calib calib/\n"
       "  ortool quantize model.onnx -o int8.onnx --calib images/ --image-size 224 --mean 0.485,0.456,0.406 \\\n"

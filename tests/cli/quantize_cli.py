@@ -133,6 +133,14 @@ def main():
                   and all(l['max_shift'] > 0 for l in b['layers']) and len(eff) == 1
                   and eff[0]['option'] == 'bias-correction' and eff[0]['sqnr_with_db'] == j['proof']['outputs'][0]['sqnr_db'],
                   '--bias-correction: --json has the corrected layers and the measured effect', out[:600])
+        # --no-effects: the same file, nothing measured without the options.
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('bc_quick.onnx'), '--calib', calib, '--calib-samples', '32',
+                             '--bias-correction', '--equalize', '--no-effects', '--json', timeout=600)
+        ok = code == 0 and os.path.exists(p('bc_quick.onnx'))
+        if ok:
+            j = json.loads(out)
+            ok = j['effects'] == [] and j['bias_correction'] is not None and j['equalize'] is not None
+        check(ok, '--no-effects: options applied, no effect measured', out[:600] + err)
         code, out, err = run(ortool, 'quantize', tr, '-o', p('bad.onnx'), '--mode', 'dynamic', '--bias-correction')
         check(one_error_line(code, err, 2, 'static'), '--bias-correction with --mode dynamic: exit 2, one line', err)
 
