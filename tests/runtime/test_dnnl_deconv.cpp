@@ -257,8 +257,11 @@ TEST_CASE("dnnl leaves ConvTranspose with a computed weight or of rank 3 to cpu,
 
 TEST_CASE("dnnl region: Conv -> ConvTranspose -> Conv runs on dnnl end to end (NHWC between the steps)") {
   std::mt19937 rng(21);
-  for (bool symbolic : {false, true}) {
+  // Kernel 4 stride 2 pads 1 runs the oneDNN primitive; kernel 2 stride 2 (windows that do not
+  // overlap) the sgemm and scatter, here NHWC in and out.
+  for (auto [symbolic, blocks] : {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
     CAPTURE(symbolic);
+    CAPTURE(blocks);
     ir::Model m;
     m.set_opset("", 13);
     ir::Graph& g = *m.graph;
@@ -278,11 +281,11 @@ TEST_CASE("dnnl region: Conv -> ConvTranspose -> Conv runs on dnnl end to end (N
     };
     ir::Value* a = conv(x, "c0", 3, 8, 2);
     ir::Node* d = g.add_node("ConvTranspose", "",
-                             {a, initializer(g, "dw", random_tensor({8, 6, 4, 4}, rng, -0.5f, 0.5f)),
+                             {a, initializer(g, "dw", random_tensor({8, 6, blocks ? 2 : 4, blocks ? 2 : 4}, rng, -0.5f, 0.5f)),
                               initializer(g, "db", random_tensor({6}, rng))},
                              {"d_out"}, "deconv");
     d->set_attr(ir::Attribute::make_ints("strides", {2, 2}));
-    d->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
+    if (!blocks) d->set_attr(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
     ir::Value* r = g.add_node("Relu", "", {d->output(0)}, {"dr_out"}, "deconv_relu")->output(0);
     g.add_output(conv(r, "c1", 6, 5, 1));
     std::vector<std::map<std::string, RValue>> feeds{{{"x", RValue(random_tensor({2, 3, 9, 7}, rng))}}};
@@ -298,6 +301,48 @@ TEST_CASE("dnnl region: Conv -> ConvTranspose -> Conv runs on dnnl end to end (N
     }
     CHECK(nodes == g.nodes().size());
     CHECK(ran_by(got.back().timings, "deconv") == std::pair<std::string, size_t>{"dnnl", 2});
+  }
+}
+
+TEST_CASE("dnnl ConvTranspose with windows that do not overlap: every pair of input and output layouts") {
+  // The graph input arrives NCHW; a Conv after the ConvTranspose takes NHWC, a graph output NCHW.
+  std::mt19937 rng(41);
+  for (auto [conv_before, conv_after] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+    for (int64_t k : {2, 3}) {
+      CAPTURE(conv_before);
+      CAPTURE(conv_after);
+      CAPTURE(k);
+      ir::Model m;
+      m.set_opset("", 13);
+      ir::Graph& g = *m.graph;
+      ir::Value* x = g.add_value("x");
+      x->type = Type::tensor(DType::Float, Shape{Dim::symbol("N"), Dim::known(5), Dim::symbol("H"), Dim::symbol("W")});
+      g.add_input(x);
+      ir::Value* in = x;
+      if (conv_before)
+        in = g.add_node("Conv", "", {x, initializer(g, "c0w", random_tensor({5, 5, 1, 1}, rng, -0.5f, 0.5f))},
+                        {"c0_out"}, "c0")
+                 ->output(0);
+      ir::Node* d = g.add_node("ConvTranspose", "",
+                               {in, initializer(g, "dw", random_tensor({5, 7, k, k}, rng, -0.5f, 0.5f)),
+                                initializer(g, "db", random_tensor({7}, rng))},
+                               {"d_out"}, "deconv");
+      d->set_attr(ir::Attribute::make_ints("strides", {k, k}));
+      ir::Value* y = g.add_node("Relu", "", {d->output(0)}, {"r_out"}, "relu")->output(0);
+      if (conv_after)
+        y = g.add_node("Conv", "", {y, initializer(g, "c1w", random_tensor({3, 7, 1, 1}, rng, -0.5f, 0.5f))},
+                       {"c1_out"}, "c1")
+                ->output(0);
+      g.add_output(y);
+      std::vector<std::map<std::string, RValue>> feeds{{{"x", RValue(random_tensor({2, 5, 6, 9}, rng))}},
+                                                       {{"x", RValue(random_tensor({1, 5, 1, 4}, rng))}}};
+      for (int threads : {1, 2}) {
+        const auto got = run_feeds(m, {"dnnl", "cpu"}, feeds, threads);
+        const auto want = run_feeds(m, {"cpu"}, feeds, threads);
+        for (size_t f = 0; f < feeds.size(); ++f) check_close(got[f].outputs[0], want[f].outputs[0]);
+        CHECK(ran_by(got.back().timings, "deconv") == std::pair<std::string, size_t>{"dnnl", 2});
+      }
+    }
   }
 }
 
