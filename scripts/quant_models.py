@@ -65,9 +65,10 @@ def cases(a, tmp):
             _, feeds = reference_feeds(d, text_set)
         else:
             x = next(iter(feeds.values()))
-            if x.dtype != np.float32:
-                continue
-            np.save(calib, augmented(d, 9, 0)[x.shape[0]:])  # the reference input itself is held out
+            if x.dtype == np.float32:
+                np.save(calib, augmented(d, 9, 0)[x.shape[0]:])  # the reference input itself is held out
+            else:  # token ids: the reference sequence rotated
+                np.save(calib, np.concatenate([np.roll(x, k, axis=-1) for k in range(1, 9)]))
         k, v = next(iter(feeds.items()))
         out.append((name, os.path.join(d, 'model.onnx'), calib, feeds, ['--shape', f'{k}={",".join(map(str, v.shape))}']))
     return out
@@ -103,14 +104,22 @@ def main():
             if a.only and name not in a.only.split(','):
                 continue
             ref = ort_run(RUNNER, path, feeds, tmp, name + '_f')
-            for mode in ('static', 'dynamic'):
-                out = os.path.join(tmp, f'{name}_{mode}.onnx')
+            nothing_dynamic = False
+            for mode in ('static', 'dynamic', 'dynamic --dynamic-conv'):
+                out = os.path.join(tmp, f'{name}_{mode.split()[0]}.onnx')
+                if mode == 'dynamic --dynamic-conv' and not nothing_dynamic:
+                    continue
                 try:
-                    j = quantize(a, path, calib, extra + ['--mode', mode], out)
+                    j = quantize(a, path, calib, extra + ['--mode'] + mode.split(), out)
+                    onnx.checker.check_model(onnx.load(out), full_check=True)
                 except RuntimeError as e:
-                    if mode == 'dynamic' and 'nothing to quantize' in str(e):
+                    nothing_dynamic = mode == 'dynamic' and 'nothing to quantize' in str(e)
+                    if nothing_dynamic:
                         continue
                     print(f'| {name} | {mode} | failed: {e} | | | | |', flush=True)
+                    continue
+                except onnx.checker.ValidationError as e:
+                    print(f'| {name} | {mode} | the checker refuses the file: {str(e)[:200]} | | | | |', flush=True)
                     continue
                 q = ort_run(RUNNER, out, feeds, tmp, f'{name}_{mode}_q')
                 o = ortool_run(a.ortool, out, feeds, tmp, f'{name}_{mode}_o')
