@@ -9,6 +9,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <span>
 
 #include "passes/conv_params.h"
 #include "prune/graph_builder.h"
@@ -22,10 +23,13 @@ namespace {
 
 using Mat = Eigen::MatrixXd;
 
-// A layer as a linear map from rows of its input to rows of its output: y = [a 1] W.
+// A layer as a linear map from rows of its input to rows of its output: y = [a 1] W. A grouped Conv
+// is `groups` such maps side by side: output channel m reads only the inputs of group m / (out/groups),
+// so each group is its own least-squares problem (a depthwise Conv: one tiny one per channel).
 struct Linear {
   enum class Kind { kConv, kGemm, kMatMul } kind = Kind::kConv;
-  int64_t in = 0, out = 0;    // input channels (Gemm/MatMul: features), output channels
+  int64_t in = 0, out = 0;    // input channels per group (Gemm/MatMul: features), output channels
+  int64_t groups = 1;
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;  // Conv 2-D geometry
   bool trans_b = false;       // Gemm
   bool bias = true;           // an intercept is fit (not MatMul)
@@ -36,13 +40,14 @@ struct Linear {
 Result<Linear> read_conv(const ir::Node& n) {
   auto p = passes::conv_params(n);
   if (!p || p->rank != 4) return invalid("not a 2-D Conv with a constant float weight");
-  if (n.attr_int("group", 1) != 1) return invalid("grouped Conv");
   std::string pad = n.attr_string("auto_pad", "NOTSET");
   if (pad != "NOTSET" && pad != "VALID") return invalid("auto_pad {}", pad);
   Linear l;
   l.kind = Linear::Kind::kConv;
   const auto& wd = p->weight->dims();
   l.out = wd[0], l.in = wd[1], l.kh = wd[2], l.kw = wd[3];
+  l.groups = n.attr_int("group", 1);
+  if (l.groups < 1 || l.out % l.groups != 0) return invalid("group {} does not divide {} output channels", l.groups, l.out);
   auto strides = n.attr_ints("strides", {1, 1}), dil = n.attr_ints("dilations", {1, 1}), pads = n.attr_ints("pads", {0, 0, 0, 0});
   if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4) return invalid("unexpected Conv attributes");
   l.sh = strides[0], l.sw = strides[1], l.dh = dil[0], l.dw = dil[1];
@@ -132,7 +137,7 @@ struct Rows {
     if (l.kind == Linear::Kind::kConv) return y.dims()[0] * y.dims()[2] * y.dims()[3];
     return y.numel() / y.dims().back();
   }
-  void input_row(int64_t p, double* row) const {
+  void input_row(int64_t p, double* row, int64_t group = 0) const {
     const float* xp = x.data<float>();
     if (l.kind != Linear::Kind::kConv) {
       for (int64_t k = 0; k < l.in; ++k) row[k] = xp[p * l.in + k];
@@ -140,17 +145,18 @@ struct Rows {
       return;
     }
     const int64_t oh_n = y.dims()[2], ow_n = y.dims()[3], h = x.dims()[2], w = x.dims()[3];
-    const int64_t n = p / (oh_n * ow_n), oh = (p / ow_n) % oh_n, ow = p % ow_n;
+    const int64_t n = p / (oh_n * ow_n), oh = (p / ow_n) % oh_n, ow = p % ow_n, channels = l.in * l.groups;
     int64_t k = 0;
-    for (int64_t c = 0; c < l.in; ++c)
+    for (int64_t c = group * l.in; c < (group + 1) * l.in; ++c)
       for (int64_t i = 0; i < l.kh; ++i)
         for (int64_t j = 0; j < l.kw; ++j, ++k) {
           const int64_t ih = oh * l.sh - l.pt + i * l.dh, iw = ow * l.sw - l.pl + j * l.dw;
-          row[k] = ih >= 0 && ih < h && iw >= 0 && iw < w ? xp[((n * l.in + c) * h + ih) * w + iw] : 0.0;
+          row[k] = ih >= 0 && ih < h && iw >= 0 && iw < w ? xp[((n * channels + c) * h + ih) * w + iw] : 0.0;
         }
     row[k] = 1.0;
   }
-  void output_row(int64_t p, const std::vector<int64_t>& kept, double* row) const {
+  // Output row of the kept channels `kept` (those of one group for a grouped Conv).
+  void output_row(int64_t p, std::span<const int64_t> kept, double* row) const {
     const float* yp = y.data<float>();
     if (l.kind != Linear::Kind::kConv) {
       const int64_t m_ref = y.dims().back();
@@ -168,7 +174,7 @@ std::string shape_mismatch(const Linear& l, const Tensor& x, const Tensor& y, co
   const bool conv = l.kind == Linear::Kind::kConv;
   bool ok = x.dtype() == DType::Float && y.dtype() == DType::Float && y.rank() >= 2 && x.numel() > 0 && y.numel() > 0 &&
             l.in > 0 && static_cast<int64_t>(kept.size()) == l.out;
-  if (ok && conv) ok = x.rank() == 4 && y.rank() == 4 && x.dims()[1] == l.in && x.dims()[0] == y.dims()[0];
+  if (ok && conv) ok = x.rank() == 4 && y.rank() == 4 && x.dims()[1] == l.in * l.groups && x.dims()[0] == y.dims()[0];
   if (ok && !conv) ok = x.rank() == y.rank() && x.dims().back() == l.in && x.numel() / l.in == y.numel() / y.dims().back();
   const int64_t channels = ok ? y.dims()[conv ? 1 : y.rank() - 1] : 0;
   if (ok) ok = kept.empty() || kept.back() < channels;
@@ -207,7 +213,7 @@ struct Split {
   Accumulated fit, held;
 };
 
-Result<Split> accumulate(ir::Model& pruned, const ir::Model& reference, const ir::Node& node,
+Result<std::vector<Split>> accumulate(ir::Model& pruned, const ir::Model& reference, const ir::Node& node,
                                const ir::Node& ref_node, const Linear& l, const std::vector<int64_t>& kept,
                                const rt::SampleSource& samples, const RefitOptions& o, uint64_t seed,
                                const std::function<void(size_t)>& step, std::string* mismatch) {
@@ -222,8 +228,9 @@ Result<Split> accumulate(ir::Model& pruned, const ir::Model& reference, const ir
   so.observe.callback = [&x](const ir::Value&, const RValue& v) { x = v; return Status::ok(); };
   ASSIGN_OR_RETURN(auto session, rt::Session::create(pruned, so));
 
-  const int64_t k_in = l.inputs(), m_out = l.out;
-  Split acc{Accumulated(k_in, m_out), Accumulated(k_in, m_out)};
+  const int64_t k_in = l.inputs(), per_group = l.out / l.groups;
+  std::vector<Split> acc;
+  for (int64_t g = 0; g < l.groups; ++g) acc.push_back(Split{Accumulated(k_in, per_group), Accumulated(k_in, per_group)});
   const int64_t per_sample = std::max<int64_t>(1, o.max_rows / std::max<int64_t>(1, static_cast<int64_t>(samples.size())));
   std::mt19937_64 rng(seed);
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -247,20 +254,26 @@ Result<Split> accumulate(ir::Model& pruned, const ir::Model& reference, const ir
                   pick[static_cast<size_t>(j) + rng() % (pick.size() - static_cast<size_t>(j))]);
       pick.resize(static_cast<size_t>(per_sample));
     }
-    // Row-major blocks, so each row is written contiguously.
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a(static_cast<Eigen::Index>(pick.size()), k_in),
-        t(static_cast<Eigen::Index>(pick.size()), m_out);
-    for (size_t r = 0; r < pick.size(); ++r) {
-      rows.input_row(pick[r], a.row(static_cast<Eigen::Index>(r)).data());
-      rows.output_row(pick[r], kept, t.row(static_cast<Eigen::Index>(r)).data());
-    }
     std::vector<Eigen::Index> fit, held;
-    for (Eigen::Index r = 0; r < a.rows(); ++r) (rng() % 5 == 0 ? held : fit).push_back(r);
-    acc.fit.add(a(fit, Eigen::all), t(fit, Eigen::all));  // copied: dense products
-    acc.held.add(a(held, Eigen::all), t(held, Eigen::all));
+    for (Eigen::Index r = 0; r < static_cast<Eigen::Index>(pick.size()); ++r) (rng() % 5 == 0 ? held : fit).push_back(r);
+    // Row-major blocks, so each row is written contiguously; one group at a time, so memory is one
+    // group's rows (a depthwise layer has as many groups as channels).
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a(static_cast<Eigen::Index>(pick.size()), k_in),
+        t(static_cast<Eigen::Index>(pick.size()), per_group);
+    for (int64_t g = 0; g < l.groups; ++g) {
+      const std::span<const int64_t> kept_g(kept.data() + g * per_group, static_cast<size_t>(per_group));
+      for (size_t r = 0; r < pick.size(); ++r) {
+        rows.input_row(pick[r], a.row(static_cast<Eigen::Index>(r)).data(), g);
+        rows.output_row(pick[r], kept_g, t.row(static_cast<Eigen::Index>(r)).data());
+      }
+      acc[static_cast<size_t>(g)].fit.add(a(fit, Eigen::all), t(fit, Eigen::all));  // copied: dense products
+      acc[static_cast<size_t>(g)].held.add(a(held, Eigen::all), t(held, Eigen::all));
+    }
   }
-  acc.fit.finish();
-  acc.held.finish();
+  for (Split& sp : acc) {
+    sp.fit.finish();
+    sp.held.finish();
+  }
   return acc;
 }
 
@@ -308,14 +321,14 @@ Result<std::vector<LayerRefit>> refit_layers(ir::Model& pruned, const ir::Model&
       if (o.progress) o.progress(k * samples.size() + i, total);
     };
     std::string mismatch;
-    ASSIGN_OR_RETURN(Split acc, accumulate(pruned, reference, *node, *ref_it->second, *lin, target->kept_out, samples,
-                                           o, o.seed + k, step, &mismatch));
+    ASSIGN_OR_RETURN(std::vector<Split> acc, accumulate(pruned, reference, *node, *ref_it->second, *lin,
+                                                        target->kept_out, samples, o, o.seed + k, step, &mismatch));
     if (!mismatch.empty()) {
       r.skipped = mismatch;
       out.push_back(std::move(r));
       continue;
     }
-    r.rows = acc.fit.rows + acc.held.rows;
+    r.rows = acc.front().fit.rows + acc.front().held.rows;
     const int64_t n_w = lin->inputs() - (lin->bias ? 1 : 0);
     auto solve = [&](const Accumulated& a) {
       Mat reg = a.ata;
@@ -323,20 +336,38 @@ Result<std::vector<LayerRefit>> refit_layers(ir::Model& pruned, const ir::Model&
       for (int64_t i = 0; i < n_w; ++i) reg(i, i) += lambda;
       return Mat(reg.ldlt().solve(a.aty));
     };
-    const Accumulated& held = acc.held;
-    const double cells = static_cast<double>(std::max<int64_t>(1, held.rows * lin->out));
-    const double before = error_of(lin->w, held.ata, held.aty, held.yy);
-    Mat s = solve(acc.fit);
-    const double after = s.allFinite() ? error_of(s, held.ata, held.aty, held.yy) : before;
+    // Every group's fit, side by side as the layer's columns: (inputs) x out.
+    const int64_t per_group = lin->out / lin->groups;
+    auto solve_all = [&](bool with_held) {
+      Mat s(lin->inputs(), lin->out);
+      for (int64_t g = 0; g < lin->groups; ++g) {
+        Split& sp = acc[static_cast<size_t>(g)];
+        if (with_held) sp.fit.merge(sp.held);
+        s.middleCols(g * per_group, per_group) = solve(sp.fit);
+      }
+      return s;
+    };
+    auto held_error = [&](const Mat& w) {
+      double e = 0;
+      for (int64_t g = 0; g < lin->groups; ++g) {
+        const Accumulated& h = acc[static_cast<size_t>(g)].held;
+        e += error_of(w.middleCols(g * per_group, per_group), h.ata, h.aty, h.yy);
+      }
+      return e;
+    };
+    const int64_t held_rows = acc.front().held.rows;
+    const double cells = static_cast<double>(std::max<int64_t>(1, held_rows * lin->out));
+    const double before = held_error(lin->w);
+    Mat s = solve_all(false);
+    const double after = s.allFinite() ? held_error(s) : before;
     r.mse_before = before / cells;
     r.mse_after = r.mse_before;
-    if (held.rows < o.min_held_out) {
+    if (held_rows < o.min_held_out) {
       r.skipped = fmt::format("{} rows, too few to judge a fit (more --calib samples)", r.rows);
     } else if (!(after < before)) {
       r.skipped = "the fit did not lower the error on the held-out rows";
     } else {
-      acc.fit.merge(held);
-      s = solve(acc.fit);
+      s = solve_all(true);
       if (s.allFinite()) {
         write_linear(g, node, *lin, s);
         r.mse_after = after / cells;

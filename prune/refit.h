@@ -1,13 +1,14 @@
 // Recovery step 2: the layers that lost input channels get their weights refit by least squares, so
 // their outputs match the unpruned model's as closely as a linear layer on what is left can.
 //
-// For a layer L (Conv with group 1 and 2-D kernels, Gemm, MatMul with a constant 2-D weight) of the
+// For a layer L (Conv with 2-D kernels, Gemm, MatMul with a constant 2-D weight) of the
 // pruned model: X = L's input in the pruned model (it carries the error of every layer before, and
 // the refits before L: layers go in graph order), Y = L's output in the reference, restricted to the
 // output channels L kept. Rows are output positions (a Conv's im2col patches), sampled with a fixed
 // seed, at most `max_rows` per layer over all samples; the normal equations [A 1]^T [A 1] and
 // [A 1]^T Y are accumulated sample by sample, so memory is (inputs + 1)^2 per layer, not per row.
-// One ridge-regularized system solves every output channel:
+// One ridge-regularized system solves every output channel (a grouped or depthwise Conv: one system
+// per group, over that group's inputs):
 //   (W, b) = argmin ||[A 1] [W; b] - Y||^2 + lambda ||W||^2,  lambda = ridge * mean(diag(A^T A)).
 // A fifth of the sampled rows (chosen with the seed) is held out: the weights fit on the others
 // replace L's only when they lower L's output error on the held-out rows (few rows for many inputs
