@@ -44,6 +44,9 @@ struct QuantizeArgs {
   std::string activation_type = "uint8", weight_type = "int8";
   bool per_tensor_weights = false, symmetric_activations = false, reduce_range = false, dynamic_conv = false;
   bool equalize = false, bias_correction = false, no_effects = false;
+  bool no_speed = false;
+  double min_speedup = 0;
+  bool min_speedup_given = false;
   std::vector<std::string> op_types, exclude_nodes, exclude_op_types;
   int check = 4;
   bool check_given = false;
@@ -93,6 +96,12 @@ Result<quant::PipelineOptions> pipeline_options(const QuantizeArgs& a) {
   TRY(apply_limit_options(a.in, session));
   o.calib.session = session;
   o.proof.session = session;
+  if (a.min_speedup_given && a.no_speed) return invalid("--min-speedup needs the latency measurement that --no-speed skips");
+  if (!a.no_speed) {
+    quant::SpeedOptions speed;
+    speed.session = session;
+    o.speed = speed;
+  }
   o.proof.gates = a.gates;
   o.proof.tensor_sqnr = !a.report_path.empty();
   o.optimize.input_shapes = a.in.input_shapes;
@@ -203,6 +212,15 @@ nlohmann::json report_json(const QuantizeArgs& a, const quant::PipelineResult& r
     j["proof"] = nullptr;
     j["tensors"] = nlohmann::json::array();
   }
+  if (r.speed) {
+    const quant::SpeedResult& sp = *r.speed;
+    j["speed"] = {{"float_ms", sp.float_ms.median}, {"int8_ms", sp.int8_ms.median}, {"speedup", sp.speedup()},
+                  {"runs", sp.int8_ms.runs}, {"threads", sp.threads},
+                  {"too_spread", sp.float_ms.too_spread || sp.int8_ms.too_spread},
+                  {"min_speedup", a.min_speedup_given ? nlohmann::json(a.min_speedup) : nlohmann::json(nullptr)}};
+  } else {
+    j["speed"] = nullptr;
+  }
   if (a.target_given) {
     nlohmann::json rounds = nlohmann::json::array();
     for (const quant::FallbackRound& f : r.fallback)
@@ -303,6 +321,13 @@ void print_text(const QuantizeArgs& a, const quant::PipelineResult& r, const Siz
                  fmt::join(f.nodes, ", "), f.damage_db, f.tensor, format_db(f.output_sqnr_db));
     }
   }
+  if (r.speed) {
+    const quant::SpeedResult& sp = *r.speed;
+    fmt::print("speed: float {:.3f} ms, int8 {:.3f} ms on ortool's runtime (median of {} alternating runs, {} thread{}): "
+               "int8 {:.2f}x {}\n",
+               sp.float_ms.median, sp.int8_ms.median, sp.int8_ms.runs, sp.threads, sp.threads == 1 ? "" : "s",
+               sp.speedup() >= 1 ? sp.speedup() : 1 / sp.speedup(), sp.speedup() >= 1 ? "faster" : "SLOWER");
+  }
   if (!r.proof) {
     fmt::print("proof: off (--check 0)\n");
     return;
@@ -393,7 +418,9 @@ int quantize_command(QuantizeArgs& a) {
   if (calib_bar) calib_bar->finish();
   if (!result.is_ok()) return report(result.status().with_context(a.input));
   const quant::PipelineResult& r = *result;
-  const bool passed = !r.proof || r.proof->accuracy->passed();
+  const bool accurate = !r.proof || r.proof->accuracy->passed();
+  const bool fast_enough = !a.min_speedup_given || (r.speed && r.speed->speedup() >= a.min_speedup);
+  const bool passed = accurate && fast_enough;
 
   // A failed gate writes nothing, as compare, optimize and prune: CI never picks up a model that failed.
   if (passed) {
@@ -410,9 +437,19 @@ int quantize_command(QuantizeArgs& a) {
   }
   if (a.json) print_json(j);
   else print_text(a, r, size, passed);
-  if (!passed)
+  if (passed && r.speed && r.speed->speedup() < 1)
+    print_warning(fmt::format("{}: the int8 model is not faster than the float one on ortool's runtime ({:.3f} vs "
+                              "{:.3f} ms); `ortool bench --profile` shows where its time goes; --min-speedup X fails "
+                              "such a run",
+                              a.input, r.speed->int8_ms.median, r.speed->float_ms.median));
+  if (!accurate)
     return report(check_failed("{}: the quantized model fails a gate, nothing written: {}", a.input,
                                first_failure(r.proof->accuracy->verdicts())));
+  if (!fast_enough)
+    return report(check_failed("{}: the int8 model runs {:.2f}x as fast as the float one ({:.3f} vs {:.3f} ms), below "
+                               "--min-speedup {:g}; nothing written",
+                               a.input, r.speed->speedup(), r.speed->int8_ms.median, r.speed->float_ms.median,
+                               a.min_speedup));
   if (a.target_given && !r.target_reached)
     print_warning(fmt::format("{}: --target-sqnr {:g} dB not reached (output SQNR {} dB after {} rounds); written "
                               "anyway, gate it with --min-sqnr",
@@ -495,6 +532,13 @@ Command register_quantize(CLI::App& parent) {
   CLI::Option* target = app->add_option("--target-sqnr", a->target_sqnr,
                                         "Static: put the most harmful layers back to float, one per round, until every output's "
                                         "SQNR (worst sample) reaches this many dB");
+  CLI::Option* speedup =
+      app->add_option("--min-speedup", a->min_speedup,
+                      "Fail (exit 1, nothing written) when the int8 model is not this many times faster than the "
+                      "optimized float model on ortool's runtime (e.g. 1.2)")
+          ->check(CLI::PositiveNumber)
+          ->type_name("X");
+  app->add_flag("--no-speed", a->no_speed, "Skip the float against int8 latency measurement (about 2x 3 s at most)");
   app->add_option("--max-fallback-rounds", a->max_rounds, "Rounds --target-sqnr may take (default 8)")->check(integer_in(0, 10000));
   app->add_option("--report", a->report_path,
                   "Write the JSON report to this file, with the SQNR of every quantized activation against its float "
@@ -508,6 +552,9 @@ Command register_quantize(CLI::App& parent) {
       "memory does not grow with the number of samples. The result is proved against the float model on\n"
       "the calibration samples (or --check N): per output SQNR, cosine and top-1 agreement. A failed gate\n"
       "(--min-sqnr, --min-cosine, --max-top1-drop) exits 1 and writes nothing; bad input exits 2.\n"
+      "Then the optimized float model and the int8 result run in turn on ortool's runtime (same providers\n"
+      "and threads) and both latencies are printed, with a warning when int8 is not faster (--min-speedup X\n"
+      "fails such a run, --no-speed skips it).\n"
       "--equalize and --bias-correction are each measured: the model is also quantized and proved without\n"
       "the option, and the output SQNR with and without it is printed (docs/quantization.md has figures;\n"
       "--no-effects skips this).\n"
@@ -521,8 +568,9 @@ Command register_quantize(CLI::App& parent) {
       "  ortool quantize model.onnx -o int8.onnx --calib calib/ --method percentile --calibration-table ranges.json\n"
       "  ortool quantize model.onnx -o int8.onnx --calibration-table ranges.json --calib holdout/ \\\n"
       "      --min-sqnr 25 --max-top1-drop 1 --report quant.json || exit 1   # exit 1: a gate failed, nothing written");
-  return {app, [a, check, target] {
+  return {app, [a, check, target, speedup] {
             a->check_given = check->count() > 0;
+            a->min_speedup_given = speedup->count() > 0;
             a->target_given = target->count() > 0;
             return quantize_command(*a);
           }};

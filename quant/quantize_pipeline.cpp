@@ -220,6 +220,18 @@ Result<PipelineResult> quantize_model(ir::Model& model, const rt::SampleSource* 
   // put back to float needs its own range).
   auto finish = [&]() -> Result<PipelineResult> {
     if (!o.table_out.empty()) TRY(write_calibration_table(o.table_out, calibration_table(*result.calibration, o.calib)));
+    if (o.speed) {
+      std::unique_ptr<rt::SampleSource> random;
+      const rt::SampleSource* from = check && check->size() > 0 ? check : calib && calib->size() > 0 ? calib : nullptr;
+      if (!from) {
+        random = rt::random_samples(*float_model->graph, 1, 0, o.optimize.input_shapes, o.optimize.dim_bindings);
+        from = random.get();
+      }
+      ASSIGN_OR_RETURN(rt::Sample sample, from->get(0));
+      auto speed = measure_speed(*float_model, model, sample.feeds, *o.speed);
+      if (!speed.is_ok()) return speed.status().with_context("measuring float against int8 latency");
+      result.speed = std::move(speed).value();
+    }
     return std::move(result);
   };
 

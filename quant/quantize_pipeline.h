@@ -44,6 +44,7 @@
 #include "quant/equalize.h"
 #include "quant/quantize.h"
 #include "quant/quantize_proof.h"
+#include "quant/quantize_speed.h"
 #include "runtime/samples.h"
 
 namespace ortool::quant {
@@ -61,6 +62,9 @@ struct PipelineOptions {
   int max_fallback_rounds = 8;
   int fallback_candidates = 3;               // layers tried per round (the most noise added first)
   bool measure_effects = true;               // --equalize / --bias-correction: also measure without each
+  // Float against int8 latency of the final model (quantize_speed.h), on the first check sample (else
+  // the first calibration sample, else a seeded random one).
+  std::optional<SpeedOptions> speed;
   CalibProgressFn calib_progress;            // calibration, per sample and pass
   // Called when a fallback trial starts its proof (1-based over all rounds), so a progress bar can restart.
   std::function<void(int trial)> on_fallback_round;
@@ -96,6 +100,7 @@ struct PipelineResult {
   bool target_reached = true;                // false: rounds ran out, no layer left, or none improved the output
   std::vector<std::string> notes;            // pipeline-level notes (exclusions dropped by optimize, ...)
   std::vector<OptionEffect> effects;         // measure_effects: one per option given
+  std::optional<SpeedResult> speed;          // options.speed: the optimized float model against the result
 };
 
 // Validates everything a user can get wrong before the model is touched: quantize options against the

@@ -133,6 +133,28 @@ def main():
                   and all(l['max_shift'] > 0 for l in b['layers']) and len(eff) == 1
                   and eff[0]['option'] == 'bias-correction' and eff[0]['sqnr_with_db'] == j['proof']['outputs'][0]['sqnr_db'],
                   '--bias-correction: --json has the corrected layers and the measured effect', out[:600])
+        # Speed: float against int8 latency printed and in --json; --min-speedup gates it (exit 1, nothing
+        # written); --no-speed skips it and then --min-speedup is refused.
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('speed.onnx'), '--calib', calib, '--calib-samples', '8',
+                             '--json', timeout=600)
+        ok = code == 0
+        if ok:
+            sp = json.loads(out)['speed']
+            ok = sp is not None and sp['float_ms'] > 0 and sp['int8_ms'] > 0 and sp['runs'] >= 3 \
+                and abs(sp['speedup'] - sp['float_ms'] / sp['int8_ms']) < 1e-9 and sp['min_speedup'] is None
+        check(ok, 'speed: float and int8 latency in --json', out[-600:] + err)
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('speed_gate.onnx'), '--calib', calib, '--calib-samples', '8',
+                             '--min-speedup', '1000', timeout=600)
+        check(one_error_line(code, err, 1, 'min-speedup') and not os.path.exists(p('speed_gate.onnx'))
+              and 'speed: float' in out,
+              '--min-speedup 1000: exit 1, one line, nothing written, the latencies printed', out[-400:] + err)
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('nospeed.onnx'), '--calib', calib, '--calib-samples', '8',
+                             '--no-speed', '--json', timeout=600)
+        check(code == 0 and json.loads(out)['speed'] is None, '--no-speed: nothing timed', err)
+        code, out, err = run(ortool, 'quantize', cnn, '-o', p('nospeed.onnx'), '--calib', calib, '--no-speed',
+                             '--min-speedup', '1.1')
+        check(one_error_line(code, err, 2, '--no-speed'), '--min-speedup with --no-speed: exit 2, one line', err)
+
         # --no-effects: the same file, nothing measured without the options.
         code, out, err = run(ortool, 'quantize', cnn, '-o', p('bc_quick.onnx'), '--calib', calib, '--calib-samples', '32',
                              '--bias-correction', '--equalize', '--no-effects', '--json', timeout=600)

@@ -219,3 +219,34 @@ TEST_CASE("quantize_model: bad inputs are errors naming the problem") {
     std::filesystem::remove(table);
   }
 }
+
+TEST_CASE("quantize_model: with speed options, the float and the int8 model are timed in alternating runs") {
+  auto ref = load("digits_cnn.onnx");
+  auto m = load("digits_cnn.onnx");
+  auto calib = rows_of(*ref, "calib_x.npy", 8);
+  PipelineOptions o;
+  SpeedOptions speed;
+  speed.min_runs = 4;
+  speed.max_runs = 6;
+  speed.max_seconds = 0;  // stop as soon as min_runs pairs are done
+  o.speed = speed;
+  auto r = quantize_model(*m, calib.get(), nullptr, o);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().message());
+  REQUIRE(r->speed.has_value());
+  CHECK(r->speed->float_ms.runs == 4);
+  CHECK(r->speed->int8_ms.runs == 4);
+  CHECK(r->speed->float_ms.median > 0);
+  CHECK(r->speed->int8_ms.median > 0);
+  CHECK(r->speed->speedup() == doctest::Approx(r->speed->float_ms.median / r->speed->int8_ms.median));
+  CHECK(r->speed->threads == 1);
+
+  // Without speed options nothing is timed; a model the session refuses is an error naming which one.
+  auto m2 = load("digits_cnn.onnx");
+  PipelineOptions plain;
+  auto r2 = quantize_model(*m2, calib.get(), nullptr, plain);
+  REQUIRE(r2.is_ok());
+  CHECK_FALSE(r2->speed.has_value());
+  auto bad = measure_speed(*ref, *m2, {}, speed);
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK(bad.status().message().find("the float model") != std::string::npos);
+}
