@@ -141,6 +141,7 @@ void add_recovery_json(nlohmann::json& j, const prune::PruneReport& r, const Pru
   for (const prune::RecoveryStep& st : r.recovery) {
     nlohmann::json js = figures_json(st.figures);
     js["step"] = st.step;
+    js["reverted"] = st.reverted;
     steps.push_back(js);
   }
   nlohmann::json refits = nlohmann::json::array();
@@ -192,7 +193,9 @@ void print_recovery(const prune::PruneReport& r, const PruneArgs& a) {
   fmt::print("recovery on the calibration samples ({} BatchNormalization re-estimated, {} of {} layers refit):\n",
              r.bn_recalibrated, std::count_if(r.refits.begin(), r.refits.end(), [](const auto& l) { return l.skipped.empty(); }),
              r.refits.size());
-  for (const prune::RecoveryStep& st : r.recovery) fmt::print("  {:<16} {}\n", st.step, figures_text(st.figures));
+  for (const prune::RecoveryStep& st : r.recovery)
+    fmt::print("  {:<16} {}{}\n", st.step, figures_text(st.figures),
+               st.reverted ? "  (undone: it lowered the output SQNR)" : "");
   for (const prune::LayerRefit& l : r.refits) {
     if (l.skipped.empty())
       fmt::print("  refit {} ({}): {} inputs, {} rows, output MSE {:.4g} -> {:.4g}\n", l.layer, l.op_type, l.inputs, l.rows,

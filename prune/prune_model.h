@@ -83,6 +83,9 @@ struct GroupReport {
 struct RecoveryStep {
   std::string step;  // "pruned", "bn-recalibrated", "refit"
   OutputFigures figures;
+  // The step lowered the output SQNR on the samples, so the model went back to what it was before it
+  // (figures are what the step gave). Recovery never leaves the model worse than plain pruning.
+  bool reverted = false;
 };
 
 struct PruneReport {

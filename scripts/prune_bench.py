@@ -8,10 +8,18 @@ the best minimum of each are kept (the lowest are the ones least disturbed by ot
 machine; on a busy machine the minimum is the steadier figure). Prints a table.
 Speed is measured here, never asserted by tests.
 
+--recovery N: prune with --calib (N seeded normal inputs for the benchmark set; for ../shared/models N
+flipped / shifted / scaled / noisy copies of the reference input) and print a second table: output SQNR
+against the unpruned model after pruning, after BatchNormalization re-estimation and after the
+least-squares refit (on the calibration samples), with the layers refit and left alone.
+--no-latency skips the bench runs (recovery figures do not depend on the machine's load).
+
 Usage: /usr/bin/python3 scripts/prune_bench.py [--models DIR] [--ratio 0.3] [--threads 1]
-           [--iters 30] [--rounds 3] [--only name,name] [--shared] [-- extra prune options]
+           [--iters 30] [--rounds 3] [--only name,name] [--shared] [--recovery N] [--no-latency]
+           [-- extra prune options]
 """
 import argparse
+import glob
 import json
 import os
 import subprocess
@@ -31,6 +39,27 @@ def run_json(cmd):
     return json.loads(p.stdout)
 
 
+def calibration(name, path, n, tmp):
+    """--calib options with `n` samples for the model at `path` (see --recovery)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    out = os.path.join(tmp, name + "_calib.npy")
+    d = os.path.dirname(path)
+    sets = sorted(glob.glob(os.path.join(d, "*_set_0")))
+    if name in BENCH_SET or not sets:
+        m = onnx.load(path, load_external_data=False)
+        inits = {i.name for i in m.graph.initializer}
+        x = [i for i in m.graph.input if i.name not in inits][0]
+        dims = [d.dim_value or 1 for d in x.type.tensor_type.shape.dim]
+        np.save(out, np.random.default_rng(1).standard_normal([n] + dims[1:]).astype(np.float32))
+    else:
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        from quant_accuracy_options import augmented
+        np.save(out, augmented(d, n, 0))
+    return ["--calib", out]
+
+
 def latency(ortool, path, shape, a):
     """(median, min) of one `ortool bench` run, in ms."""
     lat = run_json([ortool, "bench", path, "--json", "--iters", str(a.iters), "--threads", str(a.threads)] +
@@ -48,6 +77,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--shared", action="store_true", help="also the convolutional models of ../shared/models")
+    ap.add_argument("--recovery", type=int, default=0, help="calibration samples for recovery (0: none)")
+    ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("extra", nargs="*", help="extra options for ortool prune (after --)")
     a = ap.parse_args()
     names = [n for n in BENCH_SET if not a.only or n in a.only.split(",")]
@@ -60,21 +91,44 @@ def main():
         shared = os.path.join(os.path.dirname(ROOT), "shared", "models")
         models += [(n, os.path.join(shared, n, "model.onnx"), s) for n, s in SHARED.items()
                    if not a.only or n in a.only.split(",")]
-    rows = []
+    rows, recovered = [], []
     with tempfile.TemporaryDirectory(prefix="ortool_prune_bench_") as tmp:
         for name, path, shape in models:
             out = os.path.join(tmp, name + ".pruned.onnx")
+            calib = calibration(name, path, a.recovery, tmp) if a.recovery else []
             r = run_json([a.ortool, "prune", path, "-o", out, "--ratio", a.ratio, "--json", "--check", "1"] + shape +
-                         a.extra)
+                         calib + a.extra)
+            if a.recovery:
+                rec = r["recovery"]
+                sq = {s["step"]: s["sqnr_db"] for s in rec["steps"]}
+                undone = {s["step"] for s in rec["steps"] if s.get("reverted")}
+                refits = rec["refits"]
+                done = sum(1 for x in refits if not x["skipped"])
+                recovered.append((name, sq.get("pruned"), (sq.get("bn-recalibrated"), "bn-recalibrated" in undone),
+                                  (sq.get("refit"), "refit" in undone), rec["bn_recalibrated"], done,
+                                  len(refits) - done))
             before, after = [], []
-            for _ in range(a.rounds):
+            for _ in range(0 if a.no_latency else a.rounds):
                 before.append(latency(a.ortool, path, shape, a))
                 after.append(latency(a.ortool, out, shape, a))
             b, f = r["before"], r["after"]
-            rows.append((name, b["macs"], f["macs"], b["parameters"], f["parameters"], b["file_bytes"], f["file_bytes"],
-                         min(x[0] for x in before), min(x[0] for x in after), min(x[1] for x in before),
-                         min(x[1] for x in after)))
+            if before:
+                rows.append((name, b["macs"], f["macs"], b["parameters"], f["parameters"], b["file_bytes"],
+                             f["file_bytes"], min(x[0] for x in before), min(x[0] for x in after),
+                             min(x[1] for x in before), min(x[1] for x in after)))
             print(f"{name}: done", file=sys.stderr)
+    if recovered:
+        db = lambda v: "-" if v is None else f"{v:.1f}"
+        step = lambda v: db(v[0]) + (" (undone)" if v[1] else "")
+        print(f"ortool prune --ratio {a.ratio} --calib ({a.recovery} samples) {' '.join(a.extra)}: output SQNR (dB) "
+              f"against the unpruned model on the calibration samples")
+        print("| model | pruned | BN re-estimated | refit | BNs re-estimated | layers refit | layers left alone |")
+        print("|---|---|---|---|---|---|---|")
+        for n, p0, p1, p2, bns, done, left in recovered:
+            print(f"| {n} | {db(p0)} | {step(p1)} | {step(p2)} | {bns} | {done} | {left} |")
+        print()
+    if not rows:
+        return 0
     pct = lambda x, y: f"{100.0 * (y - x) / x:+.1f}%" if x else "-"
     print(f"ortool prune --ratio {a.ratio} {' '.join(a.extra)}; ortool bench --threads {a.threads}, best of "
           f"{a.rounds} runs of {a.iters} iterations")

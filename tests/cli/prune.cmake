@@ -12,8 +12,9 @@ add_test(NAME cli_prune
 set_tests_properties(cli_prune PROPERTIES TIMEOUT 1200)
 
 # Recovery (--calib), --sensitivity and --target-macs end to end: the small torch models with random
-# calibration samples, and the digits CNN.
+# calibration samples, the digits CNN, and a recovery step undone on ppocr_det_v3.
 add_test(NAME cli_prune_recover
          COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/prune_recover_check.py --ortool $<TARGET_FILE:ortool>
-                 --ort-runner ${PROJECT_SOURCE_DIR}/scripts/ort_run.mjs --digits ${PROJECT_SOURCE_DIR}/testdata/digits)
+                 --ort-runner ${PROJECT_SOURCE_DIR}/scripts/ort_run.mjs --digits ${PROJECT_SOURCE_DIR}/testdata/digits
+                 --models ${ORTOOL_PRUNE_MODELS})
 set_tests_properties(cli_prune_recover PROPERTIES TIMEOUT 600)

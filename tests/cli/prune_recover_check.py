@@ -9,9 +9,12 @@ come closer). The digits CNN (testdata/digits; trained, calibrated on its own da
 with --calib reaches the target, reports its sweep and ratios, comes at least 10 dB closer to the
 original through recovery, and its file runs in ONNX Runtime as in ortool; --sensitivity alone prints the
 table (and --json it) and writes nothing. Bad --target-macs values and option mixes: one error line,
-exit 2, no file.
+exit 2, no file. With --models (../shared/models): ppocr_det_v3 pruned at 0.3 and calibrated on its
+reference page and its mirror image, where BatchNormalization re-estimation lowers the output SQNR
+(0 -> -7 dB): the step is reported undone, and the file is the model without recovery.
 
 Usage: prune_recover_check.py --ortool ORTOOL --ort-runner ort_run.mjs --digits testdata/digits
+           [--models ../shared/models]
 """
 import argparse, json, os, sys, tempfile
 
@@ -98,11 +101,39 @@ def check_digits(a, tmp):
     check(one_error_line(code, err, 2, '--ratio') and no_output(out2), 'no --ratio, --target-macs or --sensitivity: exit 2')
 
 
+def check_undone_steps(a, tmp):
+    """A recovery step that lowers the output SQNR is undone: the model stays as plainly pruned."""
+    from onnx import numpy_helper
+    d = os.path.join(a.models, 'ppocr_det_v3')
+    x = numpy_helper.to_array(onnx.load_tensor(os.path.join(d, 'ort_ref_set_0', 'input_0.pb')))
+    calib = os.path.join(tmp, 'det_calib.npy')
+    np.save(calib, np.concatenate([x, x[..., ::-1]]).astype(np.float32))
+    rec_out, plain_out = os.path.join(tmp, 'det_rec.onnx'), os.path.join(tmp, 'det_plain.onnx')
+    model = os.path.join(d, 'model.onnx')
+    code, out, err = run(a.ortool, 'prune', model, '-o', rec_out, '--ratio', '0.3', '--calib', calib, '--json',
+                         timeout=600)
+    ok = code == 0
+    if ok:
+        steps = json.loads(out)['recovery']['steps']
+        bn = [s for s in steps if s['step'] == 'bn-recalibrated']
+        kept = [s['sqnr_db'] for s in steps if not s['reverted']]
+        ok = len(bn) == 1 and bn[0]['reverted'] and bn[0]['sqnr_db'] < steps[0]['sqnr_db'] \
+            and all(s['sqnr_db'] < max(kept) for s in steps if s['reverted'])
+    check(ok, 'ppocr_det_v3 --ratio 0.3: BN re-estimation that lowers the output SQNR is undone', out[-800:] + err)
+    code2, _, err2 = run(a.ortool, 'prune', model, '-o', plain_out, '--ratio', '0.3', '--calib', calib,
+                         '--no-recover', timeout=600)
+    code3, out3, err3 = run(a.ortool, 'compare', rec_out, plain_out, '--inputs', calib, timeout=600)
+    check(code == 0 and code2 == 0 and code3 == 0,
+          'ppocr_det_v3: with every step undone the file computes what the plainly pruned one does',
+          err2 + out3[-400:] + err3)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ortool', required=True)
     ap.add_argument('--ort-runner', required=True)
     ap.add_argument('--digits', required=True)
+    ap.add_argument('--models')
     a = ap.parse_args()
     if not ort_available(a.ort_runner):
         print('FAIL ONNX Runtime is not installed (run scripts/setup.sh)')
@@ -118,6 +149,8 @@ def main():
                 with open(rep) as f:
                     check_recovery(json.load(f), name, False)
         check_digits(a, tmp)
+        if a.models:
+            check_undone_steps(a, tmp)
     print(f'{len(FAILS)} failures')
     return 1 if FAILS else 0
 
