@@ -536,7 +536,7 @@ Command register_quantize(CLI::App& parent) {
       app->add_option("--min-speedup", a->min_speedup,
                       "Fail (exit 1, nothing written) when the int8 model is not this many times faster than the "
                       "optimized float model on ortool's runtime (e.g. 1.2)")
-          ->check(CLI::PositiveNumber)
+          ->check(number_in(0.01, 1000))
           ->type_name("X");
   app->add_flag("--no-speed", a->no_speed, "Skip the float against int8 latency measurement (about 2x 3 s at most)");
   app->add_option("--max-fallback-rounds", a->max_rounds, "Rounds --target-sqnr may take (default 8)")->check(integer_in(0, 10000));

@@ -154,6 +154,11 @@ def main():
         code, out, err = run(ortool, 'quantize', cnn, '-o', p('nospeed.onnx'), '--calib', calib, '--no-speed',
                              '--min-speedup', '1.1')
         check(one_error_line(code, err, 2, '--no-speed'), '--min-speedup with --no-speed: exit 2, one line', err)
+        for bad in ('nan', '0', '-1', 'inf'):
+            code, out, err = run(ortool, 'quantize', cnn, '-o', p('bad_speedup.onnx'), '--calib', calib,
+                                 '--min-speedup', bad)
+            check(one_error_line(code, err, 2, '--min-speedup') and not os.path.exists(p('bad_speedup.onnx'))
+                  and len(err) < 200, f'--min-speedup {bad}: exit 2, one short line', err)
 
         # --no-effects: the same file, nothing measured without the options.
         code, out, err = run(ortool, 'quantize', cnn, '-o', p('bc_quick.onnx'), '--calib', calib, '--calib-samples', '32',
