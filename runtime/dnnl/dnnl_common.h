@@ -140,5 +140,8 @@ std::optional<DnnlClaim> claim_resize(const GraphView& view, const ir::Node& nod
 // one, Y output only) on plain-layout tensors; the cpu kernel runs what oneDNN does not take.
 std::optional<DnnlClaim> claim_softmax(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node& node, int threads);
+// Int8 groups (runtime/qdq_group.h) oneDNN runs, and the shared activation DequantizeLinears carried
+// as 8-bit tensors between them; takes their nodes in `view` (the provider's local copy).
+std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
 
 }  // namespace ortool::rt::dnnl_ep

@@ -5,7 +5,8 @@
 // stand; Add/Mul, Concat, channel shuffle and Slice, Resize, ReduceMean and standalone activations only
 // between dnnl steps, where they keep a region NHWC instead of sending it back to NCHW for cpu.
 // Softmax, LayerNormalization (also the runtime domain's), MatMul of two computed tensors and the
-// recurrent ops are claimed wherever they stand, plain layout.
+// recurrent ops are claimed wherever they stand, plain layout. Int8 groups (QDQ Conv/Gemm/MatMul,
+// QLinearConv/QLinearMatMul) run as oneDNN int8 primitives (dnnl_int8.cpp).
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -88,11 +89,13 @@ class DnnlProvider final : public Provider {
   std::string name() const override { return "dnnl"; }
 
   std::vector<Claim> claim(const GraphView& view) const override {
-    std::vector<DnnlClaim> made;
     // The view's taken mask only changes between providers: a copy where this call's own claims
     // are taken too keeps a later claim from fusing a node an earlier one holds (resnet's downsample
     // conv and the block's last conv both reach for the residual Add).
     GraphView local(view);
+    // Int8 groups first: their cores read DequantizeLinear outputs, which the float MatMul claim
+    // would otherwise take as computed float tensors.
+    std::vector<DnnlClaim> made = dnnl_ep::claim_int8(local, threads_);
     // Outputs of claims made so far that are float 4-D whenever their step succeeds: Add, Mul and
     // Concat are worth oneDNN only between such steps (and then need no fallback).
     std::unordered_set<const ir::Value*> float4;
