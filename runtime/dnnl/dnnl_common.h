@@ -143,5 +143,7 @@ std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node&
 // Int8 groups (runtime/qdq_group.h) oneDNN runs, and the shared activation DequantizeLinears carried
 // as 8-bit tensors between them; takes their nodes in `view` (the provider's local copy).
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
+// A QuantizeLinear or DequantizeLinear outside int8 groups, per tensor with constant 8-bit parameters.
+std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
 
 }  // namespace ortool::rt::dnnl_ep

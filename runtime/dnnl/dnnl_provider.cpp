@@ -6,7 +6,8 @@
 // between dnnl steps, where they keep a region NHWC instead of sending it back to NCHW for cpu.
 // Softmax, LayerNormalization (also the runtime domain's), MatMul of two computed tensors and the
 // recurrent ops are claimed wherever they stand, plain layout. Int8 groups (QDQ Conv/Gemm/MatMul,
-// QLinearConv/QLinearMatMul) run as oneDNN int8 primitives (dnnl_int8.cpp).
+// QLinearConv/QLinearMatMul) run as oneDNN int8 primitives (dnnl_int8.cpp); the QuantizeLinear and
+// DequantizeLinear left between them and float ops run as plain loops (dnnl_qdq.cpp).
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -120,6 +121,7 @@ class DnnlProvider final : public Provider {
       else if (op == "ConvTranspose") c = dnnl_ep::claim_deconv(local, *n, threads_);
       else if (op == "Gemm") c = dnnl_ep::claim_gemm(local, *n, threads_);
       else if (op == "LSTM" || op == "GRU" || op == "RNN") c = dnnl_ep::claim_recurrent(local, *n);
+      else if (op == "QuantizeLinear" || op == "DequantizeLinear") c = dnnl_ep::claim_qdq(local, *n);
       else if (op == "MatMul" && !(c = dnnl_ep::claim_gemm(local, *n, threads_)))
         c = dnnl_ep::claim_matmul(local, *n, threads_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool" ||
