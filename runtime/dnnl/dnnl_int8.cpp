@@ -41,6 +41,7 @@ struct Int8Spec {
   int64_t group = 1;      // Conv
   std::vector<float> oscale;
   bool per_channel = false;
+  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // Conv: NHWC activations (provider's choice)
 };
 
 std::shared_ptr<Int8Spec> make_spec(qdq::Int8Group g) {
@@ -255,8 +256,9 @@ class Int8ConvKernel final : public Int8Kernel {
     const Int8Spec& s = *spec_;
     auto pd = make_pd(s, p.src_dims, win_);
     p.prim = dnnl::convolution_forward(pd);
-    p.src_user = md(dims_of(p.src_dims), dnnl_type(s.g.x.type), tag::nchw);
-    p.dst_user = md(dims_of(p.dst_dims), dnnl_type(s.g.y.type), tag::nchw);
+    const Layouts& l = *s.layouts;
+    p.src_user = md(dims_of(p.src_dims), dnnl_type(s.g.x.type), l.input_nhwc(s.g.x_input) ? tag::nhwc : tag::nchw);
+    p.dst_user = md(dims_of(p.dst_dims), dnnl_type(s.g.y.type), l.out_nhwc ? tag::nhwc : tag::nchw);
     finish(p, pd, md(weight_dims(s), dt::s8, s.group == 1 ? tag::oihw : tag::goihw));
   }
 
@@ -377,7 +379,18 @@ std::optional<std::shared_ptr<Int8Spec>> supported(const GraphView& view, qdq::I
 DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
   DnnlClaim dc;
   dc.claim.nodes = spec->g.nodes;
-  dc.nhwc_ok.assign(group_inputs(spec->g.nodes).size(), false);
+  const size_t n_in = group_inputs(spec->g.nodes).size();
+  dc.nhwc_ok.assign(n_in, false);
+  dc.nhwc_8bit_ok.assign(n_in, false);
+  dc.out_8bit = true;
+  dc.layouts = spec->layouts;
+  if (spec->g.rule->op == qdq::Int8Op::Conv) {
+    // NHWC in and out, as oneDNN's int8 convolutions want them: no reorders between consecutive groups.
+    dc.nhwc_8bit_ok[spec->g.x_input] = true;
+    dc.nhwc_ok[spec->g.x_input] = spec->g.x_dq_shared;  // a float DequantizeLinear output, quantized back
+    dc.out_nhwc_ok = true;
+    dc.out_float4_always = true;  // always 4-D (8-bit: out_8bit)
+  }
   const ir::Value* x = spec->g.core->input(static_cast<size_t>(spec->g.rule->x_input));
   const std::vector<int64_t> xd = spec->g.x_dq && !spec->g.x_dq_shared ? static_dims(*spec->g.x_dq->input(0)) : static_dims(*x);
   const bool conv = spec->g.rule->op == qdq::Int8Op::Conv;
@@ -426,6 +439,11 @@ std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
     DnnlClaim dc;
     dc.claim.nodes = {dq};
     dc.nhwc_ok.assign(dq->num_inputs(), false);
+    dc.nhwc_8bit_ok.assign(dq->num_inputs(), false);
+    dc.nhwc_8bit_ok[0] = true;
+    dc.out_8bit = true;
+    dc.out_nhwc_ok = true;
+    dc.same_layout = true;  // a pass-through
     dc.claim.factory = [](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
       return std::unique_ptr<Kernel>(std::make_unique<CarryKernel>());
     };

@@ -97,6 +97,15 @@ std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node) 
   DnnlClaim dc;
   dc.claim.nodes = {&node};
   dc.nhwc_ok.assign(node.num_inputs(), false);
+  dc.nhwc_8bit_ok.assign(node.num_inputs(), false);
+  // Elementwise: any layout, the output's that of the input. Only 4-D values are ever NHWC; a declared
+  // 4-D output also lets the provider claim float ops between (resnet's residual Add) NHWC.
+  const ir::Value* o = node.output(0);
+  dc.out_nhwc_ok = o->type.is_tensor() && o->type.shape && o->type.shape->size() == 4;
+  dc.same_layout = true;
+  dc.out_8bit = q;
+  if (q) dc.nhwc_ok[0] = true;
+  else dc.nhwc_8bit_ok[0] = true;
   dc.claim.factory = [s](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
     return std::unique_ptr<Kernel>(std::make_unique<QdqKernel>(init, s));
   };

@@ -348,6 +348,51 @@ TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its 
   check_close(got.outputs[1], ref.outputs[1]);
 }
 
+// DequantizeLinear of `q` with the parameters qdq_conv's QuantizeLinear writes, named `name`.
+ir::Value* dq_of(ir::Graph& g, ir::Value* q, const std::string& name, int64_t c) {
+  ir::Value* v = g.add_node("DequantizeLinear", "", {q, initializer(g, name + "_s", scalar_f(0.05f)),
+                                                     initializer(g, name + "_z", scalar_q(DType::UInt8, 110))},
+                            {name}, name)->output(0);
+  v->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
+  return v;
+}
+
+TEST_CASE("dnnl int8: a residual block (groups, Q/DQ, a float Add between) keeps NHWC and matches cpu") {
+  // x -> conv a -> DQ (read by conv b and the Add) ; conv b -> DQ ; Add -> Q -> DQ -> y (float).
+  std::mt19937 rng(9);
+  const int64_t c = 16;
+  ir::Value* x = nullptr;
+  auto m = q8_model(x, c);
+  ir::Graph& g = *m->graph;
+  ir::Value* a = qdq_conv(g, x, "a", c, rng);
+  ir::Value* skip = dq_of(g, a, "skip", c);
+  ir::Value* b = qdq_conv(g, nullptr, "b", c, rng, skip);
+  ir::Value* sum = g.add_node("Add", "", {dq_of(g, b, "bf", c), skip}, {"sum"}, "add")->output(0);
+  sum->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
+  ir::Value* q = g.add_node("QuantizeLinear", "", {sum, initializer(g, "qs", scalar_f(0.1f)),
+                                                   initializer(g, "qz", scalar_q(DType::UInt8, 90))},
+                            {"q"}, "q")->output(0);
+  q->type = Type::tensor(DType::UInt8, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
+  ir::Value* y = qdq_conv(g, q, "c", c, rng);
+  g.add_output(dq_of(g, y, "y", c));
+  std::map<std::string, RValue> feeds{{"x", RValue(random_q(DType::UInt8, {1, c, 5, 5}, rng))}};
+  const Ran ref = run(*m, {"cpu"}, feeds);
+  for (int threads : {1, 2}) {
+    const Ran got = run(*m, {"dnnl", "cpu"}, feeds, threads);
+    for (const auto& t : got.timings) CHECK_MESSAGE(t.provider == "dnnl", t.node->describe());
+    // Within one step of the output's 0.05 (rounding of float sums in another order), rarely.
+    const Tensor &o = got.outputs[0].tensor, &r = ref.outputs[0].tensor;
+    REQUIRE(o.dims() == r.dims());
+    int64_t off = 0;
+    for (int64_t i = 0; i < o.numel(); ++i) {
+      const float d = std::fabs(o.data<float>()[i] - r.data<float>()[i]);
+      CHECK(d <= 0.0501f);
+      off += d > 0;
+    }
+    CHECK(off <= o.numel() / 50);
+  }
+}
+
 TEST_CASE("dnnl QuantizeLinear and DequantizeLinear equal the cpu kernels, ties, NaN and saturation included") {
   std::mt19937 rng(8);
   for (DType t : {DType::UInt8, DType::Int8}) {
