@@ -333,11 +333,10 @@ int64_t declared_rank(const qdq::Int8Group& g) {
 // The backend's part of the claim rules: what oneDNN takes, checked by asking it when the input's
 // shape is static. Conv: 2-D, any stride/pad/dilation/group; Gemm/MatMul: 2-D constant weights.
 // ConvTranspose is not taken yet (it stays on the reference path).
-std::optional<std::shared_ptr<Int8Spec>> supported(const GraphView& view, qdq::Int8Group g) {
+std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
   auto s = make_spec(std::move(g));
   const ir::Value* x = s->g.core->input(static_cast<size_t>(s->g.rule->x_input));
   const std::vector<int64_t> xd = static_dims(*x);
-  (void)view;
   switch (s->g.rule->op) {
     case qdq::Int8Op::Conv: {
       if (s->g.w->rank() != 4 || s->group <= 0 || s->g.w->dims()[0] % s->group != 0) return std::nullopt;
@@ -417,12 +416,17 @@ std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
     if (view.taken()[i] || !qdq::int8_rule(*n)) continue;
     std::optional<qdq::Int8Group> g = qdq::match_int8_group(view, *n);
     if (!g) continue;
-    if (auto s = supported(view, std::move(*g))) specs.push_back(std::move(*s));
+    if (auto s = supported(std::move(*g))) specs.push_back(std::move(*s));
   }
   // Shared activation DequantizeLinears: carried when every reader is the activation of a group here.
-  std::unordered_map<const ir::Node*, std::vector<size_t>> shared;
-  for (size_t i = 0; i < specs.size(); ++i)
-    if (specs[i]->g.x_dq_shared) shared[specs[i]->g.x_dq].push_back(i);
+  // (In graph order, so claims come out the same on every run.)
+  std::vector<std::pair<const ir::Node*, std::vector<size_t>>> shared;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (!specs[i]->g.x_dq_shared) continue;
+    auto it = std::find_if(shared.begin(), shared.end(), [&](const auto& e) { return e.first == specs[i]->g.x_dq; });
+    if (it == shared.end()) it = shared.insert(shared.end(), {specs[i]->g.x_dq, {}});
+    it->second.push_back(i);
+  }
   std::vector<DnnlClaim> out;
   for (const auto& [dq, users] : shared) {
     std::vector<const ir::Node*> all{dq};
@@ -435,7 +439,7 @@ std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
         as_x = as_x || (u.node == specs[i]->g.core && u.index == specs[i]->g.rule->x_input);
       ok = ok && as_x;
     }
-    if (!ok) continue;  // the DequantizeLinear runs (cpu) and its groups quantize its output back
+    if (!ok) continue;  // the DequantizeLinear runs on its own and its groups quantize its output back
     DnnlClaim dc;
     dc.claim.nodes = {dq};
     dc.nhwc_ok.assign(dq->num_inputs(), false);
