@@ -96,13 +96,14 @@ def main():
                 r.update(model=name, threads=t, used=used)
                 rows.append(r)
                 print(f"{name:20} {t}t  fp32 ortool {r['of32']:7.2f} ORT {r['rf32']:7.2f} ms   int8 ortool "
-                      f"{r['oi8']:7.2f} ORT {r['ri8']:7.2f} ms   int8 ortool/ORT {r['oi8'] / r['ri8']:5.2f}", flush=True)
+                      f"{r['oi8']:7.2f} ORT {r['ri8']:7.2f} ms   int8 ortool/ORT {r['oi8'] / r['ri8']:5.2f}"
+                      f"   ortool int8 threads used {used}", flush=True)
     print("\n| model | threads | ortool fp32 ms | ORT fp32 ms | ortool int8 ms | ORT int8 ms (same file) | "
-          "ortool int8 / ORT int8 | ortool int8 / ortool fp32 | ortool int8 / ORT fp32 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "ortool int8 / ORT int8 | ortool int8 / ortool fp32 | ortool int8 / ORT fp32 | ortool int8 threads used |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['threads']} | {r['of32']:.2f} | {r['rf32']:.2f} | {r['oi8']:.2f} | {r['ri8']:.2f} | "
-              f"{r['oi8'] / r['ri8']:.2f} | {r['oi8'] / r['of32']:.2f} | {r['oi8'] / r['rf32']:.2f} |")
+              f"{r['oi8'] / r['ri8']:.2f} | {r['oi8'] / r['of32']:.2f} | {r['oi8'] / r['rf32']:.2f} | {r['used']} |")
     return 0
 
 
