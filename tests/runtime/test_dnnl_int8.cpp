@@ -307,6 +307,15 @@ std::unique_ptr<ir::Model> q8_model(ir::Value*& x, int64_t c) {
   return m;
 }
 
+// DequantizeLinear of `q` with the parameters qdq_conv's QuantizeLinear writes, named `name`.
+ir::Value* dq_of(ir::Graph& g, ir::Value* q, const std::string& name, int64_t c) {
+  ir::Value* v = g.add_node("DequantizeLinear", "", {q, initializer(g, name + "_s", scalar_f(0.05f)),
+                                                     initializer(g, name + "_z", scalar_q(DType::UInt8, 110))},
+                            {name}, name)->output(0);
+  v->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
+  return v;
+}
+
 TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8; chained groups stay int8") {
   std::mt19937 rng(5);
   const int64_t c = 8;
@@ -314,9 +323,7 @@ TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8;
   auto m = q8_model(x, c);
   ir::Graph& g = *m->graph;
   ir::Value* a = qdq_conv(g, x, "a", c, rng);
-  ir::Value* shared = g.add_node("DequantizeLinear", "", {a, initializer(g, "s_xs", scalar_f(0.05f)),
-                                                          initializer(g, "s_xz", scalar_q(DType::UInt8, 110))},
-                                 {"s_xf"}, "shared_dq")->output(0);
+  ir::Value* shared = dq_of(g, a, "shared_dq", c);
   g.add_output(qdq_conv(g, nullptr, "b", c, rng, shared));
   g.add_output(qdq_conv(g, nullptr, "c", c, rng, shared));
   std::map<std::string, RValue> feeds{{"x", RValue(random_q(DType::UInt8, {1, c, 5, 5}, rng))}};
@@ -333,9 +340,7 @@ TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its 
   ir::Value* x = nullptr;
   auto m = q8_model(x, c);
   ir::Graph& g = *m->graph;
-  ir::Value* shared = g.add_node("DequantizeLinear", "", {x, initializer(g, "s_xs", scalar_f(0.05f)),
-                                                          initializer(g, "s_xz", scalar_q(DType::UInt8, 110))},
-                                 {"s_xf"}, "shared_dq")->output(0);
+  ir::Value* shared = dq_of(g, x, "shared_dq", c);
   g.add_output(qdq_conv(g, nullptr, "b", c, rng, shared));
   g.add_output(g.add_node("Relu", "", {shared}, {"r"}, "relu")->output(0));
   std::map<std::string, RValue> feeds{{"x", RValue(random_q(DType::UInt8, {1, c, 5, 5}, rng))}};
@@ -346,15 +351,6 @@ TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its 
   CHECK(ran_by(got.timings, "b").first.empty());
   check_same_q8(got.outputs[0].tensor, ref.outputs[0].tensor);
   check_close(got.outputs[1], ref.outputs[1]);
-}
-
-// DequantizeLinear of `q` with the parameters qdq_conv's QuantizeLinear writes, named `name`.
-ir::Value* dq_of(ir::Graph& g, ir::Value* q, const std::string& name, int64_t c) {
-  ir::Value* v = g.add_node("DequantizeLinear", "", {q, initializer(g, name + "_s", scalar_f(0.05f)),
-                                                     initializer(g, name + "_z", scalar_q(DType::UInt8, 110))},
-                            {name}, name)->output(0);
-  v->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
-  return v;
 }
 
 TEST_CASE("dnnl int8: a residual block (groups, Q/DQ, a float Add between) keeps NHWC and matches cpu") {
