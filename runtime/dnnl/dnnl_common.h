@@ -111,6 +111,14 @@ struct DnnlClaim {
   // NHWC inputs only when every input marked in `nhwc_ok` is a float 4-D tensor (binaries, concat:
   // their shape checks need all operands 4-D).
   bool nhwc_needs_all_float4 = false;
+  // 8-bit steps (int8 groups, QuantizeLinear, the carried DequantizeLinear): the output holds 8-bit
+  // integers (whatever the graph declares), and per step input the kernel can read 8-bit data there
+  // in NHWC order (as `nhwc_ok` says for float data). A value is kept NHWC only when every reader takes
+  // the kind of data its producer writes, so no float kernel meets 8-bit NHWC data or the reverse.
+  bool out_8bit = false;
+  std::vector<bool> nhwc_8bit_ok;
+  // The output must have the layout of input 0 (elementwise loops and pass-throughs).
+  bool same_layout = false;
 };
 
 // Claims made by the op files: nullopt when the node (or its group) is not for oneDNN. `threads`:
@@ -140,5 +148,10 @@ std::optional<DnnlClaim> claim_resize(const GraphView& view, const ir::Node& nod
 // one, Y output only) on plain-layout tensors; the cpu kernel runs what oneDNN does not take.
 std::optional<DnnlClaim> claim_softmax(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node& node, int threads);
+// Int8 groups (runtime/qdq_group.h) oneDNN runs, and the shared activation DequantizeLinears carried
+// as 8-bit tensors between them; takes their nodes in `view` (the provider's local copy).
+std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
+// A QuantizeLinear or DequantizeLinear outside int8 groups, per tensor with constant 8-bit parameters.
+std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
 
 }  // namespace ortool::rt::dnnl_ep

@@ -5,7 +5,9 @@
 // stand; Add/Mul, Concat, channel shuffle and Slice, Resize, ReduceMean and standalone activations only
 // between dnnl steps, where they keep a region NHWC instead of sending it back to NCHW for cpu.
 // Softmax, LayerNormalization (also the runtime domain's), MatMul of two computed tensors and the
-// recurrent ops are claimed wherever they stand, plain layout.
+// recurrent ops are claimed wherever they stand, plain layout. Int8 groups (QDQ Conv/Gemm/MatMul,
+// QLinearConv/QLinearMatMul) run as oneDNN int8 primitives (dnnl_int8.cpp); the QuantizeLinear and
+// DequantizeLinear left between them and float ops run as plain loops (dnnl_qdq.cpp).
 #include "runtime/dnnl/dnnl_provider.h"
 
 #include <unordered_map>
@@ -24,54 +26,88 @@ bool declared_float4(const ir::Value& v) {
   return v.type.is_tensor() && v.type.elem == DType::Float && v.type.shape && v.type.shape->size() == 4;
 }
 
+bool declared_8bit4(const ir::Value& v) {
+  return v.type.is_tensor() && (v.type.elem == DType::UInt8 || v.type.elem == DType::Int8) && v.type.shape &&
+         v.type.shape->size() == 4;
+}
+
 // Picks the values stored in NHWC order and writes each claim's Layouts. A value is NHWC when a
-// dnnl claim writes it (and can write NHWC), it is float 4-D whenever that step succeeds, and its
-// every reader is a dnnl claim of this graph reading it where the kernel takes NHWC (so no graph
-// output, subgraph, or cpu step ever sees the NHWC order).
+// dnnl claim writes it (and can write NHWC), it is 4-D whenever that step succeeds, and its every
+// reader is a dnnl claim of this graph reading it where the kernel takes NHWC data of the kind the
+// producer writes, float or 8-bit (so no graph output, subgraph, or cpu step ever sees the NHWC order).
 void decide_layouts(const GraphView& view, std::vector<DnnlClaim>& claims) {
   std::vector<const ir::Node*> all;
   std::unordered_map<const ir::Node*, size_t> owner;
   std::vector<std::vector<const ir::Value*>> inputs(claims.size());
   std::unordered_map<const ir::Value*, size_t> producer;
+  std::unordered_set<const ir::Value*> eight;  // written by 8-bit steps
   for (size_t i = 0; i < claims.size(); ++i) {
     for (const ir::Node* n : claims[i].claim.nodes) {
       all.push_back(n);
       owner.emplace(n, i);
     }
     inputs[i] = group_inputs(claims[i].claim.nodes);
-    if (const ir::Value* o = claims[i].claim.nodes.back()->output(0)) producer.emplace(o, i);
+    if (const ir::Value* o = claims[i].claim.nodes.back()->output(0)) {
+      producer.emplace(o, i);
+      if (claims[i].out_8bit) eight.insert(o);
+    }
   }
-  // Values known to be float 4-D: declared so, or written by a claim that guarantees it. Claims
-  // come in graph order, but a group's inputs may be written by a later claim: iterate to a fixpoint.
-  std::unordered_set<const ir::Value*> float4;
-  auto is_float4 = [&](const ir::Value* v) { return v && (float4.count(v) || declared_float4(*v)); };
-  auto act_inputs_float4 = [&](size_t i) {
+  // Values known to be 4-D: declared so, or written by a claim that guarantees it. Claims come in
+  // graph order, but a group's inputs may be written by a later claim: iterate to a fixpoint.
+  std::unordered_set<const ir::Value*> four;
+  auto is_float4 = [&](const ir::Value* v) {
+    return v && !eight.count(v) && (four.count(v) || declared_float4(*v));
+  };
+  auto is_8bit4 = [&](const ir::Value* v) {
+    return v && (eight.count(v) ? four.count(v) > 0 : declared_8bit4(*v));
+  };
+  auto ok_8bit = [&](size_t i, size_t k) { return k < claims[i].nhwc_8bit_ok.size() && claims[i].nhwc_8bit_ok[k]; };
+  // Claim i can take `v` at input k in NHWC order.
+  auto accepts = [&](size_t i, size_t k, const ir::Value* v) {
+    return (claims[i].nhwc_ok[k] && is_float4(v)) || (ok_8bit(i, k) && is_8bit4(v));
+  };
+  auto act_inputs_4d = [&](size_t i) {
     for (size_t k = 0; k < inputs[i].size(); ++k)
-      if (claims[i].nhwc_ok[k] && !is_float4(inputs[i][k])) return false;
+      if ((claims[i].nhwc_ok[k] || ok_8bit(i, k)) && !accepts(i, k, inputs[i][k])) return false;
     return true;
   };
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t i = 0; i < claims.size(); ++i) {
       const ir::Value* o = claims[i].claim.nodes.back()->output(0);
-      if (!o || float4.count(o) || !claims[i].out_nhwc_ok) continue;
-      if (claims[i].out_float4_always || act_inputs_float4(i)) {
-        float4.insert(o);
+      if (!o || four.count(o) || !claims[i].out_nhwc_ok) continue;
+      if (claims[i].out_float4_always || act_inputs_4d(i)) {
+        four.insert(o);
         changed = true;
       }
     }
   }
   std::unordered_set<const ir::Value*> nhwc;
   for (const auto& [v, i] : producer) {
-    if (!float4.count(v) || !view.read_only_by(*v, all)) continue;
+    if (!four.count(v) || !view.read_only_by(*v, all)) continue;
     bool ok = true;
     for (const ir::Use& u : v->uses()) {
       const size_t j = owner.at(u.node);
-      if (claims[j].nhwc_needs_all_float4 && !act_inputs_float4(j)) ok = false;
+      if (claims[j].nhwc_needs_all_float4 && !act_inputs_4d(j)) ok = false;
       for (size_t k = 0; k < inputs[j].size(); ++k)
-        if (inputs[j][k] == v && !claims[j].nhwc_ok[k]) ok = false;
+        if (inputs[j][k] == v && !accepts(j, k, v)) ok = false;
     }
     if (ok) nhwc.insert(v);
+  }
+  // Steps whose output keeps its input's layout: both NHWC or both not (dropping a value from the set
+  // is always safe: every kernel takes the plain order).
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < claims.size(); ++i) {
+      const ir::Value* o = claims[i].claim.nodes.back()->output(0);
+      if (!claims[i].same_layout || !o || inputs[i].empty()) continue;
+      const ir::Value* in = inputs[i][0];
+      if ((in && nhwc.count(in) > 0) != (nhwc.count(o) > 0)) {
+        if (in) nhwc.erase(in);
+        nhwc.erase(o);
+        changed = true;
+      }
+    }
   }
   for (size_t i = 0; i < claims.size(); ++i) {
     dnnl_ep::Layouts& l = *claims[i].layouts;
@@ -88,11 +124,13 @@ class DnnlProvider final : public Provider {
   std::string name() const override { return "dnnl"; }
 
   std::vector<Claim> claim(const GraphView& view) const override {
-    std::vector<DnnlClaim> made;
     // The view's taken mask only changes between providers: a copy where this call's own claims
     // are taken too keeps a later claim from fusing a node an earlier one holds (resnet's downsample
     // conv and the block's last conv both reach for the residual Add).
     GraphView local(view);
+    // Int8 groups first: their cores read DequantizeLinear outputs, which the float MatMul claim
+    // would otherwise take as computed float tensors.
+    std::vector<DnnlClaim> made = dnnl_ep::claim_int8(local, threads_);
     // Outputs of claims made so far that are float 4-D whenever their step succeeds: Add, Mul and
     // Concat are worth oneDNN only between such steps (and then need no fallback).
     std::unordered_set<const ir::Value*> float4;
@@ -117,6 +155,7 @@ class DnnlProvider final : public Provider {
       else if (op == "ConvTranspose") c = dnnl_ep::claim_deconv(local, *n, threads_);
       else if (op == "Gemm") c = dnnl_ep::claim_gemm(local, *n, threads_);
       else if (op == "LSTM" || op == "GRU" || op == "RNN") c = dnnl_ep::claim_recurrent(local, *n);
+      else if (op == "QuantizeLinear" || op == "DequantizeLinear") c = dnnl_ep::claim_qdq(local, *n);
       else if (op == "MatMul" && !(c = dnnl_ep::claim_gemm(local, *n, threads_)))
         c = dnnl_ep::claim_matmul(local, *n, threads_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool" ||
@@ -144,7 +183,7 @@ class DnnlProvider final : public Provider {
       bool out4 = c->out_nhwc_ok;
       for (size_t k = 0; k < ins.size() && out4 && !c->out_float4_always; ++k)
         if (c->nhwc_ok[k] && !(ins[k] && (float4.count(ins[k]) || declared_float4(*ins[k])))) out4 = false;
-      if (out4 && c->claim.nodes.back()->output(0)) float4.insert(c->claim.nodes.back()->output(0));
+      if (out4 && !c->out_8bit && c->claim.nodes.back()->output(0)) float4.insert(c->claim.nodes.back()->output(0));
       made.push_back(std::move(*c));
     }
     decide_layouts(view, made);

@@ -1,0 +1,464 @@
+// The dnnl provider's int8 groups: QDQ Conv/Gemm/MatMul and QLinearConv/QLinearMatMul as u8s8/s8s8 oneDNN primitives.
+//
+// A group (runtime/qdq_group.h) reads an 8-bit activation and writes the 8-bit output of its
+// QuantizeLinear (or QLinear op): the float tensors between are never made. oneDNN 2.x int8 semantics:
+// dst = saturate(round(post_ops(oscale[m] * (sum (src - src_zp) * w + bias[m]))) + dst_zp), with
+// oscale = x_scale * w_scale[m] / y_scale and the bias in accumulator units (qdq::Int8Group::bias);
+// a fused Relu/Clip becomes a clip post-op in output units. The int8 weights are reordered once per
+// input shape (at session creation when the shape is static).
+//
+// A DequantizeLinear of an activation read by several int8 groups (resnet's block input feeds two
+// convs) is claimed alone as a pass-through: its output value then holds the 8-bit tensor, which only
+// those groups read (claim_int8 checks it), so no float copy is made. When it also feeds float ops
+// (resnet's residual Add) it runs as usual and its groups quantize the float output back (exact).
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <span>
+#include <unordered_map>
+
+#include "runtime/cpu/conv.h"
+#include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_quant_loops.h"
+#include "runtime/partition.h"
+#include "runtime/qdq_group.h"
+
+namespace ortool::rt::dnnl_ep {
+
+namespace {
+
+namespace cf = cpu::conv_family;
+using md = dnnl::memory::desc;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dt dnnl_type(DType t) { return t == DType::Int8 ? dt::s8 : dt::u8; }
+
+struct Int8Spec {
+  qdq::Int8Group g;
+  std::string what;
+  cf::WindowAttrs attrs;  // Conv
+  int64_t group = 1;      // Conv
+  std::vector<float> oscale;
+  bool per_channel = false;
+  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // Conv: NHWC activations (provider's choice)
+};
+
+std::shared_ptr<Int8Spec> make_spec(qdq::Int8Group g) {
+  auto s = std::make_shared<Int8Spec>();
+  s->g = std::move(g);
+  s->what = describe_nodes(s->g.nodes);
+  s->group = s->g.core->attr_int("group", 1);
+  for (float ws : s->g.w_scale) s->oscale.push_back(s->g.x.scale * ws / s->g.y.scale);
+  for (float o : s->oscale) s->per_channel = s->per_channel || o != s->oscale[0];
+  if (!s->per_channel) s->oscale.resize(1);
+  return s;
+}
+
+// Scales, zero points (run-time arguments) and the fused activation, as oneDNN 2.x attributes.
+dnnl::primitive_attr make_attr(const Int8Spec& s) {
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(s.per_channel ? 1 << 1 : 0, s.oscale);
+  if (s.g.x.zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+  if (s.g.y.zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
+  const float lo = s.g.act_lo / s.g.y.scale, hi = s.g.act_hi / s.g.y.scale;
+  if (std::isfinite(lo) || std::isfinite(hi)) {
+    dnnl::post_ops ops;
+    if (lo == 0.0f && !std::isfinite(hi))
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    else
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, std::max(lo, -3.0e38f), std::min(hi, 3.0e38f));
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+dnnl::memory view_of(const md& d, const void* data) { return dnnl::memory(d, cpu_engine(), const_cast<void*>(data)); }
+
+// One primitive with its packed weights for one input shape.
+struct Prepared {
+  std::vector<int64_t> src_dims, dst_dims;
+  bool empty = false;
+  int team = 1;
+  dnnl::primitive prim;
+  dnnl::memory weights, bias, src_zp, dst_zp;
+  md src_user, dst_user;
+  dnnl::reorder to_src, from_dst;  // only when the primitive wants another layout
+  dnnl::memory src_buf, dst_buf;
+};
+
+// What differs between the conv and the matmul: shapes and primitive descriptors.
+class Int8Kernel : public Kernel {
+ public:
+  explicit Int8Kernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)), stream_(cpu_engine()) {}
+
+  Status run(KernelContext& ctx) override {
+    const Int8Spec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(s.g.x_input);
+    // A shared DequantizeLinear that also feeds float ops (resnet's residual Add) runs on its own; the
+    // group then reads its float output and quantizes it back, exactly: round((q - z) * s / s) + z = q.
+    const bool requantize = x && s.g.x_dq_shared && x->dtype() == DType::Float;
+    if (!x || (x->dtype() != s.g.x.type && !requantize))
+      return invalid("{}: the activation is {}; its zero point says {}", s.what, x ? dtype_name(x->dtype()) : "absent",
+                     dtype_name(s.g.x.type));
+    use_threads(ctx);
+    ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    set_threads(p->team);
+    const auto fill = p->empty ? KernelContext::Fill::Zero : KernelContext::Fill::Uninitialized;
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, p->dst_dims, fill));
+    if (p->empty) return Status::ok();
+    const void* x8 = x->raw();
+    if (requantize) {
+      requantized_.resize(static_cast<size_t>(x->numel()));
+      if (s.g.x.type == DType::UInt8)
+        quantize_loop(x->data<float>(), requantized_.data(), 0, x->numel(), s.g.x.scale, s.g.x.zero_point);
+      else
+        quantize_loop(x->data<float>(), reinterpret_cast<int8_t*>(requantized_.data()), 0, x->numel(), s.g.x.scale,
+                      s.g.x.zero_point);
+      x8 = requantized_.data();
+    }
+    return guarded(s.what, [&]() -> Status {
+      dnnl::memory src = view_of(p->src_user, x8);
+      dnnl::memory dst = view_of(p->dst_user, y->raw_mutable());
+      if (p->src_buf) {
+        p->to_src.execute(stream_, src, p->src_buf);
+        src = p->src_buf;
+      }
+      std::unordered_map<int, dnnl::memory> args{
+          {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, p->dst_buf ? p->dst_buf : dst}};
+      if (p->bias) args.emplace(DNNL_ARG_BIAS, p->bias);
+      if (p->src_zp) args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, p->src_zp);
+      if (p->dst_zp) args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, p->dst_zp);
+      p->prim.execute(stream_, args);
+      if (p->dst_buf) p->from_dst.execute(stream_, p->dst_buf, dst);
+      stream_.wait();
+      return Status::ok();
+    });
+  }
+
+  Result<Prepared*> prepare(const std::vector<int64_t>& x) {
+    for (size_t i = 0; i < cache_.size(); ++i) {
+      if (cache_[i]->src_dims != x) continue;
+      auto it = cache_.begin() + static_cast<std::ptrdiff_t>(i);
+      std::rotate(it, it + 1, cache_.end());
+      return cache_.back().get();
+    }
+    auto p = std::make_unique<Prepared>();
+    p->src_dims = x;
+    TRY(shape(*p));
+    for (int64_t d : x) p->empty = p->empty || d == 0;
+    for (int64_t d : p->dst_dims) p->empty = p->empty || d == 0;
+    if (!p->empty) TRY(guarded(spec_->what, [&]() -> Status {
+      build(*p);
+      const auto& eng = cpu_engine();
+      const Int8Spec& s = *spec_;
+      if (s.g.x.zero_point != 0) {
+        p->src_zp = dnnl::memory(md({1}, dt::s32, tag::x), eng);
+        *static_cast<int32_t*>(p->src_zp.get_data_handle()) = s.g.x.zero_point;
+      }
+      if (s.g.y.zero_point != 0) {
+        p->dst_zp = dnnl::memory(md({1}, dt::s32, tag::x), eng);
+        *static_cast<int32_t*>(p->dst_zp.get_data_handle()) = s.g.y.zero_point;
+      }
+      return Status::ok();
+    }));
+    if (cache_.size() >= 4) cache_.erase(cache_.begin());
+    cache_.push_back(std::move(p));
+    return cache_.back().get();
+  }
+
+ protected:
+  // Output dims (and validation of the input's shape).
+  virtual Status shape(Prepared& p) const = 0;
+  // The primitive, weights, bias and the layouts; throws dnnl::error when oneDNN has no implementation.
+  virtual void build(Prepared& p) = 0;
+
+  // Weights (user layout `user`) reordered into the primitive's, the bias, and the activation reorders.
+  template <typename PD>
+  void finish(Prepared& p, const PD& pd, const md& user_w) {
+    const auto& eng = cpu_engine();
+    const Int8Spec& s = *spec_;
+    dnnl::memory uw(user_w, eng, const_cast<void*>(s.g.w->raw()));
+    p.weights = dnnl::memory(pd.weights_desc(), eng);
+    dnnl::reorder(uw, p.weights).execute(stream_, uw, p.weights);
+    stream_.wait();
+    if (!s.g.bias.empty()) {
+      p.bias = dnnl::memory(pd.bias_desc(), eng);
+      std::copy(s.g.bias.begin(), s.g.bias.end(), static_cast<float*>(p.bias.get_data_handle()));
+    }
+    if (pd.src_desc() != p.src_user) {
+      p.src_buf = dnnl::memory(pd.src_desc(), eng);
+      p.to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.src_user, eng, pd.src_desc()));
+    }
+    if (pd.dst_desc() != p.dst_user) {
+      p.dst_buf = dnnl::memory(pd.dst_desc(), eng);
+      p.from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, p.dst_user));
+    }
+  }
+
+  std::shared_ptr<const Int8Spec> spec_;
+  dnnl::stream stream_;
+  std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+  std::vector<uint8_t> requantized_;              // the 8-bit activation made from a float input
+
+};
+
+dnnl::memory::dims dims_of(const std::vector<int64_t>& d) { return dnnl::memory::dims(d.begin(), d.end()); }
+
+class Int8ConvKernel final : public Int8Kernel {
+ public:
+  using Int8Kernel::Int8Kernel;
+
+  // Throws dnnl::error when oneDNN has no implementation for the geometry.
+  static dnnl::convolution_forward::primitive_desc make_pd(const Int8Spec& s, const std::vector<int64_t>& x,
+                                                           const cf::Window& win) {
+    const auto& w = s.g.w->dims();
+    const std::vector<int64_t> y{x[0], w[0], win.out[0], win.out[1]};
+    md src(dims_of(x), dnnl_type(s.g.x.type), tag::any), dst(dims_of(y), dnnl_type(s.g.y.type), tag::any);
+    md wts(weight_dims(s), dt::s8, tag::any);
+    dnnl::memory::dims strides{win.stride[0], win.stride[1]};
+    dnnl::memory::dims dil{win.dilation[0] - 1, win.dilation[1] - 1};
+    dnnl::memory::dims pl{win.pad_begin[0], win.pad_begin[1]}, pr{win.pad_end[0], win.pad_end[1]};
+    const auto prop = dnnl::prop_kind::forward_inference;
+    const auto alg = dnnl::algorithm::convolution_direct;
+    const dnnl::primitive_attr attr = make_attr(s);
+    if (!s.g.bias.empty()) {
+      md bias({w[0]}, dt::f32, tag::x);
+      return {dnnl::convolution_forward::desc(prop, alg, src, wts, bias, dst, strides, dil, pl, pr), attr, cpu_engine()};
+    }
+    return {dnnl::convolution_forward::desc(prop, alg, src, wts, dst, strides, dil, pl, pr), attr, cpu_engine()};
+  }
+
+  static dnnl::memory::dims weight_dims(const Int8Spec& s) {
+    const auto& w = s.g.w->dims();
+    if (s.group == 1) return {w[0], w[1], w[2], w[3]};
+    return {s.group, w[0] / s.group, w[1], w[2], w[3]};
+  }
+
+  static Result<cf::Window> window_for(const Int8Spec& s, const std::vector<int64_t>& x) {
+    if (x.size() != 4 || x[1] != s.g.w->dims()[1] * s.group)
+      return invalid("{}: input has shape {}; want [N, {}, H, W]", s.what, cf::dims_string(x), s.g.w->dims()[1] * s.group);
+    std::span<const int64_t> kernel(s.g.w->dims().data() + 2, 2), in(x.data() + 2, 2);
+    return cf::resolve_window(*s.g.core, s.attrs, in, kernel, cf::WindowKind::Conv);
+  }
+
+ protected:
+  Status shape(Prepared& p) const override {
+    ASSIGN_OR_RETURN(win_, window_for(*spec_, p.src_dims));
+    p.dst_dims = {p.src_dims[0], spec_->g.w->dims()[0], win_.out[0], win_.out[1]};
+    const double per_out = static_cast<double>(spec_->g.w->numel() / spec_->g.w->dims()[0]);
+    // int8 runs ~4x the float rate: a quarter of the work per thread.
+    p.team = team_for_work(static_cast<double>(numel_of(p.dst_dims)) * per_out / 4);
+    return Status::ok();
+  }
+
+  void build(Prepared& p) override {
+    const Int8Spec& s = *spec_;
+    auto pd = make_pd(s, p.src_dims, win_);
+    p.prim = dnnl::convolution_forward(pd);
+    const Layouts& l = *s.layouts;
+    p.src_user = md(dims_of(p.src_dims), dnnl_type(s.g.x.type), l.input_nhwc(s.g.x_input) ? tag::nhwc : tag::nchw);
+    p.dst_user = md(dims_of(p.dst_dims), dnnl_type(s.g.y.type), l.out_nhwc ? tag::nhwc : tag::nchw);
+    finish(p, pd, md(weight_dims(s), dt::s8, s.group == 1 ? tag::oihw : tag::goihw));
+  }
+
+ private:
+  mutable cf::Window win_;  // of the shape being prepared
+};
+
+// Gemm and MatMul with a constant 2-D weight: the activation's leading dims flattened into M.
+class Int8MatMulKernel final : public Int8Kernel {
+ public:
+  using Int8Kernel::Int8Kernel;
+
+  static int64_t k_of(const Int8Spec& s) { return s.g.trans_b ? s.g.w->dims()[1] : s.g.w->dims()[0]; }
+
+  static dnnl::matmul::primitive_desc make_pd(const Int8Spec& s, int64_t m) {
+    const int64_t k = k_of(s), n = s.g.out_channels();
+    md src({m, k}, dnnl_type(s.g.x.type), tag::ab), dst({m, n}, dnnl_type(s.g.y.type), tag::ab);
+    md wts({k, n}, dt::s8, tag::any);
+    const dnnl::primitive_attr attr = make_attr(s);
+    if (!s.g.bias.empty()) {
+      md bias({1, n}, dt::f32, tag::ab);
+      return {dnnl::matmul::desc(src, wts, bias, dst), attr, cpu_engine()};
+    }
+    return {dnnl::matmul::desc(src, wts, dst), attr, cpu_engine()};
+  }
+
+ protected:
+  Status shape(Prepared& p) const override {
+    const Int8Spec& s = *spec_;
+    const auto& x = p.src_dims;
+    const bool gemm = s.g.rule->op == qdq::Int8Op::Gemm;
+    if (x.size() < 2 || (gemm && x.size() != 2) || x.back() != k_of(s))
+      return invalid("{}: input has shape {}; want [{}, {}]", s.what, cf::dims_string(x), gemm ? "M" : "..., M", k_of(s));
+    p.dst_dims = x;
+    p.dst_dims.back() = s.g.out_channels();
+    m_ = numel_of(x) / x.back();
+    p.team = team_for_work(static_cast<double>(numel_of(p.dst_dims)) * static_cast<double>(k_of(s)) / 4);
+    return Status::ok();
+  }
+
+  void build(Prepared& p) override {
+    const Int8Spec& s = *spec_;
+    auto pd = make_pd(s, m_);
+    p.prim = dnnl::matmul(pd);
+    p.src_user = pd.src_desc();
+    p.dst_user = pd.dst_desc();
+    finish(p, pd, md({k_of(s), s.g.out_channels()}, dt::s8, s.g.trans_b ? tag::ba : tag::ab));
+  }
+
+ private:
+  mutable int64_t m_ = 0;
+};
+
+// A shared DequantizeLinear of an activation, carried as its 8-bit input (see the file comment).
+class CarryKernel final : public Kernel {
+ public:
+  Status run(KernelContext& ctx) override {
+    const RValue* v = ctx.input(0);
+    if (!v || !v->is_tensor()) return invalid("{}: input x is absent", ctx.node().describe());
+    return ctx.set_output(0, *v);
+  }
+};
+
+// The rank the graph declares for the activation (on the core's input, or on the 8-bit tensor its
+// DequantizeLinear reads), or -1.
+int64_t declared_rank(const qdq::Int8Group& g) {
+  for (const ir::Value* v : {g.core->input(static_cast<size_t>(g.rule->x_input)), g.x_dq ? g.x_dq->input(0) : nullptr})
+    if (v && v->type.is_tensor() && v->type.shape) return static_cast<int64_t>(v->type.shape->size());
+  return -1;
+}
+
+// The backend's part of the claim rules: what oneDNN takes, checked by asking it when the input's
+// shape is static. Conv: 2-D, any stride/pad/dilation/group; Gemm/MatMul: 2-D constant weights.
+// ConvTranspose is not taken yet (it stays on the reference path).
+std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
+  auto s = make_spec(std::move(g));
+  const ir::Value* x = s->g.core->input(static_cast<size_t>(s->g.rule->x_input));
+  const std::vector<int64_t> xd = static_dims(*x);
+  switch (s->g.rule->op) {
+    case qdq::Int8Op::Conv: {
+      if (s->g.w->rank() != 4 || s->group <= 0 || s->g.w->dims()[0] % s->group != 0) return std::nullopt;
+      if (!cf::parse_window_attrs(*s->g.core, s->attrs).is_ok() ||
+          !cf::check_window_ranks(*s->g.core, s->attrs, 2).is_ok())
+        return std::nullopt;
+      const auto& ks = s->attrs.kernel_shape;
+      if (!ks.empty() && !std::equal(ks.begin(), ks.end(), s->g.w->dims().begin() + 2, s->g.w->dims().end()))
+        return std::nullopt;
+      // A declared rank: at run time a 1-D or 3-D conv of a model without shapes would be an error here.
+      if (declared_rank(s->g) != 4) return std::nullopt;
+      if (!xd.empty()) {
+        auto win = Int8ConvKernel::window_for(*s, xd);
+        if (!win.is_ok()) return std::nullopt;
+        Status ok = guarded(s->what, [&]() -> Status {
+          (void)Int8ConvKernel::make_pd(*s, xd, *win);
+          return Status::ok();
+        });
+        if (!ok.is_ok()) return std::nullopt;
+      }
+      return s;
+    }
+    case qdq::Int8Op::Gemm:
+    case qdq::Int8Op::MatMul: {
+      const int64_t rank = declared_rank(s->g);
+      if (rank < 2 || (s->g.rule->op == qdq::Int8Op::Gemm && rank != 2)) return std::nullopt;
+      Status ok = guarded(s->what, [&]() -> Status {
+        (void)Int8MatMulKernel::make_pd(*s, xd.empty() ? 1 : numel_of(xd) / xd.back());
+        return Status::ok();
+      });
+      if (!ok.is_ok()) return std::nullopt;
+      return s;
+    }
+    case qdq::Int8Op::ConvTranspose: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
+  DnnlClaim dc;
+  dc.claim.nodes = spec->g.nodes;
+  const size_t n_in = group_inputs(spec->g.nodes).size();
+  dc.nhwc_ok.assign(n_in, false);
+  dc.nhwc_8bit_ok.assign(n_in, false);
+  dc.out_8bit = true;
+  dc.layouts = spec->layouts;
+  if (spec->g.rule->op == qdq::Int8Op::Conv) {
+    // NHWC in and out, as oneDNN's int8 convolutions want them: no reorders between consecutive groups.
+    dc.nhwc_8bit_ok[spec->g.x_input] = true;
+    dc.nhwc_ok[spec->g.x_input] = spec->g.x_dq_shared;  // a float DequantizeLinear output, quantized back
+    dc.out_nhwc_ok = true;
+    dc.out_float4_always = true;  // always 4-D (8-bit: out_8bit)
+  }
+  const ir::Value* x = spec->g.core->input(static_cast<size_t>(spec->g.rule->x_input));
+  const std::vector<int64_t> xd = spec->g.x_dq && !spec->g.x_dq_shared ? static_dims(*spec->g.x_dq->input(0)) : static_dims(*x);
+  const bool conv = spec->g.rule->op == qdq::Int8Op::Conv;
+  dc.claim.factory = [spec, xd, threads, conv](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    std::unique_ptr<Int8Kernel> k;
+    TRY(guarded(spec->what, [&]() -> Status {
+      if (conv) k = std::make_unique<Int8ConvKernel>(spec);
+      else k = std::make_unique<Int8MatMulKernel>(spec);
+      return Status::ok();
+    }));
+    set_threads(threads);
+    if (!xd.empty()) TRY(k->prepare(xd).status());  // weights packed at session creation
+    return std::unique_ptr<Kernel>(std::move(k));
+  };
+  return dc;
+}
+
+}  // namespace
+
+std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
+  std::vector<std::shared_ptr<Int8Spec>> specs;
+  for (size_t i = 0; i < view.order().size(); ++i) {
+    const ir::Node* n = view.order()[i];
+    if (view.taken()[i] || !qdq::int8_rule(*n)) continue;
+    std::optional<qdq::Int8Group> g = qdq::match_int8_group(view, *n);
+    if (!g) continue;
+    if (auto s = supported(std::move(*g))) specs.push_back(std::move(*s));
+  }
+  // Shared activation DequantizeLinears: carried when every reader is the activation of a group here.
+  // (In graph order, so claims come out the same on every run.)
+  std::vector<std::pair<const ir::Node*, std::vector<size_t>>> shared;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (!specs[i]->g.x_dq_shared) continue;
+    auto it = std::find_if(shared.begin(), shared.end(), [&](const auto& e) { return e.first == specs[i]->g.x_dq; });
+    if (it == shared.end()) it = shared.insert(shared.end(), {specs[i]->g.x_dq, {}});
+    it->second.push_back(i);
+  }
+  std::vector<DnnlClaim> out;
+  for (const auto& [dq, users] : shared) {
+    std::vector<const ir::Node*> all{dq};
+    for (size_t i : users) all.insert(all.end(), specs[i]->g.nodes.begin(), specs[i]->g.nodes.end());
+    const ir::Value* v = dq->output(0);
+    bool ok = view.read_only_by(*v, all) && !view.is_taken(dq);
+    for (const ir::Use& u : v->uses()) {
+      bool as_x = false;
+      for (size_t i : users)
+        as_x = as_x || (u.node == specs[i]->g.core && u.index == specs[i]->g.rule->x_input);
+      ok = ok && as_x;
+    }
+    if (!ok) continue;  // the DequantizeLinear runs on its own and its groups quantize its output back
+    DnnlClaim dc;
+    dc.claim.nodes = {dq};
+    dc.nhwc_ok.assign(dq->num_inputs(), false);
+    dc.nhwc_8bit_ok.assign(dq->num_inputs(), false);
+    dc.nhwc_8bit_ok[0] = true;
+    dc.out_8bit = true;
+    dc.out_nhwc_ok = true;
+    dc.same_layout = true;  // a pass-through
+    dc.claim.factory = [](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+      return std::unique_ptr<Kernel>(std::make_unique<CarryKernel>());
+    };
+    view.take(static_cast<size_t>(view.index_of(dq)));
+    out.push_back(std::move(dc));
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (const ir::Node* m : specs[i]->g.nodes) view.take(static_cast<size_t>(view.index_of(m)));
+    out.push_back(int8_claim(specs[i], threads));
+  }
+  return out;
+}
+
+}  // namespace ortool::rt::dnnl_ep

@@ -1,0 +1,10 @@
+# Int8 models on the dnnl provider (tests/cli/int8_dnnl_check.py): files written by `ortool quantize` (digits
+# CNN in four forms, small_convnet, ../shared/models' CNNs, resnet18 and mobilenet_v2 of the benchmark set)
+# give the same outputs with and without dnnl (SQNR >= 30 dB), and dnnl runs their int8 cores as int8.
+if(ORTOOL_WITH_DNNL)
+  add_test(NAME cli_int8_dnnl
+           COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/int8_dnnl_check.py --ortool $<TARGET_FILE:ortool>
+                   --testdata ${PROJECT_SOURCE_DIR}/testdata --models ${PROJECT_SOURCE_DIR}/../shared/models
+                   --gen-models ${PROJECT_SOURCE_DIR}/scripts/gen_models.py)
+  set_tests_properties(cli_int8_dnnl PROPERTIES TIMEOUT 900)
+endif()

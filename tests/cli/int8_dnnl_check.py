@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Int8 models on the dnnl provider agree with the cpu reference kernels on the same file (SQNR >= 30 dB).
+
+Each model is quantized with `ortool quantize` (static, calibrated on seeded random inputs or the model's
+own calibration set), then run with `--providers cpu` and `--providers dnnl,cpu` on a seeded input;
+every output must agree at SQNR >= 30 dB, and `bench --profile --json` must show that dnnl ran the
+int8 groups (at least MIN_INT8_SHARE of the quantized cores: Conv/Gemm/MatMul, QLinearConv, QLinearMatMul).
+
+Models: the digits CNN (testdata/digits; QDQ, QOperator, int8 activations, per-tensor weights),
+testdata/small_convnet.onnx, and the CNNs of --models (../shared/models: mnist14_onnx2c, ppocr_cls), and
+the benchmark set's resnet18 and mobilenet_v2 (seeded weights): from --bench-models DIR, or written by
+--gen-models scripts/gen_models.py into a temporary folder.
+
+Usage: int8_dnnl_check.py --ortool ortool --testdata DIR [--models DIR] [--bench-models DIR | --gen-models PY]
+                          [--only SUBSTRING]
+"""
+import argparse, json, os, subprocess, sys, tempfile
+
+import numpy as np
+import onnx
+
+MIN_SQNR = 30.0
+MIN_INT8_SHARE = 0.9
+CORES = {"Conv", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul"}
+SHAPES = {"ppocr_cls": [1, 3, 48, 192]}
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} ...: exit {p.returncode}: {p.stderr.strip()[-600:]}")
+    return p.stdout
+
+
+def sqnr(ref, got):
+    ref = ref.astype(np.float64)
+    err = ((ref - got.astype(np.float64)) ** 2).sum()
+    return float("inf") if err == 0 else 10 * np.log10(max((ref ** 2).sum(), 1e-30) / err)
+
+
+def input_of(model):
+    m = onnx.load(model, load_external_data=False)
+    inits = {i.name for i in m.graph.initializer}
+    ins = [i for i in m.graph.input if i.name not in inits]
+    assert len(ins) == 1, f"{model}: one input expected"
+    return ins[0].name, [d.dim_value if d.HasField("dim_value") else 1 for d in ins[0].type.tensor_type.shape.dim]
+
+
+def ortool_outputs(a, model, inp, name, tmp, providers):
+    outd = os.path.join(tmp, "out_" + providers.replace(",", "_"))
+    run([a.ortool, "run", model, "--providers", providers, "--input", f"{name}={inp}", "--format", "npy",
+         "--output-dir", outd])
+    return {f: np.load(os.path.join(outd, f)) for f in sorted(os.listdir(outd))}
+
+
+def dnnl_share(a, model, inp, name):
+    """Fraction of the model's int8 cores that dnnl ran as int8, from bench --profile --json.
+
+    A step is timed under its first node: a QDQ group under a DequantizeLinear, a QLinear op under
+    itself. So a core op type listed as a step of its own ran outside an int8 group: on cpu, or as a
+    float oneDNN op between DequantizeLinear and QuantizeLinear (a QLinear op only counts on cpu)."""
+    j = json.loads(run([a.ortool, "bench", model, "--input", f"{name}={inp}", "--iters", "1", "--warmup", "0",
+                        "--profile", "--top", "100000", "--json"]))
+    m = onnx.load(model, load_external_data=False)
+    cores = [n for n in m.graph.node if n.op_type in CORES]
+    outside = [e for e in j["profile"]["slowest_nodes"]
+               if e["op_type"] in CORES and (e["provider"] != "dnnl" or not e["op_type"].startswith("QLinear"))]
+    return 1 - len(outside) / max(1, len(cores)), len(cores)
+
+
+def check(a, name, model, shape, calib, tmp, extra):
+    inp_name, dims = input_of(model)
+    dims = shape or dims
+    qpath = os.path.join(tmp, name + ".int8.onnx")
+    cmd = [a.ortool, "quantize", model, "-o", qpath, "--check", "0"] + extra
+    if calib is None:
+        cdir = os.path.join(tmp, name + "_calib")
+        os.makedirs(cdir, exist_ok=True)
+        rng = np.random.default_rng(3)
+        for k in range(4):
+            np.save(os.path.join(cdir, f"s{k}.npy"), rng.standard_normal(dims).astype(np.float32))
+        calib = cdir
+    cmd += ["--calib", calib]
+    if shape:
+        cmd += ["--shape", inp_name + "=" + ",".join(map(str, shape))]
+    run(cmd)
+    rng = np.random.default_rng(11)
+    inp = os.path.join(tmp, name + "_input.npy")
+    np.save(inp, rng.standard_normal(dims).astype(np.float32))
+    ref = ortool_outputs(a, qpath, inp, inp_name, tmp, "cpu")
+    got = ortool_outputs(a, qpath, inp, inp_name, tmp, "dnnl,cpu")
+    worst = min(sqnr(ref[k], got[k]) for k in ref)
+    share, cores = dnnl_share(a, qpath, inp, inp_name)
+    ok = worst >= MIN_SQNR and share >= MIN_INT8_SHARE
+    print(f"{'ok  ' if ok else 'FAIL'} {name:32} dnnl vs cpu SQNR {worst:7.1f} dB; int8 cores on dnnl "
+          f"{share * 100:5.1f}% of {cores}", flush=True)
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ortool", required=True)
+    ap.add_argument("--testdata", required=True)
+    ap.add_argument("--models", default="")
+    ap.add_argument("--bench-models", default="")
+    ap.add_argument("--gen-models", default="")
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    digits = os.path.join(a.testdata, "digits")
+    cases = []
+    dcal = os.path.join(digits, "calib_x.npy")
+    dcnn = os.path.join(digits, "digits_cnn.onnx")
+    cases += [("digits_cnn qdq", dcnn, None, dcal, []),
+              ("digits_cnn qoperator", dcnn, None, dcal, ["--format", "qoperator"]),
+              ("digits_cnn int8 activations", dcnn, None, dcal, ["--activation-type", "int8"]),
+              ("digits_cnn per-tensor weights", dcnn, None, dcal, ["--per-tensor-weights"]),
+              ("small_convnet", os.path.join(a.testdata, "small_convnet.onnx"), None, None, [])]
+    for m in ["mnist14_onnx2c", "ppocr_cls"]:
+        p = os.path.join(a.models, m, "model.onnx")
+        if a.models and os.path.exists(p):
+            cases.append((m, p, SHAPES.get(m), None, []))
+        elif a.models:
+            print(f"missing {p}", file=sys.stderr)
+            return 1
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="ortool_int8_") as tmp:
+        bench = a.bench_models
+        if a.gen_models and not bench:
+            bench = os.path.join(tmp, "bench")
+            run(["/usr/bin/python3", a.gen_models, bench, "--only", "resnet18,mobilenet_v2"])
+        if bench:
+            for m in ["resnet18", "mobilenet_v2"]:
+                cases.append((m, os.path.join(bench, m + ".onnx"), None, None, []))
+        cases = [c for c in cases if a.only in c[0]]
+        for name, model, shape, calib, extra in cases:
+            try:
+                failures += not check(a, name.replace(" ", "_"), model, shape, calib, tmp, extra)
+            except RuntimeError as e:
+                print(f"FAIL {name}: {e}", flush=True)
+                failures += 1
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
