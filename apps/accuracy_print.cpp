@@ -98,7 +98,12 @@ nlohmann::json accuracy_json(const AccuracyReport& report, const std::vector<Out
   bool all = true;
   for (size_t i = 0; i < report.outputs().size(); ++i) {
     all = all && verdicts[i].passed;
-    j["outputs"].push_back(output_accuracy_json(report.outputs()[i], verdicts[i]));
+    const OutputAccuracy& a = report.outputs()[i];
+    nlohmann::json o = output_accuracy_json(a, verdicts[i]);
+    nlohmann::json bins = nlohmann::json::array();
+    for (size_t b = 0; b < kAbsErrorBins; ++b) bins.push_back(abs_error_bin_label(b));
+    o["abs_error_histogram"] = {{"bins", bins}, {"counts", a.abs_error_hist}};
+    j["outputs"].push_back(std::move(o));
   }
   j["passed"] = all;
   j["verdict"] = all ? "PASS" : "FAIL";

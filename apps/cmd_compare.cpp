@@ -8,6 +8,7 @@
 #include "apps/cli_util.h"
 #include "apps/commands.h"
 #include "apps/gate_options.h"
+#include "apps/html_option.h"
 #include "apps/input_options.h"
 #include "apps/layerwise_print.h"
 #include "apps/progress.h"
@@ -30,6 +31,7 @@ struct CompareArgs {
   Gates gates;
   bool json = false;
   bool layerwise = false;
+  std::string html;  // --html FILE
 };
 
 // The samples the options name; exactly one kind may be given (none: one random sample).
@@ -89,6 +91,8 @@ int layerwise_command(CompareArgs& a, LoadedModel& ma, LoadedModel& mb, const rt
   j.update(accuracy_json(acc, verdicts));
   j.update(layerwise_json(*r));
   if (!acc.passed()) j["failure"] = first_failure(verdicts);
+  if (!a.html.empty())
+    if (Status st = write_html(a.html, "compare", j, a.model_a + " vs " + a.model_b); !st.is_ok()) return report(st);
   if (a.json) {
     print_json(j);
   } else {
@@ -173,6 +177,10 @@ int compare_command(CompareArgs& a) {
   j["latency_ms"] = {{"a", ms_a * per}};
   if (!a.model_b.empty()) j["latency_ms"]["b"] = ms_b * per;
   if (!acc.passed()) j["failure"] = first_failure(verdicts);
+  if (!a.html.empty()) {
+    std::string subject = a.model_a + " vs " + (a.model_b.empty() ? a.expected_dir : a.model_b);
+    if (Status st = write_html(a.html, "compare", j, subject); !st.is_ok()) return report(st);
+  }
   if (a.json) {
     print_json(j);
   } else {
@@ -220,6 +228,7 @@ Command register_compare(CLI::App& parent) {
   CLI::Option* rtol = app->add_option("--rtol", a->gates.tol.rtol, "Relative tolerance (default 1e-3)");
   add_gate_options(*app, a->gates);
   app->add_flag("--json", a->json, "Print the report as JSON on stdout");
+  add_html_option(*app, a->html);
   app->add_flag("--layerwise", a->layerwise,
                 "Also compare every intermediate value both models compute (a QDQ model's quantized tensor with its "
                 "float source), in graph order, and name the first node whose output fails the gates");
