@@ -220,7 +220,7 @@ nlohmann::json report_json(const QuantizeArgs& a, const quant::PipelineResult& r
     for (const quant::TensorSqnr& x : r.proof->tensors)
       t.push_back({{"tensor", x.name}, {"producer", x.producer}, {"op_type", x.op_type}, {"sqnr_db", db_json(x.sqnr_db())},
                    {"exact", x.noise_energy == 0}});
-    j["tensors"] = t;  // worst first; empty unless --report or --target-sqnr
+    j["tensors"] = t;  // worst first; empty unless --report, --html or --target-sqnr
   } else {
     j["proof"] = nullptr;
     j["tensors"] = nlohmann::json::array();

@@ -4,7 +4,7 @@
 # must have drawn data points. The page marks this on #render-status (lib/report/report.js).
 """Checks:
 
-- each report kind renders: #render-status has data-status="ok", no uncaught script error reaches the
+- each report kind renders (compare with and without --layerwise, prune with a ratio and a sensitivity sweep): #render-status has data-status="ok", no uncaught script error reaches the
   console, and data-charts lists the charts that kind must have, each with at least one point;
 - the check itself catches breakage: a bench page whose op-type data is emptied reports the empty chart,
   and a page whose data lacks what the script reads reports the thrown error (data-status="error");
@@ -26,6 +26,7 @@ from check_util import FAILS, check, run
 # The charts each page must draw (ids from lib/report/report.js).
 EXPECTED = {
     "compare": ["chart-error-histogram", "chart-layer-sqnr"],
+    "compare-outputs": ["chart-error-histogram"],
     "quantize": ["chart-tensor-sqnr", "chart-output-agreement", "chart-latency", "chart-calibration-ranges"],
     "prune": ["chart-macs-params", "chart-channels"],
     "prune-sensitivity": ["chart-sensitivity"],
@@ -127,6 +128,9 @@ def main():
         code, out, err = run(ortool, "compare", cnn, q, "--layerwise", "--inputs", calib, "--min-sqnr", "5",
                              "--html", pages["compare"], timeout=600)
         check(code in (0, 1) and os.path.exists(pages["compare"]), "compare --layerwise --html writes the page", err)
+        pages["compare-outputs"] = os.path.join(tmp, "compare_outputs.html")
+        code, out, err = run(ortool, "compare", small, small, "--random", "2", "--html", pages["compare-outputs"])
+        check(code == 0 and os.path.exists(pages["compare-outputs"]), "compare --html (outputs only) writes the page", err)
         pages["prune"] = os.path.join(tmp, "prune.html")
         code, out, err = run(ortool, "prune", cnn, "-o", os.path.join(tmp, "pruned.onnx"), "--ratio", "0.3",
                              "--html", pages["prune"], timeout=600)
@@ -163,11 +167,8 @@ def main():
                   "a script error is reported (data-status error)", attrs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if FAILS:
-        print(f"{len(FAILS)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    return 1 if FAILS else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -126,11 +126,8 @@ def main():
         check(one_error_line(code, err, 2, "--layerwise"), "--layerwise without a second model: exit 2, one line", err)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if FAILS:
-        print(f"{len(FAILS)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    return 1 if FAILS else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

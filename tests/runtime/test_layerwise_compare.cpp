@@ -42,6 +42,17 @@ std::unique_ptr<rt::SampleSource> random_feeds(int n) {
   return rt::samples_in_memory(std::move(s), "random");
 }
 
+// Inserts QuantizeLinear -> DequantizeLinear (uint8, zero point 0) after `name` and returns the
+// DequantizeLinear's output; the caller points readers at it.
+ir::Value* add_qdq(ir::Graph& g, const std::string& name, float step) {
+  ir::Value* scale = initializer(g, name + "_scale", Tensor::scalar_f32(step));
+  ir::Value* zp = initializer(g, name + "_zp", Tensor::from_vector<uint8_t>(DType::UInt8, {}, {0}));
+  ir::Node* q = g.add_node("QuantizeLinear", "", {g.find_value(name), scale, zp}, {name + "_QuantizeLinear_Output"},
+                           name + "_q");
+  return g.add_node("DequantizeLinear", "", {q->output(0), scale, zp}, {name + "_DequantizeLinear_Output"}, name + "_dq")
+      ->output(0);
+}
+
 }  // namespace
 
 TEST_CASE("compare_layerwise: identical models have no divergent node and every value is exact") {
@@ -92,13 +103,7 @@ TEST_CASE("compare_layerwise: a QDQ tensor is paired with its float source and d
   REQUIRE(b.is_ok());
   // r1 -> QuantizeLinear -> DequantizeLinear -> c2, with a coarse scale so the error is visible.
   ir::Graph& g = *(*b)->graph;
-  ir::Value* r1 = g.find_value("r1");
-  ir::Value* scale = initializer(g, "r1_scale", Tensor::scalar_f32(0.05f));
-  ir::Value* zp = initializer(g, "r1_zp", Tensor::from_vector<uint8_t>(DType::UInt8, {}, {0}));
-  ir::Node* q = g.add_node("QuantizeLinear", "", {r1, scale, zp}, {"r1_QuantizeLinear_Output"}, "r1_q");
-  ir::Node* dq = g.add_node("DequantizeLinear", "", {q->output(0), scale, zp}, {"r1_DequantizeLinear_Output"}, "r1_dq");
-  ir::Node* c2 = g.find_value("c2")->producer();
-  g.set_input(c2, 0, dq->output(0));
+  g.set_input(g.find_value("c2")->producer(), 0, add_qdq(g, "r1", 0.05f));
   REQUIRE(g.sort_topologically().is_ok());
   REQUIRE(infer_shapes(**b).is_ok());
 
@@ -135,11 +140,7 @@ TEST_CASE("compare_layerwise: a Relu folded into the quantization is compared at
   REQUIRE(b.is_ok());
   // B: c1 -> QuantizeLinear (zero point 0: negatives clip, as the Relu would) -> DequantizeLinear -> c2; no r1.
   ir::Graph& g = *(*b)->graph;
-  ir::Value* scale = initializer(g, "c1_scale", Tensor::scalar_f32(0.05f));
-  ir::Value* zp = initializer(g, "c1_zp", Tensor::from_vector<uint8_t>(DType::UInt8, {}, {0}));
-  ir::Node* q = g.add_node("QuantizeLinear", "", {g.find_value("c1"), scale, zp}, {"c1_QuantizeLinear_Output"}, "c1_q");
-  ir::Node* dq = g.add_node("DequantizeLinear", "", {q->output(0), scale, zp}, {"c1_DequantizeLinear_Output"}, "c1_dq");
-  g.set_input(g.find_value("c2")->producer(), 0, dq->output(0));
+  g.set_input(g.find_value("c2")->producer(), 0, add_qdq(g, "c1", 0.05f));
   g.remove_node(g.find_value("r1")->producer());
   REQUIRE(g.sort_topologically().is_ok());
   REQUIRE(infer_shapes(**b).is_ok());
