@@ -213,7 +213,6 @@ nlohmann::json report_json(const QuantizeArgs& a, const quant::PipelineResult& r
     nlohmann::json c = accuracy_json(*r.proof->accuracy, verdicts);
     c["samples"] = r.proof->samples;
     c["sample_source"] = r.proof->sample_source;
-    c["latency_ms"] = {{"float", r.proof->float_ms}, {"quantized", r.proof->quantized_ms}};
     if (!r.proof->accuracy->passed()) c["failure"] = first_failure(verdicts);
     j["proof"] = c;
     nlohmann::json t = nlohmann::json::array();

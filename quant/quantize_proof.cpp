@@ -2,7 +2,6 @@
 #include "quant/quantize_proof.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -200,15 +199,10 @@ Result<ProofResult> prove_quantized(const ir::Model& float_model, const ir::Mode
     ASSIGN_OR_RETURN(rt::Sample s, samples.get(i));
     auto where = [&](const Status& st) { return st.with_context(fmt::format("sample {}", s.label)); };
     float_values.clear();
-    auto t0 = std::chrono::steady_clock::now();
     auto a = fs->run(s.feeds);
-    auto t1 = std::chrono::steady_clock::now();
     if (!a.is_ok()) return where(a.status().with_context("the float model"));
     auto b = qs->run(s.feeds);
-    auto t2 = std::chrono::steady_clock::now();
     if (!b.is_ok()) return where(b.status().with_context("the quantized model"));
-    result.float_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
-    result.quantized_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
     TRY(result.accuracy->add(*a, *b, s.label));
     for (const OutputAccuracy& out : result.accuracy->outputs())
       if (!out.mismatch.empty())
@@ -218,10 +212,6 @@ Result<ProofResult> prove_quantized(const ir::Model& float_model, const ir::Mode
     ++result.samples;
   }
   float_values.clear();
-  if (result.samples > 0) {
-    result.float_ms /= static_cast<double>(result.samples);
-    result.quantized_ms /= static_cast<double>(result.samples);
-  }
   if (options.progress) options.progress(samples.size(), samples.size());
   // Worst first; undefined values last.
   std::stable_sort(result.tensors.begin(), result.tensors.end(), [](const TensorSqnr& a, const TensorSqnr& b) {

@@ -51,8 +51,6 @@ struct ProofResult {
   std::vector<TensorSqnr> tensors;           // tensor_sqnr: worst first (undefined ones last)
   size_t samples = 0;
   std::string sample_source;                 // SampleSource::describe()
-  // Mean wall time of one run of each model during the proof (with tensor_sqnr, watching costs a little).
-  double float_ms = 0, quantized_ms = 0;
   // The worst output SQNR (min over outputs of the worst sample), unset when no output defines it.
   std::optional<double> worst_output_sqnr_db() const;
 };

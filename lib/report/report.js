@@ -207,10 +207,11 @@
              ['cosine'].concat(p.outputs.map(function (x) { return x.cosine; }))],
             { y2: 'cosine', y2Label: 'cosine', yLabel: 'SQNR dB' });
       accuracyTable(o, p.outputs);
-      if (p.latency_ms) {
-        var l = section('Latency, float vs int8', 'Mean run time of each model during the check (ortool\'s runtime, the same threads and providers).');
-        chart(l, 'chart-latency', ['float', 'int8'], [['ms per run', p.latency_ms.float, p.latency_ms.quantized]], { yLabel: 'ms' });
-      }
+    }
+    if (d.speed) {
+      var l = section('Latency, float vs int8', 'Median of alternating runs of both models on ortool\'s runtime (the same threads and providers): ' +
+                      (d.speed.speedup >= 1 ? num(d.speed.speedup, 2) + 'x faster in int8.' : num(1 / d.speed.speedup, 2) + 'x slower in int8.'));
+      chart(l, 'chart-latency', ['float', 'int8'], [['ms per run', d.speed.float_ms, d.speed.int8_ms]], { yLabel: 'ms' });
     }
     var c = d.calibration;
     if (c && c.ranges && c.ranges.length) {
