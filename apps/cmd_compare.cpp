@@ -80,6 +80,8 @@ int layerwise_command(CompareArgs& a, LoadedModel& ma, LoadedModel& mb, const rt
   o.gates = a.gates;
   o.session_a = ma.session_options;
   o.session_b = mb.session_options;
+  o.name_a = a.model_a;
+  o.name_b = a.model_b;
   ProgressBar bar("compare", samples.size());
   o.progress = [&bar](size_t done, size_t) { bar.update(done); };
   auto r = rt::compare_layerwise(*ma.model, *mb.model, samples, o);

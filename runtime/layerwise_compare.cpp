@@ -168,7 +168,7 @@ Result<LayerwiseResult> compare_layerwise(const ir::Model& a, const ir::Model& b
                                          const LayerwiseOptions& options) {
   LayerwiseResult result;
   ASSIGN_OR_RETURN(std::vector<LayerPair> pairs, match_layer_values(*a.graph, *b.graph));
-  std::map<std::string, size_t> by_a, by_b;
+  std::map<std::string, size_t> by_b;  // B's watched value -> its layer
   for (LayerPair& p : pairs) {
     LayerStats s;
     if (const ir::Node* n = a.graph->find_value(p.tensor_a)->producer()) {
@@ -177,7 +177,6 @@ Result<LayerwiseResult> compare_layerwise(const ir::Model& a, const ir::Model& b
     }
     s.accuracy = OutputAccuracy(p.tensor_a, options.gates.tol);
     s.pair = std::move(p);
-    by_a[s.pair.tensor_a] = result.layers.size();
     by_b[s.pair.tensor_b] = result.layers.size();
     result.layers.push_back(std::move(s));
   }
@@ -214,11 +213,12 @@ Result<LayerwiseResult> compare_layerwise(const ir::Model& a, const ir::Model& b
     };
   }
   auto sa = Session::create(a, so_a);
-  if (!sa.is_ok()) return sa.status().with_context("model A");
+  if (!sa.is_ok()) return sa.status().with_context(options.name_a);
   auto sb = Session::create(b, so_b);
-  if (!sb.is_ok()) return sb.status().with_context("model B");
+  if (!sb.is_ok()) return sb.status().with_context(options.name_b);
   if ((*sa)->outputs().size() != (*sb)->outputs().size())
-    return invalid("model B has {} outputs but model A has {}", (*sb)->outputs().size(), (*sa)->outputs().size());
+    return invalid("{} has {} outputs but {} has {}", options.name_b, (*sb)->outputs().size(), options.name_a,
+                   (*sa)->outputs().size());
   std::vector<std::string> names;
   for (const ir::Value* v : (*sa)->outputs()) names.push_back(v->name());
   result.outputs = std::make_unique<AccuracyReport>(names, options.gates);
@@ -232,9 +232,9 @@ Result<LayerwiseResult> compare_layerwise(const ir::Model& a, const ir::Model& b
     };
     kept.clear();
     auto ra = (*sa)->run(s.feeds);
-    if (!ra.is_ok()) return where(ra.status().with_context("model A"));
+    if (!ra.is_ok()) return where(ra.status().with_context(options.name_a));
     auto rb = (*sb)->run(s.feeds);
-    if (!rb.is_ok()) return where(rb.status().with_context("model B"));
+    if (!rb.is_ok()) return where(rb.status().with_context(options.name_b));
     TRY(result.outputs->add(*ra, *rb, s.label));
     ++result.samples;
   }

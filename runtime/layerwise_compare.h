@@ -55,6 +55,7 @@ struct LayerStats {
 struct LayerwiseOptions {
   Gates gates;                     // judge every watched value like an output
   SessionOptions session_a, session_b;  // their observe fields are replaced
+  std::string name_a = "model A", name_b = "model B";  // how errors name the models (the CLI: their paths)
   std::function<void(size_t done, size_t total)> progress;  // samples done (optional)
 };
 
