@@ -69,6 +69,25 @@ std::string first_failure(const std::vector<OutputVerdict>& verdicts) {
   return {};
 }
 
+nlohmann::json output_accuracy_json(const OutputAccuracy& a, const OutputVerdict& v) {
+  nlohmann::json o{{"name", a.name},
+                   {"max_abs_error", a.max_abs},
+                   {"max_rel_error", a.max_rel},
+                   {"mean_abs_error", a.mean_abs()},
+                   {"cosine", number_or_null(a.min_cosine)},
+                   {"sqnr_db", number_or_null(a.min_sqnr_db)},
+                   {"sqnr_exact", a.min_sqnr_db && std::isinf(*a.min_sqnr_db)},
+                   {"failed_elements", a.failed},
+                   {"elements", a.elements},
+                   {"passed", v.passed},
+                   {"failures", v.failures},
+                   {"notes", v.notes}};
+  if (auto t = a.top1_agreement()) o["top1_agreement"] = *t;
+  if (!a.mismatch.empty()) o["mismatch"] = a.mismatch;
+  if (!a.worst.empty()) o["worst"] = a.worst;
+  return o;
+}
+
 nlohmann::json accuracy_json(const AccuracyReport& report, const std::vector<OutputVerdict>& verdicts) {
   nlohmann::json j;
   const Gates& g = report.gates();
@@ -78,24 +97,12 @@ nlohmann::json accuracy_json(const AccuracyReport& report, const std::vector<Out
   j["outputs"] = nlohmann::json::array();
   bool all = true;
   for (size_t i = 0; i < report.outputs().size(); ++i) {
+    all = all && verdicts[i].passed;
     const OutputAccuracy& a = report.outputs()[i];
-    const OutputVerdict& v = verdicts[i];
-    all = all && v.passed;
-    nlohmann::json o{{"name", a.name},
-                     {"max_abs_error", a.max_abs},
-                     {"max_rel_error", a.max_rel},
-                     {"mean_abs_error", a.mean_abs()},
-                     {"cosine", number_or_null(a.min_cosine)},
-                     {"sqnr_db", number_or_null(a.min_sqnr_db)},
-                     {"sqnr_exact", a.min_sqnr_db && std::isinf(*a.min_sqnr_db)},
-                     {"failed_elements", a.failed},
-                     {"elements", a.elements},
-                     {"passed", v.passed},
-                     {"failures", v.failures},
-                     {"notes", v.notes}};
-    if (auto t = a.top1_agreement()) o["top1_agreement"] = *t;
-    if (!a.mismatch.empty()) o["mismatch"] = a.mismatch;
-    if (!a.worst.empty()) o["worst"] = a.worst;
+    nlohmann::json o = output_accuracy_json(a, verdicts[i]);
+    nlohmann::json bins = nlohmann::json::array();
+    for (size_t b = 0; b < kAbsErrorBins; ++b) bins.push_back(abs_error_bin_label(b));
+    o["abs_error_histogram"] = {{"bins", bins}, {"counts", a.abs_error_hist}};
     j["outputs"].push_back(std::move(o));
   }
   j["passed"] = all;

@@ -18,6 +18,7 @@
 #include "apps/commands.h"
 #include "apps/cli_parse.h"
 #include "apps/input_options.h"
+#include "apps/html_option.h"
 #include "apps/input_report.h"
 #include "apps/progress.h"
 #include "apps/run_util.h"
@@ -37,6 +38,7 @@ struct BenchArgs {
   bool no_optimize = false;
   int top = 10;
   bool json = false;
+  std::string html;  // --html FILE (turns --profile on: the page charts the time per op type)
 };
 
 // Peak resident set of this process image. VmHWM, not getrusage: Linux carries ru_maxrss across
@@ -53,6 +55,7 @@ size_t peak_rss_bytes() {
 }
 
 int bench_command(BenchArgs& a) {
+  if (!a.html.empty()) a.profile = true;
   a.in.profile = a.profile;
   a.in.optimize = !a.no_optimize;
   if (a.in.inputs.empty() && a.in.input_dir.empty()) a.in.random = std::max(a.in.random, 1);  // benchmarks default to random data
@@ -122,6 +125,11 @@ int bench_command(BenchArgs& a) {
   j["input_sets"] = sets.size();
   j["latency_ms"] = {{"min", st.min}, {"median", st.median}, {"p90", st.p90}, {"p99", st.p99}, {"mean", st.mean},
                      {"max", st.max}};
+  {
+    // The distribution of the runs, for the HTML page's chart (20 bins from the fastest to the slowest).
+    LatencyHistogram h = latency_histogram(ms, 20);
+    j["latency_histogram"] = {{"bins", h.starts}, {"width_ms", h.width}, {"counts", h.counts}};
+  }
   j["spread"] = {{"p90_over_median", st.spread}, {"limit", kMaxTrustedSpread}, {"too_spread", st.too_spread}};
   j["warnings"] = warnings;
   j["iterations"] = ms.size();
@@ -159,8 +167,17 @@ int bench_command(BenchArgs& a) {
     for (size_t i = 0; i < nodes.size() && i < static_cast<size_t>(a.top); ++i)
       jn.push_back({{"node", nodes[i].node->describe()}, {"op_type", nodes[i].node->op_type()},
                     {"provider", nodes[i].provider}, {"ms", nodes[i].total_ms / runs}});
-    j["profile"] = {{"ops", jo}, {"slowest_nodes", jn}, {"node_total_ms", total}};
+    std::map<std::string, OpRow> by_provider;
+    for (const auto& t : nodes) {
+      by_provider[t.provider].ms += t.total_ms / runs;
+      by_provider[t.provider].nodes += static_cast<int64_t>(t.fused_nodes);
+    }
+    nlohmann::json jp = nlohmann::json::array();
+    for (const auto& [provider, r] : by_provider) jp.push_back({{"provider", provider}, {"nodes", r.nodes}, {"ms", r.ms}});
+    j["profile"] = {{"ops", jo}, {"slowest_nodes", jn}, {"providers", jp}, {"node_total_ms", total}};
   }
+  if (!a.html.empty())
+    if (Status st = write_html(a.html, "bench", j, a.model); !st.is_ok()) return report(st);
   if (a.json) {
     print_json(j);
     return kExitOk;
@@ -209,16 +226,19 @@ Command register_bench(CLI::App& parent) {
                 "Run the graph as it is (default: optimize it in memory first, as ONNX Runtime does)");
   app->add_option("--top", args->top, "Slowest nodes to list with --profile (default 10)")->check(integer_in(1, 100000));
   app->add_flag("--json", args->json, "Print the results as JSON on stdout");
+  add_html_option(*app, args->html);
   app->footer(
       "Inputs default to seeded random data (--random); latency is the wall time of one Session::run.\n"
       "The input shapes used are printed; symbolic dims no --shape binds are set to 1, with a warning.\n"
       "A warning (and \"too_spread\" in --json) says when the p90 is over 1.5x the median: runs that spread are\n"
       "not to be trusted.\n"
       "The graph is optimized in memory first (the passes of `ortool optimize`), unless --no-optimize.\n"
+      "--html turns --profile on: the page charts the run times, the time per op type and provider, the slowest nodes.\n"
       "Examples:\n"
       "  ortool bench model.onnx\n"
       "  ortool bench model.onnx --threads 2 --iters 200 --shape batch=1 --json\n"
-      "  ortool bench model.onnx --profile --top 20");
+      "  ortool bench model.onnx --profile --top 20\n"
+      "  ortool bench model.onnx --html bench.html");
   return {app, [args] { return bench_command(*args); }};
 }
 

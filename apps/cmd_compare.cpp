@@ -8,7 +8,9 @@
 #include "apps/cli_util.h"
 #include "apps/commands.h"
 #include "apps/gate_options.h"
+#include "apps/html_option.h"
 #include "apps/input_options.h"
+#include "apps/layerwise_print.h"
 #include "apps/progress.h"
 #include "apps/run_util.h"
 #include "apps/sample_options.h"
@@ -28,6 +30,8 @@ struct CompareArgs {
   std::string expected_dir;
   Gates gates;
   bool json = false;
+  bool layerwise = false;
+  std::string html;  // --html FILE
 };
 
 // The samples the options name; exactly one kind may be given (none: one random sample).
@@ -57,10 +61,59 @@ Result<std::unique_ptr<rt::SampleSource>> open_source(CompareArgs& a, const ir::
                             a.in.dim_bindings);
 }
 
+// The common JSON head of both forms: which models, which samples, which tolerances.
+nlohmann::json json_head(const CompareArgs& a, size_t samples, const std::string& source) {
+  nlohmann::json j;
+  j["model_a"] = a.model_a;
+  if (!a.model_b.empty()) j["model_b"] = a.model_b;
+  else j["expected_dir"] = a.expected_dir;
+  j["samples"] = samples;
+  j["sample_source"] = source;
+  j["atol"] = a.gates.tol.atol;
+  j["rtol"] = a.gates.tol.rtol;
+  return j;
+}
+
+// --layerwise: every value both models compute, judged in graph order (runtime/layerwise_compare.h).
+int layerwise_command(CompareArgs& a, LoadedModel& ma, LoadedModel& mb, const rt::SampleSource& samples) {
+  rt::LayerwiseOptions o;
+  o.gates = a.gates;
+  o.session_a = ma.session_options;
+  o.session_b = mb.session_options;
+  o.name_a = a.model_a;
+  o.name_b = a.model_b;
+  ProgressBar bar("compare", samples.size());
+  o.progress = [&bar](size_t done, size_t) { bar.update(done); };
+  auto r = rt::compare_layerwise(*ma.model, *mb.model, samples, o);
+  bar.finish();
+  if (!r.is_ok()) return report(r.status());
+  const AccuracyReport& acc = *r->outputs;
+  std::vector<OutputVerdict> verdicts = acc.verdicts();
+  nlohmann::json j = json_head(a, r->samples, r->sample_source);
+  j.update(accuracy_json(acc, verdicts));
+  j.update(layerwise_json(*r));
+  if (!acc.passed()) j["failure"] = first_failure(verdicts);
+  if (!a.html.empty())
+    if (Status st = write_html(a.html, "compare", j, a.model_a + " vs " + a.model_b); !st.is_ok()) return report(st);
+  if (a.json) {
+    print_json(j);
+  } else {
+    fmt::print("{} vs {} on {}\n", a.model_a, a.model_b, r->sample_source);
+    print_accuracy_table(acc);
+    print_layerwise(*r);
+    print_verdicts(acc, verdicts);
+  }
+  // The verdict is the outputs' as in plain compare: a divergent intermediate value is information.
+  if (!acc.passed()) return report(check_failed("{}", first_failure(verdicts)));
+  return kExitOk;
+}
+
 int compare_command(CompareArgs& a) {
   if (Status st = validate_gates(a.gates); !st.is_ok()) return report(st);
   if (a.model_b.empty() == a.expected_dir.empty())
     return report(invalid("give a second model or --expected-dir DIR (not both)"));
+  if (a.layerwise && a.model_b.empty())
+    return report(invalid("--layerwise compares two models' intermediate values: give a second model"));
   auto ma = load_for_run(a.model_a, a.in);
   if (!ma.is_ok()) return report(ma.status());
   // Random samples follow --shape as model A reads it.
@@ -76,6 +129,7 @@ int compare_command(CompareArgs& a) {
   auto source = open_source(a, *ma->model->graph);
   if (!source.is_ok()) return report(source.status());
   const rt::SampleSource& samples = **source;
+  if (a.layerwise) return layerwise_command(a, *ma, *mb, samples);
 
   std::vector<std::string> names;
   for (const ir::Value* v : ma->session->outputs()) names.push_back(v->name());
@@ -120,18 +174,16 @@ int compare_command(CompareArgs& a) {
   std::vector<OutputVerdict> verdicts = acc.verdicts();
   size_t n = samples.size();
   double per = n > 1 ? 1.0 / static_cast<double>(n - 1) : 1.0;
+  nlohmann::json j = json_head(a, n, samples.describe());
+  j.update(accuracy_json(acc, verdicts));
+  j["latency_ms"] = {{"a", ms_a * per}};
+  if (!a.model_b.empty()) j["latency_ms"]["b"] = ms_b * per;
+  if (!acc.passed()) j["failure"] = first_failure(verdicts);
+  if (!a.html.empty()) {
+    std::string subject = a.model_a + " vs " + (a.model_b.empty() ? a.expected_dir : a.model_b);
+    if (Status st = write_html(a.html, "compare", j, subject); !st.is_ok()) return report(st);
+  }
   if (a.json) {
-    nlohmann::json j = accuracy_json(acc, verdicts);
-    j["model_a"] = a.model_a;
-    if (!a.model_b.empty()) j["model_b"] = a.model_b;
-    else j["expected_dir"] = a.expected_dir;
-    j["samples"] = n;
-    j["sample_source"] = samples.describe();
-    j["atol"] = a.gates.tol.atol;
-    j["rtol"] = a.gates.tol.rtol;
-    j["latency_ms"] = {{"a", ms_a * per}};
-    if (!a.model_b.empty()) j["latency_ms"]["b"] = ms_b * per;
-    if (!acc.passed()) j["failure"] = first_failure(verdicts);
     print_json(j);
   } else {
     fmt::print("{} vs {} on {}\n", a.model_a, a.model_b.empty() ? a.expected_dir : a.model_b, samples.describe());
@@ -178,18 +230,25 @@ Command register_compare(CLI::App& parent) {
   CLI::Option* rtol = app->add_option("--rtol", a->gates.tol.rtol, "Relative tolerance (default 1e-3)");
   add_gate_options(*app, a->gates);
   app->add_flag("--json", a->json, "Print the report as JSON on stdout");
+  add_html_option(*app, a->html);
+  app->add_flag("--layerwise", a->layerwise,
+                "Also compare every intermediate value both models compute (a QDQ model's quantized tensor with its "
+                "float source), in graph order, and name the first node whose output fails the gates");
   app->footer(
       "Prints a PASS/FAIL line per output and a final verdict line. Given --min-cosine, --min-sqnr or\n"
       "--max-top1-drop without --atol/--rtol, those gates replace the element tolerance (as for an int8\n"
       "model, whose elements all move a little). Cosine and SQNR are undefined where the reference is all\n"
       "zero and the result is not exactly zero; such outputs are judged by atol.\n"
+      "--layerwise judges every value both models compute with the same gates, in model A's graph order, names\n"
+      "the first divergent node and the lowest-SQNR values; the exit code stays the outputs' verdict.\n"
       "Exit codes: 0 all gates pass, 1 a gate failed (the worst element is named), 2 bad input.\n"
       "Examples:\n"
       "  ortool compare model.onnx opt.onnx --random 8 --seed 1\n"
       "  ortool compare model.onnx int8.onnx --inputs calib/ --min-cosine 0.99 --json\n"
       "  ortool compare model.onnx int8.onnx --inputs images/ --scale 1/255 --mean 0.485,0.456,0.406 "
       "--std 0.229,0.224,0.225\n"
-      "  ortool compare model.onnx --expected-dir test_data_set_0 --atol 1e-4 --rtol 1e-3");
+      "  ortool compare model.onnx --expected-dir test_data_set_0 --atol 1e-4 --rtol 1e-3\n"
+      "  ortool compare model.onnx int8.onnx --inputs calib/ --layerwise --min-sqnr 20 --json");
   return {app, [a, atol, rtol] {
             // Whole-output gates asked for, element tolerances not: judge by the gates the user gave.
             const bool whole = a->gates.min_cosine || a->gates.min_sqnr_db || a->gates.max_top1_drop;

@@ -13,6 +13,7 @@
 #include "apps/cli_util.h"
 #include "apps/commands.h"
 #include "apps/gate_options.h"
+#include "apps/html_option.h"
 #include "apps/input_options.h"
 #include "apps/progress.h"
 #include "apps/sample_options.h"
@@ -45,6 +46,7 @@ struct PruneArgs {
   InputOptions in;                   // --seed, --shape, --threads, --providers
   Gates gates;
   std::string report_path;
+  std::string html;  // --html FILE
   bool json = false;
 };
 
@@ -386,11 +388,13 @@ int prune_command(PruneArgs& a) {
     auto swept = prune::sweep_model(*model, po);
     if (bar) bar->finish();
     if (!swept.is_ok()) return report(swept.status().with_context(a.input));
-    if (!a.report_path.empty() || a.json) {
+    if (!a.report_path.empty() || a.json || !a.html.empty()) {
       nlohmann::json j = {{"model", a.input}, {"criterion", a.criterion}, {"sample_source", samples->describe()},
                           {"sensitivity", sensitivity_json(*swept)}};
       if (!a.report_path.empty())
         if (Status st = write_file_atomic(a.report_path, j.dump(2) + "\n"); !st.is_ok()) return report(st);
+      if (!a.html.empty())
+        if (Status st = write_html(a.html, "prune", j, a.input); !st.is_ok()) return report(st);
       if (a.json) {
         print_json(j);
         return kExitOk;
@@ -437,6 +441,8 @@ int prune_command(PruneArgs& a) {
   if (!a.report_path.empty()) {
     if (Status st = write_file_atomic(a.report_path, j.dump(2) + "\n"); !st.is_ok()) return report(st);
   }
+  if (!a.html.empty())
+    if (Status st = write_html(a.html, "prune", j, a.input); !st.is_ok()) return report(st);
   if (a.json) print_json(j);
   else print_text(a, *pruned, before, after, check ? &*check : nullptr, source_text, passed);
   if (!passed)
@@ -501,6 +507,7 @@ Command register_prune(CLI::App& parent) {
   add_gate_options(*app, a->gates, " (exit 1, nothing written)");
   app->add_option("--report", a->report_path, "Also write the JSON report to this file")->type_name("FILE.json");
   app->add_flag("--json", a->json, "Print the report as JSON on stdout");
+  add_html_option(*app, a->html);
   app->footer(
       "Channels coupled through residual adds, concatenations, depthwise and grouped convolutions, channel\n"
       "shuffles and flattening into Gemm are pruned together; a group whose coupling cannot be proven is\n"

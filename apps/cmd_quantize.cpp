@@ -17,6 +17,7 @@
 #include "apps/cli_util.h"
 #include "apps/commands.h"
 #include "apps/gate_options.h"
+#include "apps/html_option.h"
 #include "apps/input_options.h"
 #include "apps/progress.h"
 #include "apps/sample_options.h"
@@ -57,6 +58,7 @@ struct QuantizeArgs {
   bool target_given = false;
   int max_rounds = 8;
   std::string report_path;
+  std::string html;  // --html FILE
   bool json = false;
 };
 
@@ -103,7 +105,7 @@ Result<quant::PipelineOptions> pipeline_options(const QuantizeArgs& a) {
     o.speed = speed;
   }
   o.proof.gates = a.gates;
-  o.proof.tensor_sqnr = !a.report_path.empty();
+  o.proof.tensor_sqnr = !a.report_path.empty() || !a.html.empty();
   o.optimize.input_shapes = a.in.input_shapes;
   o.optimize.dim_bindings = a.in.dim_bindings;
   if (a.target_given) o.target_sqnr_db = a.target_sqnr;
@@ -184,6 +186,16 @@ nlohmann::json report_json(const QuantizeArgs& a, const quant::PipelineResult& r
     jc["method"] = r.ranges_from_table ? nlohmann::json(nullptr) : nlohmann::json(a.method);
     jc["table"] = a.table.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.table);
     jc["source"] = a.calib.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.calib);
+    // The ranges the quantizer used, with the extremes calibration saw (none for ranges from a table).
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const auto& [name, range] : c.ranges) {
+      nlohmann::json jr = {{"tensor", name}, {"min", range.min}, {"max", range.max}};
+      auto st = c.stats.find(name);
+      jr["observed_min"] = st != c.stats.end() ? nlohmann::json(st->second.min) : nlohmann::json(nullptr);
+      jr["observed_max"] = st != c.stats.end() ? nlohmann::json(st->second.max) : nlohmann::json(nullptr);
+      ranges.push_back(std::move(jr));
+    }
+    jc["ranges"] = ranges;
     j["calibration"] = jc;
   } else {
     j["calibration"] = nullptr;
@@ -207,7 +219,7 @@ nlohmann::json report_json(const QuantizeArgs& a, const quant::PipelineResult& r
     for (const quant::TensorSqnr& x : r.proof->tensors)
       t.push_back({{"tensor", x.name}, {"producer", x.producer}, {"op_type", x.op_type}, {"sqnr_db", db_json(x.sqnr_db())},
                    {"exact", x.noise_energy == 0}});
-    j["tensors"] = t;  // worst first; empty unless --report or --target-sqnr
+    j["tensors"] = t;  // worst first; empty unless --report, --html or --target-sqnr
   } else {
     j["proof"] = nullptr;
     j["tensors"] = nlohmann::json::array();
@@ -435,6 +447,8 @@ int quantize_command(QuantizeArgs& a) {
   if (!a.report_path.empty()) {
     if (Status st = write_file_atomic(a.report_path, j.dump(2) + "\n"); !st.is_ok()) return report(st);
   }
+  if (!a.html.empty())
+    if (Status st = write_html(a.html, "quantize", j, a.input); !st.is_ok()) return report(st);
   if (a.json) print_json(j);
   else print_text(a, r, size, passed);
   if (passed && r.speed && r.speed->speedup() < 1)
@@ -545,6 +559,7 @@ Command register_quantize(CLI::App& parent) {
                   "counterpart, worst first")
       ->type_name("FILE.json");
   app->add_flag("--json", a->json, "Print the report as JSON on stdout");
+  add_html_option(*app, a->html);
   app->footer(
       "The model goes through `optimize` first (BatchNormalization folded, constants folded). Defaults:\n"
       "uint8 asymmetric activations per tensor, int8 symmetric weights per output channel, int32 biases,\n"

@@ -44,6 +44,7 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
   so.providers = o.providers;
   so.profile = o.profile;
   TRY(apply_limit_options(o, so));
+  m.session_options = so;
   auto s = rt::Session::create(*m.model, so);
   if (!s.is_ok()) return s.status().with_context(path);
   m.session = std::move(s).value();

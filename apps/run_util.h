@@ -19,6 +19,7 @@ struct LoadedModel {
   // --shape as resolved against this model before it was optimized (lib/input_shapes.h); `unmatched`
   // names the arguments this model has nothing for, which the caller may refuse.
   ShapeBindings shapes;
+  rt::SessionOptions session_options;  // what `session` was created with (compare --layerwise makes its own)
 };
 
 // Loads `path` and creates a session; errors name the file.

@@ -32,6 +32,7 @@ void add_stats(OutputAccuracy& a, const CompareStats& s, const std::vector<int64
   a.noise_energy += s.noise_energy;
   a.top1_rows += s.top1_rows;
   a.top1_agree += s.top1_agree;
+  for (size_t b = 0; b < kAbsErrorBins; ++b) a.abs_error_hist[b] += s.abs_error_hist[b];
   if (s.failed > 0 && s.worst_index >= 0) {
     double excess = std::fabs(s.worst_got - s.worst_ref) - (a.tol.atol + a.tol.rtol * std::fabs(s.worst_ref));
     if (std::isnan(excess)) excess = std::numeric_limits<double>::infinity();

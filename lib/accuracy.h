@@ -45,6 +45,7 @@ struct OutputAccuracy {
   // The element furthest outside the tolerance, e.g. "sample s3.npy element [0,7]: expected 0.1523, got 0.2011".
   std::string worst;
   double worst_excess = 0;       // its |got - ref| - (atol + rtol * |ref|); meaningful when `worst` is set
+  std::array<int64_t, kAbsErrorBins> abs_error_hist{};  // elements by absolute error (tensor_compare.h)
   // The first sample whose output differs in kind, element type or shape, e.g. "sample 2: shape [1,10] vs [1,11]".
   std::string mismatch;
 

@@ -29,4 +29,19 @@ LatencyStats latency_stats(std::vector<double> ms) {
   return s;
 }
 
+LatencyHistogram latency_histogram(const std::vector<double>& ms, size_t bins) {
+  LatencyHistogram h;
+  if (ms.empty() || bins == 0) return h;
+  auto [lo, hi] = std::minmax_element(ms.begin(), ms.end());
+  if (*hi <= *lo) bins = 1;
+  h.width = bins > 1 ? (*hi - *lo) / static_cast<double>(bins) : 0;
+  h.counts.assign(bins, 0);
+  for (size_t k = 0; k < bins; ++k) h.starts.push_back(*lo + h.width * static_cast<double>(k));
+  for (double t : ms) {
+    size_t k = h.width > 0 ? static_cast<size_t>((t - *lo) / h.width) : 0;
+    ++h.counts[std::min(k, bins - 1)];
+  }
+  return h;
+}
+
 }  // namespace ortool

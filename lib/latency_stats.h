@@ -24,4 +24,13 @@ double percentile(const std::vector<double>& sorted, double p);
 // Statistics of run times in milliseconds (any order); all zero for no runs.
 LatencyStats latency_stats(std::vector<double> ms);
 
+// Run times in `bins` equal bins from the fastest to the slowest run (bin k starts at
+// starts[k]; the slowest run falls in the last bin). One bin when every run took the same time; empty for no runs.
+struct LatencyHistogram {
+  std::vector<double> starts;  // ms
+  double width = 0;            // ms
+  std::vector<size_t> counts;
+};
+LatencyHistogram latency_histogram(const std::vector<double>& ms, size_t bins);
+
 }  // namespace ortool

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
 namespace ortool {
 
 std::string index_to_string(const std::vector<int64_t>& dims, int64_t flat) {
@@ -18,6 +20,26 @@ std::string index_to_string(const std::vector<int64_t>& dims, int64_t flat) {
   std::string s = "[";
   for (size_t i = 0; i < idx.size(); ++i) s += (i ? "," : "") + std::to_string(idx[i]);
   return s + "]";
+}
+
+size_t abs_error_bin(double err) {
+  if (err == 0) return 0;
+  if (!(err < 10)) return kAbsErrorBins - 1;  // 10 and more, infinity, NaN
+  double edge = 1e-9;
+  size_t bin = 1;
+  while (bin < kAbsErrorBins - 2 && err >= edge) {
+    edge *= 10;
+    ++bin;
+  }
+  return bin;
+}
+
+std::string abs_error_bin_label(size_t bin) {
+  if (bin == 0) return "0";
+  if (bin == 1) return "<1e-9";
+  if (bin >= kAbsErrorBins - 1) return ">=10";
+  int lo = static_cast<int>(bin) - 11;  // bin 2 starts at 1e-9
+  return fmt::format("1e{}..1e{}", lo, lo + 1);
 }
 
 CompareStats compare_tensors(const Tensor& ref, const Tensor& got, const Tolerance& tol) {
@@ -69,6 +91,7 @@ CompareStats compare_tensors(const Tensor& ref, const Tensor& got, const Toleran
       if (err > 0) st.max_rel = std::max(st.max_rel, rel);
     }
     sum_abs += std::isfinite(err) ? err : 0;
+    ++st.abs_error_hist[abs_error_bin(err)];
     st.max_abs = std::max(st.max_abs, err);
     if (fail) ++st.failed;
     double excess = err - (tol.atol + tol.rtol * (std::isfinite(r) ? std::fabs(r) : 0));

@@ -1,6 +1,7 @@
 // Numerical comparison of a tensor against a reference: error metrics and tolerance checks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,12 @@ struct Tolerance {
   double atol = 1e-4;
   double rtol = 1e-3;
 };
+
+// Absolute errors by decade, for histograms: bin 0 holds exact elements, bin 1 errors under 1e-9,
+// bins 2..11 the decades [1e-9, 1e-8) .. [1, 10), bin 12 errors of 10 and more (an infinity included).
+inline constexpr size_t kAbsErrorBins = 13;
+size_t abs_error_bin(double err);
+std::string abs_error_bin_label(size_t bin);  // "0", "<1e-9", "1e-9..1e-8", ..., ">=10"
 
 struct CompareStats {
   int64_t count = 0;
@@ -33,6 +40,7 @@ struct CompareStats {
   std::optional<double> top1_agreement;  // for 2-D outputs: fraction of rows whose argmax agrees
   int64_t top1_rows = 0, top1_agree = 0;  // the rows compared and those that agree
   std::string mismatch;  // non-empty when dtype or shape differ (no numbers then)
+  std::array<int64_t, kAbsErrorBins> abs_error_hist{};  // numeric elements per abs_error_bin
 };
 
 // Compares `got` with `ref`. An element fails when |got-ref| > atol + rtol*|ref| (NaN equals NaN;

@@ -16,6 +16,9 @@ packages=(
   # The tests build their models with PyTorch (scripts/gen_models.py, compare/prune checks) and read
   # images with Pillow (opset cases); a clean machine's first test run failed five tests without them.
   python3-torch python3-torchvision python3-pil
+  # The HTML reports (--html) inline Debian's chart library at build time (lib/CMakeLists.txt requires it),
+  # and the browser test (tests/cli/html_report_check.py) opens them in headless Chromium.
+  libjs-d3 libjs-c3 chromium
   ca-certificates
 )
 # ONNX Runtime, the reference the tests compare against, comes from npm (scripts/package.json). Debian's

@@ -279,3 +279,27 @@ TEST_CASE("AccuracyReport adds samples for every output and judges each") {
   CHECK(!st.is_ok());
   CHECK(st.message().find("sample s1") != std::string::npos);
 }
+
+TEST_CASE("the absolute-error histogram counts elements by decade over all samples") {
+  CHECK(abs_error_bin(0) == 0);
+  CHECK(abs_error_bin(1e-12) == 1);
+  CHECK(abs_error_bin(1e-9) == 2);
+  CHECK(abs_error_bin(0.5) == 10);
+  CHECK(abs_error_bin(9.99) == 11);
+  CHECK(abs_error_bin(10) == 12);
+  CHECK(abs_error_bin(kInf) == 12);
+  CHECK(abs_error_bin_label(0) == "0");
+  CHECK(abs_error_bin_label(2) == "1e-9..1e-8");
+  CHECK(abs_error_bin_label(10) == "1e-1..1e0");
+  CHECK(abs_error_bin_label(12) == ">=10");
+  OutputAccuracy a("y", {});
+  a.add(f32({4}, {1, 2, 3, 4}), f32({4}, {1, 2.5f, 3.05f, 40}), "s0");  // 0, 0.5, ~0.05, 36
+  a.add(f32({1}, {1}), f32({1}, {1}), "s1");
+  CHECK(a.abs_error_hist[0] == 2);
+  CHECK(a.abs_error_hist[10] == 1);
+  CHECK(a.abs_error_hist[9] == 1);  // 0.05
+  CHECK(a.abs_error_hist[12] == 1);
+  int64_t total = 0;
+  for (int64_t c : a.abs_error_hist) total += c;
+  CHECK(total == a.elements);
+}

@@ -46,3 +46,14 @@ TEST_CASE("human_bytes and human_count") {
   CHECK(human_count(999) == "999");
   CHECK(human_count(516256) == "516 K");
 }
+
+TEST_CASE("latency_histogram: equal bins from the fastest to the slowest run") {
+  LatencyHistogram h = latency_histogram({1.0, 2.0, 2.5, 3.0, 5.0}, 4);
+  REQUIRE(h.counts.size() == 4);
+  CHECK(h.width == doctest::Approx(1.0));
+  CHECK(h.starts == std::vector<double>{1.0, 2.0, 3.0, 4.0});
+  CHECK(h.counts == std::vector<size_t>{1, 2, 1, 1});  // 1 | 2, 2.5 | 3 | 5 (the slowest in the last bin)
+  LatencyHistogram same = latency_histogram({2.0, 2.0, 2.0}, 10);
+  CHECK(same.counts == std::vector<size_t>{3});
+  CHECK(latency_histogram({}, 10).counts.empty());
+}
