@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "lib/human_size.h"
+#include "lib/node_schema_check.h"
 #include "lib/op_id.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/core_load.h"
@@ -562,6 +563,7 @@ class SessionImpl final : public Session {
       s.fused_nodes = part.nodes.size();
       s.provider = part.provider;
       s.opset = opset_for(model_, *n);
+      for (const ir::Node* member : part.nodes) TRY(check_node_schema(*member, opset_for(model_, *member)));
       if (part.factory) {
         auto k = part.factory(KernelInit{*n, s.opset, model_});
         if (!k.is_ok()) {
@@ -655,6 +657,7 @@ Result<std::unique_ptr<Session>> Session::create(const ir::Model& model, Session
 
 Result<std::vector<RValue>> run_node(const ir::Node& node, const ir::Model& model, std::vector<RValue> inputs) {
   int64_t opset = opset_for(model, node);
+  TRY(check_node_schema(node, opset));
   ASSIGN_OR_RETURN(std::unique_ptr<Kernel> k, make_kernel(node, model, opset, cpu_registry()));
   std::vector<RValue> outs(node.num_outputs());
   std::vector<const RValue*> in;
