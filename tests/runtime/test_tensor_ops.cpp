@@ -630,6 +630,24 @@ TEST_CASE("misc ops: Adagrad, Adam and Momentum follow the update formulas") {
   fails(run({"Adam", 1, {}, 3, dom}, {r, t, x, g, v}), "groups");
 }
 
+TEST_CASE("tensor ops: an empty input with huge other dims needs no per-axis tables (Slice, Reduce*)") {
+  // [0, 2^40, 2^40] holds no element; tables as long as its other dims ran out of memory
+  // ("out of memory", no node named) before the output was even checked.
+  const int64_t h = int64_t{1} << 40;
+  const Tensor empty(DType::Float, {0, h, h});
+  auto sliced = ok1(run({"Slice", 13}, {empty, i64({1}, {0}), i64({1}, {5}), i64({1}, {1})}));
+  CHECK(dims_of(sliced) == std::vector<int64_t>{0, 5, h});
+  auto summed = ok1(run({"ReduceSum", 13, {ai("keepdims", 0)}}, {empty, i64({1}, {1})}));
+  CHECK(dims_of(summed) == std::vector<int64_t>{0, h});
+  // Reducing the empty axis leaves [1, 2^40, 2^40] to write: refused, the node named.
+  fails(run({"ReduceSum", 13}, {empty, i64({1}, {0})}), "element count overflows int64");
+  // A non-empty output over an empty reduced axis holds the reduction of nothing.
+  auto max = ok1(run({"ReduceMax", 18, {ai("keepdims", 0)}}, {Tensor(DType::Float, {3, 0}), i64({1}, {1})}));
+  CHECK(vals<float>(max) == std::vector<float>(3, -INFINITY));
+  auto sum = ok1(run({"ReduceSum", 13, {ai("keepdims", 0)}}, {Tensor(DType::Float, {2, 0, 2}), i64({1}, {1})}));
+  CHECK(vals<float>(sum) == std::vector<float>(4, 0.0f));
+}
+
 TEST_CASE("tensor ops: nodes that break their schema are refused before a kernel reads defaults") {
   // Kernels read attributes with defaults: Concat without axis, or pads given as a float, ran with
   // values the model never gave (ONNX Runtime refuses both at load).
