@@ -660,3 +660,21 @@ TEST_CASE("tensor ops: nodes that break their schema are refused before a kernel
   CHECK(dims_of(ok1(run({"Concat", 13, {ai("axis", 1)}}, {x, x}))) == std::vector<int64_t>{1, 4});
   CHECK(dims_of(ok1(run({"Softmax", 13}, {x}))) == std::vector<int64_t>{1, 2});
 }
+
+TEST_CASE("tensor ops: axis kernels on empty tensors with huge other dims (CumSum, ArgMax, TopK, Lp/LayerNorm)") {
+  // outer/inner products of [0, 2^40, 2^40] overflowed int64 (UB) and [2^40, 0, 2^40] looped 2^80 times
+  // over nothing: found by the dims-product audit (issue 16).
+  const int64_t h = int64_t{1} << 40;
+  const Tensor lead(DType::Float, {0, h, h}), mid(DType::Float, {h, 0, h});
+  for (const Tensor* x : {&lead, &mid}) {
+    for (int64_t axis : {0, 1, 2}) {
+      CHECK(dims_of(ok1(run({"CumSum", 14}, {*x, i64({}, {axis})}))) == x->dims());
+      CHECK(dims_of(ok1(run({"LpNormalization", 1, {ai("axis", axis)}}, {*x}))) == x->dims());
+      CHECK(dims_of(ok1(run({"LayerNormalization", 17, {ai("axis", axis)}}, {*x, f32({1}, {1})}))) == x->dims());
+    }
+  }
+  CHECK(dims_of(ok1(run({"TopK", 11, {ai("axis", 1)}, 2}, {mid, i64({1}, {0})}))) == mid.dims());
+  CHECK(dims_of(ok1(run({"ArgMax", 13, {ai("axis", 2)}}, {lead}))) == std::vector<int64_t>{0, h, 1});
+  // The arg of an empty axis does not exist for the [2^40, 1, 2^40] outputs it would fill.
+  fails(run({"ArgMax", 13, {ai("axis", 1)}}, {mid}), "axis 1 of size 0");
+}
