@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import onnx
+from check_util import nested_ifs
 from onnx import TensorProto, helper, numpy_helper
 
 TIMEOUT = 60
@@ -225,16 +226,7 @@ def special_file(kind):
 
 def nested(depth):
     def update(m):
-        inner = helper.make_graph([helper.make_node("Identity", ["c1"], ["o0"])], "level_0", [],
-                                  [helper.make_tensor_value_info("o0", TensorProto.FLOAT, None)])
-        for level in range(1, depth + 1):
-            leaf = helper.make_graph([helper.make_node("Identity", ["c1"], [f"e{level}"])], f"else_{level}", [],
-                                     [helper.make_tensor_value_info(f"e{level}", TensorProto.FLOAT, None)])
-            n = helper.make_node("If", ["cond"], [f"o{level}"], name=f"if_{level}", then_branch=inner,
-                                 else_branch=leaf)
-            inner = helper.make_graph([n], f"level_{level}", [],
-                                      [helper.make_tensor_value_info(f"o{level}", TensorProto.FLOAT, None)])
-        m.graph.node.insert(1, inner.node[0])
+        m.graph.node.insert(1, nested_ifs(helper.make_node("Identity", ["c1"], ["o0"]), depth, "cond", "c1"))
         m.graph.initializer.append(helper.make_tensor("cond", TensorProto.BOOL, [], [True]))
         node(m, "relu1").input[0] = f"o{depth}"
     return update

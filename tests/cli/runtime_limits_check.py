@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 import onnx
+from check_util import nested_ifs
 from onnx import TensorProto, helper
 
 TIMEOUT = 60
@@ -194,16 +195,9 @@ def nested_functions_model(tmp, per_function=25, functions=3):
     def body(k):
         leaf = (helper.make_node(f"f{k + 1}", ["x"], [f"f{k}_o0"], domain="local") if k + 1 < functions
                 else helper.make_node("Neg", ["x"], [f"f{k}_o0"]))
-        inner = helper.make_graph([leaf], f"f{k}_level_0", [], [helper.make_tensor_value_info(f"f{k}_o0", TensorProto.FLOAT, None)])
-        for level in range(1, per_function + 1):
-            other = helper.make_graph([helper.make_node("Identity", ["x"], [f"f{k}_e{level}"])], f"f{k}_else_{level}", [],
-                                      [helper.make_tensor_value_info(f"f{k}_e{level}", TensorProto.FLOAT, None)])
-            node = helper.make_node("If", ["c"], [f"f{k}_o{level}"], name=f"f{k}_if_{level}", then_branch=inner,
-                                    else_branch=other)
-            inner = helper.make_graph([node], f"f{k}_level_{level}", [],
-                                      [helper.make_tensor_value_info(f"f{k}_o{level}", TensorProto.FLOAT, None)])
         nodes = [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("t", TensorProto.BOOL, [], [True])),
-                 inner.node[0], helper.make_node("Identity", [f"f{k}_o{per_function}"], ["y"])]
+                 nested_ifs(leaf, per_function, "c", "x", prefix=f"f{k}_"),
+                 helper.make_node("Identity", [f"f{k}_o{per_function}"], ["y"])]
         return helper.make_function("local", f"f{k}", ["x"], ["y"], nodes,
                                     [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)])
     g = helper.make_graph([helper.make_node("f0", ["x"], ["y"], name="call_f0", domain="local")], "calls",
