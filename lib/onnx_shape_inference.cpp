@@ -5,6 +5,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <exception>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -139,7 +140,58 @@ std::unordered_set<std::string> model_symbols(const ir::Graph& main) {
   return out;
 }
 
+// Ranks of the values of `g` whose type or dims are declared, added to `ranks` (outer scopes first).
+void add_ranks(const onnx::GraphProto& g, std::unordered_map<std::string, int>& ranks) {
+  auto typed = [&](const onnx::ValueInfoProto& vi) {
+    if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
+      ranks[vi.name()] = vi.type().tensor_type().shape().dim_size();
+  };
+  for (const auto& vi : g.input()) typed(vi);
+  for (const auto& vi : g.value_info()) typed(vi);
+  for (const auto& vi : g.output()) typed(vi);
+  for (const auto& t : g.initializer()) ranks[t.name()] = t.dims_size();
+}
+
+std::string conv_pool_hazard(const onnx::NodeProto& n, const std::unordered_map<std::string, int>& ranks) {
+  static const std::unordered_set<std::string> family = {"Conv",    "ConvInteger", "QLinearConv", "ConvTranspose",
+                                                         "AveragePool", "MaxPool", "LpPool",      "MaxUnpool"};
+  if (!n.domain().empty() && n.domain() != "ai.onnx") return {};
+  if (!family.count(n.op_type())) return {};
+  const std::string where = fmt::format("node '{}' ({})", n.name(), n.op_type());
+  bool has_kernel_shape = false;
+  for (const auto& a : n.attribute()) {
+    if (a.name() != "strides" && a.name() != "dilations" && a.name() != "kernel_shape") continue;
+    has_kernel_shape = has_kernel_shape || a.name() == "kernel_shape";
+    for (int64_t v : a.ints())
+      if (v <= 0) return fmt::format("{} has {} {}", where, a.name(), v);
+  }
+  // Conv-like nodes without kernel_shape take it from the weight (input 1; QLinearConv: input 3).
+  const int w = n.op_type() == "QLinearConv" ? 3 : 1;
+  if (has_kernel_shape || n.op_type().find("Pool") != std::string::npos || n.input_size() <= w) return {};
+  auto in = ranks.find(n.input(0));
+  auto wr = ranks.find(n.input(w));
+  if (in != ranks.end() && wr != ranks.end() && in->second != wr->second)
+    return fmt::format("{} has a rank-{} weight for a rank-{} input", where, wr->second, in->second);
+  return {};
+}
+
+std::string graph_hazard(const onnx::GraphProto& g, std::unordered_map<std::string, int> ranks) {
+  add_ranks(g, ranks);
+  for (const auto& n : g.node()) {
+    if (std::string h = conv_pool_hazard(n, ranks); !h.empty()) return h;
+    for (const auto& a : n.attribute()) {
+      if (a.has_g())
+        if (std::string h = graph_hazard(a.g(), ranks); !h.empty()) return h;
+      for (const auto& sg : a.graphs())
+        if (std::string h = graph_hazard(sg, ranks); !h.empty()) return h;
+    }
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string onnx_inference_hazard(const onnx::GraphProto& graph) { return graph_hazard(graph, {}); }
 
 std::string opset_newer_than_onnx(std::string_view domain, int64_t version) {
   if (domain == "ai.onnx") domain = "";
@@ -173,6 +225,10 @@ Status infer_shapes(ir::Model& model, ShapeInferenceReport* report) {
   onnx::ModelProto exported;
   TRY(proto::model_to_proto(model, &exported, &plan).with_context("shape inference: export"));
 
+  if (std::string hazard = onnx_inference_hazard(exported.graph()); !hazard.empty()) {
+    r.note = fmt::format("onnx shape inference skipped: {}", hazard);
+    return Status::ok();
+  }
   // Data propagation infers more static shapes (Shape -> Gather -> Reshape chains) but is the
   // newer, less exercised path: when it throws, try once more without it.
   std::string error;

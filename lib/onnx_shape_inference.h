@@ -9,6 +9,10 @@
 #include "lib/graph.h"
 #include "lib/status.h"
 
+namespace onnx {
+class GraphProto;
+}
+
 namespace ortool {
 
 struct ShapeInferenceReport {
@@ -24,6 +28,13 @@ struct ShapeInferenceReport {
 // note): its older schemas could infer wrong shapes. An exception from onnx becomes an error
 // status and leaves the model unchanged.
 Status infer_shapes(ir::Model& model, ShapeInferenceReport* report = nullptr);
+
+// Empty, or the first node (at any depth) whose attributes would crash libonnx 1.12's own shape
+// inference (its conv/pool shape function divides by the strides and reads the kernel dims for
+// every spatial axis of the input without checking them): strides, dilations or kernel_shape not
+// positive, or a weight whose rank differs from its input's. Such models skip onnx's inference; the
+// runtime's kernels then refuse the node with a clean error.
+std::string onnx_inference_hazard(const onnx::GraphProto& graph);
 
 // Empty when libonnx knows opset `version` of `domain` (or does not know the domain at all);
 // otherwise a phrase such as "ai.onnx opset 18 is newer than libonnx's 17".

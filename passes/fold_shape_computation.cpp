@@ -252,9 +252,10 @@ class FoldShapeComputation final : public Pass {
     if (is_op(&n, "Size")) {
       auto all = static_dims(*dims);
       if (!all) return std::nullopt;
-      int64_t numel = 1;
-      for (int64_t d : *all) numel *= d;
-      return Tensor::scalar_i64(numel);
+      // Declared dims come from the file: a product past int64 (UB, and a wrong constant) is left alone.
+      auto numel = checked_numel(*all);
+      if (!numel.is_ok()) return std::nullopt;
+      return Tensor::scalar_i64(*numel);
     }
     std::vector<int64_t> values;
     for (int64_t p : shape_positions(n, static_cast<int64_t>(dims->size()), shape_attrs)) {

@@ -53,9 +53,10 @@ std::optional<Tensor> as_normalized(const Tensor& t, const std::vector<int64_t>&
   if (t.dtype() != DType::Float || static_cast<int64_t>(t.rank()) > x_rank) return std::nullopt;
   auto v = float_values(t);
   if (!v) return std::nullopt;
-  int64_t numel = 1;
-  for (int64_t d : dims) numel *= d;
-  if (v->size() == 1) return float_tensor(dims, std::vector<double>(static_cast<size_t>(numel), (*v)[0]));
+  // `dims` are declared by the file: a scalar is only spread over a checked, modest element count.
+  auto numel = checked_numel(dims);
+  if (!numel.is_ok() || *numel > (int64_t{1} << 24)) return std::nullopt;
+  if (v->size() == 1) return float_tensor(dims, std::vector<double>(static_cast<size_t>(*numel), (*v)[0]));
   std::vector<int64_t> td = t.dims();
   while (!td.empty() && td.front() == 1 && td.size() > dims.size()) td.erase(td.begin());
   if (td != dims) return std::nullopt;

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "lib/human_size.h"
+#include "lib/node_schema_check.h"
 #include "lib/op_id.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/core_load.h"
@@ -433,8 +434,14 @@ class SessionImpl final : public Session {
       Status st = s.kernel->run(ctx);
       if (opts_.profile) record_time(s, std::chrono::steady_clock::now() - t0);
       if (!st.is_ok()) {
-        if (st.message().find(s.node->describe()) == std::string::npos) return st.with_context(s.node->describe());
-        return st;
+        // Errors name the node of the main graph and the innermost node that failed: the levels of
+        // nested subgraphs in between add nothing (one line, whatever the depth).
+        const std::string& msg = st.message();
+        const bool named = msg.find(s.node->describe()) != std::string::npos ||
+                           (frame.parent && (msg.find("node '") != std::string::npos ||
+                                             msg.find(" node producing '") != std::string::npos ||
+                                             msg.find("unnamed ") != std::string::npos));
+        return named ? st : st.with_context(s.node->describe());
       }
       if (!s.observe.empty()) TRY(notify(s.observe, frame));
       for (int slot : s.release) {
@@ -562,6 +569,7 @@ class SessionImpl final : public Session {
       s.fused_nodes = part.nodes.size();
       s.provider = part.provider;
       s.opset = opset_for(model_, *n);
+      for (const ir::Node* member : part.nodes) TRY(check_node_schema(*member, opset_for(model_, *member)));
       if (part.factory) {
         auto k = part.factory(KernelInit{*n, s.opset, model_});
         if (!k.is_ok()) {
@@ -584,9 +592,15 @@ class SessionImpl final : public Session {
         s.wanted.push_back(o && (o->has_uses() || o->is_graph_output() || watched));
         if (o) last_use.emplace(p.slot_of.at(o), p.steps.size());  // unused outputs die right away
       }
-      for (ir::Graph* sg : n->subgraphs()) {
-        TRY(compile_graph(*sg, set));
-        mark_outer_uses(*sg, g, p, last_use, p.steps.size());
+      if (!n->subgraphs().empty()) {
+        nesting_.push_back(n);
+        Status st = check_nesting();
+        for (ir::Graph* sg : n->subgraphs()) {
+          if (st.is_ok()) st = compile_graph(*sg, set);
+          if (st.is_ok()) mark_outer_uses(*sg, g, p, last_use, p.steps.size());
+        }
+        nesting_.pop_back();
+        TRY(st);
       }
       p.steps.push_back(std::move(s));
     }
@@ -601,6 +615,15 @@ class SessionImpl final : public Session {
     }
     for (const ir::Value* v : g.outputs()) p.output_refs.push_back(ref_for(v, g, set));
     return Status::ok();
+  }
+
+  // Error when the nodes being compiled (nesting_, outermost first) hold subgraphs deeper than the limit;
+  // it names the first and last levels only (a breadcrumb per level would make a line of kilobytes).
+  Status check_nesting() const {
+    const int limit = opts_.max_subgraph_depth;
+    if (limit <= 0 || static_cast<int>(nesting_.size()) <= limit) return Status::ok();
+    return resource_limit("{}: subgraphs nested deeper than {} levels at run time (level {}: {})",
+                          nesting_.front()->describe(), limit, nesting_.size(), nesting_.back()->describe());
   }
 
   // Values of `g` read inside subgraph `sg` (at any depth) live until the owning step ends.
@@ -626,6 +649,7 @@ class SessionImpl final : public Session {
   bool overridable_ = false;  // the main graph has initializer-backed inputs
   PlanSet unfed_;             // for runs that feed none of those (every run when there are none)
   PlanSet fed_;               // for runs that feed one; made on first need
+  std::vector<const ir::Node*> nesting_;  // compile_graph: the nodes whose subgraphs are being compiled
 
   std::vector<const ir::Value*> inputs_, outputs_;
   std::vector<const ir::Value*> observed_;  // values of the main graph the observer watches
@@ -634,6 +658,12 @@ class SessionImpl final : public Session {
 
 Result<std::vector<RValue>> Context::run_subgraph(const ir::Graph& g, std::vector<RValue> inputs) {
   if (!session_) return unsupported("{}: subgraphs can only run inside a session", node_.describe());
+  // compile_graph refuses plans nested past the limit; this guards the C++ stack should a plan get past it.
+  const int limit = session_->options().max_subgraph_depth;
+  int depth = 1;
+  for (const Frame* f = frame_; f && f->parent; f = f->parent) ++depth;
+  if (limit > 0 && depth > limit)
+    return resource_limit("{}: subgraphs nested deeper than {} levels at run time", node_.describe(), limit);
   return session_->run_graph(g, std::move(inputs), frame_);
 }
 
@@ -655,6 +685,7 @@ Result<std::unique_ptr<Session>> Session::create(const ir::Model& model, Session
 
 Result<std::vector<RValue>> run_node(const ir::Node& node, const ir::Model& model, std::vector<RValue> inputs) {
   int64_t opset = opset_for(model, node);
+  TRY(check_node_schema(node, opset));
   ASSIGN_OR_RETURN(std::unique_ptr<Kernel> k, make_kernel(node, model, opset, cpu_registry()));
   std::vector<RValue> outs(node.num_outputs());
   std::vector<const RValue*> in;

@@ -56,6 +56,10 @@ struct SessionOptions {
   // Fail a Loop or Scan node that would run more iterations than this (a trip count of 2^62 with an
   // empty body would otherwise run for ever); 0 means no limit.
   int64_t max_loop_iterations = 10'000'000;
+  // Refuse subgraphs (If/Loop/Scan bodies) nested deeper than this at run time. The importer refuses
+  // files nested deeper than 64 levels, but expanding functions whose bodies hold subgraphs can nest
+  // further, and every level costs the C++ stack of a run. 0 means no limit.
+  int max_subgraph_depth = 64;
   // Values for symbolic dims ("batch" -> 1) used to check inputs.
   std::map<std::string, int64_t> dim_bindings;
   // Time every node run (Session::node_timings); off by default: it costs two clock reads per node.

@@ -1,6 +1,7 @@
 // CumSum: running sums along an axis, optionally exclusive and/or from the end.
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/reduce.h"
+#include "runtime/cpu/shape_ops_util.h"
 
 namespace ortool::rt::cpu {
 namespace {
@@ -26,10 +27,11 @@ class CumSumKernel final : public Kernel {
       return invalid("{}: axis {} is out of range for input 'x' of rank {}", node.describe(), at->get_int64(0), rank);
     const auto& dims = x->dims();
     const int64_t n = dims[static_cast<size_t>(axis)];
-    int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
-    for (int64_t i = axis + 1; i < rank; ++i) inner *= dims[static_cast<size_t>(i)];
+    // product(): 0 past a zero dim and no int64 overflow on an empty tensor with huge other dims.
+    const int64_t outer = tensor_util::product(dims, 0, static_cast<size_t>(axis));
+    const int64_t inner = tensor_util::product(dims, static_cast<size_t>(axis) + 1);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), dims));
+    if (y->numel() == 0) return Status::ok();
 
     bool ok = dispatch_numeric(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;

@@ -4,6 +4,7 @@
 #include "runtime/cpu/broadcast.h"
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/reduce.h"
+#include "runtime/cpu/shape_ops_util.h"
 
 namespace ortool::rt::cpu {
 namespace {
@@ -38,15 +39,9 @@ class LayerNormKernel final : public Kernel {
       return invalid("{}: axis {} is out of range for input 'X' of rank {}", node.describe(), axis_, rank);
     const auto& dims = x->dims();
     std::vector<int64_t> norm_dims(dims.begin() + axis, dims.end());
-    int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
-    for (int64_t d : norm_dims) inner *= d;
-    std::vector<int64_t> smap, bmap;
-    if (!broadcast_index_map(scale->dims(), norm_dims, smap))
-      return invalid("{}: input 'Scale' does not broadcast to the normalized shape", node.describe());
-    if (bias && !broadcast_index_map(bias->dims(), norm_dims, bmap))
-      return invalid("{}: input 'B' does not broadcast to the normalized shape", node.describe());
-
+    // product(): 0 past a zero dim and no int64 overflow on an empty tensor with huge other dims.
+    const int64_t outer = tensor_util::product(dims, 0, static_cast<size_t>(axis));
+    const int64_t inner = tensor_util::product(norm_dims);
     std::vector<int64_t> stat_dims(dims.begin(), dims.begin() + axis);
     stat_dims.resize(dims.size(), 1);
     Tensor* mean_out = nullptr;
@@ -58,6 +53,13 @@ class LayerNormKernel final : public Kernel {
       ASSIGN_OR_RETURN(inv_out, ctx.allocate_output(2, stash_, stat_dims));
     }
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), dims));
+    // An empty X ([0, 2^40, 2^40]) needs no index maps, which are as long as the normalized shape.
+    if (x->numel() == 0) return Status::ok();  // nothing to normalize (the statistics stay zero)
+    std::vector<int64_t> smap, bmap;
+    if (!broadcast_index_map(scale->dims(), norm_dims, smap))
+      return invalid("{}: input 'Scale' does not broadcast to the normalized shape", node.describe());
+    if (bias && !broadcast_index_map(bias->dims(), norm_dims, bmap))
+      return invalid("{}: input 'B' does not broadcast to the normalized shape", node.describe());
     std::vector<double> sv(smap.size()), bv(smap.size(), 0.0);
     for (size_t j = 0; j < smap.size(); ++j) {
       sv[j] = scale->get_double(smap[j]);

@@ -11,10 +11,17 @@ namespace ortool::rt::cpu {
 
 ReducePlan make_reduce_plan(const std::vector<int64_t>& dims, const std::vector<bool>& reduced) {
   const size_t rank = dims.size();
+  ReducePlan p;
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) {
+    p.empty_input = true;
+    for (size_t a = 0; a < rank; ++a) {
+      p.keep_dims.push_back(reduced[a] ? 1 : dims[a]);
+      if (!reduced[a]) p.kept_dims.push_back(dims[a]);
+    }
+    return p;
+  }
   std::vector<int64_t> strides(rank, 1);
   for (size_t i = rank; i-- > 1;) strides[i - 1] = strides[i] * dims[i];
-
-  ReducePlan p;
   p.base = {0};
   p.offsets = {0};
   // Expand axis by axis, outermost first, so both lists come out in row-major order.
@@ -189,6 +196,15 @@ class ReduceKernel final : public Kernel {
     }
     ReducePlan plan = make_reduce_plan(x->dims(), reduced);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), keepdims_ ? plan.keep_dims : plan.kept_dims));
+    if (plan.empty_input) {  // every output element (if any) reduces nothing
+      const bool filled = dispatch_numeric(x->dtype(), [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T none = reduce_one<T>(op_, x->data<T>(), 0, plan.offsets);
+        std::fill_n(y->mutable_data<T>(), y->numel(), none);
+      });
+      if (!filled) return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(x->dtype()));
+      return Status::ok();
+    }
 
     bool ok = dispatch_numeric(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;

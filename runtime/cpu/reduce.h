@@ -71,6 +71,9 @@ struct ReducePlan {
   std::vector<int64_t> offsets;  // one per element of the reduced sub-box
   std::vector<int64_t> kept_dims;  // dims of the output without keepdims
   std::vector<int64_t> keep_dims;  // dims of the output with keepdims (reduced dims set to 1)
+  // The input has no elements: base and offsets are left empty (an output element, if any, is the
+  // reduction of nothing) rather than tables as long as its other, possibly huge, dims.
+  bool empty_input = false;
 };
 ReducePlan make_reduce_plan(const std::vector<int64_t>& dims, const std::vector<bool>& reduced);
 

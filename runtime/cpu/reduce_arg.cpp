@@ -1,6 +1,7 @@
 // ArgMax and ArgMin: index of the largest / smallest element along one axis (int64 output).
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/reduce.h"
+#include "runtime/cpu/shape_ops_util.h"
 
 namespace ortool::rt::cpu {
 namespace {
@@ -31,18 +32,19 @@ class ArgReduceKernel final : public Kernel {
       return invalid("{}: axis {} is out of range for input 'data' of rank {}", node.describe(), axis_, rank);
     const auto& dims = x->dims();
     const int64_t n = dims[static_cast<size_t>(axis)];
-    int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
-    for (int64_t i = axis + 1; i < rank; ++i) inner *= dims[static_cast<size_t>(i)];
+    // product(): 0 past a zero dim and no int64 overflow on an empty tensor with huge other dims.
+    const int64_t outer = tensor_util::product(dims, 0, static_cast<size_t>(axis));
+    const int64_t inner = tensor_util::product(dims, static_cast<size_t>(axis) + 1);
     std::vector<int64_t> out_dims;
     for (int64_t i = 0; i < rank; ++i) {
       if (i != axis) out_dims.push_back(dims[static_cast<size_t>(i)]);
       else if (keepdims_) out_dims.push_back(1);
     }
-    if (n == 0 && outer * inner > 0)
+    if (n == 0 && tensor_util::product(out_dims) > 0)
       return invalid("{}: cannot take the arg{} over axis {} of size 0", node.describe(), is_max_ ? "max" : "min",
                      axis);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Int64, out_dims));
+    if (x->numel() == 0) return Status::ok();  // the output is empty too
     int64_t* yd = y->mutable_data<int64_t>();
     bool ok = dispatch_numeric(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;

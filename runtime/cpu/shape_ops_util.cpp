@@ -58,15 +58,19 @@ Result<int64_t> checked_dims(const ir::Node& n, const std::vector<int64_t>& dims
 }
 
 std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return std::vector<int64_t>(dims.size(), 0);
   std::vector<int64_t> s(dims.size(), 1);
-  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
+  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];  // below the element count: no overflow
   return s;
 }
 
 int64_t product(const std::vector<int64_t>& dims, size_t begin, size_t end) {
-  int64_t p = 1;
   end = std::min(end, dims.size());
-  for (size_t i = begin; i < end; ++i) p *= dims[i];
+  for (size_t i = begin; i < end; ++i)
+    if (dims[i] == 0) return 0;
+  int64_t p = 1;
+  for (size_t i = begin; i < end; ++i)
+    if (__builtin_mul_overflow(p, dims[i], &p)) return INT64_MAX;
   return p;
 }
 

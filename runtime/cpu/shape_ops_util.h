@@ -59,7 +59,10 @@ inline bool want_output(const KernelContext& ctx, size_t i) { return i < ctx.num
 // Checked element count of dims computed from model data; the error names the node.
 Result<int64_t> checked_dims(const ir::Node& n, const std::vector<int64_t>& dims);
 
+// Row-major element strides. An empty tensor ([0, 2^40, 2^40] is one: its element count is 0 however
+// large its other dims) addresses nothing, and its strides are all 0 rather than an int64 overflow.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& dims);
+// Product of dims[begin, end): 0 when one of them is 0, INT64_MAX when it would overflow int64.
 int64_t product(const std::vector<int64_t>& dims, size_t begin = 0, size_t end = SIZE_MAX);
 
 template <typename T>

@@ -79,13 +79,15 @@ class SliceKernel final : public Kernel {
       step[a] = s;
       dims[a] = count;
     }
+    // The output first: its size is checked there, and an empty one ([0, 2^40]) needs no per-axis tables.
+    ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
+    if (out->numel() == 0) return Status::ok();
     const std::vector<int64_t> strides = strides_of(in);
     std::vector<std::vector<int64_t>> offsets(r);
     for (int64_t d = 0; d < r; ++d) {
       offsets[d].resize(dims[d]);
       for (int64_t k = 0; k < dims[d]; ++k) offsets[d][k] = (first[d] + k * step[d]) * strides[d];
     }
-    ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
     map_copy(*x, *out, offsets);
     return Status::ok();
   }

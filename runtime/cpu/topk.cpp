@@ -5,6 +5,7 @@
 
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/reduce.h"
+#include "runtime/cpu/shape_ops_util.h"
 
 namespace ortool::rt::cpu {
 namespace {
@@ -52,12 +53,13 @@ class TopKKernel final : public Kernel {
     const int64_t n = dims[static_cast<size_t>(axis)];
     if (k < 0 || k > n)
       return invalid("{}: k = {} is out of range for axis {} of size {}", node.describe(), k, axis, n);
-    int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
-    for (int64_t i = axis + 1; i < rank; ++i) inner *= dims[static_cast<size_t>(i)];
+    // product(): 0 past a zero dim and no int64 overflow on an empty tensor with huge other dims.
+    const int64_t outer = tensor_util::product(dims, 0, static_cast<size_t>(axis));
+    const int64_t inner = tensor_util::product(dims, static_cast<size_t>(axis) + 1);
     dims[static_cast<size_t>(axis)] = k;
     ASSIGN_OR_RETURN(Tensor * values, ctx.allocate_output(0, x->dtype(), dims));
     ASSIGN_OR_RETURN(Tensor * indices, ctx.allocate_output(1, DType::Int64, dims));
+    if (x->numel() == 0) return Status::ok();  // k <= n: the outputs are empty too
     int64_t* id = indices->mutable_data<int64_t>();
 
     bool ok = dispatch_numeric(x->dtype(), [&](auto tag) {

@@ -27,6 +27,18 @@ add_test(NAME cli_bad_inputs
          COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/bad_inputs.py --ortool $<TARGET_FILE:ortool>
                  --model ${PROJECT_SOURCE_DIR}/testdata/small_convnet.onnx)
 
+# BAD_INPUTS.md classes 1-30 x the subcommands that read each kind of input (tests/cli/bad_inputs_matrix.py,
+# table in docs/bad_inputs.md), in three parts that ctest -j runs side by side.
+foreach(_part "model=1-11" "tensors=12-13,15-19,24" "data=14,20-23,25-30")
+  string(REPLACE "=" ";" _kv "${_part}")
+  list(GET _kv 0 _name)
+  list(GET _kv 1 _classes)
+  add_test(NAME cli_bad_inputs_matrix_${_name}
+           COMMAND ${ORTOOL_PYTHON} ${ORTOOL_CLI_DIR}/bad_inputs_matrix.py --ortool $<TARGET_FILE:ortool>
+                   --classes ${_classes} --docs ${PROJECT_SOURCE_DIR}/docs/bad_inputs.md)
+  set_tests_properties(cli_bad_inputs_matrix_${_name} PROPERTIES TIMEOUT 900)
+endforeach()
+
 # Hostile models and options at run time (huge Expand/Tile, endless and growing Loops, wrong declared
 # output types, repeated --input, deep nesting): exit 2 and one line, fast. Runs under ASan in CI too.
 add_test(NAME cli_bad_inputs_runtime

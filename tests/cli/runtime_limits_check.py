@@ -13,7 +13,10 @@
 - Loop whose scan output grows step by step past --max-memory: stopped by the limit;
 - a model whose declared output type (int64) differs from what its node computes (float): refused;
 - --input x=a.npy --input x=b.npy: refused, not silently the last one;
-- subgraphs nested past the importer's limit: one line of bounded length.
+- subgraphs nested past the importer's limit: one line of bounded length;
+- functions whose bodies nest If nodes (25 levels each, three functions deep: 75 levels once expanded,
+  past the session's limit of 64 although every body passes the importer's): refused at run time,
+  naming the first and last levels, in one short line.
 
 Every case must end within TIMEOUT seconds, with exit code 2, exactly one `ortool: error:` line on
 stderr naming what the case says, and nothing on stdout.
@@ -27,6 +30,7 @@ import time
 
 import numpy as np
 import onnx
+from check_util import nested_ifs
 from onnx import TensorProto, helper
 
 TIMEOUT = 60
@@ -184,6 +188,29 @@ def nested_model(tmp, depth):
     return save(g, os.path.join(tmp, "nested.onnx"))
 
 
+def nested_functions_model(tmp, per_function=25, functions=3):
+    """f0(x) .. f2(x): each body nests `per_function` If levels whose innermost then-branch calls the next
+    function (the last returns Neg(x)); the main graph calls f0. Names carry the function's number: the
+    inliner renames a body's own values, not those of the subgraphs inside it."""
+    def body(k):
+        leaf = (helper.make_node(f"f{k + 1}", ["x"], [f"f{k}_o0"], domain="local") if k + 1 < functions
+                else helper.make_node("Neg", ["x"], [f"f{k}_o0"]))
+        nodes = [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("t", TensorProto.BOOL, [], [True])),
+                 nested_ifs(leaf, per_function, "c", "x", prefix=f"f{k}_"),
+                 helper.make_node("Identity", [f"f{k}_o{per_function}"], ["y"])]
+        return helper.make_function("local", f"f{k}", ["x"], ["y"], nodes,
+                                    [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)])
+    g = helper.make_graph([helper.make_node("f0", ["x"], ["y"], name="call_f0", domain="local")], "calls",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)],
+                          functions=[body(k) for k in range(functions)])
+    m.ir_version = 8
+    path = os.path.join(tmp, "nested_functions.onnx")
+    onnx.save(m, path)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ortool", required=True)
@@ -273,6 +300,17 @@ def main():
         if proc is not None and len(proc.stderr) > 400:
             failures.append(f"nesting error is {len(proc.stderr)} bytes long (at most 400)")
             print(f"FAIL nesting error length {len(proc.stderr)}: {proc.stderr[:200]!r}...", flush=True)
+
+        x2 = os.path.join(tmp, "x2.npy")
+        np.save(x2, np.ones([2], np.float32))
+        deep_calls = nested_functions_model(tmp)
+        proc = check("functions nesting subgraphs 75 levels deep once expanded", ["run", deep_calls, "--input", f"x={x2}"],
+                     ["64 levels at run time", "call_f0/f0_if_25", "level 65", "f2_if_11"], ort)
+        if proc is not None and len(proc.stderr) > 400:
+            failures.append(f"run-time nesting error is {len(proc.stderr)} bytes long (at most 400)")
+        shallow = nested_functions_model(tmp, per_function=10)
+        check("functions nesting subgraphs 30 levels deep run", ["run", shallow, "--input", f"x={x2}"], [], ort,
+              expect_ok=True)
 
     print(f"runtime_limits_check: {len(failures)} failure(s)")
     return 1 if failures else 0

@@ -148,6 +148,28 @@ TEST_CASE("infer_shapes: an opset newer than libonnx knows is skipped, not refus
   CHECK(opset_newer_than_onnx("com.example", 500).empty());
 }
 
+TEST_CASE("infer_shapes: conv nodes that would crash libonnx's inference skip it (zero strides, weight rank)") {
+  // libonnx 1.12 divides by the strides and reads one kernel dim per spatial input axis unchecked
+  // (SIGFPE and SIGSEGV found by tests/cli/bad_inputs_matrix.py); the kernels refuse such nodes later.
+  for (int variant = 0; variant < 2; ++variant) {
+    auto m = load("small_convnet.onnx");
+    ir::Graph& g = *m->graph;
+    ir::Node* conv = g.find_value("c1")->producer();
+    REQUIRE(conv);
+    if (variant == 0) {
+      conv->set_attr(ir::Attribute::make_ints("strides", {0, 0}));
+    } else {
+      auto flat = std::make_shared<const Tensor>(DType::Float, std::vector<int64_t>{8, 27});
+      g.set_input(conv, 1, g.add_initializer("w_flat", flat));
+    }
+    ShapeInferenceReport report;
+    REQUIRE(infer_shapes(*m, &report).is_ok());
+    CHECK_FALSE(report.ran);
+    CHECK(report.note.find("'" + conv->name + "'") != std::string::npos);
+    CHECK(report.note.find(variant == 0 ? "strides 0" : "rank-2 weight for a rank-4 input") != std::string::npos);
+  }
+}
+
 TEST_CASE("onnx_check: a good model passes, an unknown op is a finding (exit code 1)") {
   TempDir tmp;
   auto m = load("small_convnet.onnx");

@@ -24,6 +24,16 @@ TEST_CASE("fold_shape_computation folds a Shape/Gather/Unsqueeze/Concat chain be
   CHECK(count_ops(*m->graph, "Reshape") == 1);
 }
 
+TEST_CASE("fold_shape_computation leaves Size alone when the declared dims overflow int64") {
+  // [2^40, 2^40, 2^40] declared by a (hostile) file: folding multiplied past int64 (UB, found by the dims audit).
+  ModelBuilder b(13);
+  const int64_t h = int64_t{1} << 40;
+  ir::Value* x = b.input("x", {h, h, h});
+  b.output(b.node("Size", {x}));
+  run_passes(*b.model, {"fold_shape_computation"});
+  CHECK(count_ops(b.g(), "Size") == 1);
+}
+
 TEST_CASE("fold_shape_computation reads known dims of a partly symbolic shape") {
   ModelBuilder b(13);
   ir::Value* x = b.symbolic_input("x", {-1, 3, 4});

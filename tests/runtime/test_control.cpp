@@ -114,6 +114,59 @@ TEST_CASE("If runs the branch the condition picks, reading outer-scope values") 
   CHECK_FALSE(bad.is_ok());
 }
 
+// If nodes nested `depth` levels deep ('if_1' outermost); the innermost branch passes x on or, with
+// `failing`, adds a [3] tensor to x [2] (an error at run time).
+struct NestedIfs {
+  Builder b{13};
+  explicit NestedIfs(int depth, bool failing) {
+    ir::Value* cond = b.input(b.g, "cond");
+    ir::Value* x = b.input(b.g, "x");
+    ir::Graph* g = &b.g;
+    ir::Node* outer = nullptr;
+    for (int level = 1; level <= depth; ++level) {
+      ir::Node* n = g->add_node("If", "", {cond}, {"o" + std::to_string(level)}, "if_" + std::to_string(level));
+      g->add_output(n->output(0));
+      if (!outer) outer = n;
+      ir::Graph& else_g = b.sub(n, "else_branch");
+      else_g.add_output(else_g.add_node("Identity", "", {x}, {"e" + std::to_string(level)})->output(0));
+      g = &b.sub(n, "then_branch");
+    }
+    ir::Node* leaf = failing ? g->add_node("Add", "", {x, b.constant(b.g, "three", f32({3}, {1, 2, 3}))}, {"leaf"}, "leaf")
+                             : g->add_node("Identity", "", {x}, {"leaf"}, "leaf");
+    g->add_output(leaf->output(0));
+  }
+  Result<std::vector<RValue>> run(int max_depth) {
+    rt::SessionOptions o;
+    o.max_subgraph_depth = max_depth;
+    auto s = rt::Session::create(b.model, o);
+    if (!s.is_ok()) return s.status();
+    return (*s)->run({{"cond", boolean(true)}, {"x", f32({2}, {1, 2})}});
+  }
+};
+
+TEST_CASE("Subgraphs nested past SessionOptions::max_subgraph_depth are refused, naming the first and last levels") {
+  NestedIfs five(5, false);
+  REQUIRE(five.run(5).is_ok());
+  REQUIRE(five.run(0).is_ok());  // no limit
+  auto r = five.run(3);
+  REQUIRE_FALSE(r.is_ok());
+  const std::string& msg = r.status().message();
+  CHECK(msg == "node 'if_1' (If): subgraphs nested deeper than 3 levels at run time (level 4: node 'if_4' (If))");
+  CHECK(r.status().code() == StatusCode::kResourceLimit);
+}
+
+TEST_CASE("An error deep inside nested subgraphs names the outermost and the failing node only") {
+  // A breadcrumb per level would make one line of kilobytes from 60 levels.
+  NestedIfs deep(60, true);
+  auto r = deep.run(64);
+  REQUIRE_FALSE(r.is_ok());
+  const std::string& msg = r.status().message();
+  CHECK(msg.find("node 'if_1' (If)") == 0);
+  CHECK(msg.find("'leaf'") != std::string::npos);
+  CHECK(msg.find("if_2") == std::string::npos);
+  CHECK(msg.size() < 300);
+}
+
 TEST_CASE("If forwards sequences and empty optionals") {
   Builder b(16);
   ir::Value* cond = b.input(b.g, "cond");

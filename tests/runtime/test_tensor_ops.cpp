@@ -607,7 +607,7 @@ TEST_CASE("misc ops: Adagrad, Adam and Momentum follow the update formulas") {
     CHECK(vals<float>(ada[1])[i] == doctest::Approx(hn));
     CHECK(vals<float>(ada[0])[i] == doctest::Approx(vals<float>(RValue(x))[i] - lr * gi / (std::sqrt(hn) + 1e-6)));
   }
-  auto mom = okall(run({"Momentum", 1, {af("alpha", 0.9f), af("beta", 0.5f), as("mode", "standard")}, 2, dom},
+  auto mom = okall(run({"Momentum", 1, {af("alpha", 0.9f), af("beta", 0.5f), af("norm_coefficient", 0.0f), as("mode", "standard")}, 2, dom},
                        {r, t, x, g, v}));
   for (int i = 0; i < 2; ++i) {
     double vn = 0.9 * vals<float>(RValue(v))[i] + 0.5 * vals<float>(RValue(g))[i];
@@ -624,6 +624,57 @@ TEST_CASE("misc ops: Adagrad, Adam and Momentum follow the update formulas") {
     CHECK(vals<float>(adam[2])[i] == doctest::Approx(hn).epsilon(1e-5));
     CHECK(vals<float>(adam[0])[i] == doctest::Approx(vals<float>(RValue(x))[i] - lr * vn / (std::sqrt(hn) + 1e-6)).epsilon(1e-5));
   }
-  fails(run({"Momentum", 1, {as("mode", "heavy")}, 2, dom}, {r, t, x, g, v}), "mode");
+  fails(run({"Momentum", 1, {af("alpha", 0.9f), af("beta", 0.5f), af("norm_coefficient", 0.0f), as("mode", "heavy")}, 2,
+            dom}, {r, t, x, g, v}), "mode");
+  fails(run({"Momentum", 1, {as("mode", "standard")}, 2, dom}, {r, t, x, g, v}), "attribute 'alpha' is required");
   fails(run({"Adam", 1, {}, 3, dom}, {r, t, x, g, v}), "groups");
+}
+
+TEST_CASE("tensor ops: an empty input with huge other dims needs no per-axis tables (Slice, Reduce*)") {
+  // [0, 2^40, 2^40] holds no element; tables as long as its other dims ran out of memory
+  // ("out of memory", no node named) before the output was even checked.
+  const int64_t h = int64_t{1} << 40;
+  const Tensor empty(DType::Float, {0, h, h});
+  auto sliced = ok1(run({"Slice", 13}, {empty, i64({1}, {0}), i64({1}, {5}), i64({1}, {1})}));
+  CHECK(dims_of(sliced) == std::vector<int64_t>{0, 5, h});
+  auto summed = ok1(run({"ReduceSum", 13, {ai("keepdims", 0)}}, {empty, i64({1}, {1})}));
+  CHECK(dims_of(summed) == std::vector<int64_t>{0, h});
+  // Reducing the empty axis leaves [1, 2^40, 2^40] to write: refused, the node named.
+  fails(run({"ReduceSum", 13}, {empty, i64({1}, {0})}), "element count overflows int64");
+  // A non-empty output over an empty reduced axis holds the reduction of nothing.
+  auto max = ok1(run({"ReduceMax", 18, {ai("keepdims", 0)}}, {Tensor(DType::Float, {3, 0}), i64({1}, {1})}));
+  CHECK(vals<float>(max) == std::vector<float>(3, -INFINITY));
+  auto sum = ok1(run({"ReduceSum", 13, {ai("keepdims", 0)}}, {Tensor(DType::Float, {2, 0, 2}), i64({1}, {1})}));
+  CHECK(vals<float>(sum) == std::vector<float>(4, 0.0f));
+}
+
+TEST_CASE("tensor ops: nodes that break their schema are refused before a kernel reads defaults") {
+  // Kernels read attributes with defaults: Concat without axis, or pads given as a float, ran with
+  // values the model never gave (ONNX Runtime refuses both at load).
+  const Tensor x = f32({1, 2}, {1, 2});
+  fails(run({"Concat", 13}, {x, x}), "attribute 'axis' is required");
+  fails(run({"Softmax", 13, {af("axis", 1.5f)}}, {x}), "attribute 'axis' must be int, not float");
+  fails(run({"Relu", 14, {}, 2}, {x}), "Relu at opset 14 has 1 to 1 outputs, the node has 2");
+  fails(run({"Add", 14}, {x}), "Add at opset 14 takes 2 to 2 inputs, the node has 1");
+  // Ops libonnx does not know, and opsets newer than it knows, are left to the kernels.
+  CHECK(dims_of(ok1(run({"Concat", 13, {ai("axis", 1)}}, {x, x}))) == std::vector<int64_t>{1, 4});
+  CHECK(dims_of(ok1(run({"Softmax", 13}, {x}))) == std::vector<int64_t>{1, 2});
+}
+
+TEST_CASE("tensor ops: axis kernels on empty tensors with huge other dims (CumSum, ArgMax, TopK, Lp/LayerNorm)") {
+  // outer/inner products of [0, 2^40, 2^40] overflowed int64 (UB) and [2^40, 0, 2^40] looped 2^80 times
+  // over nothing: found by the dims-product audit (issue 16).
+  const int64_t h = int64_t{1} << 40;
+  const Tensor lead(DType::Float, {0, h, h}), mid(DType::Float, {h, 0, h});
+  for (const Tensor* x : {&lead, &mid}) {
+    for (int64_t axis : {0, 1, 2}) {
+      CHECK(dims_of(ok1(run({"CumSum", 14}, {*x, i64({}, {axis})}))) == x->dims());
+      CHECK(dims_of(ok1(run({"LpNormalization", 1, {ai("axis", axis)}}, {*x}))) == x->dims());
+      CHECK(dims_of(ok1(run({"LayerNormalization", 17, {ai("axis", axis)}}, {*x, f32({1}, {1})}))) == x->dims());
+    }
+  }
+  CHECK(dims_of(ok1(run({"TopK", 11, {ai("axis", 1)}, 2}, {mid, i64({1}, {0})}))) == mid.dims());
+  CHECK(dims_of(ok1(run({"ArgMax", 13, {ai("axis", 2)}}, {lead}))) == std::vector<int64_t>{0, h, 1});
+  // The arg of an empty axis does not exist for the [2^40, 1, 2^40] outputs it would fill.
+  fails(run({"ArgMax", 13, {ai("axis", 1)}}, {mid}), "axis 1 of size 0");
 }
