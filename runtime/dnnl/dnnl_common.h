@@ -3,6 +3,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +34,32 @@ Status guarded(const std::string& what, F&& f) {
     return internal_error("{}: {}", what, e.what());
   }
 }
+
+// The prepared primitives of a kernel, one per input shape, most recently used last: shapes rarely
+// vary, so a few entries cover a model fed two or three sizes. P has `src_dims`.
+template <typename P>
+class ShapeCache {
+ public:
+  // The entry for input dims `x` (moved to the back), or null.
+  P* find(const std::vector<int64_t>& x) {
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (items_[i]->src_dims != x) continue;
+      auto it = items_.begin() + static_cast<std::ptrdiff_t>(i);
+      std::rotate(it, it + 1, items_.end());
+      return items_.back().get();
+    }
+    return nullptr;
+  }
+  // Keeps `p`, dropping the least recently used entry when full.
+  P* add(std::unique_ptr<P> p) {
+    if (items_.size() >= 4) items_.erase(items_.begin());
+    items_.push_back(std::move(p));
+    return items_.back().get();
+  }
+
+ private:
+  std::vector<std::unique_ptr<P>> items_;
+};
 
 // Sizes oneDNN's OpenMP team (omp_set_num_threads) for primitives created and run after it. Called
 // before every oneDNN primitive creation and execution, at session creation too: oneDNN fixes a

@@ -187,16 +187,11 @@ class DnnlDeconvKernel final : public Kernel {
 
   std::shared_ptr<const DeconvSpec> spec_;
   dnnl::stream stream_;
-  std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+  ShapeCache<Prepared> cache_;
 };
 
 Result<Prepared*> DnnlDeconvKernel::prepare(const std::vector<int64_t>& x) {
-  for (size_t i = 0; i < cache_.size(); ++i) {
-    if (cache_[i]->src_dims != x) continue;
-    auto it = cache_.begin() + static_cast<std::ptrdiff_t>(i);
-    std::rotate(it, it + 1, cache_.end());
-    return cache_.back().get();
-  }
+  if (Prepared* hit = cache_.find(x)) return hit;
   const DeconvSpec& s = *spec_;
   ASSIGN_OR_RETURN(Geometry g, geometry_for(s, x));
   auto p = std::make_unique<Prepared>();
@@ -258,10 +253,7 @@ Result<Prepared*> DnnlDeconvKernel::prepare(const std::vector<int64_t>& x) {
           eng));
     return Status::ok();
   }));
-  // Shapes rarely vary; a few entries cover a model fed two or three sizes.
-  if (cache_.size() >= 4) cache_.erase(cache_.begin());
-  cache_.push_back(std::move(p));
-  return cache_.back().get();
+  return cache_.add(std::move(p));
 }
 
 Status DnnlDeconvKernel::execute_blocks(Prepared& p, const Tensor& x, Tensor& y) {

@@ -137,12 +137,7 @@ class Int8Kernel : public Kernel {
   }
 
   Result<Prepared*> prepare(const std::vector<int64_t>& x) {
-    for (size_t i = 0; i < cache_.size(); ++i) {
-      if (cache_[i]->src_dims != x) continue;
-      auto it = cache_.begin() + static_cast<std::ptrdiff_t>(i);
-      std::rotate(it, it + 1, cache_.end());
-      return cache_.back().get();
-    }
+    if (Prepared* hit = cache_.find(x)) return hit;
     auto p = std::make_unique<Prepared>();
     p->src_dims = x;
     TRY(shape(*p));
@@ -162,9 +157,7 @@ class Int8Kernel : public Kernel {
       }
       return Status::ok();
     }));
-    if (cache_.size() >= 4) cache_.erase(cache_.begin());
-    cache_.push_back(std::move(p));
-    return cache_.back().get();
+    return cache_.add(std::move(p));
   }
 
  protected:
@@ -198,7 +191,7 @@ class Int8Kernel : public Kernel {
 
   std::shared_ptr<const Int8Spec> spec_;
   dnnl::stream stream_;
-  std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+  ShapeCache<Prepared> cache_;
   std::vector<uint8_t> requantized_;              // the 8-bit activation made from a float input
 
 };

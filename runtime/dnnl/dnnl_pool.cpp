@@ -74,12 +74,7 @@ class DnnlPoolKernel final : public Kernel {
       : spec_(std::move(spec)), stream_(cpu_engine()), fallback_(init) {}
 
   Result<Prepared*> prepare(const std::vector<int64_t>& x) {
-    for (size_t i = 0; i < cache_.size(); ++i) {
-      if (cache_[i]->src_dims != x) continue;
-      auto it = cache_.begin() + static_cast<std::ptrdiff_t>(i);
-      std::rotate(it, it + 1, cache_.end());
-      return cache_.back().get();
-    }
+    if (Prepared* hit = cache_.find(x)) return hit;
     const PoolSpec& s = *spec_;
     ASSIGN_OR_RETURN(cf::Window w, window_for(s, x));
     auto p = std::make_unique<Prepared>();
@@ -100,9 +95,7 @@ class DnnlPoolKernel final : public Kernel {
       }
       return Status::ok();
     }));
-    if (cache_.size() >= 4) cache_.erase(cache_.begin());
-    cache_.push_back(std::move(p));
-    return cache_.back().get();
+    return cache_.add(std::move(p));
   }
 
   Status run(KernelContext& ctx) override {
@@ -137,7 +130,7 @@ class DnnlPoolKernel final : public Kernel {
  private:
   std::shared_ptr<const PoolSpec> spec_;
   dnnl::stream stream_;
-  std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+  ShapeCache<Prepared> cache_;
   CpuFallback fallback_;
 };
 
