@@ -62,14 +62,18 @@ dnnl::primitive_attr make_attr(const Int8Spec& s) {
   if (s.g.x.zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
   if (s.g.y.zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
   const float lo = s.g.act_lo / s.g.y.scale, hi = s.g.act_hi / s.g.y.scale;
+  dnnl::post_ops ops;
   if (std::isfinite(lo) || std::isfinite(hi)) {
-    dnnl::post_ops ops;
     if (lo == 0.0f && !std::isfinite(hi))
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     else
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, std::max(lo, -3.0e38f), std::min(hi, 3.0e38f));
-    attr.set_post_ops(ops);
   }
+  // oneDNN adds the output zero point in float before it rounds: round(v + z) differs from the
+  // reference's round(v) + z where v + z lands on a tie that v was not on (v = 41.4999924, z = 90:
+  // 131.5 in float, 132 instead of 131). Rounding first makes the sum exact.
+  if (s.g.y.zero_point != 0) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_round, 0.0f, 0.0f);
+  if (ops.len() > 0) attr.set_post_ops(ops);
   return attr;
 }
 

@@ -430,4 +430,42 @@ TEST_CASE("dnnl QuantizeLinear and DequantizeLinear equal the cpu kernels, ties,
 
 }  // namespace
 
+// ppocr_det_v3's first conv: acc 36255 times x_scale * w_scale / y_scale is 41.4999924 in float, so
+// round + 90 = 131 (the reference, and ONNX Runtime); oneDNN adds the zero point before it rounds, and
+// 41.4999924 + 90 is 131.5 in float, which rounds to 132. The group must round first.
+TEST_CASE("dnnl int8: the output zero point is added after rounding (a tie that appears only in the sum)") {
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  ir::Value* x = q8_value(g, "x", DType::UInt8, {1, 2, 1, 1});
+  g.add_input(x);
+  Tensor w(DType::Int8, {1, 2, 1, 1});
+  w.mutable_data<int8_t>()[0] = 127;
+  w.mutable_data<int8_t>()[1] = 18;
+  ir::Node* dx = g.add_node("DequantizeLinear", "",
+                            {x, initializer(g, "xs", scalar_f(0x1.0e0848p-6f)), initializer(g, "xz", scalar_q(DType::UInt8, 0))},
+                            {"xf"}, "dq_x");
+  ir::Node* dw = g.add_node("DequantizeLinear", "",
+                            {initializer(g, "w", std::move(w)), initializer(g, "ws", scalar_f(0x1.12cfc6p-8f)),
+                             initializer(g, "wz", scalar_q(DType::Int8, 0))},
+                            {"wf"}, "dq_w");
+  ir::Node* conv = g.add_node("Conv", "", {dx->output(0), dw->output(0)}, {"c"}, "conv");
+  conv->set_attr(ir::Attribute::make_ints("kernel_shape", {1, 1}));
+  ir::Node* q = g.add_node("QuantizeLinear", "",
+                           {conv->output(0), initializer(g, "ys", scalar_f(0x1.ee9b8ep-5f)),
+                            initializer(g, "yz", scalar_q(DType::UInt8, 90))},
+                           {"y"}, "q");
+  g.add_output(q->output(0));
+  Tensor xv(DType::UInt8, {1, 2, 1, 1});
+  xv.mutable_data<uint8_t>()[0] = 255;
+  xv.mutable_data<uint8_t>()[1] = 215;
+  const std::map<std::string, RValue> feeds{{"x", RValue(xv)}};
+  const Ran got = run(*m, {"dnnl", "cpu"}, feeds);
+  REQUIRE(got.timings.size() == 1);
+  CHECK(got.timings[0].provider == "dnnl");
+  CHECK(got.outputs[0].tensor.data<uint8_t>()[0] == 131);
+  CHECK(run(*m, {"cpu"}, feeds).outputs[0].tensor.data<uint8_t>()[0] == 131);
+}
+
+
 #endif  // ORTOOL_HAVE_DNNL
