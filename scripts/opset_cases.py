@@ -4,6 +4,8 @@ A case is one op at one opset with attributes and seeded inputs (graph inputs, o
 the op wants a constant); `nodes` builds a small graph instead where ONNX Runtime's JavaScript API
 cannot feed or fetch a type (float8, bfloat16: a Cast before or after). `ort_fails` marks a case
 ONNX Runtime 1.30 does not run, with the reason; the harness checks that it indeed fails.
+Also ONNX Runtime's com.microsoft quantized elementwise ops (`contrib_quant`), which ortool must compute
+to the same bytes (the quantized files it writes and runs use them).
 """
 import io
 import zlib
@@ -912,10 +914,33 @@ def cast23(m):
     m.add('identity_23_int64', 'Identity', 23, [X(m.i(-5, 5, 3))])
 
 
+def contrib_quant(m):
+    """com.microsoft QLinearAdd/QLinearMul, uint8 and int8, same shapes and broadcasts (a scalar, a
+    per-channel operand over rows, a row operand), scale ratios from 1/300 to 40 and the
+    one-half ratios of clipped ranges, where ties are common: exactly equal."""
+    shapes = [((2, 3, 5, 7), (2, 3, 5, 7)), ((2, 3, 5, 7), ()), ((64, 33), (64, 33)), ((1, 4, 6, 6), (1, 4, 1, 1)),
+              ((1, 4, 1, 1), (1, 4, 6, 6)), ((48, 40), (48, 40)), ((3, 40), (40,)), ((), (4, 9))]
+    for op in ('QLinearAdd', 'QLinearMul'):
+        for t, lo, hi in ((np.uint8, 0, 256), (np.int8, -128, 128)):
+            for k, (sa, sb) in enumerate(shapes):
+                name = f'{op.lower()}_{np.dtype(t).name}_{k}'
+                m.seed(name)
+                scales = [np.float32(m.r.uniform(0.001, 0.1)) for _ in range(3)]
+                zps = [t(m.r.integers(lo, hi)) for _ in range(3)]
+                if k % 3 == 1:
+                    scales[2] = np.float32(scales[0] * m.r.uniform(0.025, 0.3))  # the output scale far finer
+                if k % 3 == 2:  # ranges of Clip(0, 3) and Clip(0, 6) (hard-swish): ratios of one half, ties
+                    scales[1:], zps[1:] = [np.float32(3 / 255), np.float32(6 / 255)], [t(0), t(0)]
+                ins = [X(m.i(lo, hi, *sa, dtype=t)), K(np.array(scales[0], np.float32)), K(np.array(zps[0], t)),
+                       X(m.i(lo, hi, *sb, dtype=t)), K(np.array(scales[1], np.float32)), K(np.array(zps[1], t)),
+                       K(np.array(scales[2], np.float32)), K(np.array(zps[2], t))]
+                m.add(name, op, 13, ins, domain='com.microsoft', rtol=0, atol=0)
+
+
 def all_cases():
     m = Maker()
     for section in (reductions, pads, center_crop_pad, splits, scatters, bitwise, misc18, misc19, float8,
                     resize_cases, deform_conv, misc20, dft_cases, strings20, image_decoder, int4, opset22,
-                    attention, rms_norm, rotary, cast23):
+                    attention, rms_norm, rotary, cast23, contrib_quant):
         section(m)
     return m.cases

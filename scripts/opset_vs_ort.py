@@ -107,7 +107,8 @@ def build_model(case):
         out_infos.append(vi)
     graph = helper.make_graph(nodes, case.name, graph_inputs, out_infos, initializer=inits)
     model = helper.make_model(graph, producer_name='opset_vs_ort',
-                              opset_imports=[helper.make_operatorsetid('', case.opset)])
+                              opset_imports=[helper.make_operatorsetid('', case.opset)] +
+                              ([helper.make_operatorsetid(case.domain, 1)] if case.domain else []))
     model.ir_version = IR_FOR_OPSET.get(case.opset, 8)
     return model, [(spec.name or f'in{i}', spec.value) for i, spec in enumerate(case.inputs)
                    if spec is not None and not spec.const]

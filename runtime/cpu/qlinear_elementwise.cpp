@@ -1,9 +1,11 @@
 // com.microsoft QLinearAdd, QLinearMul (broadcasting) and QLinearSigmoid, QLinearLeakyRelu: dequantize,
-// compute in float, requantize to the output's scale and zero point.
+// compute in float, requantize to the output's scale and zero point (QLinearAdd in ONNX Runtime's
+// arithmetic: runtime/cpu/qlinear_add.h).
 #include <cmath>
 
 #include "runtime/cpu/broadcast.h"
 #include "runtime/cpu/qlinear.h"
+#include "runtime/cpu/qlinear_add.h"
 
 namespace ortool::rt::cpu::qlinear {
 
@@ -21,6 +23,31 @@ Status run_binary(KernelContext& ctx) {
   ASSIGN_OR_RETURN(QParam pc, read_param(ctx, 6, 7, a->dtype(), "C"));
   auto dims = broadcast_shape(a->dims(), b->dims());
   if (!dims) return dims.status().with_context(n.describe());
+  if constexpr (!kMul) {
+    const bool u8 = a->dtype() == DType::UInt8;
+    const AddForm f = add_form(pa.scale, pa.zero_point, pb.scale, pb.zero_point, pc.scale, pc.zero_point, u8);
+    BroadcastRows rows(*dims, {a->dims(), b->dims()});
+    ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, a->dtype(), *dims));
+    auto put = [&](int64_t i, int32_t q) {
+      if (u8) out->mutable_data<uint8_t>()[i] = static_cast<uint8_t>(q);
+      else out->mutable_data<int8_t>()[i] = static_cast<int8_t>(q);
+    };
+    rows.for_each([&](int64_t o, const int64_t* in, int64_t count) {
+      auto av = [&](int64_t j) { return static_cast<int32_t>(a->get_int64(in[0] + j * rows.step(0))); };
+      auto bv = [&](int64_t j) { return static_cast<int32_t>(b->get_int64(in[1] + j * rows.step(1))); };
+      // A side constant over the run is folded first (A before B), as ONNX Runtime's kernel does.
+      if (a->numel() == 1 || rows.step(0) == 0) {
+        const float k = add_fold(f, f.ra, av(0));
+        for (int64_t j = 0; j < count; ++j) put(o + j, add_value_folded(f, f.rb, bv(j), k));
+      } else if (b->numel() == 1 || rows.step(1) == 0) {
+        const float k = add_fold(f, f.rb, bv(0));
+        for (int64_t j = 0; j < count; ++j) put(o + j, add_value_folded(f, f.ra, av(j), k));
+      } else {
+        for (int64_t j = 0; j < count; ++j) put(o + j, add_value(f, av(j), bv(j)));
+      }
+    });
+    return Status::ok();
+  }
   const std::vector<float> av = dequantize(*a, pa), bv = dequantize(*b, pb);
   BroadcastRows rows(*dims, {a->dims(), b->dims()});
   std::vector<float> y(static_cast<size_t>(rows.numel()));
