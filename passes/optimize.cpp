@@ -77,7 +77,10 @@ Result<OptimizeReport> optimize_model(ir::Model& model, const OptimizeOptions& o
   }
 
   PassManagerOptions pm_options;
-  pm_options.max_iterations = options.max_iterations;
+  const int max_iterations = options.max_iterations > 0
+                                 ? options.max_iterations
+                                 : static_cast<int>(std::clamp<int64_t>((report.before.nodes + report.before.subgraph_nodes) / 4, 32, 100000));
+  pm_options.max_iterations = max_iterations;
   pm_options.max_rewrites = options.max_rewrites;
   pm_options.verify_each = options.verify_each;
   pm_options.print_ir_after = options.print_ir_after;
@@ -93,7 +96,7 @@ Result<OptimizeReport> optimize_model(ir::Model& model, const OptimizeOptions& o
   if (report.pipeline.rewrite_cap_reached)
     report.notes.push_back(fmt::format("stopped at the rewrite cap ({} rewrites)", options.max_rewrites));
   else if (!report.pipeline.converged)
-    report.notes.push_back(fmt::format("stopped after {} iterations without reaching a fixpoint", options.max_iterations));
+    report.notes.push_back(fmt::format("stopped after {} iterations without reaching a fixpoint", max_iterations));
   report.changed = report.changed || shapes_changed || report.pipeline.changed;
   report.after = model_stats(model);
   report.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

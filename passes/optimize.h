@@ -23,7 +23,10 @@ struct OptimizeOptions {
   std::function<void(const std::string&)> print;  // where IR dumps go
   size_t fold_max_bytes = size_t{16} << 20;
   uint64_t max_rewrites = 1000000;
-  int max_iterations = 32;
+  // Passes run in rounds until nothing changes; at most this many rounds. 0: max(32, nodes / 4), since
+  // some chains advance one step per round (each channel shuffle of a symbolic-batch ShuffleNet needs
+  // the shape inference of the round after the one before it was folded: 62 rounds for 16 blocks).
+  int max_iterations = 0;
   int64_t target_opset = 0;              // 0: keep the model's opset
   bool runtime_ops = false;              // see PassContext::runtime_ops; never for a file
   // --shape: fixed dims per graph input, and values for symbolic dims.

@@ -141,10 +141,51 @@ def npy_files():
         np.save(os.path.join(out, name + ".npy"), b)
 
 
+def shuffle_chain_dynbatch(blocks=20, c=8):
+    """ShuffleNet's channel shuffle as PyTorch exports it with a symbolic batch, `blocks` times, each
+    followed by a 1x1 Conv: x.view(b, 2, c/2, h, w).transpose(1, 2).view(b, -1, h, w) with b, h, w read
+    by Shape/Gather. Each shuffle's shapes are known only after the one before is folded, so optimize
+    needs about two rounds per block to reach its fixpoint."""
+    rng = np.random.default_rng(77)
+    const = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    inits = [const("i0", 0), const("i2", 2), const("i3", 3), const("ax0", [0]), const("two", [2]),
+             const("half", [c // 2]), const("minus1", [-1])]
+    nodes, x = [], "input"
+    for k in range(blocks):
+        p = f"b{k}_"
+        nodes += [
+            helper.make_node("Shape", [x], [p + "s"]),
+            helper.make_node("Gather", [p + "s", "i0"], [p + "n"], axis=0),
+            helper.make_node("Gather", [p + "s", "i2"], [p + "h"], axis=0),
+            helper.make_node("Gather", [p + "s", "i3"], [p + "w"], axis=0),
+            helper.make_node("Unsqueeze", [p + "n", "ax0"], [p + "un"]),
+            helper.make_node("Unsqueeze", [p + "h", "ax0"], [p + "uh"]),
+            helper.make_node("Unsqueeze", [p + "w", "ax0"], [p + "uw"]),
+            helper.make_node("Concat", [p + "un", "two", "half", p + "uh", p + "uw"], [p + "t1"], axis=0),
+            helper.make_node("Reshape", [x, p + "t1"], [p + "r1"]),
+            helper.make_node("Transpose", [p + "r1"], [p + "tr"], perm=[0, 2, 1, 3, 4]),
+            helper.make_node("Concat", [p + "un", "minus1", p + "uh", p + "uw"], [p + "t2"], axis=0),
+            helper.make_node("Reshape", [p + "tr", p + "t2"], [p + "r2"]),
+            helper.make_node("Conv", [p + "r2", p + "wt"], [p + "c"], name=p + "conv"),
+            helper.make_node("Relu", [p + "c"], [p + "y"]),
+        ]
+        inits.append(numpy_helper.from_array((rng.standard_normal((c, c, 1, 1)) * 0.4).astype(np.float32), p + "wt"))
+        x = p + "y"
+    nodes.append(helper.make_node("Identity", [x], ["output"]))
+    g = helper.make_graph(nodes, "shuffle_chain_dynbatch",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", c, 8, 8])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", c, 8, 8])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_testdata")
+    m.ir_version = 7
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
 def main():
     onnx.save(small_convnet(), os.path.join(HERE, "small_convnet.onnx"))
     onnx.save(if_matmul(), os.path.join(HERE, "if_matmul.onnx"))
     onnx.save(local_function(), os.path.join(HERE, "local_function.onnx"))
+    onnx.save(shuffle_chain_dynbatch(), os.path.join(HERE, "shuffle_chain_dynbatch.onnx"))
     npy_files()
 
 
