@@ -5,6 +5,7 @@
 
 #include "lib/function_inline.h"
 #include "lib/model_io.h"
+#include "lib/onnx_shape_inference.h"
 #include "passes/optimize.h"
 #include "runtime/provider.h"
 
@@ -36,6 +37,11 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
     opt.runtime_ops = true;  // the graph stays in memory: ortool-domain fusions are fine
     auto r = passes::optimize_model(*m.model, opt);
     if (!r.is_ok()) return r.status().with_context(path + ": optimizing before the run");
+  } else {
+    // Every value typed, as ONNX Runtime's session does: providers claim by static shapes (the int8
+    // groups need them), so a file without value_info would otherwise run on the reference kernels.
+    // A model onnx cannot infer still runs, with the types it declares.
+    (void)infer_shapes(*m.model);
   }
   rt::SessionOptions so;
   so.threads = o.threads;
