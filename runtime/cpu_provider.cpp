@@ -1,6 +1,9 @@
-// The cpu provider: the reference kernels of every family, claiming every node left as a single node.
+// The cpu provider: the reference kernels of every family, claiming every node left as a single node,
+// except quantized Adds written as QDQ, which it runs as ONNX Runtime does (runtime/qdq_add_group.h).
 #include "runtime/cpu/families.h"
+#include "runtime/cpu/qlinear.h"
 #include "runtime/provider.h"
+#include "runtime/qdq_add_group.h"
 
 namespace ortool::rt {
 
@@ -26,10 +29,24 @@ class CpuProvider final : public Provider {
  public:
   std::string name() const override { return "cpu"; }
   // Claims even ops it has no kernel for, so the session reports them as unsupported by name.
+  // A "DQ, DQ -> Add -> Q" group is computed in QLinearAdd's arithmetic, as ONNX Runtime fuses it: the
+  // same bytes as ONNX Runtime rather than the float Add's, which differ by a step on ties.
   std::vector<Claim> claim(const GraphView& view) const override {
     std::vector<Claim> out;
+    std::vector<bool> in_group(view.order().size(), false);
+    for (size_t i = 0; i < view.order().size(); ++i) {
+      if (view.taken()[i] || in_group[i]) continue;
+      if (auto g = qdq::match_add_group(view, *view.order()[i])) {
+        bool free = true;
+        for (const ir::Node* m : g->nodes)
+          free = free && view.index_of(m) >= 0 && !in_group[static_cast<size_t>(view.index_of(m))];
+        if (!free) continue;
+        for (const ir::Node* m : g->nodes) in_group[static_cast<size_t>(view.index_of(m))] = true;
+        out.push_back(Claim{g->nodes, cpu::qlinear::qdq_add_group_kernel(*g)});
+      }
+    }
     for (size_t i = 0; i < view.order().size(); ++i)
-      if (!view.taken()[i]) out.push_back(Claim{{view.order()[i]}, nullptr});
+      if (!view.taken()[i] && !in_group[i]) out.push_back(Claim{{view.order()[i]}, nullptr});
     return out;
   }
   const KernelRegistry& registry() const override { return cpu_registry(); }

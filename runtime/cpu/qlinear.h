@@ -12,6 +12,10 @@
 #include "runtime/kernel.h"
 #include "runtime/registry.h"
 
+namespace ortool::rt::qdq {
+struct AddGroup;
+}
+
 namespace ortool::rt::cpu::qlinear {
 
 // One tensor's scale and zero point.
@@ -32,6 +36,11 @@ std::vector<float> dequantize(const Tensor& x, const QParam& p);
 void quantize_into(const float* y, const QParam& p, Tensor& out);
 
 KernelFactory qlinear_add_kernel();
+// A "DQ, DQ -> Add -> Q" group (runtime/qdq_add_group.h) in QLinearAdd's arithmetic, in the plain
+// layout (any broadcast); run_add_group is its step, for providers that wrap it.
+KernelFactory qdq_add_group_kernel(const qdq::AddGroup& g);
+struct AddForm;
+Status run_add_group(KernelContext& ctx, const qdq::AddGroup& g, const AddForm& f);
 KernelFactory qlinear_mul_kernel();
 KernelFactory qlinear_sigmoid_kernel();
 KernelFactory qlinear_leaky_relu_kernel();

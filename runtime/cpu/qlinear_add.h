@@ -13,6 +13,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "lib/tensor.h"
+
 namespace ortool::rt::cpu::qlinear {
 
 struct AddForm {
@@ -47,6 +49,72 @@ inline float add_fold(const AddForm& f, float r, int32_t v) {
 }
 inline int32_t add_value_folded(const AddForm& f, float r_other, int32_t other, float folded) {
   return add_round(f, std::fma(static_cast<float>(other), r_other, folded));
+}
+
+// The stored 8-bit value behind a DequantizeLinear output x = (q - z) * s, as a float: x / s lands
+// within 2^-14 of the integer q - z for 8-bit values, so multiplying by 1 / s and rounding gives it
+// exactly. Rounding adds and subtracts 1.5 * 2^23 (half to even, and the compiler vectorizes it).
+struct Dequantized {
+  float inv_scale = 1.0f;
+  float zero_point = 0.0f;
+  Dequantized(float scale, int32_t zp) : inv_scale(1.0f / scale), zero_point(static_cast<float>(zp)) {}
+  float stored(float x) const {
+    constexpr float magic = 12582912.0f;
+    return ((x * inv_scale + magic) - magic) + zero_point;
+  }
+};
+
+// round(v) clamped to the output range, as a float (v finite). Rounding first keeps the loop
+// vectorizable (GCC 12 does not vectorize it when the clamp comes first); a |v| beyond 2^22, where the
+// trick no longer rounds to integers, lies far outside the range and clamps the same.
+inline float add_round_f(const AddForm& f, float v) {
+  constexpr float magic = 12582912.0f;
+  return std::min(std::max((v + magic) - magic, f.lo), f.hi);
+}
+
+// Readers of an operand's stored values by element index, as floats: the 8-bit tensor itself, or the
+// float output of its DequantizeLinear. Loops are templates over them, so each combination vectorizes.
+template <typename Q>
+struct StoredReader {
+  const Q* p;
+  float operator()(int64_t i) const { return static_cast<float>(p[i]); }
+};
+struct DequantizedReader {
+  const float* p;
+  Dequantized dq;
+  float operator()(int64_t i) const { return dq.stored(p[i]); }
+};
+
+// out[i] = a(i) + b(i), i in [begin, end). The readers and the form are copied in: the 8-bit output
+// may alias anything, so through references the compiler would reload them for every element and not
+// vectorize.
+template <typename RA, typename RB, typename T>
+void add_loop(const RA& a_in, const RB& b_in, T* out, int64_t begin, int64_t end, const AddForm& f_in) {
+  const RA a = a_in;
+  const RB b = b_in;
+  const AddForm f = f_in;
+  for (int64_t i = begin; i < end; ++i)
+    out[i] = static_cast<T>(static_cast<int32_t>(add_round_f(f, std::fma(a(i), f.ra, std::fma(b(i), f.rb, f.k)))));
+}
+
+// out[i] = x(i) + the other side, which is the same for every i and was folded into `k` (add_fold);
+// `r` is x's ratio.
+template <typename R, typename T>
+void add_folded_loop(const R& x_in, float r, float k, T* out, int64_t begin, int64_t end, const AddForm& f_in) {
+  const R x = x_in;
+  const AddForm f = f_in;
+  for (int64_t i = begin; i < end; ++i)
+    out[i] = static_cast<T>(static_cast<int32_t>(add_round_f(f, std::fma(x(i), r, k))));
+}
+
+// Calls fn(reader) with the reader for `t`: 8-bit stored values, or DequantizeLinear output (`dq`).
+template <typename Fn>
+void with_reader(const Tensor& t, const Dequantized& dq, Fn&& fn) {
+  switch (t.dtype()) {
+    case DType::UInt8: fn(StoredReader<uint8_t>{t.data<uint8_t>()}); break;
+    case DType::Int8: fn(StoredReader<int8_t>{t.data<int8_t>()}); break;
+    default: fn(DequantizedReader{t.data<float>(), dq}); break;
+  }
 }
 
 }  // namespace ortool::rt::cpu::qlinear

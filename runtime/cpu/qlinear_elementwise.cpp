@@ -6,10 +6,38 @@
 #include "runtime/cpu/broadcast.h"
 #include "runtime/cpu/qlinear.h"
 #include "runtime/cpu/qlinear_add.h"
+#include "runtime/qdq_add_group.h"
 
 namespace ortool::rt::cpu::qlinear {
 
 namespace {
+
+// The outputs of a quantized Add over broadcast rows; `av(in, j)` and `bv(in, j)` give the stored
+// values, `put(i, q)` writes one. A side constant over a row (a scalar, or broadcast along the row) is
+// folded first, A before B, as ONNX Runtime's kernel does.
+template <typename A, typename B, typename Put>
+void add_rows(const BroadcastRows& rows, const AddForm& f, bool a_one, bool b_one, A av, B bv, Put put) {
+  rows.for_each([&](int64_t o, const int64_t* in, int64_t count) {
+    if (a_one || rows.step(0) == 0) {
+      const float k = add_fold(f, f.ra, av(in, 0));
+      for (int64_t j = 0; j < count; ++j) put(o + j, add_value_folded(f, f.rb, bv(in, j), k));
+    } else if (b_one || rows.step(1) == 0) {
+      const float k = add_fold(f, f.rb, bv(in, 0));
+      for (int64_t j = 0; j < count; ++j) put(o + j, add_value_folded(f, f.ra, av(in, j), k));
+    } else {
+      for (int64_t j = 0; j < count; ++j) put(o + j, add_value(f, av(in, j), bv(in, j)));
+    }
+  });
+}
+
+// Writes one 8-bit output value.
+struct Put8 {
+  Tensor* out;
+  void operator()(int64_t i, int32_t q) const {
+    if (out->dtype() == DType::UInt8) out->mutable_data<uint8_t>()[i] = static_cast<uint8_t>(q);
+    else out->mutable_data<int8_t>()[i] = static_cast<int8_t>(q);
+  }
+};
 
 // Inputs A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point.
 template <bool kMul>
@@ -28,24 +56,11 @@ Status run_binary(KernelContext& ctx) {
     const AddForm f = add_form(pa.scale, pa.zero_point, pb.scale, pb.zero_point, pc.scale, pc.zero_point, u8);
     BroadcastRows rows(*dims, {a->dims(), b->dims()});
     ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, a->dtype(), *dims));
-    auto put = [&](int64_t i, int32_t q) {
-      if (u8) out->mutable_data<uint8_t>()[i] = static_cast<uint8_t>(q);
-      else out->mutable_data<int8_t>()[i] = static_cast<int8_t>(q);
-    };
-    rows.for_each([&](int64_t o, const int64_t* in, int64_t count) {
-      auto av = [&](int64_t j) { return static_cast<int32_t>(a->get_int64(in[0] + j * rows.step(0))); };
-      auto bv = [&](int64_t j) { return static_cast<int32_t>(b->get_int64(in[1] + j * rows.step(1))); };
-      // A side constant over the run is folded first (A before B), as ONNX Runtime's kernel does.
-      if (a->numel() == 1 || rows.step(0) == 0) {
-        const float k = add_fold(f, f.ra, av(0));
-        for (int64_t j = 0; j < count; ++j) put(o + j, add_value_folded(f, f.rb, bv(j), k));
-      } else if (b->numel() == 1 || rows.step(1) == 0) {
-        const float k = add_fold(f, f.rb, bv(0));
-        for (int64_t j = 0; j < count; ++j) put(o + j, add_value_folded(f, f.ra, av(j), k));
-      } else {
-        for (int64_t j = 0; j < count; ++j) put(o + j, add_value(f, av(j), bv(j)));
-      }
-    });
+    add_rows(
+        rows, f, a->numel() == 1, b->numel() == 1,
+        [&](const int64_t* in, int64_t j) { return static_cast<int32_t>(a->get_int64(in[0] + j * rows.step(0))); },
+        [&](const int64_t* in, int64_t j) { return static_cast<int32_t>(b->get_int64(in[1] + j * rows.step(1))); },
+        Put8{out});
     return Status::ok();
   }
   const std::vector<float> av = dequantize(*a, pa), bv = dequantize(*b, pb);
@@ -77,6 +92,53 @@ Status run_unary(KernelContext& ctx, F f) {
 }
 
 }  // namespace
+
+Status run_add_group(KernelContext& ctx, const qdq::AddGroup& g, const AddForm& f) {
+  const ir::Node& n = ctx.node();
+  const Tensor* a = ctx.input_tensor(g.a_input);
+  const Tensor* b = ctx.input_tensor(g.b_input);
+  // Each operand is its 8-bit tensor (DequantizeLinear in the group) or that node's float output.
+  auto fits = [&](const Tensor* t, const ir::Node* dq, const qdq::ActQuant& q) {
+    return t && t->dtype() == (dq ? q.type : DType::Float);
+  };
+  if (!fits(a, g.a_dq, g.a) || !fits(b, g.b_dq, g.b))
+    return invalid("{}: an operand of the quantized Add group is not of the type its DequantizeLinear gives",
+                   n.describe());
+  auto dims = broadcast_shape(a->dims(), b->dims());
+  if (!dims) return dims.status().with_context(n.describe());
+  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, g.y.type, *dims));
+  const Dequantized qa(g.a.scale, g.a.zero_point), qb(g.b.scale, g.b.zero_point);
+  const int64_t total = out->numel();
+  auto typed = [&](auto* o) {
+    with_reader(*a, qa, [&](const auto& ra) {
+      with_reader(*b, qb, [&](const auto& rb) {
+        if (a->dims() == b->dims()) {
+          add_loop(ra, rb, o, 0, total, f);
+        } else if (a->numel() == 1) {  // a side the same everywhere is folded first, A before B
+          add_folded_loop(rb, f.rb, add_fold(f, f.ra, static_cast<int32_t>(ra(0))), o, 0, total, f);
+        } else if (b->numel() == 1) {
+          add_folded_loop(ra, f.ra, add_fold(f, f.rb, static_cast<int32_t>(rb(0))), o, 0, total, f);
+        } else {
+          BroadcastRows rows(*dims, {a->dims(), b->dims()});
+          add_rows(
+              rows, f, false, false,
+              [&](const int64_t* in, int64_t j) { return static_cast<int32_t>(ra(in[0] + j * rows.step(0))); },
+              [&](const int64_t* in, int64_t j) { return static_cast<int32_t>(rb(in[1] + j * rows.step(1))); },
+              Put8{out});
+        }
+      });
+    });
+  };
+  if (g.y.type == DType::UInt8) typed(out->mutable_data<uint8_t>());
+  else typed(out->mutable_data<int8_t>());
+  return Status::ok();
+}
+
+KernelFactory qdq_add_group_kernel(const qdq::AddGroup& g) {
+  const AddForm f = add_form(g.a.scale, g.a.zero_point, g.b.scale, g.b.zero_point, g.y.scale, g.y.zero_point,
+                             g.y.type == DType::UInt8);
+  return function_kernel([g, f](KernelContext& ctx) { return run_add_group(ctx, g, f); });
+}
 
 KernelFactory qlinear_add_kernel() { return function_kernel(run_binary<false>); }
 KernelFactory qlinear_mul_kernel() { return function_kernel(run_binary<true>); }

@@ -181,5 +181,7 @@ std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node&
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
 // A QuantizeLinear or DequantizeLinear outside int8 groups, per tensor with constant 8-bit parameters.
 std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
+// "DQ, DQ -> Add -> Q" with operands of one static shape, in QLinearAdd's arithmetic (ONNX Runtime's bytes).
+std::optional<DnnlClaim> claim_add_group(const GraphView& view, const ir::Node& add);
 
 }  // namespace ortool::rt::dnnl_ep

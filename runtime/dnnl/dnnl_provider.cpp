@@ -131,6 +131,14 @@ class DnnlProvider final : public Provider {
     // Int8 groups first: their cores read DequantizeLinear outputs, which the float MatMul claim
     // would otherwise take as computed float tensors.
     std::vector<DnnlClaim> made = dnnl_ep::claim_int8(local, threads_);
+    // Then quantized Adds written as QDQ, before their DequantizeLinear nodes are claimed alone.
+    for (size_t i = 0; i < local.order().size(); ++i) {
+      if (local.taken()[i] || !ir::is_op(*local.order()[i], "Add")) continue;
+      std::optional<DnnlClaim> c = dnnl_ep::claim_add_group(local, *local.order()[i]);
+      if (!c) continue;
+      for (const ir::Node* m : c->claim.nodes) local.take(static_cast<size_t>(local.index_of(m)));
+      made.push_back(std::move(*c));
+    }
     // Outputs of claims made so far that are float 4-D whenever their step succeeds: Add, Mul and
     // Concat are worth oneDNN only between such steps (and then need no fallback).
     std::unordered_set<const ir::Value*> float4;

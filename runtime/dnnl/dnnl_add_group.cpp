@@ -1,0 +1,140 @@
+// The dnnl provider's quantized Add written as QDQ ("DQ, DQ -> Add -> Q", runtime/qdq_add_group.h), in
+// QLinearAdd's arithmetic (runtime/cpu/qlinear_add.h), so the bytes equal ONNX Runtime's and the cpu
+// provider's. Without it the Add ran in float between the Q/DQ pairs: one step off on ties, enough for a
+// text detector that amplifies its quantization noise to end 18.5 dB from ONNX Runtime.
+//
+// An operand whose DequantizeLinear only the Add reads is read as its 8-bit tensor (no float copy is
+// made). Operands of one static 4-D shape (or the second a single element, hard-swish's x + 3) may
+// arrive NHWC inside an int8 region and are added as flat arrays (an operand in the other layout than the
+// output is copied into it first); anything else (unknown or broadcast
+// shapes) runs in the plain layout as the cpu provider runs it.
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/cpu/qlinear.h"
+#include "runtime/cpu/qlinear_add.h"
+#include "runtime/dnnl/dnnl_common.h"
+#include "runtime/partition.h"
+#include "runtime/qdq_add_group.h"
+#include "runtime/thread_pool.h"
+
+namespace ortool::rt::dnnl_ep {
+
+namespace {
+
+using cpu::qlinear::AddForm;
+using cpu::qlinear::Dequantized;
+
+// `t` (4-D) in the other layout: NCHW to NHWC when `to_nhwc`, else back, by a oneDNN reorder.
+Tensor relaid(const Tensor& t, bool to_nhwc) {
+  Tensor out(t.dtype(), t.dims());
+  const dnnl::memory::data_type dt = t.dtype() == DType::Float  ? dnnl::memory::data_type::f32
+                                     : t.dtype() == DType::UInt8 ? dnnl::memory::data_type::u8
+                                                                 : dnnl::memory::data_type::s8;
+  const dnnl::memory::dims dims(t.dims().begin(), t.dims().end());
+  using tag = dnnl::memory::format_tag;
+  dnnl::memory src({dims, dt, to_nhwc ? tag::nchw : tag::nhwc}, cpu_engine(), const_cast<void*>(t.raw()));
+  dnnl::memory dst({dims, dt, to_nhwc ? tag::nhwc : tag::nchw}, cpu_engine(), out.raw_mutable());
+  dnnl::stream s(cpu_engine());
+  dnnl::reorder(src, dst).execute(s, src, dst);
+  s.wait();
+  return out;
+}
+
+class AddGroupKernel final : public Kernel {
+ public:
+  AddGroupKernel(qdq::AddGroup g, std::vector<int64_t> dims, bool b_one, std::shared_ptr<const Layouts> layouts)
+      : g_(std::move(g)), dims_(std::move(dims)), b_one_(b_one), layouts_(std::move(layouts)),
+        form_(cpu::qlinear::add_form(g_.a.scale, g_.a.zero_point, g_.b.scale, g_.b.zero_point, g_.y.scale,
+                                     g_.y.zero_point, g_.y.type == DType::UInt8)) {}
+
+  Status run(KernelContext& ctx) override {
+    const bool a_nhwc = layouts_->input_nhwc(g_.a_input), b_nhwc = layouts_->input_nhwc(g_.b_input);
+    const bool out_nhwc = layouts_->out_nhwc;
+    if (!a_nhwc && !b_nhwc && !out_nhwc) return cpu::qlinear::run_add_group(ctx, g_, form_);
+    // NHWC somewhere: the claim saw static shapes, the same on both sides or a single-element second one.
+    const Tensor* a = ctx.input_tensor(g_.a_input);
+    const Tensor* b = ctx.input_tensor(g_.b_input);
+    auto fits = [&](const Tensor* t, const ir::Node* dq, const qdq::ActQuant& q, bool one) {
+      return t && t->dtype() == (dq ? q.type : DType::Float) && (one ? t->numel() == 1 : t->dims() == dims_);
+    };
+    if (!fits(a, g_.a_dq, g_.a, false) || !fits(b, g_.b_dq, g_.b, b_one_))
+      return invalid("{}: the quantized Add group wants operands of shape [{}]", ctx.node().describe(),
+                     fmt::join(dims_, ","));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, g_.y.type, dims_, KernelContext::Fill::Uninitialized));
+    // Elements counted in the output's layout; an operand in the other layout is copied into it first
+    // (the first Add of a region can meet a plain input).
+    Tensor a_copy, b_copy;
+    if (a_nhwc != out_nhwc) a = &(a_copy = relaid(*a, out_nhwc));
+    if (!b_one_ && b_nhwc != out_nhwc) b = &(b_copy = relaid(*b, out_nhwc));
+    const Dequantized qa(g_.a.scale, g_.a.zero_point), qb(g_.b.scale, g_.b.zero_point);
+    const AddForm& f = form_;
+    auto body = [&](int64_t begin, int64_t end) {
+      auto typed = [&](auto* o) {
+        cpu::qlinear::with_reader(*a, qa, [&](const auto& ra) {
+          cpu::qlinear::with_reader(*b, qb, [&](const auto& rb) {
+            if (b_one_) {  // folded into the constant first, as ONNX Runtime does
+              const float k = cpu::qlinear::add_fold(f, f.rb, static_cast<int32_t>(rb(0)));
+              cpu::qlinear::add_folded_loop(ra, f.ra, k, o, begin, end, f);
+            } else {
+              cpu::qlinear::add_loop(ra, rb, o, begin, end, f);
+            }
+          });
+        });
+      };
+      if (g_.y.type == DType::UInt8) typed(y->mutable_data<uint8_t>());
+      else typed(y->mutable_data<int8_t>());
+    };
+    const int64_t n = y->numel();
+    constexpr int64_t kChunk = 1 << 15;
+    ThreadPool* pool = ctx.threads();
+    if (!pool || pool->size() < 2 || n < 2 * kChunk) body(0, n);
+    else
+      pool->parallel_for(static_cast<size_t>(n),
+                         [&](size_t s, size_t e) { body(static_cast<int64_t>(s), static_cast<int64_t>(e)); }, kChunk);
+    return Status::ok();
+  }
+
+ private:
+  qdq::AddGroup g_;
+  std::vector<int64_t> dims_;  // of the output and operand a (and operand b unless it is one element)
+  bool b_one_;
+  std::shared_ptr<const Layouts> layouts_;
+  AddForm form_;
+};
+
+}  // namespace
+
+std::optional<DnnlClaim> claim_add_group(const GraphView& view, const ir::Node& add) {
+  std::optional<qdq::AddGroup> g = qdq::match_add_group(view, add);
+  if (!g) return std::nullopt;
+  const std::vector<int64_t> da = static_dims(*add.input(0)), db = static_dims(*add.input(1));
+  const bool b_one = !db.empty() && std::all_of(db.begin(), db.end(), [](int64_t x) { return x == 1; }) &&
+                     db.size() <= da.size();
+  // NHWC only where the flat loop is right: a static 4-D operand a, and operand b the same or one element.
+  const bool four = da.size() == 4 && (da == db || b_one);
+  DnnlClaim dc;
+  dc.claim.nodes = g->nodes;
+  const size_t n_in = group_inputs(dc.claim.nodes).size();
+  dc.nhwc_ok.assign(n_in, false);
+  dc.nhwc_8bit_ok.assign(n_in, false);
+  auto allow = [&](size_t pos, const ir::Node* dq, bool ok) {
+    if (dq) dc.nhwc_8bit_ok[pos] = ok;
+    else dc.nhwc_ok[pos] = ok;
+  };
+  allow(g->a_input, g->a_dq, four);
+  allow(g->b_input, g->b_dq, four && !b_one);
+  // With a float operand, NHWC needs it to be a float 4-D tensor (the layout pass checks those only
+  // when asked); 8-bit operands are checked per input.
+  dc.nhwc_needs_all_float4 = !g->a_dq || !g->b_dq;
+  dc.out_nhwc_ok = four;
+  dc.out_8bit = true;
+  dc.same_layout = g->a_input == 0;  // the output follows operand a
+  std::shared_ptr<const Layouts> layouts = dc.layouts;
+  dc.claim.factory = [group = *g, da, b_one, layouts](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<AddGroupKernel>(group, da, b_one, layouts));
+  };
+  return dc;
+}
+
+}  // namespace ortool::rt::dnnl_ep
