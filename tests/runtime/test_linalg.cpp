@@ -141,6 +141,39 @@ TEST_CASE("MatMulInteger and QLinearMatMul apply zero points and requantize") {
   CHECK_FALSE(run1("MatMulInteger", 10, {u8({2, 2}, {1, 2, 3, 4}), u8({3, 1}, {1, 1, 1})}).is_ok());
 }
 
+// The kernel multiplies in float a chunk of K at a time, each chunk small enough to stay exact: extreme
+// values (255 - 0, -128 - 127) and K = 3000 need several chunks; batches share B; zero points per
+// tensor, per row of A and per column of B. Checked against int64 loops.
+TEST_CASE("MatMulInteger is exact for large K, extreme values, batches and per-row/column zero points") {
+  std::mt19937 rng(11);
+  for (int variant = 0; variant < 3; ++variant) {
+    const int64_t T = 3, M = 2, K = variant == 0 ? 3000 : 257, N = 5;
+    std::vector<uint8_t> a(static_cast<size_t>(T * M * K));
+    std::vector<int8_t> b(static_cast<size_t>(K * N));
+    for (auto& v : a) v = variant == 0 ? 255 : static_cast<uint8_t>(rng() % 256);
+    for (auto& v : b) v = variant == 0 ? -128 : static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    std::vector<uint8_t> za = variant == 2 ? std::vector<uint8_t>{3, 250} : std::vector<uint8_t>{0};
+    std::vector<int8_t> zb = variant == 2 ? std::vector<int8_t>{-3, 0, 5, 127, -128} : std::vector<int8_t>{127};
+    RValue r = out(run1("MatMulInteger", 10,
+                        {u8({T, M, K}, a), i8({K, N}, b), za.size() == 1 ? u8({}, za) : u8({M}, za),
+                         zb.size() == 1 ? i8({}, zb) : i8({N}, zb)}));
+    REQUIRE(r.tensor.dims() == std::vector<int64_t>{T, M, N});
+    const std::vector<int32_t> got = values<int32_t>(r);
+    int64_t wrong = 0;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int64_t s = 0;
+          for (int64_t k = 0; k < K; ++k)
+            s += (int64_t{a[static_cast<size_t>((t * M + m) * K + k)]} - za[za.size() == 1 ? 0 : static_cast<size_t>(m)]) *
+                 (int64_t{b[static_cast<size_t>(k * N + n)]} - zb[zb.size() == 1 ? 0 : static_cast<size_t>(n)]);
+          wrong += got[static_cast<size_t>((t * M + m) * N + n)] != static_cast<int32_t>(s);
+        }
+    INFO("variant " << variant);
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("Einsum: explicit and implicit outputs, ellipsis, diagonals, sums") {
   auto a = random_floats(12, 5, -1.0f, 1.0f), b = random_floats(20, 6, -1.0f, 1.0f);
   RValue mm = out(run1("Einsum", 12, {f32({3, 4}, a), f32({4, 5}, b)}, 1, {attr_s("equation", "ij,jk->ik")}));
