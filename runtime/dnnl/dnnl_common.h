@@ -181,7 +181,11 @@ std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node&
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
 // A QuantizeLinear or DequantizeLinear outside int8 groups, per tensor with constant 8-bit parameters.
 std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
-// "DQ, DQ -> Add -> Q" with operands of one static shape, in QLinearAdd's arithmetic (ONNX Runtime's bytes).
+// MatMulInteger with a constant 2-D int8 weight (zero point 0), int32 out (dynamic quantization).
+std::optional<DnnlClaim> claim_matmul_integer(const GraphView& view, const ir::Node& node, int threads);
+// Whether oneDNN's int8 kernels give exact results on this CPU (VNNI); see dnnl_int8.cpp.
+bool int8_exact_on_this_cpu();
+// "DQ, DQ -> Add -> Q" (static shapes, or one element on the second side), in QLinearAdd's arithmetic.
 std::optional<DnnlClaim> claim_add_group(const GraphView& view, const ir::Node& add);
 
 }  // namespace ortool::rt::dnnl_ep
