@@ -915,7 +915,7 @@ def cast23(m):
 
 
 def contrib_quant(m):
-    """com.microsoft QLinearAdd/QLinearMul, uint8 and int8, same shapes and broadcasts (a scalar, a
+    """com.microsoft QLinearAdd/QLinearMul (and QLinearSigmoid over every input value), uint8 and int8, same shapes and broadcasts (a scalar, a
     per-channel operand over rows, a row operand), scale ratios from 1/300 to 40 and the
     one-half ratios of clipped ranges, where ties are common: exactly equal."""
     shapes = [((2, 3, 5, 7), (2, 3, 5, 7)), ((2, 3, 5, 7), ()), ((64, 33), (64, 33)), ((1, 4, 6, 6), (1, 4, 1, 1)),
@@ -935,6 +935,16 @@ def contrib_quant(m):
                        X(m.i(lo, hi, *sb, dtype=t)), K(np.array(scales[1], np.float32)), K(np.array(zps[1], t)),
                        K(np.array(scales[2], np.float32)), K(np.array(zps[2], t))]
                 m.add(name, op, 13, ins, domain='com.microsoft', rtol=0, atol=0)
+    # QLinearSigmoid: a table over every 8-bit input, input ranges from narrow to saturating.
+    for t, lo, hi in ((np.uint8, 0, 256), (np.int8, -128, 128)):
+        for k, (xs, xz, ys, yz) in enumerate(((0.05, 128, 1 / 256, 0), (0.1, 20, 1 / 255, 0), (0.02, 200, 0.0039, 3),
+                                              (0.3, 100, 1 / 256, 0), (0.0173, 0, 1 / 255, 0))):
+            name = f'qlinearsigmoid_{np.dtype(t).name}_{k}'
+            m.seed(name)
+            shift = 0 if t == np.uint8 else 128
+            ins = [X(np.arange(lo, hi, dtype=np.int64).astype(t).reshape(1, -1)), K(np.array(xs, np.float32)),
+                   K(np.array(xz - shift, t)), K(np.array(ys, np.float32)), K(np.array(yz - shift, t))]
+            m.add(name, 'QLinearSigmoid', 13, ins, domain='com.microsoft', rtol=0, atol=0)
 
 
 def all_cases():
