@@ -87,22 +87,45 @@ class IntegerConvBase : public Kernel {
     out_dims = {n_batch, m_out};
     out_dims.insert(out_dims.end(), win.out.begin(), win.out.end());
 
-    std::vector<int32_t> xs = widen(x);
-    for (int32_t& v : xs) v -= xzp[0];
-    std::vector<int32_t> ws = widen(w);
+    // Float GEMMs on the zero-point-shifted values, a chunk of K at a time small enough that every
+    // product and partial sum is an integer at most 2^24 (exact in float in any order), summed in int32:
+    // Eigen's int32 product was 14x slower than the float model (a dynamic-quantized SqueezeNet).
+    std::vector<float> xs(static_cast<size_t>(x.numel()));
+    {
+      const std::vector<int32_t> xi = widen(x);
+      for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(xi[i] - xzp[0]);
+    }
+    const std::vector<int32_t> wi = widen(w);
     const int64_t mg = m_out / group_, ksize = win.kernel_size(), k = cg * ksize;
     const int64_t in_size = win.in_size(), out_size = win.out_size();
+    std::vector<float> ws(wi.size());
+    float max_x = 0, max_w = 0;
+    for (float v : xs) max_x = std::max(max_x, std::abs(v));
     for (int64_t m = 0; m < m_out; ++m) {
       const int32_t z = wzp.size() == 1 ? wzp[0] : wzp[static_cast<size_t>(m)];
-      for (int64_t i = 0; i < k; ++i) ws[static_cast<size_t>(m * k + i)] -= z;
+      for (int64_t i = 0; i < k; ++i) {
+        const auto v = static_cast<float>(wi[static_cast<size_t>(m * k + i)] - z);
+        ws[static_cast<size_t>(m * k + i)] = v;
+        max_w = std::max(max_w, std::abs(v));
+      }
     }
+    const double largest = static_cast<double>(max_x) * static_cast<double>(max_w);
+    const int64_t chunk =
+        largest > 0 ? std::max<int64_t>(1, static_cast<int64_t>(std::floor(16777216.0 / largest))) : std::max<int64_t>(k, 1);
     acc.assign(static_cast<size_t>(n_batch * m_out * out_size), 0);
-    std::vector<int32_t> col(static_cast<size_t>(k * out_size));
+    std::vector<float> col(static_cast<size_t>(k * out_size)), part(static_cast<size_t>(mg * out_size)), wchunk;
     for (int64_t n = 0; n < n_batch; ++n) {
       for (int64_t g = 0; g < group_; ++g) {
-        im2col<int32_t>(xs.data() + (n * c_in + g * cg) * in_size, cg, win, 0, col.data());
-        gemm_rowmajor<int32_t>(false, ws.data() + g * mg * k, col.data(), acc.data() + (n * m_out + g * mg) * out_size,
-                               mg, k, out_size, pool);
+        im2col<float>(xs.data() + (n * c_in + g * cg) * in_size, cg, win, 0, col.data());
+        int32_t* out = acc.data() + (n * m_out + g * mg) * out_size;
+        for (int64_t k0 = 0; k0 < k; k0 += chunk) {
+          const int64_t len = std::min(chunk, k - k0);
+          wchunk.resize(static_cast<size_t>(mg * len));
+          for (int64_t m = 0; m < mg; ++m)
+            std::copy_n(ws.data() + (g * mg + m) * k + k0, len, wchunk.data() + m * len);
+          gemm_rowmajor<float>(false, wchunk.data(), col.data() + k0 * out_size, part.data(), mg, len, out_size, pool);
+          for (size_t i = 0; i < part.size(); ++i) out[i] += static_cast<int32_t>(part[i]);
+        }
       }
     }
     return Status::ok();

@@ -330,6 +330,47 @@ TEST_CASE("ConvInteger and QLinearConv") {
   CHECK(!run_op("ConvInteger", 10, {u8({1, 1, 2, 2}, {1, 2, 3, 4}), u8({1, 1, 1, 1}, {2}), i8({}, {1})}).is_ok());
 }
 
+// The kernel multiplies in float a chunk of K = C x kh x kw at a time, each chunk small enough to be
+// exact: at the extreme values (255 - 0 times -128 - 127) K = 72 x 3 x 3 = 648 needs two chunks, and
+// groups, strides and padding (which reads the zero point) go through the same path. Against int64 loops.
+TEST_CASE("ConvInteger is exact for large kernels at extreme values, with groups, strides and padding") {
+  std::mt19937 rng(5);
+  for (int variant = 0; variant < 3; ++variant) {
+    const int64_t c = 72, m = 4, h = 6, w = 5, group = variant == 2 ? 2 : 1, stride = variant == 1 ? 2 : 1;
+    std::vector<uint8_t> x(static_cast<size_t>(c * h * w));
+    std::vector<int8_t> wt(static_cast<size_t>(m * (c / group) * 9));
+    for (auto& v : x) v = variant == 0 ? 255 : static_cast<uint8_t>(rng() % 256);
+    for (auto& v : wt) v = variant == 0 ? -128 : static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    const uint8_t xz = variant == 0 ? 0 : 77;
+    const int8_t wz = variant == 0 ? 127 : -3;
+    auto r = run_op("ConvInteger", 10, {u8({1, c, h, w}, x), i8({m, c / group, 3, 3}, wt), u8({}, {xz}), i8({}, {wz})},
+                    {ints("pads", {1, 1, 1, 1}), ints("strides", {stride, stride}), one("group", group)});
+    REQUIRE(r.is_ok());
+    const auto got = values<int32_t>((*r)[0]);
+    const int64_t oh = (h + 2 - 3) / stride + 1, ow = (w + 2 - 3) / stride + 1, cg = c / group, mg = m / group;
+    REQUIRE(got.size() == static_cast<size_t>(m * oh * ow));
+    int64_t wrong = 0;
+    for (int64_t o = 0; o < m; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          int64_t s = 0;
+          const int64_t g = o / mg;
+          for (int64_t ci = 0; ci < cg; ++ci)
+            for (int64_t ky = 0; ky < 3; ++ky)
+              for (int64_t kx = 0; kx < 3; ++kx) {
+                const int64_t iy = y * stride + ky - 1, ix = xx * stride + kx - 1;
+                const int64_t xv = iy < 0 || iy >= h || ix < 0 || ix >= w
+                                       ? 0
+                                       : int64_t{x[static_cast<size_t>(((g * cg + ci) * h + iy) * w + ix)]} - xz;
+                s += xv * (int64_t{wt[static_cast<size_t>(((o * cg + ci) * 3 + ky) * 3 + kx)]} - wz);
+              }
+          wrong += got[static_cast<size_t>((o * oh + y) * ow + xx)] != static_cast<int32_t>(s);
+        }
+    INFO("variant " << variant);
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("MaxPool values, indices, storage_order, ceil_mode and dilations") {
   std::vector<float> x;
   for (int i = 0; i < 16; ++i) x.push_back(static_cast<float>((i * 7) % 16));
