@@ -183,6 +183,8 @@ std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
 std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
 // MatMulInteger with a constant 2-D int8 weight (zero point 0), int32 out (dynamic quantization).
 std::optional<DnnlClaim> claim_matmul_integer(const GraphView& view, const ir::Node& node, int threads);
+// 2-D ConvInteger with a constant int8 weight (zero point 0), int32 out (dynamic quantization of convs).
+std::optional<DnnlClaim> claim_conv_integer(const GraphView& view, const ir::Node& node, int threads);
 // Whether oneDNN's int8 kernels give exact results on this CPU (VNNI); see dnnl_int8.cpp.
 bool int8_exact_on_this_cpu();
 // "DQ, DQ -> Add -> Q" (static shapes, or one element on the second side), in QLinearAdd's arithmetic.

@@ -165,6 +165,7 @@ class DnnlProvider final : public Provider {
       else if (op == "LSTM" || op == "GRU" || op == "RNN") c = dnnl_ep::claim_recurrent(local, *n);
       else if (op == "QuantizeLinear" || op == "DequantizeLinear") c = dnnl_ep::claim_qdq(local, *n);
       else if (op == "MatMulInteger") c = dnnl_ep::claim_matmul_integer(local, *n, threads_);
+      else if (op == "ConvInteger") c = dnnl_ep::claim_conv_integer(local, *n, threads_);
       else if (op == "MatMul" && !(c = dnnl_ep::claim_gemm(local, *n, threads_)))
         c = dnnl_ep::claim_matmul(local, *n, threads_);
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool" ||

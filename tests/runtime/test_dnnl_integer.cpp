@@ -1,5 +1,5 @@
-// Tests of the dnnl provider's MatMulInteger (runtime/dnnl/dnnl_matmul_integer.cpp): exact int32 results equal
-// to the cpu kernel's over shapes, activation types and zero points, and the cases it leaves to the cpu kernel.
+// Tests of the dnnl provider's MatMulInteger and ConvInteger (runtime/dnnl/dnnl_{matmul,conv}_integer.cpp): exact
+// int32 results equal to the cpu kernels' over shapes, activation types and zero points, and the cases left to cpu.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -93,5 +93,50 @@ TEST_CASE("dnnl MatMulInteger: a per-row activation zero point runs on the cpu k
   const Ran got = run(*m, {"dnnl", "cpu"}, feeds);
   const Tensor& x = got.outputs[0].tensor;
   for (int64_t i = 0; i < x.numel(); ++i) CHECK(x.data<int32_t>()[i] == ref.outputs[0].tensor.data<int32_t>()[i]);
+}
+TEST_CASE("dnnl ConvInteger equals the cpu kernel: groups, strides, dilations, pads reading the zero point") {
+  std::mt19937 rng(9);
+  const bool exact_cpu = rt::dnnl_ep::int8_exact_on_this_cpu();
+  int claimed = 0;
+  for (int iter = 0; iter < 14; ++iter) {
+    const DType at = iter % 3 == 0 ? DType::Int8 : DType::UInt8;
+    const int64_t group = iter % 4 == 1 ? 2 : iter % 4 == 3 ? 4 : 1;
+    const int64_t cg = 1 + static_cast<int64_t>(rng() % 40), mg = 1 + static_cast<int64_t>(rng() % 6);
+    const int64_t k = 1 + 2 * static_cast<int64_t>(rng() % 2), stride = 1 + static_cast<int64_t>(rng() % 2),
+                  dil = iter % 5 == 2 ? 2 : 1, pad = static_cast<int64_t>(rng() % 2);
+    const int64_t h = (k - 1) * dil + 1 + static_cast<int64_t>(rng() % 8), w = (k - 1) * dil + 1 + static_cast<int64_t>(rng() % 8);
+    const std::vector<int64_t> xdims{1 + static_cast<int64_t>(rng() % 2), cg * group, h, w};
+    auto m = std::make_unique<ir::Model>();
+    m->set_opset("", 13);
+    ir::Graph& g = *m->graph;
+    ir::Value* x = g.add_value("x");
+    Shape s;
+    for (int64_t d : xdims) s.push_back(Dim::known(d));
+    x->type = Type::tensor(at, s);
+    g.add_input(x);
+    ir::Value* zp = g.add_value("zp");
+    zp->type = Type::tensor(at, Shape{});
+    g.add_input(zp);
+    ir::Node* n = g.add_node("ConvInteger", "",
+                             {x, initializer(g, "w", random8(DType::Int8, {mg * group, cg, k, k}, rng)), zp}, {"y"}, "ci");
+    n->set_attr(ir::Attribute::make_int("group", group));
+    n->set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
+    n->set_attr(ir::Attribute::make_ints("dilations", {dil, dil}));
+    n->set_attr(ir::Attribute::make_ints("pads", {pad, pad, pad, pad}));
+    g.add_output(n->output(0));
+    const std::map<std::string, RValue> feeds{{"x", RValue(random8(at, xdims, rng))}, {"zp", RValue(random8(at, {}, rng))}};
+    INFO("iter " << iter << " group " << group << " cg " << cg << " k " << k << " stride " << stride << " dil " << dil);
+    const Ran ref = run(*m, {"cpu"}, feeds);
+    const Ran got = run(*m, {"dnnl", "cpu"}, feeds, 1 + iter % 2);
+    REQUIRE(got.timings.size() == 1);
+    claimed += got.timings[0].provider == "dnnl";
+    const Tensor& a = got.outputs[0].tensor;
+    const Tensor& b = ref.outputs[0].tensor;
+    REQUIRE(a.dims() == b.dims());
+    int64_t off = 0;
+    for (int64_t i = 0; i < a.numel(); ++i) off += a.data<int32_t>()[i] != b.data<int32_t>()[i];
+    CHECK(off == 0);
+  }
+  CHECK(claimed == (exact_cpu ? 14 : 0));
 }
 #endif  // ORTOOL_HAVE_DNNL
