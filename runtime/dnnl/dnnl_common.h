@@ -179,6 +179,15 @@ std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node&
 // Int8 groups (runtime/qdq_group.h) oneDNN runs, and the shared activation DequantizeLinears carried
 // as 8-bit tensors between them; takes their nodes in `view` (the provider's local copy).
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
+// An int8 step of dnnl_int8_ops.cpp (a table for an elementwise chain, Add/Mul, GlobalAveragePool, MaxPool,
+// Concat between DQ and Q), and the shared DequantizeLinears it reads (DQ, reading node): claim_int8
+// carries such a DQ as 8-bit when all its readers take 8-bit data.
+struct Int8OpClaim {
+  DnnlClaim claim;
+  std::vector<std::pair<const ir::Node*, const ir::Node*>> shared;
+};
+// Takes the steps' nodes in `view`; called by claim_int8 after its conv/matmul groups.
+std::vector<Int8OpClaim> claim_int8_ops(GraphView& view);
 // A QuantizeLinear or DequantizeLinear outside int8 groups, per tensor with constant 8-bit parameters.
 std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
 
