@@ -87,6 +87,21 @@ struct Geo {
 };
 Geo geo_of(const std::vector<int64_t>& d, bool nhwc) { return {d[0], d[1], d[2], d[3], nhwc}; }
 
+// acc = max(acc, src) over n values, and the row out of acc (through a requantization table when given):
+// restrict pointers, so the compiler vectorizes them (an 8-bit store could otherwise alias anything).
+template <typename X>
+void max_into(X* __restrict acc, const X* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = std::max(acc[i], src[i]);
+}
+template <typename X>
+void store_row(uint8_t* __restrict dst, const X* __restrict acc, int64_t n, const uint8_t* __restrict rq) {
+  if (!rq) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(acc[i]);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = rq[static_cast<uint8_t>(acc[i])];
+}
+
 class Int8OpKernel final : public Kernel {
  public:
   explicit Int8OpKernel(std::shared_ptr<const OpSpec> spec) : spec_(std::move(spec)) {}
@@ -357,12 +372,10 @@ class Int8OpKernel final : public Kernel {
                 for (int64_t kw = 0; kw < w.kernel[1]; ++kw) {
                   const int64_t iw = sw + kw * w.dilation[1];
                   if (iw < 0 || iw >= gi.w) continue;
-                  const X* src = px + gi.at(n, 0, ih, iw);
-                  for (int64_t c = 0; c < gi.c; ++c) acc[c] = std::max(acc[c], src[c]);
+                  max_into(acc.data(), px + gi.at(n, 0, ih, iw), gi.c);
                 }
               }
-              const int64_t o = go.at(n, 0, oh, ow);
-              for (int64_t c = 0; c < gi.c; ++c) put(o + c, acc[c]);
+              store_row(py + go.at(n, 0, oh, ow), acc.data(), gi.c, rq.empty() ? nullptr : rq.data());
             }
           }
         };
