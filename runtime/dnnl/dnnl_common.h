@@ -149,6 +149,11 @@ struct DnnlClaim {
   bool same_layout = false;
 };
 
+// The int64 values of a session-fixed 1-D tensor, or nullopt.
+std::optional<std::vector<int64_t>> fixed_ints(const GraphView& view, const ir::Value* v);
+// ONNX Reshape's target (allowzero 0) for input dims `in`: 0 copies the input dim, one -1 takes what is left.
+std::optional<std::vector<int64_t>> resolve_reshape(const std::vector<int64_t>& in, const std::vector<int64_t>& shape);
+
 // Claims made by the op files: nullopt when the node (or its group) is not for oneDNN. `threads`:
 // the session's, for work the kernel factories do.
 std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv, int threads);

@@ -40,7 +40,7 @@ void with_q8(DType t, F&& f) {
   else f(uint8_t{});
 }
 
-enum class Kind { Table, Binary, GlobalAvg, MaxPool, Concat };
+enum class Kind { Table, Binary, GlobalAvg, MaxPool, Concat, Shuffle, Slice };
 
 // One 8-bit activation input of a step.
 struct In8 {
@@ -60,6 +60,9 @@ struct OpSpec {
   std::vector<std::vector<uint8_t>> requant;  // MaxPool, Concat: per input, Q(DQ(byte)) (empty: identity)
   bool mul = false;                          // Binary
   cf::WindowAttrs attrs;                     // MaxPool
+  int64_t groups = 1;                        // Shuffle: channel c = i * (C / groups) + j goes to j * groups + i
+  std::vector<int64_t> x_dims;               // Shuffle: the input dims the graph's Reshape shapes were resolved for
+  int64_t start = 0, end = 0;                // Slice: the channel range (ONNX Slice's starts/ends, unclamped)
 };
 
 // Q_y(DQ_x(b)) per byte b, or empty when that is the identity.
@@ -120,6 +123,8 @@ class Int8OpKernel final : public Kernel {
       case Kind::GlobalAvg: return global_avg(ctx, *xs[0]);
       case Kind::MaxPool: return max_pool(ctx, *xs[0]);
       case Kind::Concat: return concat(ctx, xs);
+      case Kind::Shuffle: return shuffle(ctx, *xs[0]);
+      case Kind::Slice: return slice(ctx, *xs[0]);
     }
     return Status::ok();
   }
@@ -451,6 +456,61 @@ class Int8OpKernel final : public Kernel {
     return Status::ok();
   }
 
+  // Copies channel ranges between two 4-D 8-bit tensors of the same N, H, W in any orders: `count`
+  // channels from channel `from` of x to channel `to` of y.
+  static void copy_channels(const uint8_t* px, const Geo& gx, uint8_t* py, const Geo& gy, int64_t from, int64_t to,
+                            int64_t count) {
+    if (gx.nhwc && gy.nhwc) {
+      for (int64_t p = 0; p < gx.n * gx.hw(); ++p) std::memcpy(py + p * gy.c + to, px + p * gx.c + from, static_cast<size_t>(count));
+    } else if (!gx.nhwc && !gy.nhwc) {
+      for (int64_t n = 0; n < gx.n; ++n)
+        std::memcpy(py + (n * gy.c + to) * gy.hw(), px + (n * gx.c + from) * gx.hw(), static_cast<size_t>(count * gx.hw()));
+    } else {
+      for (int64_t n = 0; n < gx.n; ++n)
+        for (int64_t c = 0; c < count; ++c)
+          for (int64_t h = 0; h < gx.h; ++h)
+            for (int64_t w = 0; w < gx.w; ++w) py[gy.at(n, to + c, h, w)] = px[gx.at(n, from + c, h, w)];
+    }
+  }
+
+  Status shuffle(KernelContext& ctx, const Tensor& x) {
+    const OpSpec& s = *spec_;
+    if (x.dims() != s.x_dims)
+      return invalid("{}: input has shape {}; the shuffle was planned for {}", s.what, cf::dims_string(x.dims()),
+                     cf::dims_string(s.x_dims));
+    const Geo gx = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    const Geo gy = geo_of(x.dims(), s.layouts->out_nhwc);
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, x.dims()));
+    const auto* px = static_cast<const uint8_t*>(x.raw());
+    auto* py = static_cast<uint8_t*>(y->raw_mutable());
+    const int64_t g = s.groups, cg = gx.c / g;
+    if (gx.nhwc && gy.nhwc) {
+      for (int64_t p = 0; p < gx.n * gx.hw(); ++p) {
+        const uint8_t* __restrict src = px + p * gx.c;
+        uint8_t* __restrict dst = py + p * gx.c;
+        for (int64_t i = 0; i < g; ++i)
+          for (int64_t j = 0; j < cg; ++j) dst[j * g + i] = src[i * cg + j];
+      }
+      return Status::ok();
+    }
+    for (int64_t i = 0; i < g; ++i)
+      for (int64_t j = 0; j < cg; ++j) copy_channels(px, gx, py, gy, i * cg + j, j * g + i, 1);
+    return Status::ok();
+  }
+
+  Status slice(KernelContext& ctx, const Tensor& x) {
+    TRY(need_4d(x, "data"));
+    const OpSpec& s = *spec_;
+    const int64_t c = x.dims()[1];
+    auto clamp = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + c : v, 0, c); };
+    const int64_t b = clamp(s.start), e = std::max(b, clamp(s.end));
+    const Geo gx = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    const Geo gy{gx.n, e - b, gx.h, gx.w, s.layouts->out_nhwc};
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {gy.n, gy.c, gy.h, gy.w}));
+    copy_channels(static_cast<const uint8_t*>(x.raw()), gx, static_cast<uint8_t*>(y->raw_mutable()), gy, b, 0, e - b);
+    return Status::ok();
+  }
+
   std::shared_ptr<const OpSpec> spec_;
   std::vector<Tensor> requantized_;
   std::vector<int32_t> sums_;
@@ -595,7 +655,8 @@ std::optional<Match> match_table(const GraphView& view, const ir::Node& dq) {
 }
 
 // DQ(inputs) -> `core` -> Q with the op's own checks (`op_ok`, given the inputs' parameters).
-std::optional<Match> match_op(const GraphView& view, const ir::Node& core, Kind kind) {
+std::optional<Match> match_op(const GraphView& view, const ir::Node& core, Kind kind, size_t acts = SIZE_MAX) {
+  acts = std::min(acts, core.num_inputs());
   if (view.is_taken(&core) || core.num_outputs() != 1 || !core.output(0) || core.num_inputs() == 0) return std::nullopt;
   Match m;
   OpSpec& s = *m.spec;
@@ -605,7 +666,8 @@ std::optional<Match> match_op(const GraphView& view, const ir::Node& core, Kind 
   if (!q) return std::nullopt;
   std::vector<const ir::Node*> own;  // DequantizeLinears read by the core alone
   std::vector<ActQuant> qs;
-  for (const ir::Value* v : core.inputs()) {
+  for (size_t k = 0; k < acts; ++k) {
+    const ir::Value* v = core.input(k);
     ActQuant xq;
     const ir::Node* dq = dq8_of(view, v, &xq);
     if (!dq) return std::nullopt;
@@ -622,7 +684,7 @@ std::optional<Match> match_op(const GraphView& view, const ir::Node& core, Kind 
   m.nodes.push_back(q);
   sort_nodes(view, m.nodes);
   const std::vector<const ir::Value*> ins = group_inputs(m.nodes);
-  for (size_t k = 0; k < core.num_inputs(); ++k) {
+  for (size_t k = 0; k < acts; ++k) {
     const ir::Value* v = core.input(k);
     const ir::Node* dq = v->producer();
     const bool shared = std::find(own.begin(), own.end(), dq) == own.end();
@@ -650,6 +712,72 @@ int64_t known_rank(const GraphView& view, const ir::Value* v) {
   if (v && v->producer() && ir::is_op(*v->producer(), "DequantizeLinear"))
     if (const TensorPtr t = fixed_tensor(view, v->producer()->input(0))) return static_cast<int64_t>(t->rank());
   return declared_rank(v);
+}
+
+bool same_quant(const ActQuant& a, const ActQuant& b) {
+  return a.type == b.type && a.scale == b.scale && a.zero_point == b.zero_point;
+}
+
+// ShuffleNet's channel shuffle as quantizers write it: DQ -> Reshape [N, g, C/g, H, W] -> Q -> DQ ->
+// Transpose (0, 2, 1, 3, 4) -> Q -> DQ -> Reshape [N, C, H, W] -> Q, all with one scale and zero point
+// (then the 8-bit values only move: exact), starting at the first Reshape.
+std::optional<Match> match_shuffle(const GraphView& view, const ir::Node& r1) {
+  if (r1.num_inputs() != 2 || r1.attr_int("allowzero", 0) != 0 || view.is_taken(&r1)) return std::nullopt;
+  ActQuant xq;
+  const ir::Node* dq0 = dq8_of(view, r1.input(0), &xq);
+  const std::vector<int64_t> x = known_dims(view, r1.input(0));
+  if (!dq0 || x.size() != 4) return std::nullopt;
+  Match m;
+  m.nodes = {dq0, &r1};
+  // The op after `op` -> Q -> DQ (both with x's parameters, each read only by the next).
+  auto next = [&](const ir::Node* op) -> const ir::Node* {
+    ActQuant q;
+    const ir::Node* qn = q8_after(view, op->output(0), &q);
+    if (!qn || !same_quant(q, xq) || qn->output(0)->uses().size() != 1) return nullptr;
+    const ir::Node* dq = qn->output(0)->uses()[0].node;
+    auto pq = qdq::node_quant(view, *dq);
+    if (!ir::is_op(*dq, "DequantizeLinear") || view.is_taken(dq) || !pq || !same_quant(*pq, xq) ||
+        dq->output(0)->uses().size() != 1)
+      return nullptr;
+    const ir::Node* n2 = dq->output(0)->uses()[0].node;
+    if (view.is_taken(n2) || n2->num_outputs() != 1 || !n2->output(0)) return nullptr;
+    m.nodes.push_back(qn);
+    m.nodes.push_back(dq);
+    return n2;
+  };
+  const auto shape5 = fixed_ints(view, r1.input(1));
+  const auto d5 = shape5 ? resolve_reshape(x, *shape5) : std::nullopt;
+  if (!d5 || d5->size() != 5 || (*d5)[0] != x[0] || (*d5)[1] * (*d5)[2] != x[1] || (*d5)[3] != x[2] || (*d5)[4] != x[3])
+    return std::nullopt;
+  const ir::Node* tr = next(&r1);
+  if (!tr || !ir::is_op(*tr, "Transpose") || tr->attr_ints("perm") != std::vector<int64_t>{0, 2, 1, 3, 4}) return std::nullopt;
+  m.nodes.push_back(tr);
+  const ir::Node* r2 = next(tr);
+  if (!r2 || !ir::is_op(*r2, "Reshape") || r2->num_inputs() != 2 || r2->attr_int("allowzero", 0) != 0) return std::nullopt;
+  const auto shape4 = fixed_ints(view, r2->input(1));
+  const std::vector<int64_t> t5{x[0], (*d5)[2], (*d5)[1], x[2], x[3]};
+  const auto d4 = shape4 ? resolve_reshape(t5, *shape4) : std::nullopt;
+  if (!d4 || *d4 != x) return std::nullopt;
+  m.nodes.push_back(r2);
+  ActQuant yq;
+  const ir::Node* qend = q8_after(view, r2->output(0), &yq);
+  if (!qend || !same_quant(yq, xq)) return std::nullopt;
+  m.nodes.push_back(qend);
+  sort_nodes(view, m.nodes);
+  for (const ir::Node* n : m.nodes)
+    if (n != qend && !view.read_only_by(*n->output(0), m.nodes)) return std::nullopt;
+  OpSpec& s = *m.spec;
+  s.kind = Kind::Shuffle;
+  s.core = &r1;
+  s.y = yq;
+  s.groups = (*d5)[1];
+  s.x_dims = x;
+  const std::vector<const ir::Value*> ins = group_inputs(m.nodes);
+  const auto at = std::find(ins.begin(), ins.end(), dq0->input(0));
+  if (at == ins.end()) return std::nullopt;
+  s.ins = {In8{xq, static_cast<size_t>(at - ins.begin()), false}};
+  s.what = describe_nodes(m.nodes);
+  return m;
 }
 
 std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
@@ -691,6 +819,24 @@ std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
     m->spec->requant = {requant_table(m->spec->ins[0].q, m->spec->y)};
     return m;
   }
+  if (op == "Slice") {  // a channel range of a 4-D tensor, constant starts/ends, step 1
+    if (view.opset(n) < 10 || n.num_inputs() < 4 || n.num_inputs() > 5 || known_rank(view, n.input(0)) != 4)
+      return std::nullopt;
+    const auto starts = fixed_ints(view, n.input(1)), ends = fixed_ints(view, n.input(2)), axes = fixed_ints(view, n.input(3));
+    if (!starts || !ends || !axes || starts->size() != 1 || ends->size() != 1 || axes->size() != 1 ||
+        ((*axes)[0] != 1 && (*axes)[0] != -3))
+      return std::nullopt;
+    if (n.num_inputs() == 5 && n.input(4)) {
+      const auto steps = fixed_ints(view, n.input(4));
+      if (!steps || steps->size() != 1 || (*steps)[0] != 1) return std::nullopt;
+    }
+    auto m = match_op(view, n, Kind::Slice, 1);
+    if (!m || !same_quant(m->spec->ins[0].q, m->spec->y)) return std::nullopt;
+    m->spec->start = (*starts)[0];
+    m->spec->end = (*ends)[0];
+    return m;
+  }
+  if (op == "Reshape") return match_shuffle(view, n);
   if (op == "Concat") {
     const int64_t axis = n.attr_int("axis", 0);
     if (axis != 1 && axis != -3) return std::nullopt;

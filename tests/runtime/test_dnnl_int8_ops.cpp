@@ -301,6 +301,46 @@ TEST_CASE("dnnl int8 Concat along channels between DQ and Q equals the cpu refer
   }
 }
 
+Tensor ints(const std::vector<int64_t>& v) {
+  Tensor t(DType::Int64, {static_cast<int64_t>(v.size())});
+  std::copy(v.begin(), v.end(), t.mutable_data<int64_t>());
+  return t;
+}
+
+TEST_CASE("dnnl int8 channel shuffle and channel Slices between DQ and Q equal the cpu reference") {
+  std::mt19937 rng(46);
+  for (int iter = 0; iter < 16; ++iter) {
+    Builder b(rng);
+    const int64_t g = pick(rng, 1, 4), cg = pick(rng, 1, 6), c = g * cg;
+    const std::vector<int64_t> d{pick(rng, 1, 2), c, pick(rng, 1, 7), pick(rng, 1, 7)};
+    const Q8 q = Q8::random(rng);
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : q, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, q, d);
+    // Reshape [N, g, C/g, H, W] (with a 0 and a -1, as exporters write), Transpose, Reshape back; Q/DQ between.
+    ir::Value* r5 = b.g.add_node("Reshape", "", {b.dq(x, q), initializer(b.g, "s5", ints({0, g, -1, d[2], d[3]}))}, {"r5"}, "r5")->output(0);
+    const std::vector<int64_t> d5{d[0], g, cg, d[2], d[3]}, t5{d[0], cg, g, d[2], d[3]};
+    ir::Node* tr = b.g.add_node("Transpose", "", {b.dq(b.q(r5, q, d5), q)}, {"t5"}, "tr");
+    tr->set_attr(ir::Attribute::make_ints("perm", {0, 2, 1, 3, 4}));
+    ir::Value* r4 = b.g.add_node("Reshape", "", {b.dq(b.q(tr->output(0), q, t5), q), initializer(b.g, "s4", ints({d[0], c, d[2], d[3]}))},
+                                 {"r4"}, "r4")->output(0);
+    ir::Value* shuffled = b.dq(b.q(r4, q, d), q);  // read by both Slices: carried as 8-bit
+    const int64_t half = c / 2;
+    int k = 0;
+    for (const auto& [st, en] : {std::pair<int64_t, int64_t>{0, half}, std::pair<int64_t, int64_t>{half - c, INT64_MAX}}) {
+      const std::string n = fmt::format("slice{}", k++);
+      ir::Value* sl = b.g.add_node("Slice", "", {shuffled, initializer(b.g, n + "_b", ints({st})), initializer(b.g, n + "_e", ints({en})),
+                                                 initializer(b.g, n + "_a", ints({iter % 3 == 0 ? -3 : 1}))},
+                                   {n}, n)->output(0);
+      const std::vector<int64_t> od{d[0], st == 0 ? half : c - half, d[2], d[3]};
+      if (od[1] > 0) b.output(b.q(sl, q, od), q, od, iter % 4 >= 2);
+      else b.g.add_output(b.q(sl, q, od));
+    }
+    check(b, fmt::format("case {}: g {} C/g {} region {} dims {},{},{},{}", iter, g, cg, region, d[0], d[1], d[2], d[3]), 0,
+          iter % 2 + 1);
+  }
+}
+
 }  // namespace
 
 #endif  // ORTOOL_HAVE_DNNL
