@@ -303,7 +303,6 @@ class Int8OpKernel final : public Kernel {
   }
 
   Status global_avg(KernelContext& ctx, const Tensor& x) {
-    (void)ctx;
     TRY(need_4d(x, "X"));
     const OpSpec& s = *spec_;
     const Geo g = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
@@ -414,7 +413,6 @@ class Int8OpKernel final : public Kernel {
   }
 
   Status concat(KernelContext& ctx, const std::vector<const Tensor*>& xs) {
-    (void)ctx;
     const OpSpec& s = *spec_;
     int64_t channels = 0;
     for (const Tensor* t : xs) {
