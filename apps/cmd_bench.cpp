@@ -15,6 +15,7 @@
 #include <set>
 
 #include "apps/cli_util.h"
+#include "apps/cmd_bench_int8.h"
 #include "apps/commands.h"
 #include "apps/cli_parse.h"
 #include "apps/input_options.h"
@@ -161,6 +162,7 @@ int bench_command(BenchArgs& a) {
   std::vector<std::pair<std::string, OpRow>> ops(by_op.begin(), by_op.end());
   std::sort(ops.begin(), ops.end(), [](const auto& x, const auto& y) { return x.second.ms > y.second.ms; });
   std::sort(nodes.begin(), nodes.end(), [](const auto& x, const auto& y) { return x.total_ms > y.total_ms; });
+  std::vector<rt::qdq::GroupRow> int8_rows;  // quantized models: what became of their int8 groups
   if (a.profile) {
     nlohmann::json jo = nlohmann::json::array(), jn = nlohmann::json::array();
     for (const auto& [op, r] : ops) jo.push_back({{"op_type", op}, {"nodes", r.nodes}, {"ms", r.ms}});
@@ -175,6 +177,10 @@ int bench_command(BenchArgs& a) {
     nlohmann::json jp = nlohmann::json::array();
     for (const auto& [provider, r] : by_provider) jp.push_back({{"provider", provider}, {"nodes", r.nodes}, {"ms", r.ms}});
     j["profile"] = {{"ops", jo}, {"slowest_nodes", jn}, {"providers", jp}, {"node_total_ms", total}};
+    auto rows = rt::qdq::int8_group_report(*m.model, a.in.providers, m.session->threads_used(), nodes, runs);
+    if (!rows.is_ok()) return report(rows.status());
+    int8_rows = std::move(rows).value();
+    if (!int8_rows.empty()) j["profile"]["int8_groups"] = int8_groups_json(int8_rows);
   }
   if (!a.html.empty())
     if (Status st = write_html(a.html, "bench", j, a.model); !st.is_ok()) return report(st);
@@ -206,6 +212,7 @@ int bench_command(BenchArgs& a) {
     for (size_t i = 0; i < nodes.size() && i < static_cast<size_t>(a.top); ++i)
       fmt::print("  {:<40.40} {:>9} {:>10.3f}\n", nodes[i].node->describe(), nodes[i].provider,
                  nodes[i].total_ms / runs);
+    print_int8_groups(int8_rows, a.top);
   }
   return kExitOk;
 }
@@ -221,7 +228,9 @@ Command register_bench(CLI::App& parent) {
   app->add_option("--iters", args->iters, "Timed runs (default 50)")->check(integer_in(1, 10000000));
   app->add_option("--max-seconds", args->max_seconds, "Stop timing after this many seconds (default: no limit)")
       ->check(number_in(0, 1e6));
-  app->add_flag("--profile", args->profile, "Time every node: table per op type and the slowest nodes");
+  app->add_flag("--profile", args->profile,
+                "Time every node: table per op type and the slowest nodes; on a quantized model also the int8 groups "
+                "run as one step and the int8 ops that fell back, with the reason");
   app->add_flag("--no-optimize", args->no_optimize,
                 "Run the graph as it is (default: optimize it in memory first, as ONNX Runtime does)");
   app->add_option("--top", args->top, "Slowest nodes to list with --profile (default 10)")->check(integer_in(1, 100000));

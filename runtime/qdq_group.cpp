@@ -159,6 +159,21 @@ bool read_bias(const GraphView& view, const ir::Value* b, int64_t m, std::vector
 
 const std::vector<Int8OpRule>& int8_rules() { return kRules; }
 
+std::optional<ActQuant> node_quant(const GraphView& view, const ir::Node& n) {
+  const bool q = ir::is_op(n, "QuantizeLinear");
+  if ((!q && !ir::is_op(n, "DequantizeLinear")) || n.num_inputs() < 2 || n.num_inputs() > 3 || !n.input(0) ||
+      n.num_outputs() != 1 || !n.output(0) || n.attr_int("block_size", 0) != 0)
+    return std::nullopt;
+  DType type = DType::UInt8;
+  if (q) {
+    if (const ir::Attribute* od = n.attr("output_dtype"); od && od->i != 0) type = static_cast<DType>(od->i);
+  } else {
+    const ir::Value* x = n.input(0);
+    type = x->type.is_tensor() ? x->type.elem : DType::Undefined;
+  }
+  return act_quant(view, n.input(1), input_at(n, 2), type);
+}
+
 const Int8OpRule* int8_rule(const ir::Node& core) {
   if (!ir::is_default_domain(core.domain())) return nullptr;
   for (const Int8OpRule& r : kRules)

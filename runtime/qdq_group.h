@@ -45,6 +45,11 @@ struct ActQuant {
   DType type = DType::UInt8;  // UInt8 or Int8
 };
 
+// The per-tensor quantization of a default-domain QuantizeLinear or DequantizeLinear with constant
+// parameters (8-bit type from the zero point, else Q's output_dtype or uint8, DQ's declared input), or
+// nullopt (per axis, blocked, 16-bit, not constant).
+std::optional<ActQuant> node_quant(const GraphView& view, const ir::Node& qdq);
+
 // One matched group.
 struct Int8Group {
   const Int8OpRule* rule = nullptr;

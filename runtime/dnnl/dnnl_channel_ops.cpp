@@ -18,18 +18,12 @@
 
 namespace ortool::rt::dnnl_ep {
 
-namespace {
-
-std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
-
-// The int64 values of a session-fixed 1-D tensor, or nullopt.
 std::optional<std::vector<int64_t>> fixed_ints(const GraphView& view, const ir::Value* v) {
   const TensorPtr t = fixed_tensor(view, v);
   if (!t || t->dtype() != DType::Int64 || t->rank() != 1) return std::nullopt;
   return std::vector<int64_t>(t->data<int64_t>(), t->data<int64_t>() + t->numel());
 }
 
-// ONNX Reshape's target (allowzero 0): 0 copies the input dim, one -1 takes what is left.
 std::optional<std::vector<int64_t>> resolve_reshape(const std::vector<int64_t>& in, const std::vector<int64_t>& shape) {
   int64_t total = 1, known = 1;
   for (int64_t d : in) total *= d;
@@ -53,6 +47,10 @@ std::optional<std::vector<int64_t>> resolve_reshape(const std::vector<int64_t>& 
   }
   return out;
 }
+
+namespace {
+
+std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
 
 struct ShuffleSpec {
   std::vector<const ir::Node*> nodes;  // [Concat,] Reshape, Transpose, Reshape

@@ -149,6 +149,11 @@ struct DnnlClaim {
   bool same_layout = false;
 };
 
+// The int64 values of a session-fixed 1-D tensor, or nullopt.
+std::optional<std::vector<int64_t>> fixed_ints(const GraphView& view, const ir::Value* v);
+// ONNX Reshape's target (allowzero 0) for input dims `in`: 0 copies the input dim, one -1 takes what is left.
+std::optional<std::vector<int64_t>> resolve_reshape(const std::vector<int64_t>& in, const std::vector<int64_t>& shape);
+
 // Claims made by the op files: nullopt when the node (or its group) is not for oneDNN. `threads`:
 // the session's, for work the kernel factories do.
 std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv, int threads);
@@ -179,6 +184,15 @@ std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node&
 // Int8 groups (runtime/qdq_group.h) oneDNN runs, and the shared activation DequantizeLinears carried
 // as 8-bit tensors between them; takes their nodes in `view` (the provider's local copy).
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
+// An int8 step of dnnl_int8_ops.cpp (a table for an elementwise chain, Add/Mul, GlobalAveragePool, MaxPool,
+// Concat between DQ and Q), and the shared DequantizeLinears it reads (DQ, reading node): claim_int8
+// carries such a DQ as 8-bit when all its readers take 8-bit data.
+struct Int8OpClaim {
+  DnnlClaim claim;
+  std::vector<std::pair<const ir::Node*, const ir::Node*>> shared;
+};
+// Takes the steps' nodes in `view`; called by claim_int8 after its conv/matmul groups.
+std::vector<Int8OpClaim> claim_int8_ops(GraphView& view);
 // A QuantizeLinear or DequantizeLinear outside int8 groups, per tensor with constant 8-bit parameters.
 std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
 // MatMulInteger with a constant 2-D int8 weight (zero point 0), int32 out (dynamic quantization).

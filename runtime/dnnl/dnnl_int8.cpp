@@ -430,28 +430,39 @@ std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
     if (!g) continue;
     if (auto s = supported(std::move(*g))) specs.push_back(std::move(*s));
   }
-  // Shared activation DequantizeLinears: carried when every reader is the activation of a group here.
-  // (In graph order, so claims come out the same on every run.)
-  std::vector<std::pair<const ir::Node*, std::vector<size_t>>> shared;
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (!specs[i]->g.x_dq_shared) continue;
-    auto it = std::find_if(shared.begin(), shared.end(), [&](const auto& e) { return e.first == specs[i]->g.x_dq; });
-    if (it == shared.end()) it = shared.insert(shared.end(), {specs[i]->g.x_dq, {}});
-    it->second.push_back(i);
-  }
   std::vector<DnnlClaim> out;
-  for (const auto& [dq, users] : shared) {
+  for (const auto& s : specs)
+    for (const ir::Node* m : s->g.nodes) view.take(static_cast<size_t>(view.index_of(m)));
+  std::vector<Int8OpClaim> ops = claim_int8_ops(view);
+  // Shared activation DequantizeLinears: carried when every reader takes 8-bit data there (a group's
+  // activation, an int8 op's input). (In graph order, so claims come out the same on every run.)
+  struct Reader {
+    const ir::Node* node;
+    int index;  // -1: any input of the node
+    const std::vector<const ir::Node*>* nodes;
+  };
+  std::vector<std::pair<const ir::Node*, std::vector<Reader>>> shared;
+  auto add_reader = [&](const ir::Node* dq, Reader r) {
+    auto it = std::find_if(shared.begin(), shared.end(), [&](const auto& e) { return e.first == dq; });
+    if (it == shared.end()) it = shared.insert(shared.end(), {dq, {}});
+    it->second.push_back(r);
+  };
+  for (const auto& s : specs)
+    if (s->g.x_dq_shared) add_reader(s->g.x_dq, {s->g.core, s->g.rule->x_input, &s->g.nodes});
+  for (const Int8OpClaim& c : ops)
+    for (const auto& [dq, node] : c.shared) add_reader(dq, {node, -1, &c.claim.claim.nodes});
+  std::sort(shared.begin(), shared.end(), [&](const auto& a, const auto& b) { return view.index_of(a.first) < view.index_of(b.first); });
+  for (const auto& [dq, readers] : shared) {
     std::vector<const ir::Node*> all{dq};
-    for (size_t i : users) all.insert(all.end(), specs[i]->g.nodes.begin(), specs[i]->g.nodes.end());
+    for (const Reader& r : readers) all.insert(all.end(), r.nodes->begin(), r.nodes->end());
     const ir::Value* v = dq->output(0);
     bool ok = view.read_only_by(*v, all) && !view.is_taken(dq);
     for (const ir::Use& u : v->uses()) {
       bool as_x = false;
-      for (size_t i : users)
-        as_x = as_x || (u.node == specs[i]->g.core && u.index == specs[i]->g.rule->x_input);
+      for (const Reader& r : readers) as_x = as_x || (u.node == r.node && (r.index < 0 || static_cast<int>(u.index) == r.index));
       ok = ok && as_x;
     }
-    if (!ok) continue;  // the DequantizeLinear runs on its own and its groups quantize its output back
+    if (!ok) continue;  // the DequantizeLinear runs on its own and its readers quantize its output back
     DnnlClaim dc;
     dc.claim.nodes = {dq};
     dc.nhwc_ok.assign(dq->num_inputs(), false);
@@ -466,10 +477,8 @@ std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
     view.take(static_cast<size_t>(view.index_of(dq)));
     out.push_back(std::move(dc));
   }
-  for (size_t i = 0; i < specs.size(); ++i) {
-    for (const ir::Node* m : specs[i]->g.nodes) view.take(static_cast<size_t>(view.index_of(m)));
-    out.push_back(int8_claim(specs[i], threads));
-  }
+  for (size_t i = 0; i < specs.size(); ++i) out.push_back(int8_claim(specs[i], threads));
+  for (Int8OpClaim& c : ops) out.push_back(std::move(c.claim));
   return out;
 }
 

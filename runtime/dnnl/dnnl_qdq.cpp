@@ -11,7 +11,6 @@
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
-#include "runtime/thread_pool.h"
 
 namespace ortool::rt::dnnl_ep {
 
@@ -26,19 +25,6 @@ struct QdqSpec {
   DType q_type = DType::UInt8;  // the 8-bit side
 };
 
-// Splits [0, n) over the session's threads when it is worth it.
-template <typename F>
-void split(KernelContext& ctx, int64_t n, F&& f) {
-  constexpr int64_t kChunk = 1 << 16;
-  ThreadPool* pool = ctx.threads();
-  if (!pool || pool->size() < 2 || n < 2 * kChunk) {
-    f(0, n);
-    return;
-  }
-  pool->parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) { f(static_cast<int64_t>(b), static_cast<int64_t>(e)); },
-                     kChunk);
-}
-
 class QdqKernel final : public Kernel {
  public:
   QdqKernel(const KernelInit& init, QdqSpec s) : spec_(s), fallback_(init) {}
@@ -49,7 +35,7 @@ class QdqKernel final : public Kernel {
     if (!x || x->dtype() != want) return fallback_.run(ctx, x ? x->dtype() : want);
     const DType out = spec_.quantize ? spec_.q_type : DType::Float;
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out, x->dims(), KernelContext::Fill::Uninitialized));
-    split(ctx, x->numel(), [&](int64_t b, int64_t e) {
+    split_loop(ctx, x->numel(), [&](int64_t b, int64_t e) {
       if (spec_.quantize && out == DType::UInt8)
         quantize_loop(x->data<float>(), y->mutable_data<uint8_t>(), b, e, spec_.scale, spec_.zero_point);
       else if (spec_.quantize)

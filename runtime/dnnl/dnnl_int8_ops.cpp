@@ -1,0 +1,905 @@
+// The dnnl provider's int8 steps between its conv/matmul groups, on the 8-bit data (NHWC inside int8 regions):
+// DequantizeLinear -> float elementwise chain -> QuantizeLinear as a 256-entry table, and DQ -> op -> Q for
+// Add/Mul, GlobalAveragePool, MaxPool and Concat, so no float tensor is made between int8 groups.
+//
+// Exactness against the cpu reference (DQ, the float op, Q): the table is the reference kernels' own result
+// for each of the 256 inputs (run_node at claim time), so a chain (SiLU's Sigmoid, Q, DQ, Mul included) is
+// bit-equal; Add/Mul dequantize, add or multiply and quantize each element with the reference's float
+// arithmetic (bit-equal); MaxPool and Concat move 8-bit values (max commutes with the monotone Q(DQ(.)),
+// which a per-input table applies when the parameters differ: bit-equal); GlobalAveragePool sums in int32
+// and rounds once, within one step of the reference's float sum.
+//
+// An input whose DequantizeLinear also feeds other steps is read as that DQ's output: 8-bit when claim_int8
+// carries it, else float, which the kernel quantizes back (exact: round((q - z) * s / s) + z = q).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <span>
+#include <unordered_set>
+
+#include "runtime/cpu/conv.h"
+#include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_quant_loops.h"
+#include "runtime/partition.h"
+#include "runtime/qdq_add_group.h"
+#include "runtime/qdq_group.h"
+#include "runtime/session.h"
+
+namespace ortool::rt::dnnl_ep {
+
+namespace {
+
+namespace cf = cpu::conv_family;
+using qdq::ActQuant;
+
+// Calls f with a value of the C++ type of 8-bit `t`.
+template <typename F>
+void with_q8(DType t, F&& f) {
+  if (t == DType::Int8) f(int8_t{});
+  else f(uint8_t{});
+}
+
+enum class Kind { Table, Binary, GlobalAvg, MaxPool, Concat, Shuffle, Slice };
+
+// One 8-bit activation input of a step.
+struct In8 {
+  ActQuant q;         // its DequantizeLinear's parameters
+  size_t input = 0;   // the step input holding it (the DQ's 8-bit input, or a shared DQ's output)
+  bool shared = false;
+};
+
+struct OpSpec {
+  Kind kind = Kind::Table;
+  std::string what;
+  const ir::Node* core = nullptr;  // the op (Table: the first DequantizeLinear)
+  std::vector<In8> ins;
+  ActQuant y;
+  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
+  std::vector<uint8_t> table;                // Table: output byte per input byte
+  std::vector<std::vector<uint8_t>> requant;  // MaxPool, Concat: per input, Q(DQ(byte)) (empty: identity)
+  bool mul = false;                          // Binary
+  cf::WindowAttrs attrs;                     // MaxPool
+  int64_t groups = 1;                        // Shuffle: channel c = i * (C / groups) + j goes to j * groups + i
+  std::vector<int64_t> x_dims;               // Shuffle: the input dims the graph's Reshape shapes were resolved for
+  int64_t start = 0, end = 0;                // Slice: the channel range (ONNX Slice's starts/ends, unclamped)
+};
+
+// Q_y(DQ_x(b)) per byte b, or empty when that is the identity.
+std::vector<uint8_t> requant_table(const ActQuant& x, const ActQuant& y) {
+  if (x.type == y.type && x.scale == y.scale && x.zero_point == y.zero_point) return {};
+  std::vector<uint8_t> t(256);
+  for (int b = 0; b < 256; ++b) {
+    float f = 0;
+    with_q8(x.type, [&](auto xv) { f = dequantize_one(static_cast<decltype(xv)>(b), x.scale, x.zero_point); });
+    with_q8(y.type, [&](auto yv) { t[static_cast<size_t>(b)] = static_cast<uint8_t>(quantize_one<decltype(yv)>(f, y.scale, y.zero_point)); });
+  }
+  return t;
+}
+
+// --- kernels ---------------------------------------------------------------------------------------------
+
+// Offset of (n, c, h, w) in a [N, C, H, W] tensor stored NCHW or NHWC.
+struct Geo {
+  int64_t n = 1, c = 1, h = 1, w = 1;
+  bool nhwc = false;
+  int64_t hw() const { return h * w; }
+  int64_t at(int64_t in, int64_t ic, int64_t ih, int64_t iw) const {
+    return nhwc ? ((in * h + ih) * w + iw) * c + ic : ((in * c + ic) * h + ih) * w + iw;
+  }
+};
+Geo geo_of(const std::vector<int64_t>& d, bool nhwc) { return {d[0], d[1], d[2], d[3], nhwc}; }
+
+// acc = max(acc, src) over n values, and the row out of acc (through a requantization table when given):
+// restrict pointers, so the compiler vectorizes them (an 8-bit store could otherwise alias anything).
+template <typename X>
+void max_into(X* __restrict acc, const X* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = std::max(acc[i], src[i]);
+}
+template <typename X>
+void store_row(uint8_t* __restrict dst, const X* __restrict acc, int64_t n, const uint8_t* __restrict rq) {
+  if (!rq) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(acc[i]);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = rq[static_cast<uint8_t>(acc[i])];
+}
+
+class Int8OpKernel final : public Kernel {
+ public:
+  explicit Int8OpKernel(std::shared_ptr<const OpSpec> spec) : spec_(std::move(spec)) {}
+
+  Status run(KernelContext& ctx) override {
+    const OpSpec& s = *spec_;
+    std::vector<const Tensor*> xs;
+    requantized_.resize(s.ins.size());
+    for (size_t k = 0; k < s.ins.size(); ++k) {
+      ASSIGN_OR_RETURN(const Tensor* t, input8(ctx, k));
+      xs.push_back(t);
+    }
+    switch (s.kind) {
+      case Kind::Table: return table(ctx, *xs[0]);
+      case Kind::Binary: return binary(ctx, *xs[0], *xs[1]);
+      case Kind::GlobalAvg: return global_avg(ctx, *xs[0]);
+      case Kind::MaxPool: return max_pool(ctx, *xs[0]);
+      case Kind::Concat: return concat(ctx, xs);
+      case Kind::Shuffle: return shuffle(ctx, *xs[0]);
+      case Kind::Slice: return slice(ctx, *xs[0]);
+    }
+    return Status::ok();
+  }
+
+ private:
+  // The 8-bit data of input k: as given, or quantized back from the float output of a shared
+  // DequantizeLinear that ran on its own.
+  Result<const Tensor*> input8(KernelContext& ctx, size_t k) {
+    const In8& in = spec_->ins[k];
+    const Tensor* x = ctx.input_tensor(in.input);
+    if (x && x->dtype() == in.q.type) return x;
+    if (!x || !in.shared || x->dtype() != DType::Float)
+      return invalid("{}: input {} is {}; its zero point says {}", spec_->what, k, x ? dtype_name(x->dtype()) : "absent",
+                     dtype_name(in.q.type));
+    Tensor& r = requantized_[k];
+    if (r.dims() != x->dims() || r.dtype() != in.q.type) r = Tensor(in.q.type, x->dims());
+    const float* f = x->data<float>();
+    with_q8(in.q.type, [&](auto v) {
+      using Q = decltype(v);
+      Q* o = r.mutable_data<Q>();
+      split_loop(ctx, x->numel(), [&](int64_t b, int64_t e) { quantize_loop(f, o, b, e, in.q.scale, in.q.zero_point); });
+    });
+    return &r;
+  }
+
+  Result<Tensor*> output(KernelContext& ctx, std::vector<int64_t> dims) {
+    return ctx.allocate_output(0, spec_->y.type, std::move(dims), KernelContext::Fill::Uninitialized);
+  }
+
+  Status need_4d(const Tensor& x, const char* name) const {
+    if (x.rank() != 4) return invalid("{}: input {} has rank {}; want [N, C, H, W]", spec_->what, name, x.rank());
+    return Status::ok();
+  }
+
+  Status table(KernelContext& ctx, const Tensor& x) {
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, x.dims()));
+    const auto* in = static_cast<const uint8_t*>(x.raw());
+    auto* out = static_cast<uint8_t*>(y->raw_mutable());
+    const uint8_t* t = spec_->table.data();
+    split_loop(ctx, x.numel(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = t[in[i]];
+    });
+    return Status::ok();
+  }
+
+  // y = Q(f(x) op g) over a row, g one float per element (a dequantized per-channel operand) or one
+  // float for the row: the reference's float arithmetic, written for the vectorizer.
+  template <bool Mul, bool GVec, typename X, typename Y>
+  static void row_xg(const X* __restrict x, const float* __restrict g, Y* __restrict y, int64_t n, const ActQuant& qx,
+                     const ActQuant& qy) {
+    const float sx = qx.scale, sy = qy.scale, g0 = g[0];
+    const int32_t zx = qx.zero_point, zy = qy.zero_point;
+    for (int64_t i = 0; i < n; ++i) {
+      const float f = dequantize_one(x[i], sx, zx), h = GVec ? g[i] : g0;
+      y[i] = quantize_one<Y>(Mul ? f * h : f + h, sy, zy);
+    }
+  }
+  template <bool Mul, typename A, typename B, typename Y>
+  static void row_ab(const A* __restrict a, const B* __restrict b, Y* __restrict y, int64_t n, const ActQuant& qa,
+                     const ActQuant& qb, const ActQuant& qy) {
+    const float sa = qa.scale, sb = qb.scale, sy = qy.scale;
+    const int32_t za = qa.zero_point, zb = qb.zero_point, zy = qy.zero_point;
+    for (int64_t i = 0; i < n; ++i) {
+      const float f = dequantize_one(a[i], sa, za), h = dequantize_one(b[i], sb, zb);
+      y[i] = quantize_one<Y>(Mul ? f * h : f + h, sy, zy);
+    }
+  }
+
+  // Where an operand's element for output element i is: the same index, its channel's, the one value,
+  // or the same element in the other order.
+  enum class Pick { Same, Channel, Scalar, Other };
+
+  Status binary(KernelContext& ctx, const Tensor& a, const Tensor& b) {
+    const OpSpec& s = *spec_;
+    const Tensor& big = a.numel() >= b.numel() ? a : b;
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, big.dims()));
+    const bool four = big.rank() == 4;
+    const Geo g = four ? geo_of(big.dims(), s.layouts->out_nhwc) : Geo{};
+    auto pick_of = [&](const Tensor& t, size_t k) -> Result<Pick> {
+      if (t.dims() == big.dims())
+        return four && s.layouts->input_nhwc(s.ins[k].input) != s.layouts->out_nhwc ? Pick::Other : Pick::Same;
+      if (t.numel() == 1 && t.rank() <= big.rank()) return Pick::Scalar;
+      // [C, 1, 1], [1, C, 1, 1] or [N, C, 1, 1] against a 4-D tensor: one value per channel (and image).
+      if (four && t.numel() == (t.rank() == 4 ? t.dims()[0] : 1) * g.c && t.rank() >= 3 &&
+          t.dims()[t.rank() - 3] == g.c && t.dims()[t.rank() - 1] == 1 && t.dims()[t.rank() - 2] == 1 &&
+          (t.rank() == 3 || t.dims()[0] == 1 || t.dims()[0] == g.n))
+        return Pick::Channel;
+      return invalid("{}: inputs of shapes {} and {} do not broadcast as planned", s.what, cf::dims_string(a.dims()),
+                     cf::dims_string(b.dims()));
+    };
+    ASSIGN_OR_RETURN(Pick pa, pick_of(a, 0));
+    ASSIGN_OR_RETURN(Pick pb, pick_of(b, 1));
+    if (s.mul) binary_as<true>(ctx, a, b, *y, pa, pb, g);
+    else binary_as<false>(ctx, a, b, *y, pa, pb, g);
+    return Status::ok();
+  }
+
+  template <bool Mul>
+  void binary_as(KernelContext& ctx, const Tensor& a, const Tensor& b, Tensor& y, Pick pa, Pick pb, const Geo& g) {
+    const OpSpec& s = *spec_;
+    const ActQuant &qa = s.ins[0].q, &qb = s.ins[1].q, &qy = s.y;
+    const int64_t total = y.numel();
+    with_q8(qa.type, [&](auto av) {
+      with_q8(qb.type, [&](auto bv) {
+        with_q8(qy.type, [&](auto yv) {
+          using A = decltype(av);
+          using B = decltype(bv);
+          using Y = decltype(yv);
+          const A* xa = a.data<A>();
+          const B* xb = b.data<B>();
+          Y* py = y.mutable_data<Y>();
+          if (pa == Pick::Same && pb == Pick::Same) {
+            split_loop(ctx, total, [&](int64_t lo, int64_t hi) { row_ab<Mul>(xa + lo, xb + lo, py + lo, hi - lo, qa, qb, qy); });
+            return;
+          }
+          // One full operand in the output's order and one per channel or scalar: dequantize the small one
+          // once, then rows.
+          if ((pa == Pick::Same && (pb == Pick::Channel || pb == Pick::Scalar)) ||
+              (pb == Pick::Same && (pa == Pick::Channel || pa == Pick::Scalar))) {
+            const bool a_full = pa == Pick::Same;
+            const Tensor& small = a_full ? b : a;
+            const ActQuant& qs = a_full ? qb : qa;
+            std::vector<float> fs(static_cast<size_t>(small.numel()));
+            with_q8(qs.type, [&](auto sv) {
+              using S = decltype(sv);
+              dequantize_loop(small.data<S>(), fs.data(), 0, small.numel(), qs.scale, qs.zero_point);
+            });
+            auto rows = [&](const auto* full, const ActQuant& qf) {
+              if ((a_full ? pb : pa) == Pick::Scalar) {
+                split_loop(ctx, total, [&](int64_t lo, int64_t hi) { row_xg<Mul, false>(full + lo, fs.data(), py + lo, hi - lo, qf, qy); });
+                return;
+              }
+              const bool per_image = small.rank() == 4 && small.dims()[0] == g.n && g.n > 1;
+              if (g.nhwc) {  // rows of C values
+                const int64_t nrows = total / std::max<int64_t>(g.c, 1);
+                split_loop(ctx, total, [&](int64_t lo, int64_t hi) {
+                  for (int64_t r = lo / g.c; r < (hi + g.c - 1) / g.c && r < nrows; ++r) {
+                    if (r * g.c < lo) continue;
+                    const float* f = fs.data() + (per_image ? r / g.hw() * g.c : 0);
+                    row_xg<Mul, true>(full + r * g.c, f, py + r * g.c, g.c, qf, qy);
+                  }
+                });
+              } else {  // planes of H x W values of one channel
+                const int64_t planes = total / std::max<int64_t>(g.hw(), 1);
+                for (int64_t p = 0; p < planes; ++p) {
+                  const int64_t n = p / g.c, c = p % g.c;
+                  const float* f = fs.data() + (per_image ? n * g.c : 0) + c;
+                  row_xg<Mul, false>(full + p * g.hw(), f, py + p * g.hw(), g.hw(), qf, qy);
+                }
+              }
+            };
+            if (a_full) rows(xa, qa);
+            else rows(xb, qb);
+            return;
+          }
+          // Anything else (an operand in the other order): element by element.
+          auto index = [&](Pick p, const Tensor& t, int64_t i) -> int64_t {
+            const int64_t n = i / std::max<int64_t>(g.c * g.hw(), 1), r = i - n * g.c * g.hw();
+            const int64_t c = g.nhwc ? r % g.c : r / g.hw(), hw = g.nhwc ? r / g.c : r % g.hw();
+            switch (p) {
+              case Pick::Same: return i;
+              case Pick::Scalar: return 0;
+              case Pick::Channel: return (t.rank() == 4 && t.dims()[0] == g.n && g.n > 1 ? n * g.c : 0) + c;
+              case Pick::Other: return g.nhwc ? (n * g.c + c) * g.hw() + hw : (n * g.hw() + hw) * g.c + c;
+            }
+            return 0;
+          };
+          for (int64_t i = 0; i < total; ++i) {
+            const float f = dequantize_one(xa[index(pa, a, i)], qa.scale, qa.zero_point);
+            const float h = dequantize_one(xb[index(pb, b, i)], qb.scale, qb.zero_point);
+            py[i] = quantize_one<Y>(Mul ? f * h : f + h, qy.scale, qy.zero_point);
+          }
+        });
+      });
+    });
+  }
+
+  Status global_avg(KernelContext& ctx, const Tensor& x) {
+    TRY(need_4d(x, "X"));
+    const OpSpec& s = *spec_;
+    const Geo g = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {g.n, g.c, 1, 1}));
+    if (g.hw() == 0) return invalid("{}: empty window", s.what);
+    sums_.assign(static_cast<size_t>(g.n * g.c), 0);
+    const ActQuant &qx = s.ins[0].q, &qy = s.y;
+    with_q8(qx.type, [&](auto xv) {
+      using X = decltype(xv);
+      const X* px = x.data<X>();
+      for (int64_t n = 0; n < g.n; ++n) {
+        int32_t* acc = sums_.data() + n * g.c;
+        if (g.nhwc) {
+          for (int64_t p = 0; p < g.hw(); ++p) {
+            const X* row = px + (n * g.hw() + p) * g.c;
+            for (int64_t c = 0; c < g.c; ++c) acc[c] += row[c];
+          }
+        } else {
+          for (int64_t c = 0; c < g.c; ++c) {
+            const X* plane = px + (n * g.c + c) * g.hw();
+            int32_t t = 0;
+            for (int64_t p = 0; p < g.hw(); ++p) t += plane[p];
+            acc[c] = t;
+          }
+        }
+      }
+    });
+    // mean = (sum - z * HW) * s / HW, in double, quantized once.
+    const double k = static_cast<double>(qx.scale) / static_cast<double>(g.hw());
+    const int64_t zsum = static_cast<int64_t>(qx.zero_point) * g.hw();
+    with_q8(qy.type, [&](auto yv) {
+      using Y = decltype(yv);
+      Y* py = y->mutable_data<Y>();
+      for (int64_t i = 0; i < g.n * g.c; ++i)
+        py[i] = quantize_one<Y>(static_cast<float>(static_cast<double>(sums_[i] - zsum) * k), qy.scale, qy.zero_point);
+    });
+    return Status::ok();
+  }
+
+  Status max_pool(KernelContext& ctx, const Tensor& x) {
+    TRY(need_4d(x, "X"));
+    const OpSpec& s = *spec_;
+    std::span<const int64_t> in(x.dims().data() + 2, 2);
+    ASSIGN_OR_RETURN(cf::Window w, cf::resolve_window(*s.core, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool));
+    const Geo gi = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    const Geo go{gi.n, gi.c, w.out[0], w.out[1], s.layouts->out_nhwc};
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {go.n, go.c, go.h, go.w}));
+    const std::vector<uint8_t>& rq = s.requant[0];
+    with_q8(s.ins[0].q.type, [&](auto xv) {
+      using X = decltype(xv);
+      const X* px = x.data<X>();
+      auto* py = static_cast<uint8_t*>(y->raw_mutable());
+      const X lowest = std::numeric_limits<X>::lowest();
+      auto put = [&](int64_t o, X v) { py[o] = rq.empty() ? static_cast<uint8_t>(v) : rq[static_cast<uint8_t>(v)]; };
+      // Where the window of output row/column o starts in the input (padding included).
+      auto start = [&](int d, int64_t o) { return o * w.stride[d] - w.pad_begin[d]; };
+      const int64_t planes = go.n * go.h;
+      if (gi.nhwc && go.nhwc) {
+        // Output rows (image, oh), split over threads when the output is large.
+        auto rows = [&](int64_t lo, int64_t hi) {
+          std::vector<X> acc(static_cast<size_t>(gi.c));
+          for (int64_t r = lo; r < hi; ++r) {
+            const int64_t n = r / go.h, oh = r % go.h;
+            const int64_t sh = start(0, oh);
+            for (int64_t ow = 0; ow < go.w; ++ow) {
+              const int64_t sw = start(1, ow);
+              std::fill(acc.begin(), acc.end(), lowest);
+              for (int64_t kh = 0; kh < w.kernel[0]; ++kh) {
+                const int64_t ih = sh + kh * w.dilation[0];
+                if (ih < 0 || ih >= gi.h) continue;
+                for (int64_t kw = 0; kw < w.kernel[1]; ++kw) {
+                  const int64_t iw = sw + kw * w.dilation[1];
+                  if (iw < 0 || iw >= gi.w) continue;
+                  max_into(acc.data(), px + gi.at(n, 0, ih, iw), gi.c);
+                }
+              }
+              store_row(py + go.at(n, 0, oh, ow), acc.data(), gi.c, rq.empty() ? nullptr : rq.data());
+            }
+          }
+        };
+        ThreadPool* pool = ctx.threads();
+        if (pool && pool->size() > 1 && planes > 1 && planes * go.w * go.c >= (1 << 17))
+          pool->parallel_for(static_cast<size_t>(planes), [&](size_t b, size_t e) { rows(static_cast<int64_t>(b), static_cast<int64_t>(e)); }, 1);
+        else
+          rows(0, planes);
+        return;
+      }
+      for (int64_t n = 0; n < go.n; ++n)
+        for (int64_t c = 0; c < go.c; ++c)
+          for (int64_t oh = 0; oh < go.h; ++oh) {
+            const int64_t sh = start(0, oh);
+            for (int64_t ow = 0; ow < go.w; ++ow) {
+              const int64_t sw = start(1, ow);
+              X m = lowest;
+              for (int64_t kh = 0; kh < w.kernel[0]; ++kh) {
+                const int64_t ih = sh + kh * w.dilation[0];
+                if (ih < 0 || ih >= gi.h) continue;
+                for (int64_t kw = 0; kw < w.kernel[1]; ++kw) {
+                  const int64_t iw = sw + kw * w.dilation[1];
+                  if (iw >= 0 && iw < gi.w) m = std::max(m, px[gi.at(n, c, ih, iw)]);
+                }
+              }
+              put(go.at(n, c, oh, ow), m);
+            }
+          }
+    });
+    return Status::ok();
+  }
+
+  Status concat(KernelContext& ctx, const std::vector<const Tensor*>& xs) {
+    const OpSpec& s = *spec_;
+    int64_t channels = 0;
+    for (const Tensor* t : xs) {
+      TRY(need_4d(*t, "inputs"));
+      const auto& d0 = xs[0]->dims();
+      if (t->dims()[0] != d0[0] || t->dims()[2] != d0[2] || t->dims()[3] != d0[3])
+        return invalid("{}: inputs of shapes {} and {} do not concatenate along channels", s.what,
+                       cf::dims_string(d0), cf::dims_string(t->dims()));
+      channels += t->dims()[1];
+    }
+    const auto& d0 = xs[0]->dims();
+    const Geo go{d0[0], channels, d0[2], d0[3], s.layouts->out_nhwc};
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {go.n, go.c, go.h, go.w}));
+    auto* py = static_cast<uint8_t*>(y->raw_mutable());
+    int64_t off = 0;
+    for (size_t k = 0; k < xs.size(); ++k) {
+      const Geo gi = geo_of(xs[k]->dims(), s.layouts->input_nhwc(s.ins[k].input));
+      const auto* px = static_cast<const uint8_t*>(xs[k]->raw());
+      const std::vector<uint8_t>& rq = s.requant[k];
+      auto copy = [&](uint8_t* dst, const uint8_t* src, int64_t len) {
+        if (rq.empty()) std::memcpy(dst, src, static_cast<size_t>(len));
+        else for (int64_t i = 0; i < len; ++i) dst[i] = rq[src[i]];
+      };
+      if (gi.nhwc && go.nhwc) {
+        for (int64_t p = 0; p < go.n * go.hw(); ++p) copy(py + p * go.c + off, px + p * gi.c, gi.c);
+      } else if (!gi.nhwc && !go.nhwc) {
+        for (int64_t n = 0; n < go.n; ++n) copy(py + (n * go.c + off) * go.hw(), px + n * gi.c * gi.hw(), gi.c * gi.hw());
+      } else {
+        for (int64_t n = 0; n < gi.n; ++n)
+          for (int64_t c = 0; c < gi.c; ++c)
+            for (int64_t h = 0; h < gi.h; ++h)
+              for (int64_t ww = 0; ww < gi.w; ++ww) {
+                const uint8_t v = px[gi.at(n, c, h, ww)];
+                py[go.at(n, off + c, h, ww)] = rq.empty() ? v : rq[v];
+              }
+      }
+      off += gi.c;
+    }
+    return Status::ok();
+  }
+
+  // Copies channel ranges between two 4-D 8-bit tensors of the same N, H, W in any orders: `count`
+  // channels from channel `from` of x to channel `to` of y.
+  static void copy_channels(const uint8_t* px, const Geo& gx, uint8_t* py, const Geo& gy, int64_t from, int64_t to,
+                            int64_t count) {
+    if (gx.nhwc && gy.nhwc) {
+      for (int64_t p = 0; p < gx.n * gx.hw(); ++p) std::memcpy(py + p * gy.c + to, px + p * gx.c + from, static_cast<size_t>(count));
+    } else if (!gx.nhwc && !gy.nhwc) {
+      for (int64_t n = 0; n < gx.n; ++n)
+        std::memcpy(py + (n * gy.c + to) * gy.hw(), px + (n * gx.c + from) * gx.hw(), static_cast<size_t>(count * gx.hw()));
+    } else {
+      for (int64_t n = 0; n < gx.n; ++n)
+        for (int64_t c = 0; c < count; ++c)
+          for (int64_t h = 0; h < gx.h; ++h)
+            for (int64_t w = 0; w < gx.w; ++w) py[gy.at(n, to + c, h, w)] = px[gx.at(n, from + c, h, w)];
+    }
+  }
+
+  Status shuffle(KernelContext& ctx, const Tensor& x) {
+    const OpSpec& s = *spec_;
+    if (x.dims() != s.x_dims)
+      return invalid("{}: input has shape {}; the shuffle was planned for {}", s.what, cf::dims_string(x.dims()),
+                     cf::dims_string(s.x_dims));
+    const Geo gx = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    const Geo gy = geo_of(x.dims(), s.layouts->out_nhwc);
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, x.dims()));
+    const auto* px = static_cast<const uint8_t*>(x.raw());
+    auto* py = static_cast<uint8_t*>(y->raw_mutable());
+    const int64_t g = s.groups, cg = gx.c / g;
+    if (gx.nhwc && gy.nhwc) {
+      for (int64_t p = 0; p < gx.n * gx.hw(); ++p) {
+        const uint8_t* __restrict src = px + p * gx.c;
+        uint8_t* __restrict dst = py + p * gx.c;
+        for (int64_t i = 0; i < g; ++i)
+          for (int64_t j = 0; j < cg; ++j) dst[j * g + i] = src[i * cg + j];
+      }
+      return Status::ok();
+    }
+    for (int64_t i = 0; i < g; ++i)
+      for (int64_t j = 0; j < cg; ++j) copy_channels(px, gx, py, gy, i * cg + j, j * g + i, 1);
+    return Status::ok();
+  }
+
+  Status slice(KernelContext& ctx, const Tensor& x) {
+    TRY(need_4d(x, "data"));
+    const OpSpec& s = *spec_;
+    const int64_t c = x.dims()[1];
+    auto clamp = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + c : v, 0, c); };
+    const int64_t b = clamp(s.start), e = std::max(b, clamp(s.end));
+    const Geo gx = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    const Geo gy{gx.n, e - b, gx.h, gx.w, s.layouts->out_nhwc};
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {gy.n, gy.c, gy.h, gy.w}));
+    copy_channels(static_cast<const uint8_t*>(x.raw()), gx, static_cast<uint8_t*>(y->raw_mutable()), gy, b, 0, e - b);
+    return Status::ok();
+  }
+
+  std::shared_ptr<const OpSpec> spec_;
+  std::vector<Tensor> requantized_;
+  std::vector<int32_t> sums_;
+};
+
+// --- matching --------------------------------------------------------------------------------------------
+
+// A matched step: its spec and nodes, and the inputs read from shared DequantizeLinears.
+struct Match {
+  std::shared_ptr<OpSpec> spec = std::make_shared<OpSpec>();
+  std::vector<const ir::Node*> nodes;
+  std::vector<std::pair<const ir::Node*, const ir::Node*>> shared;  // (shared DQ, the node reading it)
+};
+
+// The free DequantizeLinear writing `v`, per tensor with constant parameters, of an 8-bit tensor.
+const ir::Node* dq8_of(const GraphView& view, const ir::Value* v, ActQuant* q) {
+  const ir::Node* p = v ? v->producer() : nullptr;
+  if (!p || !ir::is_op(*p, "DequantizeLinear") || view.is_taken(p)) return nullptr;
+  auto pq = qdq::node_quant(view, *p);
+  if (!pq) return nullptr;
+  *q = *pq;
+  return p;
+}
+
+// The free QuantizeLinear reading `v` alone (its only reader), per tensor with constant parameters.
+const ir::Node* q8_after(const GraphView& view, const ir::Value* v, ActQuant* q) {
+  if (!v || v->uses().size() != 1) return nullptr;
+  const ir::Node* n = v->uses()[0].node;
+  if (view.is_taken(n) || !ir::is_op(*n, "QuantizeLinear") || n->input(0) != v) return nullptr;
+  auto nq = qdq::node_quant(view, *n);
+  if (!nq) return nullptr;
+  *q = *nq;
+  return n;
+}
+
+// The value a DequantizeLinear output has the shape of: its 8-bit input, when the output has no
+// declared shape (quantizers often write none).
+const ir::Value* shaped(const ir::Value* v) {
+  if (v && !(v->type.is_tensor() && v->type.shape) && v->producer() && ir::is_op(*v->producer(), "DequantizeLinear"))
+    return v->producer()->input(0);
+  return v;
+}
+
+int64_t declared_rank(const ir::Value* v) {
+  v = shaped(v);
+  return v && v->type.is_tensor() && v->type.shape ? static_cast<int64_t>(v->type.shape->size()) : -1;
+}
+
+void sort_nodes(const GraphView& view, std::vector<const ir::Node*>& nodes) {
+  std::sort(nodes.begin(), nodes.end(), [&](const ir::Node* a, const ir::Node* b) { return view.index_of(a) < view.index_of(b); });
+}
+
+// Ops a table can stand for: elementwise on one tensor (other operands constant scalars).
+bool table_op(const ir::Node& n) {
+  static const std::unordered_set<std::string> ops{
+      "Sigmoid", "Tanh", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu", "Softplus",
+      "Softsign", "Neg", "Abs", "Exp", "Erf", "Identity", "Add", "Sub", "Mul", "Div", "Max", "Min", "Gelu", "Mish",
+      "QuantizeLinear", "DequantizeLinear"};
+  return ir::is_default_domain(n.domain()) && ops.count(n.op_type()) > 0 && n.num_outputs() == 1 && n.output(0);
+}
+
+// The reference kernels' outputs of `group` (in order) for the 256 values of 8-bit type `t` fed as `x`,
+// read at `out`; an empty tensor when a node does not run.
+Tensor run_on_all_bytes(const GraphView& view, const std::vector<const ir::Node*>& group, const ir::Value* x, DType t,
+                        const ir::Value* out) {
+  Tensor all(t, {256});
+  for (int b = 0; b < 256; ++b) static_cast<uint8_t*>(all.raw_mutable())[b] = static_cast<uint8_t>(b);
+  std::unordered_map<const ir::Value*, RValue> vals{{x, RValue(all)}};
+  for (const ir::Node* n : group) {
+    std::vector<RValue> ins;
+    for (const ir::Value* v : n->inputs()) {
+      if (!v) ins.emplace_back();
+      else if (auto f = vals.find(v); f != vals.end()) ins.push_back(f->second);
+      else if (TensorPtr c = fixed_tensor(view, v)) ins.emplace_back(*c);
+      else return Tensor();
+    }
+    auto res = run_node(*n, view.model(), std::move(ins));
+    if (!res.is_ok() || res->empty() || !(*res)[0].is_tensor()) return Tensor();
+    vals[n->output(0)] = (*res)[0];
+  }
+  auto f = vals.find(out);
+  return f == vals.end() || !f->second.is_tensor() ? Tensor() : f->second.tensor;
+}
+
+// The table chain starting at DequantizeLinear `dq`: the largest set of elementwise nodes computing a
+// QuantizeLinear's output from dq's 8-bit input alone, every intermediate read only inside.
+std::optional<Match> match_table(const GraphView& view, const ir::Node& dq) {
+  ActQuant xq;
+  if (dq8_of(view, dq.output(0), &xq) != &dq) return std::nullopt;
+  const int64_t xrank = declared_rank(dq.input(0));
+  if (xrank < 0) return std::nullopt;
+  std::vector<const ir::Node*> set{&dq};
+  std::unordered_set<const ir::Value*> inside{dq.output(0)};
+  auto operand_ok = [&](const ir::Value* v) {
+    if (!v || inside.count(v)) return true;
+    const TensorPtr t = fixed_tensor(view, v);
+    return t && t->numel() == 1 && static_cast<int64_t>(t->rank()) <= xrank;
+  };
+  for (size_t k = 0; k < set.size() && set.size() < 24; ++k) {
+    for (const ir::Use& u : set[k]->output(0)->uses()) {
+      const ir::Node* n = u.node;
+      if (std::find(set.begin(), set.end(), n) != set.end() || view.is_taken(n) || !table_op(*n)) continue;
+      bool ok = true;
+      for (const ir::Value* v : n->inputs()) ok = ok && operand_ok(v);
+      if ((ir::is_op(*n, "QuantizeLinear") || ir::is_op(*n, "DequantizeLinear")) && !qdq::node_quant(view, *n)) ok = false;
+      if (!ok) continue;
+      set.push_back(n);
+      inside.insert(n->output(0));
+    }
+  }
+  sort_nodes(view, set);
+  // The latest QuantizeLinear whose ancestors in the set form a closed group.
+  for (auto it = set.rbegin(); it != set.rend(); ++it) {
+    const ir::Node* qn = *it;
+    if (!ir::is_op(*qn, "QuantizeLinear")) continue;
+    std::vector<const ir::Node*> group{qn};
+    for (size_t k = 0; k < group.size(); ++k)
+      for (const ir::Value* v : group[k]->inputs()) {
+        const ir::Node* p = v ? v->producer() : nullptr;
+        if (p && inside.count(v) && std::find(group.begin(), group.end(), p) == group.end()) group.push_back(p);
+      }
+    if (std::find(group.begin(), group.end(), &dq) == group.end()) continue;
+    sort_nodes(view, group);
+    bool closed = true;
+    for (const ir::Node* n : group)
+      if (n != qn && !view.read_only_by(*n->output(0), group)) closed = false;
+    if (!closed) continue;
+    auto yq = qdq::node_quant(view, *qn);
+    const Tensor t = run_on_all_bytes(view, group, dq.input(0), xq.type, qn->output(0));
+    if (!yq || t.dtype() != yq->type || t.numel() != 256) return std::nullopt;
+    Match m;
+    OpSpec& s = *m.spec;
+    s.kind = Kind::Table;
+    s.core = &dq;
+    s.ins = {In8{xq, 0, false}};
+    s.y = *yq;
+    s.table.assign(static_cast<const uint8_t*>(t.raw()), static_cast<const uint8_t*>(t.raw()) + 256);
+    m.nodes = std::move(group);
+    return m;
+  }
+  return std::nullopt;
+}
+
+// DQ(inputs) -> `core` -> Q with the op's own checks (`op_ok`, given the inputs' parameters).
+std::optional<Match> match_op(const GraphView& view, const ir::Node& core, Kind kind, size_t acts = SIZE_MAX) {
+  acts = std::min(acts, core.num_inputs());
+  if (view.is_taken(&core) || core.num_outputs() != 1 || !core.output(0) || core.num_inputs() == 0) return std::nullopt;
+  Match m;
+  OpSpec& s = *m.spec;
+  s.kind = kind;
+  s.core = &core;
+  const ir::Node* q = q8_after(view, core.output(0), &s.y);
+  if (!q) return std::nullopt;
+  std::vector<const ir::Node*> own;  // DequantizeLinears read by the core alone
+  std::vector<ActQuant> qs;
+  for (size_t k = 0; k < acts; ++k) {
+    const ir::Value* v = core.input(k);
+    ActQuant xq;
+    const ir::Node* dq = dq8_of(view, v, &xq);
+    if (!dq) return std::nullopt;
+    qs.push_back(xq);
+    const std::vector<const ir::Node*> just{&core};
+    if (view.read_only_by(*v, just)) {
+      if (std::find(own.begin(), own.end(), dq) == own.end()) own.push_back(dq);
+    } else {
+      m.shared.emplace_back(dq, &core);
+    }
+  }
+  m.nodes = own;
+  m.nodes.push_back(&core);
+  m.nodes.push_back(q);
+  sort_nodes(view, m.nodes);
+  const std::vector<const ir::Value*> ins = group_inputs(m.nodes);
+  for (size_t k = 0; k < acts; ++k) {
+    const ir::Value* v = core.input(k);
+    const ir::Node* dq = v->producer();
+    const bool shared = std::find(own.begin(), own.end(), dq) == own.end();
+    const ir::Value* x8 = shared ? v : dq->input(0);
+    const auto at = std::find(ins.begin(), ins.end(), x8);
+    if (at == ins.end()) return std::nullopt;
+    s.ins.push_back(In8{qs[k], static_cast<size_t>(at - ins.begin()), shared});
+  }
+  s.what = describe_nodes(m.nodes);
+  return m;
+}
+
+// The dims of `v` when known: a constant's, or declared (all known); empty otherwise.
+std::vector<int64_t> known_dims(const GraphView& view, const ir::Value* v) {
+  if (const TensorPtr t = fixed_tensor(view, v)) return t->dims();
+  if (v && v->producer() && ir::is_op(*v->producer(), "DequantizeLinear"))
+    if (const TensorPtr t = fixed_tensor(view, v->producer()->input(0))) return t->dims();
+  v = shaped(v);
+  return v ? static_dims(*v) : std::vector<int64_t>{};
+}
+
+// The rank of `v` when known (see known_dims), or -1.
+int64_t known_rank(const GraphView& view, const ir::Value* v) {
+  if (const TensorPtr t = fixed_tensor(view, v)) return static_cast<int64_t>(t->rank());
+  if (v && v->producer() && ir::is_op(*v->producer(), "DequantizeLinear"))
+    if (const TensorPtr t = fixed_tensor(view, v->producer()->input(0))) return static_cast<int64_t>(t->rank());
+  return declared_rank(v);
+}
+
+bool same_quant(const ActQuant& a, const ActQuant& b) {
+  return a.type == b.type && a.scale == b.scale && a.zero_point == b.zero_point;
+}
+
+// ShuffleNet's channel shuffle as quantizers write it: DQ -> Reshape [N, g, C/g, H, W] -> Q -> DQ ->
+// Transpose (0, 2, 1, 3, 4) -> Q -> DQ -> Reshape [N, C, H, W] -> Q, all with one scale and zero point
+// (then the 8-bit values only move: exact), starting at the first Reshape.
+std::optional<Match> match_shuffle(const GraphView& view, const ir::Node& r1) {
+  if (r1.num_inputs() != 2 || r1.attr_int("allowzero", 0) != 0 || view.is_taken(&r1)) return std::nullopt;
+  ActQuant xq;
+  const ir::Node* dq0 = dq8_of(view, r1.input(0), &xq);
+  const std::vector<int64_t> x = known_dims(view, r1.input(0));
+  if (!dq0 || x.size() != 4) return std::nullopt;
+  Match m;
+  m.nodes = {dq0, &r1};
+  // The op after `op` -> Q -> DQ (both with x's parameters, each read only by the next).
+  auto next = [&](const ir::Node* op) -> const ir::Node* {
+    ActQuant q;
+    const ir::Node* qn = q8_after(view, op->output(0), &q);
+    if (!qn || !same_quant(q, xq) || qn->output(0)->uses().size() != 1) return nullptr;
+    const ir::Node* dq = qn->output(0)->uses()[0].node;
+    auto pq = qdq::node_quant(view, *dq);
+    if (!ir::is_op(*dq, "DequantizeLinear") || view.is_taken(dq) || !pq || !same_quant(*pq, xq) ||
+        dq->output(0)->uses().size() != 1)
+      return nullptr;
+    const ir::Node* n2 = dq->output(0)->uses()[0].node;
+    if (view.is_taken(n2) || n2->num_outputs() != 1 || !n2->output(0)) return nullptr;
+    m.nodes.push_back(qn);
+    m.nodes.push_back(dq);
+    return n2;
+  };
+  const auto shape5 = fixed_ints(view, r1.input(1));
+  const auto d5 = shape5 ? resolve_reshape(x, *shape5) : std::nullopt;
+  if (!d5 || d5->size() != 5 || (*d5)[0] != x[0] || (*d5)[1] * (*d5)[2] != x[1] || (*d5)[3] != x[2] || (*d5)[4] != x[3])
+    return std::nullopt;
+  const ir::Node* tr = next(&r1);
+  if (!tr || !ir::is_op(*tr, "Transpose") || tr->attr_ints("perm") != std::vector<int64_t>{0, 2, 1, 3, 4}) return std::nullopt;
+  m.nodes.push_back(tr);
+  const ir::Node* r2 = next(tr);
+  if (!r2 || !ir::is_op(*r2, "Reshape") || r2->num_inputs() != 2 || r2->attr_int("allowzero", 0) != 0) return std::nullopt;
+  const auto shape4 = fixed_ints(view, r2->input(1));
+  const std::vector<int64_t> t5{x[0], (*d5)[2], (*d5)[1], x[2], x[3]};
+  const auto d4 = shape4 ? resolve_reshape(t5, *shape4) : std::nullopt;
+  if (!d4 || *d4 != x) return std::nullopt;
+  m.nodes.push_back(r2);
+  ActQuant yq;
+  const ir::Node* qend = q8_after(view, r2->output(0), &yq);
+  if (!qend || !same_quant(yq, xq)) return std::nullopt;
+  m.nodes.push_back(qend);
+  sort_nodes(view, m.nodes);
+  for (const ir::Node* n : m.nodes)
+    if (n != qend && !view.read_only_by(*n->output(0), m.nodes)) return std::nullopt;
+  OpSpec& s = *m.spec;
+  s.kind = Kind::Shuffle;
+  s.core = &r1;
+  s.y = yq;
+  s.groups = (*d5)[1];
+  s.x_dims = x;
+  const std::vector<const ir::Value*> ins = group_inputs(m.nodes);
+  const auto at = std::find(ins.begin(), ins.end(), dq0->input(0));
+  if (at == ins.end()) return std::nullopt;
+  s.ins = {In8{xq, static_cast<size_t>(at - ins.begin()), false}};
+  s.what = describe_nodes(m.nodes);
+  return m;
+}
+
+std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
+  if (!ir::is_default_domain(n.domain())) return std::nullopt;
+  const std::string& op = n.op_type();
+  if (op == "Add" || op == "Mul") {
+    if (n.num_inputs() != 2) return std::nullopt;
+    // An Add that is a QDQ Add group (one 8-bit type throughout) is left to claim_add_group
+    // (dnnl_add_group.cpp): it computes it in QLinearAdd's arithmetic, as ONNX Runtime and the cpu provider
+    // do. Mul's float arithmetic already is QLinearMul's; a mixed-type Add ONNX Runtime does not fuse.
+    if (op == "Add" && qdq::match_add_group(view, n)) return std::nullopt;
+    // Shapes known: the same, a scalar, or one value per channel of a 4-D tensor.
+    const std::vector<int64_t> a = known_dims(view, n.input(0)), b = known_dims(view, n.input(1));
+    if (a.empty() && known_rank(view, n.input(0)) != 0) return std::nullopt;
+    if (b.empty() && known_rank(view, n.input(1)) != 0) return std::nullopt;
+    const auto& big = numel_of(a) >= numel_of(b) ? a : b;
+    const auto& small = numel_of(a) >= numel_of(b) ? b : a;
+    const bool channel = big.size() == 4 && small.size() >= 3 && small.size() <= 4 && small[small.size() - 3] == big[1] &&
+                         small[small.size() - 1] == 1 && small[small.size() - 2] == 1 &&
+                         (small.size() == 3 || small[0] == 1 || small[0] == big[0]);
+    if (!(a == b || (numel_of(small) == 1 && small.size() <= big.size()) || channel)) return std::nullopt;
+    auto m = match_op(view, n, Kind::Binary);
+    if (m) m->spec->mul = op == "Mul";
+    return m;
+  }
+  if (op == "GlobalAveragePool") {
+    if (n.num_inputs() != 1 || declared_rank(n.input(0)) != 4) return std::nullopt;
+    return match_op(view, n, Kind::GlobalAvg);
+  }
+  if (op == "MaxPool") {
+    if (n.num_inputs() != 1 || n.num_outputs() != 1 || declared_rank(n.input(0)) != 4 ||
+        n.attr_int("storage_order", 0) != 0)
+      return std::nullopt;
+    cf::WindowAttrs attrs;
+    if (!cf::parse_window_attrs(n, attrs).is_ok() || attrs.kernel_shape.size() != 2 ||
+        !cf::check_window_ranks(n, attrs, 2).is_ok())
+      return std::nullopt;
+    for (int64_t k : attrs.kernel_shape)
+      if (k <= 0) return std::nullopt;
+    auto m = match_op(view, n, Kind::MaxPool);
+    if (!m) return std::nullopt;
+    m->spec->attrs = attrs;
+    m->spec->requant = {requant_table(m->spec->ins[0].q, m->spec->y)};
+    return m;
+  }
+  if (op == "Slice") {  // a channel range of a 4-D tensor, constant starts/ends, step 1
+    if (view.opset(n) < 10 || n.num_inputs() < 4 || n.num_inputs() > 5 || known_rank(view, n.input(0)) != 4)
+      return std::nullopt;
+    const auto starts = fixed_ints(view, n.input(1)), ends = fixed_ints(view, n.input(2)), axes = fixed_ints(view, n.input(3));
+    if (!starts || !ends || !axes || starts->size() != 1 || ends->size() != 1 || axes->size() != 1 ||
+        ((*axes)[0] != 1 && (*axes)[0] != -3))
+      return std::nullopt;
+    if (n.num_inputs() == 5 && n.input(4)) {
+      const auto steps = fixed_ints(view, n.input(4));
+      if (!steps || steps->size() != 1 || (*steps)[0] != 1) return std::nullopt;
+    }
+    auto m = match_op(view, n, Kind::Slice, 1);
+    if (!m || !same_quant(m->spec->ins[0].q, m->spec->y)) return std::nullopt;
+    m->spec->start = (*starts)[0];
+    m->spec->end = (*ends)[0];
+    return m;
+  }
+  if (op == "Reshape") return match_shuffle(view, n);
+  if (op == "Concat") {
+    const int64_t axis = n.attr_int("axis", 0);
+    if (axis != 1 && axis != -3) return std::nullopt;
+    for (const ir::Value* v : n.inputs())
+      if (declared_rank(v) != 4) return std::nullopt;
+    auto m = match_op(view, n, Kind::Concat);
+    if (!m) return std::nullopt;
+    for (const In8& in : m->spec->ins) m->spec->requant.push_back(requant_table(in.q, m->spec->y));
+    return m;
+  }
+  return std::nullopt;
+}
+
+DnnlClaim make_claim(const Match& m) {
+  DnnlClaim dc;
+  dc.claim.nodes = m.nodes;
+  const size_t n_in = group_inputs(m.nodes).size();
+  dc.nhwc_ok.assign(n_in, false);
+  dc.nhwc_8bit_ok.assign(n_in, false);
+  dc.out_8bit = true;
+  dc.layouts = m.spec->layouts;
+  const OpSpec& s = *m.spec;
+  for (const In8& in : s.ins) {
+    dc.nhwc_8bit_ok[in.input] = true;
+    dc.nhwc_ok[in.input] = in.shared;  // a float DequantizeLinear output, quantized back
+  }
+  // Table and Add/Mul outputs are 4-D when their inputs are (the provider checks those); pools and
+  // Concat are claimed on 4-D inputs only.
+  dc.out_nhwc_ok = true;
+  dc.same_layout = s.kind == Kind::Table;
+  dc.out_float4_always = s.kind != Kind::Table && s.kind != Kind::Binary;
+  std::shared_ptr<const OpSpec> spec = m.spec;
+  dc.claim.factory = [spec](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<Int8OpKernel>(spec));
+  };
+  return dc;
+}
+
+}  // namespace
+
+std::vector<Int8OpClaim> claim_int8_ops(GraphView& view) {
+  std::vector<Int8OpClaim> out;
+  auto keep = [&](const Match& m) {
+    for (const ir::Node* n : m.nodes) view.take(static_cast<size_t>(view.index_of(n)));
+    Int8OpClaim c;
+    c.claim = make_claim(m);
+    c.shared = m.shared;
+    out.push_back(std::move(c));
+  };
+  // Tables first: a chain's Mul (SiLU) would otherwise be taken as a two-input Mul.
+  for (size_t i = 0; i < view.order().size(); ++i) {
+    const ir::Node* n = view.order()[i];
+    if (view.taken()[i] || !ir::is_op(*n, "DequantizeLinear")) continue;
+    if (auto m = match_table(view, *n)) keep(*m);
+  }
+  for (size_t i = 0; i < view.order().size(); ++i) {
+    if (view.taken()[i]) continue;
+    if (auto m = match_core(view, *view.order()[i])) keep(*m);
+  }
+  return out;
+}
+
+}  // namespace ortool::rt::dnnl_ep

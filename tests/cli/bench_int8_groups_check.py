@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""`ortool bench --profile` names a quantized model's int8 groups and the ones that fell back, with the reason.
+
+The model: x -> Q -> DQ -> conv_a (int8 weights, zero point 0) -> Q -> DQ -> conv_b (weight zero point 3:
+no int8 group can take it) -> Q -> DQ -> y. conv_a must be listed as "DQ->Conv->Q 'conv_a'" on dnnl (or, on a
+CPU without VNNI, as fallen back with a reason naming VNNI); conv_b as fallen back with "weight zero point is
+not 0", in the text and in --json.
+
+Usage: bench_int8_groups_check.py --ortool ortool
+"""
+import argparse, json, os, subprocess, sys, tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def model(path):
+    rng = np.random.default_rng(5)
+    inits = [
+        numpy_helper.from_array(np.array(0.02, np.float32), "xs"), numpy_helper.from_array(np.array(128, np.uint8), "xz"),
+        numpy_helper.from_array(rng.integers(-60, 60, (8, 4, 3, 3)).astype(np.int8), "wa"),
+        numpy_helper.from_array(np.array(0.01, np.float32), "was"), numpy_helper.from_array(np.array(0, np.int8), "waz"),
+        numpy_helper.from_array(np.array(0.05, np.float32), "ys"), numpy_helper.from_array(np.array(100, np.uint8), "yz"),
+        numpy_helper.from_array(rng.integers(-60, 60, (8, 8, 1, 1)).astype(np.int8), "wb"),
+        numpy_helper.from_array(np.array(0.01, np.float32), "wbs"), numpy_helper.from_array(np.array(3, np.int8), "wbz"),
+    ]
+    n = helper.make_node
+    nodes = [
+        n("QuantizeLinear", ["x", "xs", "xz"], ["xq"], name="q_x"),
+        n("DequantizeLinear", ["xq", "xs", "xz"], ["xf"], name="dq_x"),
+        n("DequantizeLinear", ["wa", "was", "waz"], ["waf"], name="dq_wa"),
+        n("Conv", ["xf", "waf"], ["a"], name="conv_a", pads=[1, 1, 1, 1]),
+        n("QuantizeLinear", ["a", "ys", "yz"], ["aq"], name="q_a"),
+        n("DequantizeLinear", ["aq", "ys", "yz"], ["af"], name="dq_a"),
+        n("DequantizeLinear", ["wb", "wbs", "wbz"], ["wbf"], name="dq_wb"),
+        n("Conv", ["af", "wbf"], ["b"], name="conv_b"),
+        n("QuantizeLinear", ["b", "ys", "yz"], ["bq"], name="q_b"),
+        n("DequantizeLinear", ["bq", "ys", "yz"], ["y"], name="dq_y"),
+    ]
+    g = helper.make_graph(nodes, "int8_groups", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 6, 6])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m = onnx.shape_inference.infer_shapes(m)
+    onnx.save(m, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ortool", required=True)
+    a = ap.parse_args()
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="ortool_int8_groups_") as tmp:
+        path = os.path.join(tmp, "m.onnx")
+        model(path)
+        base = [a.ortool, "bench", path, "--iters", "2", "--warmup", "0", "--profile", "--providers", "dnnl,cpu"]
+        p = subprocess.run(base + ["--json"], capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"FAIL bench --json: exit {p.returncode}: {p.stderr.strip()[-400:]}")
+            return 1
+        rows = {r["node"]: r for r in json.loads(p.stdout)["profile"].get("int8_groups", [])}
+        text = subprocess.run(base, capture_output=True, text=True).stdout
+        a_row, b_row = rows.get("conv_a"), rows.get("conv_b")
+        if not a_row:
+            failures.append("conv_a has no int8_groups row")
+        elif a_row["fused"]:
+            if a_row["group"] != "DQ->Conv->Q" or a_row["provider"] != "dnnl":
+                failures.append(f"conv_a fused as {a_row['group']} on {a_row['provider']}; want DQ->Conv->Q on dnnl")
+            if "DQ->Conv->Q 'conv_a'" not in text:
+                failures.append("the text does not list DQ->Conv->Q 'conv_a'")
+        elif "VNNI" not in a_row.get("reason", ""):
+            failures.append(f"conv_a fell back for another reason than VNNI: {a_row.get('reason')}")
+        if not b_row or b_row["fused"] or "weight zero point is not 0" not in b_row.get("reason", ""):
+            failures.append(f"conv_b should have fallen back because of its weight zero point: {b_row}")
+        if "fell back" not in text or "weight zero point is not 0" not in text:
+            failures.append("the text does not show conv_b falling back with the reason")
+        if not failures:
+            print(f"ok   conv_a: {'fused ' + a_row['group'] if a_row['fused'] else 'fell back: ' + a_row['reason']}; "
+                  f"conv_b fell back: {b_row['reason']}")
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+// Tests of the dnnl provider's int8 steps between groups (dnnl_int8_ops.cpp): tables for elementwise chains,
+// Add/Mul, GlobalAveragePool, MaxPool and Concat between DQ and Q, against the cpu reference kernels, in plain
+// layout (graph inputs) and inside NHWC int8 regions (between exact int8 steps; with conv groups, which are
+// within one step of the reference, in test_dnnl_int8.cpp).
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "runtime/session.h"
+#include "tests/runtime/provider_test_util.h"
+
+using namespace ortool;
+using namespace ortool::provider_test;
+
+#ifdef ORTOOL_HAVE_DNNL
+
+namespace {
+
+int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+float pickf(std::mt19937& rng, float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(rng); }
+
+struct Q8 {
+  DType t = DType::UInt8;
+  float s = 0.05f;
+  int32_t z = 0;
+  static Q8 random(std::mt19937& rng) {
+    Q8 q;
+    q.t = pick(rng, 0, 2) == 0 ? DType::Int8 : DType::UInt8;
+    q.s = pickf(rng, 0.01f, 0.1f);
+    q.z = q.t == DType::UInt8 ? static_cast<int32_t>(pick(rng, 0, 255)) : static_cast<int32_t>(pick(rng, -128, 127));
+    return q;
+  }
+};
+
+Tensor scalar_f(float v) {
+  Tensor t(DType::Float, {});
+  t.mutable_data<float>()[0] = v;
+  return t;
+}
+Tensor scalar_q(DType type, int32_t v) {
+  Tensor t(type, {});
+  if (type == DType::UInt8) t.mutable_data<uint8_t>()[0] = static_cast<uint8_t>(v);
+  else t.mutable_data<int8_t>()[0] = static_cast<int8_t>(v);
+  return t;
+}
+Tensor random_q(DType type, std::vector<int64_t> dims, std::mt19937& rng) {
+  Tensor t(type, std::move(dims));
+  for (int64_t i = 0; i < t.numel(); ++i) static_cast<uint8_t*>(t.raw_mutable())[i] = static_cast<uint8_t>(pick(rng, 0, 255));
+  return t;
+}
+Shape shape_of(const std::vector<int64_t>& d) {
+  Shape s;
+  for (int64_t v : d) s.push_back(Dim::known(v));
+  return s;
+}
+
+// Builds graphs of 8-bit tensors: inputs, DQ, Q, and 1x1 MaxPools (to put values in NHWC regions).
+struct Builder {
+  std::unique_ptr<ir::Model> m = std::make_unique<ir::Model>();
+  ir::Graph& g = *m->graph;
+  std::mt19937& rng;
+  int k = 0;
+  std::map<std::string, RValue> feeds;
+  explicit Builder(std::mt19937& r) : rng(r) { m->set_opset("", 14); }  // 14: HardSwish
+  std::string name(const std::string& base) { return fmt::format("{}{}", base, k++); }
+
+  ir::Value* input(const Q8& q, const std::vector<int64_t>& d) {
+    ir::Value* v = g.add_value(name("x"));
+    v->type = Type::tensor(q.t, shape_of(d));
+    g.add_input(v);
+    feeds[v->name()] = RValue(random_q(q.t, d, rng));
+    return v;
+  }
+  ir::Value* dq(ir::Value* x, const Q8& q) {
+    const std::string n = name("dq");
+    return g.add_node("DequantizeLinear", "", {x, initializer(g, n + "_s", scalar_f(q.s)), initializer(g, n + "_z", scalar_q(q.t, q.z))},
+                      {n + "_y"}, n)->output(0);
+  }
+  ir::Value* q(ir::Value* f, const Q8& q, const std::vector<int64_t>& d) {
+    const std::string n = name("q");
+    ir::Value* v = g.add_node("QuantizeLinear", "", {f, initializer(g, n + "_s", scalar_f(q.s)), initializer(g, n + "_z", scalar_q(q.t, q.z))},
+                              {n + "_y"}, n)->output(0);
+    v->type = Type::tensor(q.t, shape_of(d));
+    return v;
+  }
+  // x (params qx) requantized to qy by an int8 1x1 MaxPool (exact), whose output is NHWC on dnnl when
+  // its readers take that: puts a value inside an NHWC region.
+  ir::Value* into_region(ir::Value* x, const Q8& qx, const Q8& qy, const std::vector<int64_t>& d) {
+    ir::Node* p = g.add_node("MaxPool", "", {dq(x, qx)}, {name("id")}, name("id"));
+    p->set_attr(ir::Attribute::make_ints("kernel_shape", {1, 1}));
+    return q(p->output(0), qy, d);
+  }
+  // The 8-bit tensor `x` (params qx) as the graph output; when `region`, through a 1x1 int8 MaxPool (exact,
+  // reads NHWC), so `x` stays inside the NHWC region.
+  void output(ir::Value* x, const Q8& qx, const std::vector<int64_t>& d, bool region) {
+    if (!region || d.size() != 4) {
+      g.add_output(x);
+      return;
+    }
+    g.add_output(into_region(x, qx, qx, d));
+  }
+};
+
+// Runs on cpu and on dnnl,cpu: every node on dnnl, outputs within `tol` steps (0: equal); returns the
+// number of elements off. (No conv group here: those are within one step of the reference.)
+int64_t check(Builder& b, const std::string& what, int tol, int threads = 1) {
+  INFO(what);
+  const Ran ref = run(*b.m, {"cpu"}, b.feeds);
+  const Ran got = run(*b.m, {"dnnl", "cpu"}, b.feeds, threads);
+  for (const auto& t : got.timings) CHECK_MESSAGE(t.provider == "dnnl", t.node->describe());
+  // No float op ran alone: every op sits in a step with its DQ/Q.
+  for (const auto& t : got.timings)
+    CHECK_MESSAGE((t.fused_nodes > 1 || t.node->op_type() == "DequantizeLinear"), t.node->describe());
+  int64_t off = 0;
+  for (size_t i = 0; i < ref.outputs.size(); ++i) {
+    const Tensor &r = ref.outputs[i].tensor, &o = got.outputs[i].tensor;
+    REQUIRE(o.dtype() == r.dtype());
+    REQUIRE(o.dims() == r.dims());
+    for (int64_t e = 0; e < r.numel(); ++e) {
+      const double d = std::fabs(o.get_double(e) - r.get_double(e));
+      CHECK(d <= tol);
+      off += d != 0;
+    }
+  }
+  return off;
+}
+
+std::vector<int64_t> random_dims(std::mt19937& rng) { return {pick(rng, 1, 2), pick(rng, 1, 19), pick(rng, 1, 9), pick(rng, 1, 9)}; }
+
+TEST_CASE("dnnl int8 tables: elementwise chains between DQ and Q equal the cpu reference") {
+  std::mt19937 rng(41);
+  for (int iter = 0; iter < 24; ++iter) {
+    Builder b(rng);
+    const auto d = random_dims(rng);
+    const Q8 qx = Q8::random(rng), qy = Q8::random(rng), qm = Q8::random(rng);
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(qx, d);
+    Q8 qin = qx;
+    if (region) {
+      qin = Q8::random(rng);
+      x = b.into_region(x, qx, qin, d);
+    }
+    ir::Value* f = b.dq(x, qin);
+    ir::Value* y = nullptr;
+    const int kind = iter % 4;
+    std::string name;
+    if (kind == 0) {  // SiLU as the quantizer writes it: Sigmoid, Q, DQ, Mul, Q
+      name = "SiLU";
+      ir::Value* s = b.g.add_node("Sigmoid", "", {f}, {"sig"}, "sig")->output(0);
+      ir::Value* sd = b.dq(b.q(s, qm, d), qm);
+      y = b.q(b.g.add_node("Mul", "", {f, sd}, {"mul"}, "mul")->output(0), qy, d);
+    } else if (kind == 1) {
+      name = "HardSwish";
+      y = b.q(b.g.add_node("HardSwish", "", {f}, {"hs"}, "hs")->output(0), qy, d);
+    } else if (kind == 2) {  // hard-swish written out, constants as scalars
+      name = "x * Clip(x + 3, 0, 6) / 6";
+      ir::Value* a = b.g.add_node("Add", "", {f, initializer(b.g, "three", scalar_f(3))}, {"a"}, "a")->output(0);
+      ir::Value* c = b.g.add_node("Clip", "", {a, initializer(b.g, "lo", scalar_f(0)), initializer(b.g, "hi", scalar_f(6))},
+                                  {"c"}, "c")->output(0);
+      ir::Value* m = b.g.add_node("Mul", "", {f, c}, {"m"}, "m")->output(0);
+      y = b.q(b.g.add_node("Div", "", {m, initializer(b.g, "six", scalar_f(6))}, {"dv"}, "dv")->output(0), qy, d);
+    } else {  // a plain requantization
+      name = "DQ -> Q";
+      y = b.q(f, qy, d);
+    }
+    b.output(y, qy, d, region);
+    check(b, fmt::format("case {}: {} region {} dims {},{},{},{}", iter, name, region, d[0], d[1], d[2], d[3]), 0, iter % 3 == 0 ? 2 : 1);
+  }
+}
+
+TEST_CASE("dnnl int8 Add and Mul between DQ and Q equal the cpu reference (same shape, per channel, scalar, mixed layouts)") {
+  std::mt19937 rng(42);
+  for (int iter = 0; iter < 40; ++iter) {
+    Builder b(rng);
+    const auto d = random_dims(rng);
+    Q8 qa = Q8::random(rng), qb = Q8::random(rng), qy = Q8::random(rng);
+    if (iter % 4 == 1) {  // scales that put many results exactly on rounding ties
+      qa.s = qb.s = 0.05f;
+      qy.s = 0.1f;
+    }
+    const int shape = iter % 3;  // 0: same, 1: [1 or N, C, 1, 1], 2: scalar
+    std::vector<int64_t> db = d;
+    if (shape == 1) db = {pick(rng, 0, 1) ? d[0] : 1, d[1], 1, 1};
+    if (shape == 2) db = {};
+    // Operands from graph inputs (plain) or inside a region (NHWC), independently: mixed layouts too.
+    const bool ra = pick(rng, 0, 1) == 1, rb = shape == 0 && pick(rng, 0, 1) == 1;
+    ir::Value* a = b.input(ra ? Q8::random(rng) : qa, d);
+    if (ra) a = b.into_region(a, Q8{a->type.elem, 0.05f, 0}, qa, d);
+    ir::Value* bb = nullptr;
+    if (shape == 2) {
+      bb = initializer(b.g, "bconst", random_q(qb.t, {}, rng));
+    } else {
+      bb = b.input(rb ? Q8::random(rng) : qb, db);
+      if (rb) bb = b.into_region(bb, Q8{bb->type.elem, 0.05f, 0}, qb, db);
+    }
+    const bool mul = iter % 2 == 0, swap = iter % 5 == 0;
+    ir::Value* fa = b.dq(a, qa);
+    ir::Value* fb = b.dq(bb, qb);
+    ir::Value* o = b.g.add_node(mul ? "Mul" : "Add", "", {swap ? fb : fa, swap ? fa : fb}, {"o"}, "op")->output(0);
+    ir::Value* y = b.q(o, qy, d);
+    b.output(y, qy, d, pick(rng, 0, 1) == 1);
+    check(b, fmt::format("case {}: {} shape kind {} swap {} a in region {} b in region {} dims {},{},{},{}", iter,
+                         mul ? "Mul" : "Add", shape, swap, ra, rb, d[0], d[1], d[2], d[3]),
+          0, iter % 2 + 1);
+  }
+}
+
+TEST_CASE("dnnl int8 GlobalAveragePool between DQ and Q is within one step of the cpu reference") {
+  std::mt19937 rng(43);
+  int64_t off = 0, total = 0;
+  for (int iter = 0; iter < 20; ++iter) {
+    Builder b(rng);
+    auto d = random_dims(rng);
+    d[2] = pick(rng, 1, 20);
+    const Q8 qx = Q8::random(rng), qy{qx.t, qx.s * pickf(rng, 0.3f, 1.0f), qx.z};
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
+    ir::Value* p = b.g.add_node("GlobalAveragePool", "", {b.dq(x, qx)}, {"gap"}, "gap")->output(0);
+    const std::vector<int64_t> od{d[0], d[1], 1, 1};
+    b.output(b.q(p, qy, od), qy, od, false);
+    off += check(b, fmt::format("case {}: region {} dims {},{},{},{}", iter, region, d[0], d[1], d[2], d[3]), 1);
+    total += d[0] * d[1];
+  }
+  CHECK(off <= std::max<int64_t>(2, total / 20));  // rounding edges only
+}
+
+TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, strides, dilations, ceil_mode)") {
+  std::mt19937 rng(44);
+  for (int iter = 0; iter < 30; ++iter) {
+    Builder b(rng);
+    auto d = random_dims(rng);
+    d[2] = pick(rng, 3, 12);
+    d[3] = pick(rng, 3, 12);
+    const int64_t kh = pick(rng, 1, 3), kw = pick(rng, 1, 3);
+    const std::vector<int64_t> strides{pick(rng, 1, 2), pick(rng, 1, 2)};
+    const std::vector<int64_t> dil{pick(rng, 0, 3) == 0 ? 2 : 1, 1};
+    const std::vector<int64_t> pads{pick(rng, 0, kh - 1), pick(rng, 0, kw - 1), pick(rng, 0, kh - 1), pick(rng, 0, kw - 1)};
+    const bool ceil = pick(rng, 0, 1) == 1;
+    const Q8 qx = Q8::random(rng), qy = pick(rng, 0, 1) ? qx : Q8::random(rng);
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
+    ir::Node* n = b.g.add_node("MaxPool", "", {b.dq(x, qx)}, {"mp"}, "mp");
+    n->set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
+    n->set_attr(ir::Attribute::make_ints("strides", strides));
+    n->set_attr(ir::Attribute::make_ints("dilations", dil));
+    n->set_attr(ir::Attribute::make_ints("pads", pads));
+    n->set_attr(ir::Attribute::make_int("ceil_mode", ceil));
+    // Output dims as the cpu kernel computes them (for the declared shape the next group needs).
+    auto out = [&](int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64_t p1) {
+      const double v = static_cast<double>(in + p0 + p1 - ((k - 1) * dl + 1)) / static_cast<double>(s);
+      int64_t o = static_cast<int64_t>(ceil ? std::ceil(v) : std::floor(v)) + 1;
+      if (ceil && (o - 1) * s >= in + p0) --o;
+      return o;
+    };
+    const std::vector<int64_t> od{d[0], d[1], out(d[2], kh, strides[0], dil[0], pads[0], pads[2]),
+                                  out(d[3], kw, strides[1], dil[1], pads[1], pads[3])};
+    b.output(b.q(n->output(0), qy, od), qy, od, iter % 4 >= 2);
+    check(b, fmt::format("case {}: region {} dims {},{},{},{} k{}x{} s{},{} d{} p{},{},{},{} ceil {} same params {}", iter,
+                         region, d[0], d[1], d[2], d[3], kh, kw, strides[0], strides[1], dil[0], pads[0], pads[1], pads[2],
+                         pads[3], ceil, qx.s == qy.s && qx.z == qy.z && qx.t == qy.t),
+          0, iter % 2 + 1);
+  }
+}
+
+TEST_CASE("dnnl int8 Concat along channels between DQ and Q equals the cpu reference (mixed parameters, layouts)") {
+  std::mt19937 rng(45);
+  for (int iter = 0; iter < 24; ++iter) {
+    Builder b(rng);
+    const auto d = random_dims(rng);
+    const Q8 qy = Q8::random(rng);
+    const int64_t parts = pick(rng, 1, 3);
+    std::vector<ir::Value*> ins;
+    int64_t c = 0;
+    for (int64_t p = 0; p < parts; ++p) {
+      std::vector<int64_t> dp = d;
+      dp[1] = pick(rng, 1, 9);
+      c += dp[1];
+      Q8 qp = pick(rng, 0, 1) ? qy : Q8::random(rng);
+      if (qp.t != qy.t) qp = qy;  // one type per Concat (the reference's rule for its inputs: one element type)
+      const bool region = pick(rng, 0, 1) == 1;
+      ir::Value* x = b.input(region ? Q8::random(rng) : qp, dp);
+      if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qp, dp);
+      ins.push_back(b.dq(x, qp));
+    }
+    ir::Node* n = b.g.add_node("Concat", "", ins, {"cat"}, "cat");
+    n->set_attr(ir::Attribute::make_int("axis", iter % 2 ? 1 : -3));
+    const std::vector<int64_t> od{d[0], c, d[2], d[3]};
+    b.output(b.q(n->output(0), qy, od), qy, od, iter % 3 == 0);
+    check(b, fmt::format("case {}: {} parts dims {},{},{},{}", iter, parts, d[0], c, d[2], d[3]), 0, iter % 2 + 1);
+  }
+}
+
+Tensor ints(const std::vector<int64_t>& v) {
+  Tensor t(DType::Int64, {static_cast<int64_t>(v.size())});
+  std::copy(v.begin(), v.end(), t.mutable_data<int64_t>());
+  return t;
+}
+
+TEST_CASE("dnnl int8 channel shuffle and channel Slices between DQ and Q equal the cpu reference") {
+  std::mt19937 rng(46);
+  for (int iter = 0; iter < 16; ++iter) {
+    Builder b(rng);
+    const int64_t g = pick(rng, 1, 4), cg = pick(rng, 1, 6), c = g * cg;
+    const std::vector<int64_t> d{pick(rng, 1, 2), c, pick(rng, 1, 7), pick(rng, 1, 7)};
+    const Q8 q = Q8::random(rng);
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : q, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, q, d);
+    // Reshape [N, g, C/g, H, W] (with a 0 and a -1, as exporters write), Transpose, Reshape back; Q/DQ between.
+    ir::Value* r5 = b.g.add_node("Reshape", "", {b.dq(x, q), initializer(b.g, "s5", ints({0, g, -1, d[2], d[3]}))}, {"r5"}, "r5")->output(0);
+    const std::vector<int64_t> d5{d[0], g, cg, d[2], d[3]}, t5{d[0], cg, g, d[2], d[3]};
+    ir::Node* tr = b.g.add_node("Transpose", "", {b.dq(b.q(r5, q, d5), q)}, {"t5"}, "tr");
+    tr->set_attr(ir::Attribute::make_ints("perm", {0, 2, 1, 3, 4}));
+    ir::Value* r4 = b.g.add_node("Reshape", "", {b.dq(b.q(tr->output(0), q, t5), q), initializer(b.g, "s4", ints({d[0], c, d[2], d[3]}))},
+                                 {"r4"}, "r4")->output(0);
+    ir::Value* shuffled = b.dq(b.q(r4, q, d), q);  // read by both Slices: carried as 8-bit
+    const int64_t half = c / 2;
+    int k = 0;
+    for (const auto& [st, en] : {std::pair<int64_t, int64_t>{0, half}, std::pair<int64_t, int64_t>{half - c, INT64_MAX}}) {
+      const std::string n = fmt::format("slice{}", k++);
+      ir::Value* sl = b.g.add_node("Slice", "", {shuffled, initializer(b.g, n + "_b", ints({st})), initializer(b.g, n + "_e", ints({en})),
+                                                 initializer(b.g, n + "_a", ints({iter % 3 == 0 ? -3 : 1}))},
+                                   {n}, n)->output(0);
+      const std::vector<int64_t> od{d[0], st == 0 ? half : c - half, d[2], d[3]};
+      if (od[1] > 0) b.output(b.q(sl, q, od), q, od, iter % 4 >= 2);
+      else b.g.add_output(b.q(sl, q, od));
+    }
+    check(b, fmt::format("case {}: g {} C/g {} region {} dims {},{},{},{}", iter, g, cg, region, d[0], d[1], d[2], d[3]), 0,
+          iter % 2 + 1);
+  }
+}
+
+}  // namespace
+
+#endif  // ORTOOL_HAVE_DNNL
