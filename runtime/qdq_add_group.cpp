@@ -17,26 +17,11 @@ std::nullopt_t fail(std::string* why, const char* msg) {
   return std::nullopt;
 }
 
-// The per-tensor parameters of a default-domain DequantizeLinear/QuantizeLinear node with constant
-// scale and zero point and no attribute that changes its meaning (blocks, an explicit output type).
-std::optional<ActQuant> node_quant(const GraphView& view, const ir::Node* n, const char* op) {
-  if (!n || !ir::is_op(*n, op) || n->num_inputs() < 2 || n->num_inputs() > 3 || n->num_outputs() != 1) return std::nullopt;
-  if (n->attr("block_size") || n->attr("output_dtype")) return std::nullopt;
-  const ir::Value* x = n->input(0);
-  const ir::Value* zp = n->num_inputs() > 2 ? n->input(2) : nullptr;
-  if (!x || !zp) return std::nullopt;  // the zero point says the 8-bit type
-  const TensorPtr s = fixed_tensor(view, n->input(1));
-  const TensorPtr z = fixed_tensor(view, zp);
-  if (!s || !z || s->dtype() != DType::Float || s->numel() != 1 || s->rank() > 1 || z->numel() != 1 || z->rank() > 1)
-    return std::nullopt;
-  if (z->dtype() != DType::UInt8 && z->dtype() != DType::Int8) return std::nullopt;
-  const float scale = s->data<float>()[0];
-  if (!(scale > 0.0f) || !std::isfinite(scale)) return std::nullopt;
-  ActQuant q;
-  q.scale = scale;
-  q.zero_point = static_cast<int32_t>(z->get_double(0));
-  q.type = z->dtype();
-  return q;
+// The per-tensor parameters of node `n` when it is a QuantizeLinear/DequantizeLinear (`op`) with constant
+// parameters (qdq::node_quant).
+std::optional<ActQuant> node_quant_of(const GraphView& view, const ir::Node* n, const char* op) {
+  if (!n || !ir::is_op(*n, op)) return std::nullopt;
+  return node_quant(view, *n);
 }
 
 }  // namespace
@@ -51,14 +36,14 @@ std::optional<AddGroup> match_add_group(const GraphView& view, const ir::Node& a
   if (out->uses().size() != 1) return fail(why, "the Add's output has other readers");
   g.q = out->uses()[0].node;
   if (view.is_taken(g.q)) return fail(why, "the QuantizeLinear is taken");
-  auto y = node_quant(view, g.q, "QuantizeLinear");
+  auto y = node_quant_of(view, g.q, "QuantizeLinear");
   if (!y || g.q->input(0) != out) return fail(why, "no per-tensor QuantizeLinear after the Add");
   if (!view.read_only_by(*out, std::vector<const ir::Node*>{&add, g.q}))
     return fail(why, "the Add's output is seen outside the group");
   const ir::Node* da = add.input(0) ? add.input(0)->producer() : nullptr;
   const ir::Node* db = add.input(1) ? add.input(1)->producer() : nullptr;
-  auto a = node_quant(view, da, "DequantizeLinear");
-  auto b = node_quant(view, db, "DequantizeLinear");
+  auto a = node_quant_of(view, da, "DequantizeLinear");
+  auto b = node_quant_of(view, db, "DequantizeLinear");
   if (!a || !b) return fail(why, "an input is not a per-tensor DequantizeLinear");
   if (a->type != y->type || b->type != y->type) return fail(why, "inputs and output of different 8-bit types");
   g.a = *a;

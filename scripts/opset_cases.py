@@ -945,6 +945,19 @@ def contrib_quant(m):
             ins = [X(np.arange(lo, hi, dtype=np.int64).astype(t).reshape(1, -1)), K(np.array(xs, np.float32)),
                    K(np.array(xz - shift, t)), K(np.array(ys, np.float32)), K(np.array(yz - shift, t))]
             m.add(name, 'QLinearSigmoid', 13, ins, domain='com.microsoft', rtol=0, atol=0)
+    # QLinearGlobalAveragePool (NCHW), plane sizes where the mean lands on halves.
+    for t, lo, hi in ((np.uint8, 0, 256), (np.int8, -128, 128)):
+        for k, (hw, xs, xz, ys, yz) in enumerate(((4, 0.05, 128, 0.05, 128), (49, 0.02, 3, 0.021, 0), (2, 0.1, 10, 0.05, 7),
+                                                  (196, 0.0173, 100, 0.009, 20))):
+            name = f'qlinearglobalaveragepool_{np.dtype(t).name}_{k}'
+            m.seed(name)
+            shift = 0 if t == np.uint8 else 128
+            side = int(round(hw ** 0.5)) if int(round(hw ** 0.5)) ** 2 == hw else 1
+            dims = (2, 16, side, hw // side)
+            ins = [X(m.i(lo, hi, *dims, dtype=t)), K(np.array(xs, np.float32)), K(np.array(xz - shift, t)),
+                   K(np.array(ys, np.float32)), K(np.array(yz - shift, t))]
+            m.add(name, 'QLinearGlobalAveragePool', 1, ins, domain='com.microsoft', attrs={'channels_last': 0},
+                  rtol=0, atol=0)
 
 
 def all_cases():

@@ -14,6 +14,7 @@
 
 namespace ortool::rt::qdq {
 struct AddGroup;
+struct GapGroup;
 }
 
 namespace ortool::rt::cpu::qlinear {
@@ -41,6 +42,8 @@ KernelFactory qlinear_add_kernel();
 KernelFactory qdq_add_group_kernel(const qdq::AddGroup& g);
 struct AddForm;
 Status run_add_group(KernelContext& ctx, const qdq::AddGroup& g, const AddForm& f);
+// A "DQ -> GlobalAveragePool -> Q" group (runtime/qdq_gap_group.h) as QLinearGlobalAveragePool computes it.
+KernelFactory qdq_gap_group_kernel(const qdq::GapGroup& g);
 KernelFactory qlinear_mul_kernel();
 KernelFactory qlinear_sigmoid_kernel();
 KernelFactory qlinear_leaky_relu_kernel();

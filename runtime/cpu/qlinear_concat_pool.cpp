@@ -1,7 +1,9 @@
-// com.microsoft QLinearConcat and QLinearGlobalAveragePool: dequantize, concatenate or average, requantize.
+// com.microsoft QLinearConcat (dequantize, concatenate, requantize) and QLinearGlobalAveragePool (an int32 sum
+// requantized once, as ONNX Runtime computes it: qlinear_gap.h).
 #include <cmath>
 
 #include "runtime/cpu/qlinear.h"
+#include "runtime/cpu/qlinear_gap.h"
 
 namespace ortool::rt::cpu::qlinear {
 
@@ -63,17 +65,20 @@ Status run_global_average_pool(KernelContext& ctx, bool channels_last) {
   std::vector<int64_t> dims(x->rank(), 1);
   dims[0] = batch;
   dims[channels_last ? x->rank() - 1 : 1] = channels;
-  const std::vector<float> v = dequantize(*x, px);
-  std::vector<float> y(static_cast<size_t>(batch * channels));
+  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
+  if (out->numel() == 0) return Status::ok();
+  if (spatial == 0) return invalid("{}: input 'X' has an empty plane", n.describe());
+  // An int32 sum of the stored values requantized once, as ONNX Runtime computes it (qlinear_gap.h).
+  const GapForm f = gap_form(px.scale, px.zero_point, py.scale, py.zero_point, spatial, x->dtype() == DType::UInt8);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t c = 0; c < channels; ++c) {
-      double sum = 0;
+      int64_t sum = 0;
       for (int64_t s = 0; s < spatial; ++s)
-        sum += v[static_cast<size_t>(channels_last ? (b * spatial + s) * channels + c : (b * channels + c) * spatial + s)];
-      y[static_cast<size_t>(b * channels + c)] = spatial ? static_cast<float>(sum / static_cast<double>(spatial)) : 0.0f;
+        sum += x->get_int64(channels_last ? (b * spatial + s) * channels + c : (b * channels + c) * spatial + s);
+      const int32_t v = gap_value(f, sum);
+      if (out->dtype() == DType::UInt8) out->mutable_data<uint8_t>()[b * channels + c] = static_cast<uint8_t>(v);
+      else out->mutable_data<int8_t>()[b * channels + c] = static_cast<int8_t>(v);
     }
-  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
-  quantize_into(y.data(), py, *out);
   return Status::ok();
 }
 

@@ -23,6 +23,7 @@
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
+#include "runtime/cpu/qlinear_gap.h"
 #include "runtime/qdq_add_group.h"
 #include "runtime/qdq_group.h"
 #include "runtime/session.h"
@@ -331,14 +332,14 @@ class Int8OpKernel final : public Kernel {
         }
       }
     });
-    // mean = (sum - z * HW) * s / HW, in double, quantized once.
-    const double k = static_cast<double>(qx.scale) / static_cast<double>(g.hw());
-    const int64_t zsum = static_cast<int64_t>(qx.zero_point) * g.hw();
+    // Requantized as ONNX Runtime's QLinearGlobalAveragePool does (runtime/cpu/qlinear_gap.h), as the cpu
+    // provider runs this group too.
+    const cpu::qlinear::GapForm f = cpu::qlinear::gap_form(qx.scale, qx.zero_point, qy.scale, qy.zero_point, g.hw(),
+                                                           qy.type == DType::UInt8);
     with_q8(qy.type, [&](auto yv) {
       using Y = decltype(yv);
       Y* py = y->mutable_data<Y>();
-      for (int64_t i = 0; i < g.n * g.c; ++i)
-        py[i] = quantize_one<Y>(static_cast<float>(static_cast<double>(sums_[i] - zsum) * k), qy.scale, qy.zero_point);
+      for (int64_t i = 0; i < g.n * g.c; ++i) py[i] = static_cast<Y>(cpu::qlinear::gap_value(f, sums_[i]));
     });
     return Status::ok();
   }

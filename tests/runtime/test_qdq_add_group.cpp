@@ -1,4 +1,5 @@
-// Tests of quantized Adds written as QDQ (runtime/qdq_add_group.h): what the group holds, and that the cpu and
+// Tests of quantized Adds and global averages written as QDQ (runtime/qdq_add_group.h, qdq_gap_group.h): what the
+// group holds, and that the cpu and
 // dnnl providers compute it exactly as com.microsoft QLinearAdd does (ONNX Runtime's bytes, checked against
 // ONNX Runtime itself by scripts/opset_vs_ort.py), for every shape, broadcast, type and layout.
 #include <doctest/doctest.h>
@@ -203,4 +204,60 @@ TEST_CASE("quantized Add group equals QLinearAdd on cpu and dnnl: shapes, broadc
     }
   }
   CHECK(cases >= 24);
+}
+
+// "DQ -> GlobalAveragePool -> Q" (runtime/qdq_gap_group.h) against com.microsoft QLinearGlobalAveragePool,
+// which scripts/opset_vs_ort.py checks against ONNX Runtime: a 2x2 plane of equal scales puts means on
+// halves, where averaging in float first lands on the other side.
+TEST_CASE("quantized global average group equals QLinearGlobalAveragePool on cpu and dnnl") {
+  std::mt19937 rng(31);
+  std::vector<std::vector<std::string>> provider_sets = {{"cpu"}};
+  for (const std::string& p : rt::available_providers())
+    if (p == "dnnl") provider_sets.push_back({"dnnl", "cpu"});
+  int64_t off_total = 0, cases = 0;
+  for (DType t : {DType::UInt8, DType::Int8}) {
+    for (int variant = 0; variant < 3; ++variant) {
+      const std::vector<int64_t> dims = variant == 0 ? std::vector<int64_t>{2, 16, 2, 2}
+                                                     : variant == 1 ? std::vector<int64_t>{1, 24, 7, 7}
+                                                                    : std::vector<int64_t>{3, 8, 5, 3};
+      const float xs = variant == 1 ? 0.02f : 0.05f, ys = variant == 1 ? 0.021f : 0.05f;
+      const int32_t xz = t == DType::UInt8 ? 128 : 3, yz = t == DType::UInt8 ? 120 : -2;
+      auto make = [&](bool qlinear) {
+        auto m = std::make_unique<ir::Model>();
+        m->set_opset("", 13);
+        m->set_opset("com.microsoft", 1);
+        ir::Graph& g = *m->graph;
+        ir::Value* x = input8(g, "x", t, dims);
+        ir::Value *s = initializer(g, "xs", scalar(DType::Float, xs)), *z = initializer(g, "xz", scalar(t, xz));
+        ir::Value *os = initializer(g, "ys", scalar(DType::Float, ys)), *oz = initializer(g, "yz", scalar(t, yz));
+        if (qlinear) {
+          ir::Node* n = g.add_node("QLinearGlobalAveragePool", "com.microsoft", {x, s, z, os, oz}, {"y"}, "qgap");
+          n->set_attr(ir::Attribute::make_int("channels_last", 0));
+          g.add_output(n->output(0));
+        } else {
+          ir::Value* f = g.add_node("DequantizeLinear", "", {x, s, z}, {"f"}, "dq")->output(0);
+          ir::Value* p = g.add_node("GlobalAveragePool", "", {f}, {"p"}, "gap")->output(0);
+          g.add_output(g.add_node("QuantizeLinear", "", {p, os, oz}, {"y"}, "q")->output(0));
+        }
+        return m;
+      };
+      const std::map<std::string, RValue> feeds{{"x", RValue(random8(t, dims, rng))}};
+      const Ran ref = run(*make(true), {"cpu"}, feeds);
+      auto model = make(false);
+      for (const auto& providers : provider_sets) {
+        INFO("type " << dtype_name(t) << " variant " << variant << " providers " << providers[0]);
+        const Ran got = run(*model, providers, feeds);
+        CHECK(got.timings.size() == 1);  // one step
+        const Tensor& a = got.outputs[0].tensor;
+        const Tensor& b = ref.outputs[0].tensor;
+        REQUIRE(a.dims() == b.dims());
+        int64_t off = 0;
+        for (int64_t i = 0; i < a.numel(); ++i) off += a.get_int64(i) != b.get_int64(i);
+        CHECK(off == 0);
+        off_total += off;
+        ++cases;
+      }
+    }
+  }
+  CHECK(cases >= 6);
 }
