@@ -1,6 +1,7 @@
 // Recovery (BatchNormalization re-estimation, least-squares refit), the sensitivity sweep and the
 // choice of per-group ratios for a MAC target.
 #include <cmath>
+#include <random>
 
 #include "prune/output_figures.h"
 #include "prune/recalibrate_bn.h"
@@ -265,4 +266,113 @@ TEST_CASE("refit: too few held-out rows to judge a fit leave the layer alone") {
   CHECK(r.refits[0].rows == 4);
   CHECK(r.refits[0].skipped == "4 rows, too few to judge a fit (more --calib samples)");
   CHECK(r.refits[0].mse_after == r.refits[0].mse_before);
+}
+
+namespace {
+
+// `count` samples of x [rows, features] with uniform values in the first `used` features and zeros in
+// the others.
+std::unique_ptr<rt::SampleSource> partial_feeds(size_t count, int64_t rows, int64_t features, int64_t used) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<rt::Sample> s;
+  for (size_t i = 0; i < count; ++i) {
+    Tensor t(DType::Float, {rows, features});
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t f = 0; f < features; ++f) t.mutable_data<float>()[r * features + f] = f < used ? dist(rng) : 0.0f;
+    s.push_back(rt::Sample{"partial #" + std::to_string(i), {{"x", RValue(std::move(t))}}, {}});
+  }
+  return rt::samples_in_memory(std::move(s), "partial");
+}
+
+ir::Node* node_named(ir::Model& m, const std::string& name) {
+  for (ir::Node* n : m.graph->nodes())
+    if (n->name == name) return n;
+  FAIL("no node " << name);
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("refit: a layer wider than 2305 unknowns is refit from more rows than unknowns") {
+  // c2 keeps 300 of 600 channels: 2701 unknowns per output (the old limit was 2305). The 300 channels
+  // are linear in the 3 inputs, so a refit can give c2's outputs back.
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 3, 12, 12});
+  ir::Value* h = b.conv("c1", x, 3, 600, 1, 1, /*bias=*/false);
+  b.output(b.conv("c2", h, 600, 2, 3));
+  auto samples = random_feeds(*b.model, 20);  // 2880 rows >= 2701 unknowns: the held-out path
+  prune::PruneReport r = prune_recovered(*b.model, 0.5, *samples);
+  REQUIRE(r.refits.size() == 1);
+  const prune::LayerRefit& l = r.refits[0];
+  CHECK(l.inputs == 300 * 9 + 1);
+  CHECK(l.rows == 20 * 144);
+  CHECK(l.skipped == "");
+  CHECK(l.judged > 400);
+  CHECK(l.judged < 800);  // about a fifth held out
+  CHECK(l.mse_after < 1e-2 * l.mse_before);
+  MESSAGE("wide Conv SQNR: pruned ", *step(r, "pruned").figures.sqnr_db, " dB, refit ", *step(r, "refit").figures.sqnr_db,
+          "; held-out MSE ", l.mse_before, " -> ", l.mse_after);
+  CHECK(*step(r, "refit").figures.sqnr_db > *step(r, "pruned").figures.sqnr_db + 15);
+}
+
+TEST_CASE("refit: a Gemm with fewer rows than unknowns is refit, judged row by row") {
+  // One row per sample, 24 samples, 65 unknowns per output: every row judged by leave-one-out.
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 6});
+  b.output(b.gemm("fc2", b.relu(b.gemm("fc1", x, 6, 128)), 128, 10));
+  auto samples = random_feeds(*b.model, 24);
+  prune::PruneReport r = prune_recovered(*b.model, 0.5, *samples);
+  REQUIRE(r.refits.size() == 1);
+  const prune::LayerRefit& l = r.refits[0];
+  CHECK(l.inputs == 65);
+  CHECK(l.rows == 24);
+  CHECK(l.judged == 24);
+  CHECK(l.skipped == "");
+  CHECK(l.mse_after < 0.5 * l.mse_before);
+  MESSAGE("few-row Gemm: leave-one-out MSE ", l.mse_before, " -> ", l.mse_after, "; SQNR pruned ",
+          *step(r, "pruned").figures.sqnr_db, " dB, refit ", *step(r, "refit").figures.sqnr_db);
+  CHECK(*step(r, "refit").figures.sqnr_db > *step(r, "pruned").figures.sqnr_db);
+}
+
+TEST_CASE("refit: weights of inputs the samples never use stay as they were, the others move to the original") {
+  // The pruned model's fc has perturbed weights; its input's features 8..15 are zero in every sample,
+  // so the rows say nothing about their weights: those keep the perturbed values exactly.
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 16});
+  b.output(b.gemm("fc", x, 16, 3));
+  auto pruned = clone_model(*b.model);
+  ir::Node* fc = node_named(*pruned, "fc");
+  const Tensor& w_in = *passes::constant_tensor(fc->input(1));  // [3, 16] (transB)
+  const std::vector<float> original(w_in.data<float>(), w_in.data<float>() + w_in.numel());
+  std::vector<float> perturbed = original;
+  for (size_t i = 0; i < perturbed.size(); ++i) perturbed[i] += 0.25f * static_cast<float>(static_cast<int>(i * 7 % 5) - 2);
+  Tensor w(DType::Float, {3, 16});
+  std::copy(perturbed.begin(), perturbed.end(), w.mutable_data<float>());
+  prune::set_constant_input(*pruned->graph, fc, 1, std::move(w));
+  for (size_t count : {12, 1500}) {  // leave-one-out (up to 1024 rows), and a held-out fifth
+    CAPTURE(count);
+    auto model = clone_model(*pruned);
+    auto samples = partial_feeds(count, 1, 16, 8);
+    auto r = prune::refit_layers(*model, *b.model, {{"fc", {0, 1, 2}}}, *samples, {});
+    REQUIRE_MESSAGE(r.is_ok(), r.status().message());
+    REQUIRE(r->size() == 1);
+    const prune::LayerRefit& l = r->front();
+    CHECK(l.skipped == "");
+    if (count == 12) CHECK(l.judged == 12);
+    else CHECK(l.judged < 400);
+    CHECK(l.mse_after < 1e-3 * l.mse_before);
+    const Tensor& got = *passes::constant_tensor(node_named(*model, "fc")->input(1));
+    double moved_unused = 0, left_used = 0, was_used = 0;
+    for (int64_t m = 0; m < 3; ++m)
+      for (int64_t k = 0; k < 16; ++k) {
+        const int64_t i = m * 16 + k;
+        const size_t j = static_cast<size_t>(i);
+        const double g = got.data<float>()[i], p = perturbed[j], o = original[j];
+        if (k >= 8) moved_unused = std::max(moved_unused, std::abs(g - p));
+        else left_used += (g - o) * (g - o), was_used += (p - o) * (p - o);
+      }
+    CHECK(moved_unused == 0);
+    CHECK(left_used < 1e-4 * was_used);
+  }
 }
