@@ -1,6 +1,7 @@
 // Recovery (BatchNormalization re-estimation, least-squares refit), the sensitivity sweep and the
 // choice of per-group ratios for a MAC target.
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "prune/output_figures.h"
@@ -227,7 +228,7 @@ TEST_CASE("sensitivity sweep and --target-macs: free channels go first") {
   REQUIRE_MESSAGE(c.is_ok(), c.status().message());
   CHECK(c->group_ratios == std::map<int, double>{{g1, 0.5}});
   CHECK(c->macs == 64u * 9u * (12u + 32u + 16u));
-  CHECK(c->noise == 0);
+  CHECK(c->damage == 0);
   auto far = prune::choose_ratios(m, d, scores, base, *s, 0.01);
   REQUIRE(!far.is_ok());
   CHECK(far.status().message().find("--target-macs 0.01") != std::string::npos);
@@ -375,4 +376,42 @@ TEST_CASE("refit: weights of inputs the samples never use stay as they were, the
     CHECK(moved_unused == 0);
     CHECK(left_used < 1e-4 * was_used);
   }
+}
+
+TEST_CASE("--target-macs: for a classifier, a lost top-1 class counts as damage besides the noise") {
+  CHECK(prune::damage({20.0, 1.0, std::nullopt}) == doctest::Approx(0.01));
+  CHECK(prune::damage({10.0, 1.0, 0.9}) == doctest::Approx(0.2));
+  CHECK(prune::damage({std::numeric_limits<double>::infinity(), 1.0, 1.0}) == 0);
+
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 3, 8, 8});
+  ir::Value* h = b.relu(b.conv("c1", x, 3, 8));
+  h = b.relu(b.conv("c2", h, 8, 8));
+  b.output(b.conv("c3", h, 8, 2));
+  ir::Model& m = *b.model;
+  REQUIRE(prune::prepare_model(m, {}, false).is_ok());
+  prune::DependencyGraph d = analyse(m);
+  const int g1 = group_of(d, "c1"), g2 = group_of(d, "c2");
+  auto scores = prune::importance(d, prune::Criterion::kL2, nullptr);
+  auto samples = random_feeds(m, 1);
+  auto ref = prune::ReferenceOutputs::compute(m, *samples, {});
+  REQUIRE(ref.is_ok());
+  auto s = prune::sensitivity_sweep(m, d, scores, {}, *ref, {});
+  REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+  // Every point as noisy as the others: a channel of c1 saves more MACs (3x3x(3 + 8) per position)
+  // than one of c2 (3x3x(8 + 2)), so noise alone takes c1 ...
+  for (prune::GroupSweep& g : s->groups)
+    for (prune::SweepPoint& p : g.points) p.figures = {20.0, 0.99, std::nullopt};
+  auto by_noise = prune::choose_ratios(m, d, scores, {}, *s, 0.8);
+  REQUIRE_MESSAGE(by_noise.is_ok(), by_noise.status().message());
+  CHECK(by_noise->group_ratios.count(g1) == 1);
+  CHECK(by_noise->group_ratios.count(g2) == 0);
+  // ... but when pruning c1 changes the top-1 class of a fifth of the rows, c2 is pruned instead.
+  for (prune::GroupSweep& g : s->groups)
+    for (prune::SweepPoint& p : g.points) p.figures.top1 = g.group == g1 ? 0.8 : 1.0;
+  auto by_damage = prune::choose_ratios(m, d, scores, {}, *s, 0.8);
+  REQUIRE_MESSAGE(by_damage.is_ok(), by_damage.status().message());
+  CHECK(by_damage->group_ratios.count(g1) == 0);
+  CHECK(by_damage->group_ratios.count(g2) == 1);
+  CHECK(by_damage->damage == doctest::Approx(0.01));
 }
