@@ -181,7 +181,7 @@ std::string shape_mismatch(const Linear& l, const Tensor& x, const Tensor& y, co
 }
 
 // What a layer's samples give each group of output channels: the normal equations of the fit rows and
-// of the held-out ones (many rows), or the rows themselves (fewer than unknowns: judged one by one).
+// of the held-out ones (many rows), or the rows themselves (up to kMaxLooRows: judged one by one).
 struct Collected {
   bool few_rows = false;
   std::vector<NormalEquations> fit, held;          // per group (many rows)
@@ -255,6 +255,8 @@ Result<Collected> accumulate(ir::Model& pruned, const ir::Model& reference, cons
         for (size_t g = 0; g < groups; ++g) c.fit.emplace_back(k_in, per_group), c.held.emplace_back(k_in, per_group);
       }
     }
+    if (c.few_rows && c.rows + static_cast<int64_t>(pick.size()) > kMaxLooRows)  // a later sample larger than the first
+      pick.resize(static_cast<size_t>(kMaxLooRows - c.rows));
     c.rows += static_cast<int64_t>(pick.size());
     std::vector<Eigen::Index> fit, held;
     for (Eigen::Index r = 0; r < static_cast<Eigen::Index>(pick.size()); ++r) (rng() % 5 == 0 ? held : fit).push_back(r);
@@ -292,6 +294,7 @@ LayerFit fit_layer(const Linear& l, Collected& c) {
   const int64_t per_group = l.out / l.groups, n_w = l.inputs() - (l.bias ? 1 : 0);
   LayerFit out;
   out.w = l.w;
+  if (c.rows == 0) return out;  // no samples: nothing judged, the layer keeps its weights
   for (int64_t g = 0; g < l.groups; ++g) {
     const size_t gi = static_cast<size_t>(g);
     const Mat w0 = l.w.middleCols(g * per_group, per_group);
@@ -354,8 +357,8 @@ Result<std::vector<LayerRefit>> refit_layers(ir::Model& pruned, const ir::Model&
       if (o.progress) o.progress(k * samples.size() + i, total);
     };
     std::string mismatch;
-    ASSIGN_OR_RETURN(Collected c, accumulate(pruned, reference, *node, *ref_it->second, *lin,
-                                                        target->kept_out, samples, o, o.seed + k, step, &mismatch));
+    ASSIGN_OR_RETURN(Collected c, accumulate(pruned, reference, *node, *ref_it->second, *lin, target->kept_out, samples,
+                                             o, o.seed + k, step, &mismatch));
     if (!mismatch.empty()) {
       r.skipped = mismatch;
       out.push_back(std::move(r));

@@ -36,6 +36,36 @@ prune::PruneReport prune_recovered(ir::Model& m, double ratio, const rt::SampleS
   return std::move(r).value();
 }
 
+// c1 (3 -> 8 channels) -> Relu -> c2 (8 -> 8) -> Relu -> c3 (8 -> 2) on [1, 3, 8, 8], prepared for pruning.
+std::unique_ptr<ir::Model> three_convs() {
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 3, 8, 8});
+  ir::Value* h = b.relu(b.conv("c1", x, 3, 8));
+  h = b.relu(b.conv("c2", h, 8, 8));
+  b.output(b.conv("c3", h, 8, 2));
+  REQUIRE(prune::prepare_model(*b.model, {}, false).is_ok());
+  return std::move(b.model);
+}
+
+// The sensitivity sweep of a prepared model on `n` random samples, with what it was made from.
+struct Swept {
+  prune::DependencyGraph d;
+  std::vector<prune::GroupScores> scores;
+  prune::Sensitivity s;
+};
+
+Swept sweep(ir::Model& m, size_t n) {
+  Swept w{analyse(m), {}, {}};
+  w.scores = prune::importance(w.d, prune::Criterion::kL2, nullptr);
+  auto samples = random_feeds(m, n);
+  auto ref = prune::ReferenceOutputs::compute(m, *samples, {});
+  REQUIRE(ref.is_ok());
+  auto s = prune::sensitivity_sweep(m, w.d, w.scores, {}, *ref, {});
+  REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+  w.s = std::move(s).value();
+  return w;
+}
+
 }  // namespace
 
 TEST_CASE("refit: a linear Gemm chain pruned to a hidden size above its input size is recovered") {
@@ -186,13 +216,8 @@ TEST_CASE("recovery with BatchNormalization: the re-estimation and the refit are
 }
 
 TEST_CASE("sensitivity sweep and --target-macs: free channels go first") {
-  PruneBuilder b;
-  ir::Value* x = b.input("x", {1, 3, 8, 8});
-  ir::Value* h = b.relu(b.conv("c1", x, 3, 8));
-  h = b.relu(b.conv("c2", h, 8, 8));
-  b.output(b.conv("c3", h, 8, 2));
-  ir::Model& m = *b.model;
-  REQUIRE(prune::prepare_model(m, {}, false).is_ok());
+  auto model = three_convs();
+  ir::Model& m = *model;
   {
     // Half of c1's channels are zero: pruning them costs nothing.
     prune::DependencyGraph d0 = analyse(m);
@@ -200,15 +225,12 @@ TEST_CASE("sensitivity sweep and --target-macs: free channels go first") {
     const auto& units = d0.groups[static_cast<size_t>(g1)].units;
     zero_units(m, d0, {units.begin(), units.begin() + 4});
   }
-  prune::DependencyGraph d = analyse(m);
-  const int g1 = group_of(d, "c1"), g2 = group_of(d, "c2");
-  auto scores = prune::importance(d, prune::Criterion::kL2, nullptr);
-  auto samples = random_feeds(m, 2);
-  auto ref = prune::ReferenceOutputs::compute(m, *samples, {});
-  REQUIRE(ref.is_ok());
+  Swept w = sweep(m, 2);
+  prune::DependencyGraph& d = w.d;
+  auto& scores = w.scores;
+  const int g1 = group_of(d, "c1");
   prune::PlanOptions base;
-  auto s = prune::sensitivity_sweep(m, d, scores, base, *ref, {});
-  REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+  prune::Sensitivity* s = &w.s;
   CHECK(s->macs == 64u * 9u * (24u + 64u + 16u));
   REQUIRE(s->groups.size() == 2);
   for (const prune::GroupSweep& g : s->groups) {
@@ -232,7 +254,6 @@ TEST_CASE("sensitivity sweep and --target-macs: free channels go first") {
   auto far = prune::choose_ratios(m, d, scores, base, *s, 0.01);
   REQUIRE(!far.is_ok());
   CHECK(far.status().message().find("--target-macs 0.01") != std::string::npos);
-  (void)g2;
 }
 
 TEST_CASE("prune_model: bad target and recovery options") {
@@ -383,21 +404,13 @@ TEST_CASE("--target-macs: for a classifier, a lost top-1 class counts as damage 
   CHECK(prune::damage({10.0, 1.0, 0.9}) == doctest::Approx(0.2));
   CHECK(prune::damage({std::numeric_limits<double>::infinity(), 1.0, 1.0}) == 0);
 
-  PruneBuilder b;
-  ir::Value* x = b.input("x", {1, 3, 8, 8});
-  ir::Value* h = b.relu(b.conv("c1", x, 3, 8));
-  h = b.relu(b.conv("c2", h, 8, 8));
-  b.output(b.conv("c3", h, 8, 2));
-  ir::Model& m = *b.model;
-  REQUIRE(prune::prepare_model(m, {}, false).is_ok());
-  prune::DependencyGraph d = analyse(m);
+  auto model = three_convs();
+  ir::Model& m = *model;
+  Swept w = sweep(m, 1);
+  prune::DependencyGraph& d = w.d;
+  auto& scores = w.scores;
   const int g1 = group_of(d, "c1"), g2 = group_of(d, "c2");
-  auto scores = prune::importance(d, prune::Criterion::kL2, nullptr);
-  auto samples = random_feeds(m, 1);
-  auto ref = prune::ReferenceOutputs::compute(m, *samples, {});
-  REQUIRE(ref.is_ok());
-  auto s = prune::sensitivity_sweep(m, d, scores, {}, *ref, {});
-  REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+  prune::Sensitivity* s = &w.s;
   // Every point as noisy as the others: a channel of c1 saves more MACs (3x3x(3 + 8) per position)
   // than one of c2 (3x3x(8 + 2)), so noise alone takes c1 ...
   for (prune::GroupSweep& g : s->groups)
