@@ -149,7 +149,7 @@ void add_recovery_json(nlohmann::json& j, const prune::PruneReport& r, const Pru
   nlohmann::json refits = nlohmann::json::array();
   for (const prune::LayerRefit& l : r.refits) {
     nlohmann::json jl = {{"layer", l.layer}, {"op_type", l.op_type}, {"inputs", l.inputs}, {"rows", l.rows},
-                         {"mse_before", l.mse_before}, {"mse_after", l.mse_after}};
+                         {"judged_rows", l.judged}, {"mse_before", l.mse_before}, {"mse_after", l.mse_after}};
     jl["skipped"] = l.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.skipped);
     refits.push_back(jl);
   }
@@ -200,8 +200,8 @@ void print_recovery(const prune::PruneReport& r, const PruneArgs& a) {
                st.reverted ? "  (undone: it lowered the output SQNR)" : "");
   for (const prune::LayerRefit& l : r.refits) {
     if (l.skipped.empty())
-      fmt::print("  refit {} ({}): {} inputs, {} rows, output MSE {:.4g} -> {:.4g}\n", l.layer, l.op_type, l.inputs, l.rows,
-                 l.mse_before, l.mse_after);
+      fmt::print("  refit {} ({}): {} inputs, {} rows, output MSE {:.4g} -> {:.4g} on {} unseen rows\n", l.layer, l.op_type,
+                 l.inputs, l.rows, l.mse_before, l.mse_after, l.judged);
     else
       fmt::print("  refit {} ({}): kept its weights: {}\n", l.layer, l.op_type, l.skipped);
   }

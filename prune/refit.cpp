@@ -16,12 +16,11 @@
 #include "passes/pass_util.h"
 #include "passes/weight_math.h"
 #include "prune/dependency_graph.h"
+#include "prune/refit_solve.h"
 
 namespace ortool::prune {
 
 namespace {
-
-using Mat = Eigen::MatrixXd;
 
 // A layer as a linear map from rows of its input to rows of its output: y = [a 1] W. A grouped Conv
 // is `groups` such maps side by side: output channel m reads only the inputs of group m / (out/groups),
@@ -181,42 +180,31 @@ std::string shape_mismatch(const Linear& l, const Tensor& x, const Tensor& y, co
   return ok ? "" : "its input or the original's output has another shape than its weights and the plan expect";
 }
 
-// Squared error sum of weights `s` on the accumulated normal equations.
-double error_of(const Mat& s, const Mat& ata, const Mat& aty, double yy) {
-  return std::max(0.0, (s.transpose() * ata * s).trace() - 2.0 * (s.transpose() * aty).trace() + yy);
+// What a layer's samples give each group of output channels: the normal equations of the fit rows and
+// of the held-out ones (many rows), or the rows themselves (up to kMaxLooRows: judged one by one).
+struct Collected {
+  bool few_rows = false;
+  std::vector<NormalEquations> fit, held;          // per group (many rows)
+  std::vector<std::vector<RowMat>> inputs, targets;  // per group, per sample (few rows)
+  int64_t rows = 0;
+};
+
+// Rows beyond which the leave-one-out path's r x r eigen-decomposition costs more than it is worth.
+constexpr int64_t kMaxLooRows = 1024;
+
+RowMat stacked(const std::vector<RowMat>& blocks, int64_t cols) {
+  int64_t n = 0;
+  for (const RowMat& b : blocks) n += b.rows();
+  RowMat out(n, cols);
+  int64_t at = 0;
+  for (const RowMat& b : blocks) out.middleRows(at, b.rows()) = b, at += b.rows();
+  return out;
 }
 
-// Normal equations of a set of rows.
-struct Accumulated {
-  Mat ata, aty;
-  double yy = 0;
-  int64_t rows = 0;
-  Accumulated(int64_t k, int64_t m) : ata(Mat::Zero(k, k)), aty(Mat::Zero(k, m)) {}
-  void add(const Mat& a, const Mat& t) {
-    if (a.rows() == 0) return;
-    ata.selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());
-    aty.noalias() += a.transpose() * t;
-    yy += t.squaredNorm();
-    rows += a.rows();
-  }
-  void finish() { ata = Mat(ata.selfadjointView<Eigen::Lower>()); }
-  void merge(const Accumulated& o) {
-    ata += o.ata;
-    aty += o.aty;
-    yy += o.yy;
-    rows += o.rows;
-  }
-};
-
-// Rows used for the fit, and rows held out to judge it.
-struct Split {
-  Accumulated fit, held;
-};
-
-Result<std::vector<Split>> accumulate(ir::Model& pruned, const ir::Model& reference, const ir::Node& node,
-                               const ir::Node& ref_node, const Linear& l, const std::vector<int64_t>& kept,
-                               const rt::SampleSource& samples, const RefitOptions& o, uint64_t seed,
-                               const std::function<void(size_t)>& step, std::string* mismatch) {
+Result<Collected> accumulate(ir::Model& pruned, const ir::Model& reference, const ir::Node& node,
+                             const ir::Node& ref_node, const Linear& l, const std::vector<int64_t>& kept,
+                             const rt::SampleSource& samples, const RefitOptions& o, uint64_t seed,
+                             const std::function<void(size_t)>& step, std::string* mismatch) {
   const std::string layer = layer_name(node);
   RValue x, y;
   rt::SessionOptions so = o.session;
@@ -229,9 +217,9 @@ Result<std::vector<Split>> accumulate(ir::Model& pruned, const ir::Model& refere
   ASSIGN_OR_RETURN(auto session, rt::Session::create(pruned, so));
 
   const int64_t k_in = l.inputs(), per_group = l.out / l.groups;
-  std::vector<Split> acc;
-  for (int64_t g = 0; g < l.groups; ++g) acc.push_back(Split{Accumulated(k_in, per_group), Accumulated(k_in, per_group)});
-  const int64_t per_sample = std::max<int64_t>(1, o.max_rows / std::max<int64_t>(1, static_cast<int64_t>(samples.size())));
+  const int64_t budget = std::min(o.max_rows, std::max(o.min_rows, o.rows_per_input * k_in));
+  const int64_t per_sample = std::max<int64_t>(1, budget / std::max<int64_t>(1, static_cast<int64_t>(samples.size())));
+  Collected c;
   std::mt19937_64 rng(seed);
   for (size_t i = 0; i < samples.size(); ++i) {
     step(i);
@@ -243,7 +231,7 @@ Result<std::vector<Split>> accumulate(ir::Model& pruned, const ir::Model& refere
     if (!x.is_tensor() || !y.is_tensor()) return where(internal_error("the layer's values were not observed"));
     if (std::string why = shape_mismatch(l, x.tensor, y.tensor, kept); !why.empty()) {
       *mismatch = why;  // the layer is left alone
-      return acc;
+      return c;
     }
     Rows rows{l, x.tensor, y.tensor};
     std::vector<int64_t> pick(static_cast<size_t>(rows.positions()));
@@ -254,27 +242,75 @@ Result<std::vector<Split>> accumulate(ir::Model& pruned, const ir::Model& refere
                   pick[static_cast<size_t>(j) + rng() % (pick.size() - static_cast<size_t>(j))]);
       pick.resize(static_cast<size_t>(per_sample));
     }
+    if (i == 0) {  // the first sample tells how many rows the layer will have
+      const int64_t expected = static_cast<int64_t>(pick.size() * samples.size());
+      // Leave-one-out judges every row (a held-out fifth of few rows is a noisy judge); its cost is an
+      // eigen-decomposition of rows x rows per group: for one group, or where it is below the k x k
+      // factorizations of the normal equations.
+      c.few_rows = expected <= kMaxLooRows && (expected < k_in || l.groups == 1);
+      const size_t groups = static_cast<size_t>(l.groups);
+      if (c.few_rows) {
+        c.inputs.resize(groups), c.targets.resize(groups);
+      } else {
+        for (size_t g = 0; g < groups; ++g) c.fit.emplace_back(k_in, per_group), c.held.emplace_back(k_in, per_group);
+      }
+    }
+    if (c.few_rows && c.rows + static_cast<int64_t>(pick.size()) > kMaxLooRows)  // a later sample larger than the first
+      pick.resize(static_cast<size_t>(kMaxLooRows - c.rows));
+    c.rows += static_cast<int64_t>(pick.size());
     std::vector<Eigen::Index> fit, held;
     for (Eigen::Index r = 0; r < static_cast<Eigen::Index>(pick.size()); ++r) (rng() % 5 == 0 ? held : fit).push_back(r);
     // Row-major blocks, so each row is written contiguously; one group at a time, so memory is one
     // group's rows (a depthwise layer has as many groups as channels).
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a(static_cast<Eigen::Index>(pick.size()), k_in),
-        t(static_cast<Eigen::Index>(pick.size()), per_group);
+    RowMat a(static_cast<Eigen::Index>(pick.size()), k_in), t(static_cast<Eigen::Index>(pick.size()), per_group);
     for (int64_t g = 0; g < l.groups; ++g) {
+      const size_t gi = static_cast<size_t>(g);
       const std::span<const int64_t> kept_g(kept.data() + g * per_group, static_cast<size_t>(per_group));
       for (size_t r = 0; r < pick.size(); ++r) {
         rows.input_row(pick[r], a.row(static_cast<Eigen::Index>(r)).data(), g);
         rows.output_row(pick[r], kept_g, t.row(static_cast<Eigen::Index>(r)).data());
       }
-      acc[static_cast<size_t>(g)].fit.add(a(fit, Eigen::all), t(fit, Eigen::all));  // copied: dense products
-      acc[static_cast<size_t>(g)].held.add(a(held, Eigen::all), t(held, Eigen::all));
+      if (c.few_rows) {
+        c.inputs[gi].push_back(a), c.targets[gi].push_back(t);
+      } else {
+        c.fit[gi].add(a(fit, Eigen::all), t(fit, Eigen::all));  // copied: dense products
+        c.held[gi].add(a(held, Eigen::all), t(held, Eigen::all));
+      }
     }
   }
-  for (Split& sp : acc) {
-    sp.fit.finish();
-    sp.held.finish();
+  for (NormalEquations& e : c.fit) e.finish();
+  for (NormalEquations& e : c.held) e.finish();
+  return c;
+}
+
+// Fits every group of `l` (see refit_solve.h); their weights side by side as the layer's columns.
+struct LayerFit {
+  Mat w;
+  double before = 0, after = 0;
+  int64_t judged = 0;
+};
+
+LayerFit fit_layer(const Linear& l, Collected& c) {
+  const int64_t per_group = l.out / l.groups, n_w = l.inputs() - (l.bias ? 1 : 0);
+  LayerFit out;
+  out.w = l.w;
+  if (c.rows == 0) return out;  // no samples: nothing judged, the layer keeps its weights
+  for (int64_t g = 0; g < l.groups; ++g) {
+    const size_t gi = static_cast<size_t>(g);
+    const Mat w0 = l.w.middleCols(g * per_group, per_group);
+    GroupFit f;
+    if (c.few_rows) {
+      f = fit_rows(stacked(c.inputs[gi], l.inputs()), stacked(c.targets[gi], per_group), w0, l.bias);
+      c.inputs[gi].clear(), c.targets[gi].clear();
+    } else {
+      f = fit_normal_equations(c.fit[gi], c.held[gi], w0, n_w);
+      c.fit[gi] = NormalEquations(0, 0), c.held[gi] = NormalEquations(0, 0);  // memory back
+    }
+    out.w.middleCols(g * per_group, per_group) = f.w;
+    out.before += f.before, out.after += f.after;
+    out.judged = f.judged;
   }
-  return acc;
+  return out;
 }
 
 }  // namespace
@@ -321,59 +357,26 @@ Result<std::vector<LayerRefit>> refit_layers(ir::Model& pruned, const ir::Model&
       if (o.progress) o.progress(k * samples.size() + i, total);
     };
     std::string mismatch;
-    ASSIGN_OR_RETURN(std::vector<Split> acc, accumulate(pruned, reference, *node, *ref_it->second, *lin,
-                                                        target->kept_out, samples, o, o.seed + k, step, &mismatch));
+    ASSIGN_OR_RETURN(Collected c, accumulate(pruned, reference, *node, *ref_it->second, *lin, target->kept_out, samples,
+                                             o, o.seed + k, step, &mismatch));
     if (!mismatch.empty()) {
       r.skipped = mismatch;
       out.push_back(std::move(r));
       continue;
     }
-    r.rows = acc.front().fit.rows + acc.front().held.rows;
-    const int64_t n_w = lin->inputs() - (lin->bias ? 1 : 0);
-    auto solve = [&](const Accumulated& a) {
-      Mat reg = a.ata;
-      const double lambda = o.ridge * (n_w > 0 ? a.ata.diagonal().head(n_w).mean() : 0.0) + 1e-12;
-      for (int64_t i = 0; i < n_w; ++i) reg(i, i) += lambda;
-      return Mat(reg.ldlt().solve(a.aty));
-    };
-    // Every group's fit, side by side as the layer's columns: (inputs) x out.
-    const int64_t per_group = lin->out / lin->groups;
-    auto solve_all = [&](bool with_held) {
-      Mat s(lin->inputs(), lin->out);
-      for (int64_t g = 0; g < lin->groups; ++g) {
-        Split& sp = acc[static_cast<size_t>(g)];
-        if (with_held) sp.fit.merge(sp.held);
-        s.middleCols(g * per_group, per_group) = solve(sp.fit);
-      }
-      return s;
-    };
-    auto held_error = [&](const Mat& w) {
-      double e = 0;
-      for (int64_t g = 0; g < lin->groups; ++g) {
-        const Accumulated& h = acc[static_cast<size_t>(g)].held;
-        e += error_of(w.middleCols(g * per_group, per_group), h.ata, h.aty, h.yy);
-      }
-      return e;
-    };
-    const int64_t held_rows = acc.front().held.rows;
-    const double cells = static_cast<double>(std::max<int64_t>(1, held_rows * lin->out));
-    const double before = held_error(lin->w);
-    Mat s = solve_all(false);
-    const double after = s.allFinite() ? held_error(s) : before;
-    r.mse_before = before / cells;
+    r.rows = c.rows;
+    LayerFit f = fit_layer(*lin, c);
+    r.judged = f.judged;
+    const double cells = static_cast<double>(std::max<int64_t>(1, f.judged * lin->out));
+    r.mse_before = f.before / cells;
     r.mse_after = r.mse_before;
-    if (held_rows < o.min_held_out) {
+    if (f.judged < o.min_held_out) {
       r.skipped = fmt::format("{} rows, too few to judge a fit (more --calib samples)", r.rows);
-    } else if (!(after < before)) {
+    } else if (!(f.after < f.before)) {
       r.skipped = "the fit did not lower the error on the held-out rows";
     } else {
-      s = solve_all(true);
-      if (s.allFinite()) {
-        write_linear(g, node, *lin, s);
-        r.mse_after = after / cells;
-      } else {
-        r.skipped = "the fit is not finite";
-      }
+      write_linear(g, node, *lin, f.w);
+      r.mse_after = f.after / cells;
     }
     out.push_back(std::move(r));
   }

@@ -5,16 +5,21 @@
 // pruned model: X = L's input in the pruned model (it carries the error of every layer before, and
 // the refits before L: layers go in graph order), Y = L's output in the reference, restricted to the
 // output channels L kept. Rows are output positions (a Conv's im2col patches), sampled with a fixed
-// seed, at most `max_rows` per layer over all samples; the normal equations [A 1]^T [A 1] and
-// [A 1]^T Y are accumulated sample by sample, so memory is (inputs + 1)^2 per layer, not per row.
-// One ridge-regularized system solves every output channel (a grouped or depthwise Conv: one system
-// per group, over that group's inputs):
-//   (W, b) = argmin ||[A 1] [W; b] - Y||^2 + lambda ||W||^2,  lambda = ridge * mean(diag(A^T A)).
-// A fifth of the sampled rows (chosen with the seed) is held out: the weights fit on the others
-// replace L's only when they lower L's output error on the held-out rows (few rows for many inputs
-// would fit the samples and nothing else; with fewer than `min_held_out` such rows the layer is left
-// alone); the kept fit is then solved again on every row. L's bias
-// is fit too (one is added to a Conv or Gemm that had none; MatMul has none).
+// seed: a budget of `rows_per_input` rows per unknown, at least `min_rows` and at most `max_rows` per
+// layer over all samples. Each group of output channels (one, or a grouped Conv's groups: a depthwise
+// Conv has one tiny system per channel) is fit by ridge least squares toward L's own weights on the
+// inputs it kept (prune/refit_solve.h), so a fit with fewer rows than unknowns only moves the weights
+// where the rows say something. The ridge weight is chosen from a few candidates on rows the fit did
+// not see, and the fit is kept only when it lowers L's error on them (else L keeps its weights):
+// - many rows (more than 1024, or a grouped Conv with at least as many rows as unknowns): the normal
+//   equations [A 1]^T [A 1], [A 1]^T Y are accumulated sample by sample, a fifth of the rows (chosen
+//   with the seed) held out; the kept fit is solved again on every row. Memory: three (unknowns)^2
+//   doubles per group at a time (the fit's and the held-out rows' normal equations, a factorization):
+//   at most 3 x 8 x 4609^2 bytes = 486 MiB at `max_inputs`.
+// - up to 1024 rows (a Gemm with one row per sample, deep Convs on small images): the rows are kept
+//   and every one is judged by its leave-one-out error (exact, through the r x r Gram matrix).
+// With fewer than `min_held_out` judged rows the layer is left alone. L's bias is fit too and not
+// shrunk (one is added to a Conv or Gemm that had none; MatMul has none).
 #pragma once
 
 #include <cstdint>
@@ -36,9 +41,10 @@ struct RefitTarget {
 
 struct RefitOptions {
   rt::SessionOptions session;
-  int64_t max_rows = 4096;     // sampled output positions per layer, over all samples
-  int64_t max_inputs = 2305;   // layers with more inputs per output channel (C*kh*kw + 1) are not refit
-  double ridge = 1e-3;
+  int64_t min_rows = 4096;       // sampled output positions per layer (over all samples): the budget is
+  int64_t rows_per_input = 4;    // rows_per_input x unknowns, at least min_rows and at most max_rows
+  int64_t max_rows = 16384;
+  int64_t max_inputs = 4609;     // unknowns per output channel (C*kh*kw + 1; 512 channels x 3x3): memory bound
   int64_t min_held_out = 8;    // fewer held-out rows cannot judge a fit: the layer keeps its weights
   uint64_t seed = 0;
   std::function<void(size_t done, size_t total)> progress;
@@ -48,7 +54,8 @@ struct LayerRefit {
   std::string layer, op_type;
   int64_t inputs = 0;             // unknowns per output channel (with the bias)
   int64_t rows = 0;               // sampled rows
-  double mse_before = 0, mse_after = 0;  // mean squared error of the layer's output on the held-out rows
+  int64_t judged = 0;             // rows the errors are over: the held-out ones, or all (leave-one-out)
+  double mse_before = 0, mse_after = 0;  // mean squared error of the layer's output on the judged rows
   std::string skipped;            // why the layer kept its weights; empty when refit
 };
 

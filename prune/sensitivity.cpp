@@ -1,6 +1,7 @@
 // sensitivity_sweep and choose_ratios (see sensitivity.h).
 #include "prune/sensitivity.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "lib/model_clone.h"
@@ -29,6 +30,10 @@ Result<std::unique_ptr<ir::Model>> pruned_copy(const ir::Model& prepared, const 
 }
 
 }  // namespace
+
+double damage(const OutputFigures& f) {
+  return noise_ratio(f.sqnr_db) + (f.top1 ? std::clamp(1.0 - *f.top1, 0.0, 1.0) : 0.0);
+}
 
 Result<uint64_t> macs_with_plan(const ir::Model& prepared, const Plan& plan) {
   ASSIGN_OR_RETURN(auto copy, pruned_copy(prepared, plan));
@@ -78,8 +83,8 @@ Result<TargetChoice> choose_ratios(const ir::Model& prepared, const DependencyGr
   auto macs_of = [&](size_t gi, int idx) {
     return idx < 0 ? static_cast<double>(s.macs) : static_cast<double>(s.groups[gi].points[static_cast<size_t>(idx)].macs);
   };
-  auto noise_of = [&](size_t gi, int idx) {
-    return idx < 0 ? 0.0 : noise_ratio(s.groups[gi].points[static_cast<size_t>(idx)].figures.sqnr_db);
+  auto damage_of = [&](size_t gi, int idx) {
+    return idx < 0 ? 0.0 : damage(s.groups[gi].points[static_cast<size_t>(idx)].figures);
   };
   double estimate = static_cast<double>(s.macs);
   // One greedy step: the cheapest noise per MAC saved; false when no group can go further.
@@ -90,7 +95,7 @@ Result<TargetChoice> choose_ratios(const ir::Model& prepared, const DependencyGr
       if (at[gi] + 1 >= static_cast<int>(s.groups[gi].points.size())) continue;
       const double saved = macs_of(gi, at[gi]) - macs_of(gi, at[gi] + 1);
       if (saved <= 0) continue;
-      const double cost = std::max(0.0, noise_of(gi, at[gi] + 1) - noise_of(gi, at[gi])) / saved;
+      const double cost = std::max(0.0, damage_of(gi, at[gi] + 1) - damage_of(gi, at[gi])) / saved;
       if (cost < best) best = cost, pick = gi;
     }
     if (pick == s.groups.size()) return false;
@@ -123,7 +128,7 @@ Result<TargetChoice> choose_ratios(const ir::Model& prepared, const DependencyGr
                      target, s.ratios.empty() ? 0.0 : s.ratios.back(),
                      static_cast<double>(c.macs) / static_cast<double>(std::max<uint64_t>(1, s.macs)));
   }
-  for (size_t gi = 0; gi < s.groups.size(); ++gi) c.noise += noise_of(gi, at[gi]);
+  for (size_t gi = 0; gi < s.groups.size(); ++gi) c.damage += damage_of(gi, at[gi]);
   return c;
 }
 

@@ -6,9 +6,9 @@
 // cosine and top-1 agreement, and its MACs. Ratios that remove no more channels than the one before
 // are left out.
 //
-// Target: per-group ratios reaching `target` of the original MACs with the least damage. From ratio 0
-// everywhere, the step (one group to its next swept ratio) with the smallest increase of noise per
-// MAC saved is taken until the estimate (the original MACs minus each group's own saving) reaches
+// Target: per-group ratios reaching `target` of the original MACs with the least damage (below). From
+// ratio 0 everywhere, the step (one group to its next swept ratio) with the smallest increase of damage
+// per MAC saved is taken until the estimate (the original MACs minus each group's own saving) reaches
 // the target; then the real MACs of the plan are counted and steps continue while they are above it
 // (savings of groups that share a layer overlap, so the estimate is optimistic).
 #pragma once
@@ -61,10 +61,17 @@ Result<uint64_t> macs_with_plan(const ir::Model& prepared, const Plan& plan);
 Result<Sensitivity> sensitivity_sweep(ir::Model& prepared, const DependencyGraph& d, const std::vector<GroupScores>& scores,
                                       const PlanOptions& base, const ReferenceOutputs& reference, const SweepOptions& o);
 
+// The damage of a swept point: its output noise-to-signal ratio (10^(-SQNR/10), which adds up roughly
+// for independent errors), plus, for a classifier (outputs with class-score rows), the fraction of
+// rows whose top-1 class changed. Where the top-1 class holds the noise decides; a changed class
+// costs as much as noise of the same fraction of the signal (a point at 10 dB that flips 10% of the
+// classes is as bad as one at 7 dB that flips none).
+double damage(const OutputFigures& f);
+
 struct TargetChoice {
   std::map<int, double> group_ratios;
   uint64_t macs = 0;           // real MACs of the chosen plan
-  double noise = 0;            // summed noise-to-signal ratio of the chosen points (the damage estimate)
+  double damage = 0;           // summed damage of the chosen points (the estimate the choice minimizes)
 };
 
 // Errors (kInvalid): the target cannot be reached with the swept ratios (the message gives the least

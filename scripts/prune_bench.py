@@ -11,7 +11,9 @@ Speed is measured here, never asserted by tests.
 --recovery N: prune with --calib (N seeded normal inputs for the benchmark set; for ../shared/models N
 flipped / shifted / scaled / noisy copies of the reference input) and print a second table: output SQNR
 against the unpruned model after pruning, after BatchNormalization re-estimation and after the
-least-squares refit (on the calibration samples), with the layers refit and left alone.
+least-squares refit (on the calibration samples), with the layers refit and left alone; then on N
+other samples of the same kind (another seed; other copies of the reference input), which recovery did
+not see: the model pruned without recovery (--no-recover) and the recovered one.
 --no-latency skips the bench runs (recovery figures do not depend on the machine's load).
 
 Usage: /usr/bin/python3 scripts/prune_bench.py [--models DIR] [--ratio 0.3] [--threads 1]
@@ -39,12 +41,13 @@ def run_json(cmd):
     return json.loads(p.stdout)
 
 
-def calibration(name, path, n, tmp):
-    """--calib options with `n` samples for the model at `path` (see --recovery)."""
+def calibration(name, path, n, tmp, held_out=False):
+    """--calib options with `n` samples for the model at `path` (see --recovery); `held_out`: other
+    samples of the same kind (another seed; for ../shared/models without the reference input itself)."""
     import numpy as np
     import onnx
     from onnx import numpy_helper
-    out = os.path.join(tmp, name + "_calib.npy")
+    out = os.path.join(tmp, name + ("_held_out.npy" if held_out else "_calib.npy"))
     d = os.path.dirname(path)
     sets = sorted(glob.glob(os.path.join(d, "*_set_0")))
     if name in BENCH_SET or not sets:
@@ -52,12 +55,21 @@ def calibration(name, path, n, tmp):
         inits = {i.name for i in m.graph.initializer}
         x = [i for i in m.graph.input if i.name not in inits][0]
         dims = [d.dim_value or 1 for d in x.type.tensor_type.shape.dim]
-        np.save(out, np.random.default_rng(1).standard_normal([n] + dims[1:]).astype(np.float32))
+        np.save(out, np.random.default_rng(2 if held_out else 1).standard_normal([n] + dims[1:]).astype(np.float32))
     else:
         sys.path.insert(0, os.path.join(ROOT, "scripts"))
         from quant_accuracy_options import augmented
-        np.save(out, augmented(d, n, 0))
+        np.save(out, augmented(d, n + 1, 1)[1:] if held_out else augmented(d, n, 0))
     return ["--calib", out]
+
+
+def held_out_sqnr(ortool, original, pruned, samples, shape):
+    """Worst output SQNR (dB) of `pruned` against `original` on `samples` (compare's gates ignored)."""
+    p = subprocess.run([ortool, "compare", original, pruned, "--inputs", samples, "--json"] + shape,
+                       capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise RuntimeError(f"ortool compare {pruned}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    return min(o["sqnr_db"] for o in json.loads(p.stdout)["outputs"])
 
 
 def latency(ortool, path, shape, a):
@@ -104,9 +116,15 @@ def main():
                 undone = {s["step"] for s in rec["steps"] if s.get("reverted")}
                 refits = rec["refits"]
                 done = sum(1 for x in refits if not x["skipped"])
+                # The same on samples the recovery did not see: plain pruning against the recovered model.
+                held = calibration(name, path, a.recovery, tmp, held_out=True)[1]
+                plain = os.path.join(tmp, name + ".plain.onnx")
+                run_json([a.ortool, "prune", path, "-o", plain, "--ratio", a.ratio, "--json", "--check", "1",
+                          "--no-recover"] + shape + calib + a.extra)
+                unseen = (held_out_sqnr(a.ortool, path, plain, held, shape), held_out_sqnr(a.ortool, path, out, held, shape))
                 recovered.append((name, sq.get("pruned"), (sq.get("bn-recalibrated"), "bn-recalibrated" in undone),
                                   (sq.get("refit"), "refit" in undone), rec["bn_recalibrated"], done,
-                                  len(refits) - done))
+                                  len(refits) - done, unseen))
             before, after = [], []
             for _ in range(0 if a.no_latency else a.rounds):
                 before.append(latency(a.ortool, path, shape, a))
@@ -121,11 +139,13 @@ def main():
         db = lambda v: "-" if v is None else f"{v:.1f}"
         step = lambda v: db(v[0]) + (" (undone)" if v[1] else "")
         print(f"ortool prune --ratio {a.ratio} --calib ({a.recovery} samples) {' '.join(a.extra)}: output SQNR (dB) "
-              f"against the unpruned model on the calibration samples")
-        print("| model | pruned | BN re-estimated | refit | BNs re-estimated | layers refit | layers left alone |")
-        print("|---|---|---|---|---|---|---|")
-        for n, p0, p1, p2, bns, done, left in recovered:
-            print(f"| {n} | {db(p0)} | {step(p1)} | {step(p2)} | {bns} | {done} | {left} |")
+              f"against the unpruned model on the calibration samples, then on {a.recovery} other samples")
+        print("| model | pruned | BN re-estimated | refit | BNs re-estimated | layers refit | layers left alone | "
+              "other samples: pruned | recovered |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for n, p0, p1, p2, bns, done, left, unseen in recovered:
+            print(f"| {n} | {db(p0)} | {step(p1)} | {step(p2)} | {bns} | {done} | {left} | {db(unseen[0])} | "
+                  f"{db(unseen[1])} |")
         print()
     if not rows:
         return 0
