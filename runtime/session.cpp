@@ -627,7 +627,7 @@ class SessionImpl final : public Session {
   }
 
   // Values whose declared shape is fully known (a --shape binding, shape inference) and too large for one
-  // tensor or for the --max-memory budget are refused before any provider sees them: the fast providers
+  // tensor, or made by a node and over the --max-memory budget, are refused before any provider sees them: the fast providers
   // make their primitives for static shapes when they claim nodes, and some allocate for them then.
   Status check_declared_sizes(const ir::Graph& g) const {
     for (const ir::Value* v : g.values()) {
@@ -642,7 +642,8 @@ class SessionImpl final : public Session {
       if (too_big)
         return resource_limit("value '{}'{} of shape [{}] is too large: more than {} for one tensor", v->name(), where,
                               fmt::join(dims, ","), human_bytes(kMaxTensorBytes));
-      if (opts_.max_memory_bytes && bytes > opts_.max_memory_bytes)
+      // The budget counts what kernels allocate: values nodes make (a feed is the caller's memory).
+      if (opts_.max_memory_bytes && v->producer() && bytes > opts_.max_memory_bytes)
         return resource_limit("value '{}'{} of shape [{}] needs {}, over the --max-memory limit of {}", v->name(),
                               where, fmt::join(dims, ","), human_bytes(bytes), human_bytes(opts_.max_memory_bytes));
     }

@@ -189,13 +189,17 @@ TEST_CASE("declared shapes too large for one tensor or for --max-memory are refu
     CHECK(s.status().code() == StatusCode::kResourceLimit);
     CHECK(s.status().message().find("'x'") != std::string::npos);
   }
-  // Within one tensor's limit but over the budget.
+  // Within one tensor's limit but over the budget: a value a node makes is refused (the input is the
+  // caller's memory, which the budget does not count).
   x->type = Type::tensor(DType::Float, Shape{Dim::known(1000), Dim::known(3)});
   rt::SessionOptions small;
   small.max_memory_bytes = 1000;
+  CHECK(rt::Session::create(*m, small).is_ok());
+  m->graph->find_value("s")->type = x->type;
   auto s = rt::Session::create(*m, small);
   REQUIRE_FALSE(s.is_ok());
   CHECK(s.status().code() == StatusCode::kResourceLimit);
+  CHECK(s.status().message().find("'s' (node 'add' (Add))") != std::string::npos);
   CHECK(s.status().message().find("--max-memory") != std::string::npos);
   small.max_memory_bytes = 100000;
   CHECK(rt::Session::create(*m, small).is_ok());
