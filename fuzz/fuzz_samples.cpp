@@ -88,17 +88,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & 64) o.image.std = {0.25};
   if (flags & 128) o.image.height = o.image.width = 4;
 
-  const fs::path& dir = fuzz::temp_dir("samples");
-  fuzz::clear_dir(dir);
-  fuzz::write_packed(dir, packed.files);
+  static fuzz::ScratchDir scratch(fuzz::temp_dir("samples"));
+  const fs::path& dir = scratch.path();
+  scratch.clear();
+  scratch.write(packed.files);
   read_all(g, dir, o);
   // Batch .npy files are read as files too, and so is each subfolder (one test-data sample).
   for (const fuzz::PackedFile& f : packed.files) {
     fs::path p = dir / f.name;
     if (p.extension() == ".npy" && f.name.find('/') == std::string::npos) read_all(g, p, o);
   }
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory(ec)) read_all(g, e.path(), o);
+  for (const fs::path& sub : scratch.subfolders()) read_all(g, sub, o);
   return 0;
 }

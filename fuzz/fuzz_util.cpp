@@ -1,6 +1,8 @@
 // Helpers shared by the fuzz targets (see fuzz_util.h).
 #include "fuzz/fuzz_util.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,11 +73,6 @@ const fs::path& temp_dir(std::string_view tag) {
   return d.dirs.emplace(std::string(tag), fs::path(buf.data())).first->second;
 }
 
-void clear_dir(const fs::path& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
-}
-
 Packed unpack(std::string_view in, size_t max_files) {
   Packed p;
   // Positions of markers: offset of the "@@ " itself.
@@ -99,8 +96,44 @@ Packed unpack(std::string_view in, size_t max_files) {
 }
 
 void write_bytes(const fs::path& path, std::string_view bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  // POSIX calls rather than an ofstream (whose buffers cost more than the write): O_NOFOLLOW keeps a
+  // last-component symlink out, O_NONBLOCK makes a FIFO fail rather than wait for a reader.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+  }
+  ::close(fd);
+}
+
+std::string_view top_component(std::string_view name) { return name.substr(0, name.find('/')); }
+
+void ScratchDir::clear() {
+  std::error_code ec;
+  for (const std::string& name : written_) fs::remove_all(dir_ / name, ec);
+  written_.clear();
+}
+
+void ScratchDir::write(const std::vector<PackedFile>& files) {
+  write_packed(dir_, files);
+  for (const PackedFile& f : files) {
+    const std::string top(top_component(f.name));
+    if (std::find(written_.begin(), written_.end(), top) == written_.end()) written_.push_back(top);
+  }
+}
+
+std::vector<fs::path> ScratchDir::subfolders() const {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const std::string& name : written_)
+    if (fs::is_directory(fs::symlink_status(dir_ / name, ec))) out.push_back(dir_ / name);
+  return out;
 }
 
 void write_packed(const fs::path& dir, const std::vector<PackedFile>& files) {

@@ -18,9 +18,6 @@ inline std::string_view as_view(const uint8_t* data, size_t size) {
 // `tag` names it, so a leftover shows which target made it.
 const std::filesystem::path& temp_dir(std::string_view tag);
 
-// Empties `dir` (keeps the folder itself).
-void clear_dir(const std::filesystem::path& dir);
-
 // One input holding several files, for the readers of folders:
 //
 //   <preamble>\n@@ name1\n<bytes of name1>\n@@ sub/name2\n<bytes of name2>...
@@ -42,7 +39,30 @@ Packed unpack(std::string_view input, size_t max_files = 16);
 // (a name used both as a file and as a folder).
 void write_packed(const std::filesystem::path& dir, const std::vector<PackedFile>& files);
 
-// Writes `bytes` to `path`, replacing it.
+// Writes `bytes` to `path`, replacing it; never through a symlink, a FIFO or a device (skipped).
 void write_bytes(const std::filesystem::path& path, std::string_view bytes);
+
+// A folder whose files change with every input. Emptying it by listing it (clear_dir) cost the folder
+// targets more than the readers they test (under ASan each listing allocates and clears a 32 KiB
+// buffer, and libFuzzer runs thousands of inputs a second); this removes the previous input's top-level
+// entries by name instead. The readers under test never write, so nothing else appears in it.
+class ScratchDir {
+ public:
+  explicit ScratchDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  const std::filesystem::path& path() const { return dir_; }
+  // Removes what the last write() made (files and folders).
+  void clear();
+  // Writes `files` as write_packed does, remembering their top-level names for clear().
+  void write(const std::vector<PackedFile>& files);
+  // The top-level folders the last write() made.
+  std::vector<std::filesystem::path> subfolders() const;
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::string> written_;  // top-level names
+};
+
+// The first component of a packed file's name ("sub" for "sub/name").
+std::string_view top_component(std::string_view name);
 
 }  // namespace ortool::fuzz

@@ -12,11 +12,13 @@ namespace ortool::prune {
 Tensor take_along_axis(const Tensor& t, int64_t axis, const std::vector<int64_t>& keep) {
   std::vector<int64_t> dims = t.dims();
   const int64_t n = dims[static_cast<size_t>(axis)];
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
-  for (size_t i = static_cast<size_t>(axis) + 1; i < dims.size(); ++i) inner *= dims[i];
   dims[static_cast<size_t>(axis)] = static_cast<int64_t>(keep.size());
   Tensor out(t.dtype(), dims);
+  // An empty tensor keeps nothing; its other dims may multiply past int64 ([2^62, 5, 0]).
+  if (t.numel() == 0 || out.numel() == 0) return out;
+  int64_t outer = 1, inner = 1;  // products of dims of a non-empty tensor: they fit
+  for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
+  for (size_t i = static_cast<size_t>(axis) + 1; i < dims.size(); ++i) inner *= dims[i];
   const size_t row = static_cast<size_t>(inner) * t.element_size();
   const auto* src = static_cast<const std::byte*>(t.raw());
   auto* dst = static_cast<std::byte*>(out.raw_mutable());
@@ -60,9 +62,10 @@ Status apply_plan(ir::Model& model, const DependencyGraph& d, const Plan& plan) 
     bool changed = false;
     for (const ConstSlice* s : by_input[key]) {
       const int64_t n = static_cast<int64_t>(s->atoms.size()) * s->block;
-      if (s->axis >= static_cast<int64_t>(cur.rank()) || cur.dims()[static_cast<size_t>(s->axis)] != n)
+      if (s->axis < 0 || s->axis >= static_cast<int64_t>(cur.rank()) || cur.dims()[static_cast<size_t>(s->axis)] != n)
         return internal_error("{}: input {} has {} entries along axis {}, the analysis recorded {}", key.first->describe(),
-                              key.second, s->axis < static_cast<int64_t>(cur.rank()) ? cur.dims()[static_cast<size_t>(s->axis)] : -1,
+                              key.second,
+                              s->axis >= 0 && s->axis < static_cast<int64_t>(cur.rank()) ? cur.dims()[static_cast<size_t>(s->axis)] : -1,
                               s->axis, n);
       std::vector<int64_t> keep;
       for (int64_t e = 0; e < n; ++e)

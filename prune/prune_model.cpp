@@ -61,6 +61,14 @@ Status validate(const PruneOptions& o, bool ratio_used) {
   return Status::ok();
 }
 
+// Sample data every stage would run on: an input with no finite value (all NaN or Inf) would score
+// channels, refit and recover on nothing; quantize's calibration refuses the same data.
+Status check_sample_data(const PruneOptions& o) {
+  if (o.samples) TRY(rt::check_samples_finite(*o.samples));
+  if (o.sweep_samples && o.sweep_samples != o.samples) TRY(rt::check_samples_finite(*o.sweep_samples));
+  return Status::ok();
+}
+
 std::function<void(size_t, size_t)> stage(const PruneOptions& o, std::string_view name) {
   if (!o.progress) return {};
   return [&o, name](size_t done, size_t total) { o.progress(name, done, total); };
@@ -149,6 +157,7 @@ bool last_step_hurt(const PruneReport& report) {
 
 Result<Sensitivity> sweep_model(ir::Model& model, const PruneOptions& o) {
   TRY(validate(o, /*ratio_used=*/false));
+  TRY(check_sample_data(o));
   ASSIGN_OR_RETURN(std::vector<std::string> notes, prepare_model(model, o.prepare, /*fold_norms=*/false));
   ASSIGN_OR_RETURN(Analysis a, analyse(model, o));
   return sweep(model, a, o);
@@ -156,6 +165,7 @@ Result<Sensitivity> sweep_model(ir::Model& model, const PruneOptions& o) {
 
 Result<PruneReport> prune_model(ir::Model& model, const PruneOptions& o) {
   TRY(validate(o, /*ratio_used=*/!o.target_macs));
+  TRY(check_sample_data(o));
   PruneReport report;
   ASSIGN_OR_RETURN(report.notes, prepare_model(model, o.prepare, /*fold_norms=*/false));
   ASSIGN_OR_RETURN(Analysis a, analyse(model, o));

@@ -56,6 +56,12 @@ struct AxisSplit {
 };
 AxisSplit split_at(const std::vector<int64_t>& dims, int64_t axis) {
   AxisSplit s;
+  // An empty tensor: no outer or inner element (its other dims may multiply past int64: [2^62, 5, 0]).
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) {
+    s.outer = s.inner = 0;
+    if (axis >= 0) s.channels = dims[static_cast<size_t>(axis)];
+    return s;
+  }
   if (axis < 0) {
     for (int64_t d : dims) s.inner *= d;
     return s;

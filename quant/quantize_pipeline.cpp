@@ -134,9 +134,7 @@ Status check_all_measured(const ir::Model& model, const CalibResult& c, const st
   if (!missing) return Status::ok();
   auto it = c.stats.find(*missing);
   const TensorCalibStats st = it == c.stats.end() ? TensorCalibStats{} : it->second;
-  return invalid("{}: tensor '{}' has no finite value on any calibration sample ({} NaN, {} Inf): the calibration "
-                 "data holds NaN or Inf",
-                 samples.describe(), *missing, st.nan, st.inf);
+  return rt::no_finite_value(samples, *missing, st.nan, st.inf);
 }
 
 }  // namespace

@@ -86,6 +86,20 @@ std::unique_ptr<SampleSource> random_samples(const ir::Graph& g, size_t count, u
 // The first `n` samples of `source` (all of them when it has fewer): --calib-samples N.
 std::unique_ptr<SampleSource> first_samples(std::unique_ptr<SampleSource> source, size_t n);
 
+// How many elements of a float tensor were finite, NaN and infinite, summed over samples.
+struct FiniteTally {
+  int64_t finite = 0, nan = 0, inf = 0;
+  void add(const Tensor& t);  // counts nothing for tensors of other types
+};
+
+// The error for a tensor that held no finite value on any of `samples` (all NaN or Inf): quantize's
+// calibration (any tensor it measures) and prune (its sample inputs) refuse such data in these words.
+Status no_finite_value(const SampleSource& samples, std::string_view tensor, int64_t nan, int64_t inf);
+
+// Reads every sample of `samples` and returns no_finite_value for the first float input that held no
+// finite value in any of them (NaN or Inf everywhere), or a sample's read error.
+Status check_samples_finite(const SampleSource& samples);
+
 // Checks feeds against the model inputs: every required input present, no unknown names, element
 // types, ranks and fixed dims as declared. Errors start with `label` (the file or folder).
 Status check_feeds(const ir::Graph& g, const Feeds& feeds, std::string_view label);

@@ -2,6 +2,7 @@
 #include "runtime/session.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,7 +13,9 @@
 #include "lib/human_size.h"
 #include "lib/node_schema_check.h"
 #include "lib/op_id.h"
+#include "lib/quant_scale_check.h"
 #include "runtime/buffer_pool.h"
+#include "runtime/claim_util.h"
 #include "runtime/core_load.h"
 #include "runtime/partition.h"
 #include "runtime/provider.h"
@@ -82,6 +85,10 @@ const RValue* resolve(const Frame* f, const Ref& r) {
   return &f->slots[static_cast<size_t>(r.slot)];
 }
 
+// The largest tensor a kernel may allocate (1 TiB): larger sizes come from hostile dims, never from a model
+// this machine could run; refused by allocate_output and, for declared shapes, at session creation.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
+
 // Counts live bytes against the session's limit.
 struct MemoryMeter {
   size_t limit = 0;
@@ -124,7 +131,7 @@ class Context final : public KernelContext {
     if (!numel.is_ok()) return invalid("{}: output {}: {}", node_.describe(), i, numel.status().message());
     size_t es = dtype == DType::String ? sizeof(std::string) : dtype_size(dtype);
     if (es == 0) return invalid("{}: output {} has no element type", node_.describe(), i);
-    if (static_cast<uint64_t>(*numel) > (uint64_t{1} << 40) / es)
+    if (static_cast<uint64_t>(*numel) > kMaxTensorBytes / es)
       return resource_limit("{}: output {} of {} elements is too large", node_.describe(), i, *numel);
     size_t bytes = static_cast<size_t>(*numel) * es;
     TRY(meter_->reserve(bytes, node_, i));
@@ -559,6 +566,8 @@ class SessionImpl final : public Session {
     const std::unordered_set<const ir::Value*> observed(watch.begin(), watch.end());
     for (const ir::Value* v : watch)
       if (!v->producer()) p.observe_at_start.push_back({v, p.slot_of.at(v)});
+    TRY(check_declared_sizes(g));
+    TRY(check_fixed_scales(g, set.inits));
     ASSIGN_OR_RETURN(std::vector<PartitionStep> parts, partition_graph(g, model_, providers_, watch, set.inits));
     std::unordered_map<int, size_t> last_use;
     for (PartitionStep& part : parts) {
@@ -614,6 +623,41 @@ class SessionImpl final : public Session {
       }
     }
     for (const ir::Value* v : g.outputs()) p.output_refs.push_back(ref_for(v, g, set));
+    return Status::ok();
+  }
+
+  // Values whose declared shape is fully known (a --shape binding, shape inference) and too large for one
+  // tensor, or made by a node and over the --max-memory budget, are refused before any provider sees them: the fast providers
+  // make their primitives for static shapes when they claim nodes, and some allocate for them then.
+  Status check_declared_sizes(const ir::Graph& g) const {
+    for (const ir::Value* v : g.values()) {
+      const std::vector<int64_t> dims = static_dims(*v);
+      if (dims.empty() || v->is_constant()) continue;
+      const size_t es = dtype_size(v->type.elem);
+      if (es == 0 || v->type.elem == DType::String) continue;
+      const auto numel = checked_numel(dims);
+      const bool too_big = !numel.is_ok() || static_cast<uint64_t>(*numel) > kMaxTensorBytes / es;
+      const uint64_t bytes = too_big ? 0 : static_cast<uint64_t>(*numel) * es;
+      const std::string where = v->producer() ? " (" + v->producer()->describe() + ")" : std::string();
+      if (too_big)
+        return resource_limit("value '{}'{} of shape [{}] is too large: more than {} for one tensor", v->name(), where,
+                              fmt::join(dims, ","), human_bytes(kMaxTensorBytes));
+      // The budget counts what kernels allocate: values nodes make (a feed is the caller's memory).
+      if (opts_.max_memory_bytes && v->producer() && bytes > opts_.max_memory_bytes)
+        return resource_limit("value '{}'{} of shape [{}] needs {}, over the --max-memory limit of {}", v->name(),
+                              where, fmt::join(dims, ","), human_bytes(bytes), human_bytes(opts_.max_memory_bytes));
+    }
+    return Status::ok();
+  }
+
+  // Quantization scales fixed for the plan (initializers, Constant nodes) are checked before any provider
+  // sees them: the fast providers read them once when they claim a group. Fed scales are checked by the
+  // kernels at run time.
+  Status check_fixed_scales(const ir::Graph& g, InitializerInputs inits) const {
+    const GraphView view(g, model_, {}, {}, inits);
+    for (const ir::Node* n : g.nodes())
+      for (const QuantScaleInput& s : quant_scale_inputs(*n))
+        if (const TensorPtr t = fixed_tensor(view, n->input(s.index))) TRY(check_quant_scale(*n, s.index, *t));
     return Status::ok();
   }
 

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "runtime/cpu/control.h"
+#include "runtime/cpu/shape_ops_util.h"
 
 namespace ortool::rt::cpu {
 
@@ -50,23 +51,21 @@ void copy_elements(const Tensor& src, int64_t src_off, Tensor& dst, int64_t dst_
 Tensor slice_along_axis(const Tensor& t, size_t axis, int64_t index) {
   const auto& dims = t.dims();
   std::vector<int64_t> out_dims;
-  int64_t outer = 1, inner = 1;
-  for (size_t d = 0; d < dims.size(); ++d) {
-    if (d < axis) outer *= dims[d];
-    if (d > axis) inner *= dims[d];
+  for (size_t d = 0; d < dims.size(); ++d)
     if (d != axis) out_dims.push_back(dims[d]);
-  }
-  const int64_t len = dims[axis];
   Tensor out(t.dtype(), out_dims);
+  // An empty slice copies nothing; its other dims may multiply past int64 ([2^62, 5, 0, 2]).
+  if (out.numel() == 0) return out;
+  const int64_t outer = tensor_util::product(dims, 0, axis), inner = tensor_util::product(dims, axis + 1);
+  const int64_t len = dims[axis];
   for (int64_t o = 0; o < outer; ++o) copy_elements(t, (o * len + index) * inner, out, o * inner, inner);
   return out;
 }
 
 void stack_into(const std::vector<Tensor>& parts, const std::vector<int64_t>& positions, size_t axis, Tensor& out) {
-  if (parts.empty()) return;
+  if (parts.empty() || out.numel() == 0) return;  // nothing to copy (and dims that may overflow int64)
   const auto& pdims = parts[0].dims();
-  int64_t outer = 1, inner = 1;
-  for (size_t d = 0; d < pdims.size(); ++d) (d < axis ? outer : inner) *= pdims[d];
+  const int64_t outer = tensor_util::product(pdims, 0, axis), inner = tensor_util::product(pdims, axis);
   const int64_t len = out.dims()[axis];
   for (size_t i = 0; i < parts.size(); ++i)
     for (int64_t o = 0; o < outer; ++o)

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "lib/quant_scale_check.h"
 #include "runtime/cpu/conv.h"
 
 namespace ortool::rt::cpu::conv_family {
@@ -37,10 +38,12 @@ Result<std::vector<int32_t>> zero_points(const ir::Node& node, const Tensor* zp,
                  per_channel > 0 ? fmt::format(" or [{}]", per_channel) : std::string());
 }
 
-Result<std::vector<float>> scales(const ir::Node& node, const Tensor* s, const char* name, int64_t per_channel) {
+Result<std::vector<float>> scales(const ir::Node& node, size_t input, const Tensor* s, const char* name,
+                                  int64_t per_channel) {
   if (!s) return invalid("{}: input {} is required", node.describe(), name);
   if (s->dtype() != DType::Float)
     return invalid("{}: {} must be float32, not {}", node.describe(), name, dtype_name(s->dtype()));
+  TRY(check_quant_scale(node, input, *s));
   if ((s->numel() == 1 && s->rank() <= 1) || (per_channel > 0 && s->rank() == 1 && s->numel() == per_channel))
     return std::vector<float>(s->data<float>(), s->data<float>() + s->numel());
   return invalid("{}: {} has shape {}; want a scalar{}", node.describe(), name, dims_string(s->dims()),
@@ -177,11 +180,11 @@ class QLinearConvKernel final : public IntegerConvBase {
     const DType out_type = yzp_t ? yzp_t->dtype() : x->dtype();
     if (!is_8bit(out_type))
       return unsupported("{}: y_zero_point is {}; want int8 or uint8", node.describe(), dtype_name(out_type));
-    ASSIGN_OR_RETURN(auto xs, scales(node, ctx.input_tensor(1), "x_scale", 0));
+    ASSIGN_OR_RETURN(auto xs, scales(node, 1, ctx.input_tensor(1), "x_scale", 0));
     ASSIGN_OR_RETURN(auto xzp, zero_points(node, ctx.input_tensor(2), x->dtype(), "x_zero_point", 0));
-    ASSIGN_OR_RETURN(auto wsc, scales(node, ctx.input_tensor(4), "w_scale", m_out));
+    ASSIGN_OR_RETURN(auto wsc, scales(node, 4, ctx.input_tensor(4), "w_scale", m_out));
     ASSIGN_OR_RETURN(auto wzp, zero_points(node, ctx.input_tensor(5), w->dtype(), "w_zero_point", m_out));
-    ASSIGN_OR_RETURN(auto ys, scales(node, ctx.input_tensor(6), "y_scale", 0));
+    ASSIGN_OR_RETURN(auto ys, scales(node, 6, ctx.input_tensor(6), "y_scale", 0));
     ASSIGN_OR_RETURN(auto yzp, zero_points(node, yzp_t, out_type, "y_zero_point", 0));
     const Tensor* b = ctx.input_tensor(8);
     if (b && (b->dtype() != DType::Int32 || b->rank() != 1 || b->dims()[0] != m_out))

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lib/quant_scale_check.h"
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/linalg.h"
 
@@ -161,6 +162,7 @@ Status run_qlinear_matmul(KernelContext& ctx) {
   const MatMulPlan& p = *plan;
   for (size_t i : {size_t{1}, size_t{4}, size_t{6}})
     if (!dtype_is_float(in[i]->dtype())) return invalid("{}: input '{}' must be a float tensor", node.describe(), names[i]);
+  for (size_t i : {size_t{1}, size_t{4}, size_t{6}}) TRY(check_quant_scale(node, i, *in[i]));
   auto as = row_col_param(in[1], a.dims(), true, p.M, names[1]);
   auto az = row_col_param(in[2], a.dims(), true, p.M, names[2]);
   auto bs = row_col_param(in[4], b.dims(), false, p.N, names[4]);

@@ -4,6 +4,7 @@
 
 #include "runtime/cpu/qlinear.h"
 #include "runtime/cpu/qlinear_gap.h"
+#include "runtime/cpu/shape_ops_util.h"
 
 namespace ortool::rt::cpu::qlinear {
 
@@ -32,22 +33,24 @@ Status run_concat(KernelContext& ctx, int64_t axis_attr) {
     for (int64_t d = 0; d < rank; ++d)
       if (d != axis && x->dims()[static_cast<size_t>(d)] != first->dims()[static_cast<size_t>(d)])
         return invalid("{}: input {} differs from the first outside the axis", n.describe(), k);
-    dims[static_cast<size_t>(axis)] += x->dims()[static_cast<size_t>(axis)];
+    int64_t& len = dims[static_cast<size_t>(axis)];
+    if (__builtin_add_overflow(len, x->dims()[static_cast<size_t>(axis)], &len))
+      return invalid("{}: the inputs' lengths along axis {} add up to more than int64 holds", n.describe(), axis);
     ASSIGN_OR_RETURN(QParam px, read_param(ctx, 3 + 3 * k, 4 + 3 * k, type, "X"));
     parts.push_back(dequantize(*x, px));
     xs.push_back(x);
   }
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= dims[static_cast<size_t>(d)];
-  for (int64_t d = axis + 1; d < rank; ++d) inner *= dims[static_cast<size_t>(d)];
+  // The output first: its size is checked (and counted against --max-memory) before the float copy is made.
+  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, type, dims));
+  if (out->numel() == 0) return Status::ok();  // other dims of an empty output may multiply past int64
+  const int64_t outer = tensor_util::product(dims, 0, static_cast<size_t>(axis)), inner = tensor_util::product(dims, static_cast<size_t>(axis) + 1);
   std::vector<float> y;
-  y.reserve(static_cast<size_t>(outer * dims[static_cast<size_t>(axis)] * inner));
+  y.reserve(static_cast<size_t>(out->numel()));
   for (int64_t o = 0; o < outer; ++o)
     for (size_t k = 0; k < count; ++k) {
       const int64_t block = xs[k]->dims()[static_cast<size_t>(axis)] * inner;
       y.insert(y.end(), parts[k].begin() + o * block, parts[k].begin() + (o + 1) * block);
     }
-  ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, type, dims));
   quantize_into(y.data(), py, *out);
   return Status::ok();
 }
@@ -61,12 +64,13 @@ Status run_global_average_pool(KernelContext& ctx, bool channels_last) {
   ASSIGN_OR_RETURN(QParam py, read_param(ctx, 3, 4, x->dtype(), "Y"));
   const int64_t batch = x->dims()[0];
   const int64_t channels = channels_last ? x->dims().back() : x->dims()[1];
-  const int64_t spatial = batch * channels == 0 ? 0 : x->numel() / (batch * channels);
   std::vector<int64_t> dims(x->rank(), 1);
   dims[0] = batch;
   dims[channels_last ? x->rank() - 1 : 1] = channels;
+  // The output first: [batch, channels] of an empty input may be past int64 or any memory.
   ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), dims));
   if (out->numel() == 0) return Status::ok();
+  const int64_t spatial = x->numel() / (batch * channels);  // batch * channels = out->numel(), which fits
   if (spatial == 0) return invalid("{}: input 'X' has an empty plane", n.describe());
   // An int32 sum of the stored values requantized once, as ONNX Runtime computes it (qlinear_gap.h).
   const GapForm f = gap_form(px.scale, px.zero_point, py.scale, py.zero_point, spatial, x->dtype() == DType::UInt8);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lib/quant_scale_check.h"
 #include "runtime/cpu/families.h"
 #include "runtime/cpu/qlinear.h"
 
@@ -24,6 +25,7 @@ Result<QParam> read_param(const KernelContext& ctx, size_t scale_input, size_t z
   const Tensor* s = ctx.input_tensor(scale_input);
   if (!s || s->dtype() != DType::Float || s->numel() != 1)
     return invalid("{}: the scale of '{}' must be one float32 value", n.describe(), what);
+  TRY(check_quant_scale(n, scale_input, *s));
   QParam p;
   p.scale = s->data<float>()[0];
   if (const Tensor* z = ctx.input_tensor(zp_input)) {

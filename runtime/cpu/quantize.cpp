@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "lib/float8.h"
+#include "lib/quant_scale_check.h"
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/linalg.h"
 
@@ -98,6 +99,7 @@ class QuantizeKernel final : public Kernel {
       return unsupported("{}: quantized type {} is not supported", node.describe(), dtype_name(out));
     if (!dtype_is_float(scale->dtype()))
       return invalid("{}: input 'y_scale' must be a float tensor", node.describe());
+    TRY(check_quant_scale(node, 1, *scale));
     if (!dtype_is_float(x->dtype()) && x->dtype() != DType::Int32)
       return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(x->dtype()));
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out, x->dims()));
@@ -158,6 +160,7 @@ class DequantizeKernel final : public Kernel {
     if (xt != DType::UInt8 && xt != DType::Int8 && xt != DType::Int32 && xt != DType::UInt16 && xt != DType::Int16 &&
         !dtype_is_4bit(xt) && !dtype_is_float8(xt))
       return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(xt));
+    TRY(check_quant_scale(node, 1, *scale));
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, scale->dtype(), x->dims()));
     bool ok = dispatch_float(scale->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;

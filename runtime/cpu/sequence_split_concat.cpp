@@ -1,22 +1,31 @@
 // SplitToSequence (tensor -> sequence of chunks along an axis) and ConcatFromSequence (sequence -> concat or stack).
 #include "runtime/cpu/control.h"
+#include "runtime/cpu/shape_ops_util.h"
 
 namespace ortool::rt::cpu {
 namespace {
+
+// The most tensors SplitToSequence makes: an empty input ([2^40, 0]) could otherwise ask for 2^40 of
+// them; a non-empty one of this length holds at least as many elements.
+constexpr int64_t kMaxSequenceItems = int64_t{1} << 24;
 
 // Copies chunk [start, start + size) along `axis` of `x` into a new tensor.
 Tensor chunk(const Tensor& x, size_t axis, int64_t start, int64_t size) {
   std::vector<int64_t> dims = x.dims();
   const int64_t len = dims[axis];
   dims[axis] = size;
-  int64_t outer = 1, inner = 1;
-  for (size_t d = 0; d < dims.size(); ++d) {
-    if (d < axis) outer *= dims[d];
-    if (d > axis) inner *= dims[d];
-  }
   Tensor out(x.dtype(), dims);
+  if (out.numel() == 0) return out;  // other dims of an empty chunk may multiply past int64
+  const int64_t outer = tensor_util::product(dims, 0, axis), inner = tensor_util::product(dims, axis + 1);
   for (int64_t o = 0; o < outer; ++o) copy_elements(x, (o * len + start) * inner, out, o * size * inner, size * inner);
   return out;
+}
+
+Status check_item_count(const ir::Node& node, int64_t count) {
+  if (count > kMaxSequenceItems)
+    return resource_limit("{}: splitting into {} tensors, more than the {} a sequence may hold", node.describe(), count,
+                          kMaxSequenceItems);
+  return Status::ok();
 }
 
 class SplitToSequenceKernel final : public Kernel {
@@ -42,12 +51,16 @@ class SplitToSequenceKernel final : public Kernel {
       if (split->rank() == 0) {
         const int64_t size = split->get_int64(0);
         if (size <= 0) return invalid("{}: split size must be positive, got {}", node.describe(), size);
-        for (int64_t s = 0; s < len; s += size) sizes.push_back(std::min(size, len - s));
+        TRY(check_item_count(node, len / size + (len % size != 0)));
+        for (int64_t s = 0; s < len; s += sizes.back()) sizes.push_back(std::min(size, len - s));  // no s + size overflow
       } else if (split->rank() == 1) {
         int64_t total = 0;
         for (int64_t i = 0; i < split->numel(); ++i) {
           const int64_t s = split->get_int64(i);
           if (s < 0) return invalid("{}: split[{}] = {} is negative", node.describe(), i, s);
+          if (s > len - total)
+            return invalid("{}: split sizes up to split[{}] add up to more than axis {}'s length {}", node.describe(), i,
+                           axis, len);
           total += s;
           sizes.push_back(s);
         }
@@ -57,6 +70,7 @@ class SplitToSequenceKernel final : public Kernel {
         return invalid("{}: input 1 (split) must be a scalar or 1-D, got rank {}", node.describe(), split->rank());
       }
     } else {
+      TRY(check_item_count(node, len));
       sizes.assign(static_cast<size_t>(len), 1);
       squeeze = !keepdims_;
     }
@@ -124,14 +138,14 @@ class ConcatFromSequenceKernel final : public Kernel {
     }
     std::vector<int64_t> dims = parts[0].dims();
     int64_t total = 0;
-    for (const Tensor& p : parts) total += p.dims()[axis];
+    for (const Tensor& p : parts)
+      if (__builtin_add_overflow(total, p.dims()[axis], &total))
+        return invalid("{}: the elements' lengths along axis {} add up to more than int64 holds", node.describe(),
+                       axis);
     dims[axis] = total;
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, first.dtype(), dims));
-    int64_t outer = 1, inner = 1;
-    for (size_t d = 0; d < dims.size(); ++d) {
-      if (d < axis) outer *= dims[d];
-      if (d > axis) inner *= dims[d];
-    }
+    if (y->numel() == 0) return Status::ok();  // other dims of an empty output may multiply past int64
+    const int64_t outer = tensor_util::product(dims, 0, axis), inner = tensor_util::product(dims, axis + 1);
     int64_t offset = 0;
     for (const Tensor& p : parts) {
       const int64_t n = p.dims()[axis];

@@ -225,3 +225,11 @@ TEST_CASE("take_along_axis keeps entries in order along any axis") {
   Tensor b = prune::take_along_axis(t, 0, {1});
   CHECK(std::vector<float>(b.data<float>(), b.data<float>() + 3) == std::vector<float>{4, 5, 6});
 }
+
+TEST_CASE("take_along_axis on an empty tensor whose other dims multiply past int64") {
+  // [2^62, 5, 0] holds nothing; the outer count 2^62 * 5 overflowed and the copy loop ran 2^62 times.
+  const int64_t huge = int64_t{1} << 62;
+  Tensor t(DType::Float, {huge, 5, 0});
+  Tensor a = prune::take_along_axis(t, 1, {0, 2});
+  CHECK(a.dims() == Dims{huge, 2, 0});
+}

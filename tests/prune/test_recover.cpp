@@ -277,6 +277,44 @@ TEST_CASE("prune_model: bad target and recovery options") {
   CHECK(r.status().message().find("--calib") != std::string::npos);
 }
 
+TEST_CASE("prune_model: samples whose input is all NaN or Inf are refused, as quantize's calibration does") {
+  PruneBuilder b;
+  ir::Value* x = b.input("x", {1, 3, 8, 8});
+  b.output(b.conv("c2", b.relu(b.conv("c1", x, 3, 8)), 8, 2));
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    CAPTURE(bad);
+    std::vector<rt::Sample> v;
+    for (int i = 0; i < 2; ++i) {
+      Tensor t(DType::Float, {1, 3, 8, 8});
+      for (int64_t k = 0; k < t.numel(); ++k) t.mutable_data<float>()[k] = bad;
+      v.push_back({"s" + std::to_string(i), {{"x", RValue(std::move(t))}}, {}});
+    }
+    auto samples = rt::samples_in_memory(std::move(v), "bad_calib/");
+    prune::PruneOptions o;
+    o.plan.ratio = 0.5;
+    o.samples = samples.get();
+    o.recover = true;
+    auto r = prune::prune_model(*b.model, o);
+    REQUIRE(!r.is_ok());
+    CHECK(r.status().code() == StatusCode::kInvalid);
+    CHECK(r.status().message() == fmt::format("bad_calib/: tensor 'x' has no finite value on any calibration sample "
+                                              "({} NaN, {} Inf): the calibration data holds NaN or Inf",
+                                              std::isnan(bad) ? 384 : 0, std::isnan(bad) ? 0 : 384));
+    // The sweep's samples are checked too.
+    prune::PruneOptions so;
+    so.sensitivity = true;
+    so.sweep_samples = samples.get();
+    CHECK(!prune::sweep_model(*b.model, so).is_ok());
+  }
+  // One finite value among NaNs is enough (as for quantize: the range comes from the finite values).
+  std::vector<rt::Sample> v;
+  Tensor t(DType::Float, {1, 3, 8, 8});
+  for (int64_t k = 0; k < t.numel(); ++k) t.mutable_data<float>()[k] = k == 5 ? 0.5f : std::nanf("");
+  v.push_back({"s0", {{"x", RValue(std::move(t))}}, {}});
+  auto mixed = rt::samples_in_memory(std::move(v), "mixed/");
+  CHECK(rt::check_samples_finite(*mixed).is_ok());
+}
+
 TEST_CASE("refit: too few held-out rows to judge a fit leave the layer alone") {
   // One row per sample (a Gemm on batch 1): 4 samples cannot show that a fit of 9 unknowns generalizes.
   PruneBuilder b;

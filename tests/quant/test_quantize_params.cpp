@@ -108,3 +108,19 @@ TEST_CASE("a bias that would overflow int32 raises its channel's weight scale") 
   CHECK(qt.raised == 1);
   CHECK(qt.scale.size() == 1);
 }
+
+TEST_CASE("an empty tensor quantizes per channel at once, whatever its other dims") {
+  // [2^62, 5, 0] holds nothing; split at axis 1, the outer count 2^62 overflowed and the loop ran 2^62 times.
+  const int64_t huge = int64_t{1} << 62;
+  Tensor x(DType::Float, {huge, 5, 0});
+  QuantParams p;
+  p.type = DType::Int8;
+  p.axis = 1;
+  p.scale.assign(5, 0.5f);
+  p.zero_point.assign(5, 0);
+  const Tensor q = quantize_tensor(x, p);
+  CHECK(q.dims() == x.dims());
+  CHECK(channel_values(x, 1, 3).empty());
+  const QuantParams w = weight_params(x, DType::Int8, 1, false);
+  CHECK(w.scale.size() == 5);
+}

@@ -173,3 +173,34 @@ TEST_CASE("a one-element tensor fed for a scalar input runs as the scalar, with 
   auto r = (*s)->run({{"x", RValue(x0)}, {"sr", rate({}, 2)}});
   CHECK_FALSE(r.is_ok());
 }
+
+TEST_CASE("declared shapes too large for one tensor or for --max-memory are refused before providers prepare") {
+  // x: float[N, 3] with N fixed to 2^40 (as --shape batch=2^40 does): 12 TiB for x alone. The fast
+  // providers make primitives (and allocate) for fixed shapes when they claim nodes, so the session
+  // must refuse before partitioning, whichever providers are built.
+  auto m = relu_add_model();
+  Value* x = m->graph->inputs()[0];
+  x->type = Type::tensor(DType::Float, Shape{Dim::known(int64_t{1} << 40), Dim::known(3)});
+  for (const std::vector<std::string>& providers : {std::vector<std::string>{"cpu"}, rt::available_providers()}) {
+    rt::SessionOptions o;
+    o.providers = providers;
+    auto s = rt::Session::create(*m, o);
+    REQUIRE_FALSE(s.is_ok());
+    CHECK(s.status().code() == StatusCode::kResourceLimit);
+    CHECK(s.status().message().find("'x'") != std::string::npos);
+  }
+  // Within one tensor's limit but over the budget: a value a node makes is refused (the input is the
+  // caller's memory, which the budget does not count).
+  x->type = Type::tensor(DType::Float, Shape{Dim::known(1000), Dim::known(3)});
+  rt::SessionOptions small;
+  small.max_memory_bytes = 1000;
+  CHECK(rt::Session::create(*m, small).is_ok());
+  m->graph->find_value("s")->type = x->type;
+  auto s = rt::Session::create(*m, small);
+  REQUIRE_FALSE(s.is_ok());
+  CHECK(s.status().code() == StatusCode::kResourceLimit);
+  CHECK(s.status().message().find("'s' (node 'add' (Add))") != std::string::npos);
+  CHECK(s.status().message().find("--max-memory") != std::string::npos);
+  small.max_memory_bytes = 100000;
+  CHECK(rt::Session::create(*m, small).is_ok());
+}
