@@ -34,7 +34,8 @@ inline AddForm add_form(float sa, int32_t za, float sb, int32_t zb, float sc, in
 
 // One output value from the two stored 8-bit values (zero points are inside the form).
 inline int32_t add_round(const AddForm& f, float v) {
-  return static_cast<int32_t>(std::clamp(std::nearbyint(v), f.lo, f.hi));  // NaN scales are refused earlier
+  v = v == v ? v : 0.0f;  // only absurd scale ratios (0 * inf) give NaN; no undefined conversion then
+  return static_cast<int32_t>(std::clamp(std::nearbyint(v), f.lo, f.hi));
 }
 inline int32_t add_value(const AddForm& f, int32_t a, int32_t b) {
   return add_round(f, std::fma(static_cast<float>(a), f.ra, std::fma(static_cast<float>(b), f.rb, f.k)));
@@ -69,7 +70,9 @@ struct Dequantized {
 // trick no longer rounds to integers, lies far outside the range and clamps the same.
 inline float add_round_f(const AddForm& f, float v) {
   constexpr float magic = 12582912.0f;
-  return std::min(std::max((v + magic) - magic, f.lo), f.hi);
+  float r = (v + magic) - magic;
+  r = r == r ? r : 0.0f;  // as in add_round (here, after the rounding, the loop still vectorizes)
+  return std::min(std::max(r, f.lo), f.hi);
 }
 
 // Readers of an operand's stored values by element index, as floats: the 8-bit tensor itself, or the

@@ -30,7 +30,8 @@ inline GapForm gap_form(float sx, int32_t zx, float sy, int32_t zy, int64_t n, b
 
 // The output value from the sum of N stored 8-bit values.
 inline int32_t gap_value(const GapForm& f, int64_t sum) {
-  const float v = std::min(std::max(static_cast<float>(sum + f.bias) * f.scale, f.lo), f.hi);
+  float v = static_cast<float>(sum + f.bias) * f.scale;
+  v = v == v ? std::min(std::max(v, f.lo), f.hi) : 0.0f;  // NaN only from absurd scales (0 * inf)
   return static_cast<int32_t>(std::nearbyint(v)) + f.zy;
 }
 
