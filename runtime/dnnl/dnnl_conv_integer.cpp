@@ -120,24 +120,14 @@ class ConvIntegerKernel final : public Kernel {
 }  // namespace
 
 std::optional<DnnlClaim> claim_conv_integer(const GraphView& view, const ir::Node& node, int threads) {
-  if (!int8_exact_on_this_cpu() || node.num_inputs() < 2 || node.num_inputs() > 4 || node.num_outputs() != 1 ||
-      !node.input(0) || !node.input(1))
-    return std::nullopt;
-  TensorPtr w = fixed_tensor(view, node.input(1));
-  if (!w || w->dtype() != DType::Int8 || w->rank() != 4) return std::nullopt;
-  if (node.num_inputs() > 3 && node.input(3)) {  // the weight's zero point: zeros only
-    TensorPtr wz = fixed_tensor(view, node.input(3));
-    if (!wz) return std::nullopt;
-    for (int64_t i = 0; i < wz->numel(); ++i)
-      if (wz->get_int64(i) != 0) return std::nullopt;
-  }
-  const ir::Value* x = node.input(0);
-  if (!x->type.is_tensor() || (x->type.elem != DType::UInt8 && x->type.elem != DType::Int8)) return std::nullopt;
+  std::optional<IntegerOperands> ops = integer_operands(view, node, 4);
+  if (!ops) return std::nullopt;
+  const TensorPtr w = ops->w;
   cf::WindowAttrs attrs;
   if (!cf::parse_window_attrs(node, attrs).is_ok() || !cf::check_window_ranks(node, attrs, 2).is_ok()) return std::nullopt;
   const int64_t group = node.attr_int("group", 1);
   if (group <= 0 || w->dims()[0] % group != 0) return std::nullopt;
-  const DType x_type = x->type.elem;
+  const DType x_type = ops->x_type;
   DnnlClaim dc;
   dc.claim.nodes = {&node};
   dc.nhwc_ok.assign(node.num_inputs(), false);

@@ -92,21 +92,30 @@ class MatMulIntegerKernel final : public Kernel {
 
 }  // namespace
 
-std::optional<DnnlClaim> claim_matmul_integer(const GraphView& view, const ir::Node& node, int threads) {
+std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir::Node& node, size_t rank) {
   if (!int8_exact_on_this_cpu() || node.num_inputs() < 2 || node.num_inputs() > 4 || node.num_outputs() != 1 ||
       !node.input(0) || !node.input(1))
     return std::nullopt;
-  TensorPtr w = fixed_tensor(view, node.input(1));
-  if (!w || w->dtype() != DType::Int8 || w->rank() != 2) return std::nullopt;
+  IntegerOperands o;
+  o.w = fixed_tensor(view, node.input(1));
+  if (!o.w || o.w->dtype() != DType::Int8 || o.w->rank() != rank) return std::nullopt;
   if (node.num_inputs() > 3 && node.input(3)) {  // the weight's zero point: zeros only
     TensorPtr wz = fixed_tensor(view, node.input(3));
     if (!wz) return std::nullopt;
     for (int64_t i = 0; i < wz->numel(); ++i)
       if (wz->get_int64(i) != 0) return std::nullopt;
   }
-  const ir::Value* a = node.input(0);
-  if (!a->type.is_tensor() || (a->type.elem != DType::UInt8 && a->type.elem != DType::Int8)) return std::nullopt;
-  const DType a_type = a->type.elem;
+  const ir::Value* x = node.input(0);
+  if (!x->type.is_tensor() || (x->type.elem != DType::UInt8 && x->type.elem != DType::Int8)) return std::nullopt;
+  o.x_type = x->type.elem;
+  return o;
+}
+
+std::optional<DnnlClaim> claim_matmul_integer(const GraphView& view, const ir::Node& node, int threads) {
+  std::optional<IntegerOperands> ops = integer_operands(view, node, 2);
+  if (!ops) return std::nullopt;
+  const TensorPtr w = ops->w;
+  const DType a_type = ops->x_type;
   DnnlClaim dc;
   dc.claim.nodes = {&node};
   dc.nhwc_ok.assign(node.num_inputs(), false);
