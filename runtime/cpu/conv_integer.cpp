@@ -7,6 +7,7 @@
 
 #include "lib/quant_scale_check.h"
 #include "runtime/cpu/conv.h"
+#include "runtime/cpu/exact_int_gemm.h"
 
 namespace ortool::rt::cpu::conv_family {
 namespace {
@@ -90,8 +91,7 @@ class IntegerConvBase : public Kernel {
     out_dims = {n_batch, m_out};
     out_dims.insert(out_dims.end(), win.out.begin(), win.out.end());
 
-    // Float GEMMs on the zero-point-shifted values, a chunk of K at a time small enough that every
-    // product and partial sum is an integer at most 2^24 (exact in float in any order), summed in int32:
+    // Float GEMMs on the zero-point-shifted values in exact K-chunks (exact_int_gemm.h), summed in int32:
     // Eigen's int32 product was 14x slower than the float model (a dynamic-quantized SqueezeNet).
     std::vector<float> xs(static_cast<size_t>(x.numel()));
     {
@@ -112,9 +112,7 @@ class IntegerConvBase : public Kernel {
         max_w = std::max(max_w, std::abs(v));
       }
     }
-    const double largest = static_cast<double>(max_x) * static_cast<double>(max_w);
-    const int64_t chunk =
-        largest > 0 ? std::max<int64_t>(1, static_cast<int64_t>(std::floor(16777216.0 / largest))) : std::max<int64_t>(k, 1);
+    const int64_t chunk = exact_float_chunk(max_x, max_w, k);
     acc.assign(static_cast<size_t>(n_batch * m_out * out_size), 0);
     std::vector<float> col(static_cast<size_t>(k * out_size)), part(static_cast<size_t>(mg * out_size)), wchunk;
     for (int64_t n = 0; n < n_batch; ++n) {

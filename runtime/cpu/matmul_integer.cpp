@@ -6,6 +6,7 @@
 
 #include "lib/quant_scale_check.h"
 #include "runtime/cpu/dispatch.h"
+#include "runtime/cpu/exact_int_gemm.h"
 #include "runtime/cpu/linalg.h"
 
 namespace ortool::rt::cpu {
@@ -50,9 +51,8 @@ bool is_8bit(DType t) { return t == DType::UInt8 || t == DType::Int8; }
 
 // Integer accumulators sum_k (a - azp)(b - bzp) for every output element, in int64, exactly.
 //
-// Eigen's float GEMM (blocked and vectorized) on the zero-point-shifted operands, a chunk of K at a time:
-// every product and partial sum of a chunk is an integer of magnitude at most chunk * max|a'| * max|b'|,
-// which is kept at or below 2^24, so float computes it exactly in any order; chunks are summed in int64.
+// Eigen's float GEMM (blocked and vectorized) on the zero-point-shifted operands in exact K-chunks
+// (exact_int_gemm.h), summed in int64.
 // (A scalar triple loop in int64 made a dynamically quantized transformer 60x slower than its float form.)
 std::vector<int64_t> accumulate(const Tensor& a, const Tensor& b, const RowColParam& azp, const RowColParam& bzp,
                                 const MatMulPlan& p) {
@@ -106,9 +106,8 @@ std::vector<int64_t> accumulate(const Tensor& a, const Tensor& b, const RowColPa
       }
     }
     int64_t* out = acc.data() + first * MN;
-    const double largest = static_cast<double>(max_a) * static_cast<double>(max_b);
-    if (largest > 0 && p.K > 0) {
-      const auto chunk = static_cast<int64_t>(std::max(1.0, std::floor(16777216.0 / largest)));
+    if (p.K > 0 && max_a > 0 && max_b > 0) {
+      const int64_t chunk = exact_float_chunk(max_a, max_b, p.K);
       for (int64_t k0 = 0; k0 < p.K; k0 += chunk) {
         const int64_t len = std::min(chunk, p.K - k0);
         C.noalias() = A.middleCols(k0, len) * B.middleRows(k0, len);

@@ -72,4 +72,12 @@ inline std::pair<std::string, size_t> ran_by(const std::vector<rt::NodeTiming>& 
   return {"", 0};
 }
 
+// A uint8 or int8 tensor of uniformly random stored values (every byte value equally likely).
+inline Tensor random_q8(DType type, std::vector<int64_t> dims, std::mt19937& rng) {
+  Tensor t(type, std::move(dims));
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t i = 0; i < t.numel(); ++i) static_cast<uint8_t*>(t.raw_mutable())[i] = static_cast<uint8_t>(byte(rng));
+  return t;
+}
+
 }  // namespace ortool::provider_test

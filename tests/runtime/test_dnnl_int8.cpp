@@ -45,14 +45,6 @@ Tensor vec_f(const std::vector<float>& v) {
   std::copy(v.begin(), v.end(), t.mutable_data<float>());
   return t;
 }
-Tensor random_q(DType type, std::vector<int64_t> dims, std::mt19937& rng) {
-  Tensor t(type, std::move(dims));
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    if (type == DType::UInt8) t.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(pick(rng, 0, 255));
-    else t.mutable_data<int8_t>()[i] = static_cast<int8_t>(pick(rng, -128, 127));
-  }
-  return t;
-}
 Tensor random_w(std::vector<int64_t> dims, std::mt19937& rng) {
   Tensor t(DType::Int8, std::move(dims));
   for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<int8_t>()[i] = static_cast<int8_t>(pick(rng, -127, 127));
@@ -240,7 +232,7 @@ TEST_CASE("dnnl int8 Conv groups (QDQ and QLinearConv) match the cpu reference w
     const std::string what = fmt::format("case {}: {} n{} g{} cg{} mg{} {}x{} k{}x{} s{},{} d{} p{},{},{},{}", iter,
                                          q.describe(), n, group, cg, mg, h, w, kh, kw, strides[0], strides[1], dil[0],
                                          pads[0], pads[1], pads[2], pads[3]);
-    const auto [in, all] = check_q8(*b.m, random_q(q.xt, {n, cin, h, w}, rng), what, iter % 2 + 1);
+    const auto [in, all] = check_q8(*b.m, random_q8(q.xt, {n, cin, h, w}, rng), what, iter % 2 + 1);
     inside += in;
     total += all;
   }
@@ -271,7 +263,7 @@ TEST_CASE("dnnl int8 Gemm and MatMul groups (QDQ and QLinearMatMul) match the cp
     Built b = build(q, gemm ? "Gemm" : "MatMul", xd, std::move(w), trans_b ? 0 : 1, n, rng, attrs, ys);
     const std::string what = fmt::format("case {}: {} {} trans_b {} x {} n{}", iter, q.describe(),
                                          gemm ? "Gemm" : "MatMul", trans_b, fmt::format("[{}]", fmt::join(xd, ",")), n);
-    const auto [in, all] = check_q8(*b.m, random_q(q.xt, xd, rng), what, iter % 2 + 1);
+    const auto [in, all] = check_q8(*b.m, random_q8(q.xt, xd, rng), what, iter % 2 + 1);
     inside += in;
     total += all;
   }
@@ -326,7 +318,7 @@ TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8;
   ir::Value* shared = dq_of(g, a, "shared_dq", c);
   g.add_output(qdq_conv(g, nullptr, "b", c, rng, shared));
   g.add_output(qdq_conv(g, nullptr, "c", c, rng, shared));
-  std::map<std::string, RValue> feeds{{"x", RValue(random_q(DType::UInt8, {1, c, 5, 5}, rng))}};
+  std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, 5, 5}, rng))}};
   const Ran ref = run(*m, {"cpu"}, feeds);
   const Ran got = run(*m, {"dnnl", "cpu"}, feeds, 2);
   for (const auto& t : got.timings) CHECK_MESSAGE(t.provider == "dnnl", t.node->describe());
@@ -343,7 +335,7 @@ TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its 
   ir::Value* shared = dq_of(g, x, "shared_dq", c);
   g.add_output(qdq_conv(g, nullptr, "b", c, rng, shared));
   g.add_output(g.add_node("Relu", "", {shared}, {"r"}, "relu")->output(0));
-  std::map<std::string, RValue> feeds{{"x", RValue(random_q(DType::UInt8, {1, c, 5, 5}, rng))}};
+  std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, 5, 5}, rng))}};
   const Ran ref = run(*m, {"cpu"}, feeds);
   const Ran got = run(*m, {"dnnl", "cpu"}, feeds);
   CHECK(ran_by(got.timings, "shared_dq") == std::pair<std::string, size_t>{"dnnl", 1});  // a float DequantizeLinear
@@ -371,7 +363,7 @@ TEST_CASE("dnnl int8: a residual block (groups, Q/DQ, a float Add between) keeps
   q->type = Type::tensor(DType::UInt8, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
   ir::Value* y = qdq_conv(g, q, "c", c, rng);
   g.add_output(dq_of(g, y, "y", c));
-  std::map<std::string, RValue> feeds{{"x", RValue(random_q(DType::UInt8, {1, c, 5, 5}, rng))}};
+  std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, 5, 5}, rng))}};
   const Ran ref = run(*m, {"cpu"}, feeds);
   for (int threads : {1, 2}) {
     const Ran got = run(*m, {"dnnl", "cpu"}, feeds, threads);

@@ -52,11 +52,6 @@ Tensor scalar_q(DType type, int32_t v) {
   else t.mutable_data<int8_t>()[0] = static_cast<int8_t>(v);
   return t;
 }
-Tensor random_q(DType type, std::vector<int64_t> dims, std::mt19937& rng) {
-  Tensor t(type, std::move(dims));
-  for (int64_t i = 0; i < t.numel(); ++i) static_cast<uint8_t*>(t.raw_mutable())[i] = static_cast<uint8_t>(pick(rng, 0, 255));
-  return t;
-}
 Shape shape_of(const std::vector<int64_t>& d) {
   Shape s;
   for (int64_t v : d) s.push_back(Dim::known(v));
@@ -77,7 +72,7 @@ struct Builder {
     ir::Value* v = g.add_value(name("x"));
     v->type = Type::tensor(q.t, shape_of(d));
     g.add_input(v);
-    feeds[v->name()] = RValue(random_q(q.t, d, rng));
+    feeds[v->name()] = RValue(random_q8(q.t, d, rng));
     return v;
   }
   ir::Value* dq(ir::Value* x, const Q8& q) {
@@ -197,7 +192,7 @@ TEST_CASE("dnnl int8 Add and Mul between DQ and Q equal the cpu reference (same 
     if (ra) a = b.into_region(a, Q8{a->type.elem, 0.05f, 0}, qa, d);
     ir::Value* bb = nullptr;
     if (shape == 2) {
-      bb = initializer(b.g, "bconst", random_q(qb.t, {}, rng));
+      bb = initializer(b.g, "bconst", random_q8(qb.t, {}, rng));
     } else {
       bb = b.input(rb ? Q8::random(rng) : qb, db);
       if (rb) bb = b.into_region(bb, Q8{bb->type.elem, 0.05f, 0}, qb, db);

@@ -21,15 +21,6 @@ using namespace ortool::provider_test;
 
 namespace {
 
-Tensor random8(DType t, const std::vector<int64_t>& dims, std::mt19937& rng) {
-  Tensor x(t, dims);
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const int v = static_cast<int>(rng() % 256);
-    if (t == DType::UInt8) x.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(v);
-    else x.mutable_data<int8_t>()[i] = static_cast<int8_t>(v - 128);
-  }
-  return x;
-}
 
 // y = MatMulInteger(a, w (constant int8), a_zero_point as a graph input or a constant, zero w_zero_point).
 std::unique_ptr<ir::Model> model(DType at, const std::vector<int64_t>& adims, Tensor w, bool zp_input,
@@ -46,7 +37,7 @@ std::unique_ptr<ir::Model> model(DType at, const std::vector<int64_t>& adims, Te
     return v;
   };
   ir::Value* a = input("a", at, adims);
-  ir::Value* zp = zp_input ? input("zp", at, zp_dims) : initializer(g, "zp", random8(at, zp_dims, rng));
+  ir::Value* zp = zp_input ? input("zp", at, zp_dims) : initializer(g, "zp", random_q8(at, zp_dims, rng));
   Tensor wz(DType::Int8, {});
   ir::Value* wv = initializer(g, "w", std::move(w));
   g.add_output(g.add_node("MatMulInteger", "", {a, wv, zp, initializer(g, "wz", std::move(wz))}, {"y"}, "mmi")->output(0));
@@ -65,9 +56,9 @@ TEST_CASE("dnnl MatMulInteger equals the cpu kernel: batched and 2-D activations
     const std::vector<int64_t> adims = iter % 2 ? std::vector<int64_t>{1 + static_cast<int64_t>(rng() % 9), 1, k}
                                                 : std::vector<int64_t>{1 + static_cast<int64_t>(rng() % 40), k};
     const bool zp_input = iter % 4 != 1;
-    auto m = model(at, adims, random8(DType::Int8, {k, n}, rng), zp_input, {}, rng);
-    std::map<std::string, RValue> feeds{{"a", RValue(random8(at, adims, rng))}};
-    if (zp_input) feeds.emplace("zp", RValue(random8(at, {}, rng)));
+    auto m = model(at, adims, random_q8(DType::Int8, {k, n}, rng), zp_input, {}, rng);
+    std::map<std::string, RValue> feeds{{"a", RValue(random_q8(at, adims, rng))}};
+    if (zp_input) feeds.emplace("zp", RValue(random_q8(at, {}, rng)));
     INFO("iter " << iter << " k " << k << " n " << n);
     const Ran ref = run(*m, {"cpu"}, feeds);
     const Ran got = run(*m, {"dnnl", "cpu"}, feeds, 1 + iter % 2);
@@ -86,9 +77,9 @@ TEST_CASE("dnnl MatMulInteger equals the cpu kernel: batched and 2-D activations
 
 TEST_CASE("dnnl MatMulInteger: a per-row activation zero point runs on the cpu kernel, still right") {
   std::mt19937 rng(8);
-  auto m = model(DType::UInt8, {4, 8}, random8(DType::Int8, {8, 3}, rng), true, {4, 1}, rng);
-  const std::map<std::string, RValue> feeds{{"a", RValue(random8(DType::UInt8, {4, 8}, rng))},
-                                            {"zp", RValue(random8(DType::UInt8, {4, 1}, rng))}};
+  auto m = model(DType::UInt8, {4, 8}, random_q8(DType::Int8, {8, 3}, rng), true, {4, 1}, rng);
+  const std::map<std::string, RValue> feeds{{"a", RValue(random_q8(DType::UInt8, {4, 8}, rng))},
+                                            {"zp", RValue(random_q8(DType::UInt8, {4, 1}, rng))}};
   const Ran ref = run(*m, {"cpu"}, feeds);
   const Ran got = run(*m, {"dnnl", "cpu"}, feeds);
   const Tensor& x = got.outputs[0].tensor;
@@ -118,13 +109,13 @@ TEST_CASE("dnnl ConvInteger equals the cpu kernel: groups, strides, dilations, p
     zp->type = Type::tensor(at, Shape{});
     g.add_input(zp);
     ir::Node* n = g.add_node("ConvInteger", "",
-                             {x, initializer(g, "w", random8(DType::Int8, {mg * group, cg, k, k}, rng)), zp}, {"y"}, "ci");
+                             {x, initializer(g, "w", random_q8(DType::Int8, {mg * group, cg, k, k}, rng)), zp}, {"y"}, "ci");
     n->set_attr(ir::Attribute::make_int("group", group));
     n->set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
     n->set_attr(ir::Attribute::make_ints("dilations", {dil, dil}));
     n->set_attr(ir::Attribute::make_ints("pads", {pad, pad, pad, pad}));
     g.add_output(n->output(0));
-    const std::map<std::string, RValue> feeds{{"x", RValue(random8(at, xdims, rng))}, {"zp", RValue(random8(at, {}, rng))}};
+    const std::map<std::string, RValue> feeds{{"x", RValue(random_q8(at, xdims, rng))}, {"zp", RValue(random_q8(at, {}, rng))}};
     INFO("iter " << iter << " group " << group << " cg " << cg << " k " << k << " stride " << stride << " dil " << dil);
     const Ran ref = run(*m, {"cpu"}, feeds);
     const Ran got = run(*m, {"dnnl", "cpu"}, feeds, 1 + iter % 2);
