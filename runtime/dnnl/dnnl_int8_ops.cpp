@@ -19,6 +19,7 @@
 #include <span>
 #include <unordered_set>
 
+#include "runtime/cpu/byte_table.h"
 #include "runtime/cpu/conv.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
@@ -104,7 +105,8 @@ void store_row(uint8_t* __restrict dst, const X* __restrict acc, int64_t n, cons
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(acc[i]);
     return;
   }
-  for (int64_t i = 0; i < n; ++i) dst[i] = rq[static_cast<uint8_t>(acc[i])];
+  static_assert(sizeof(X) == 1);
+  cpu::lookup_bytes(reinterpret_cast<const uint8_t*>(acc), dst, n, rq);
 }
 
 class Int8OpKernel final : public Kernel {
@@ -166,9 +168,7 @@ class Int8OpKernel final : public Kernel {
     const auto* in = static_cast<const uint8_t*>(x.raw());
     auto* out = static_cast<uint8_t*>(y->raw_mutable());
     const uint8_t* t = spec_->table.data();
-    split_loop(ctx, x.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) out[i] = t[in[i]];
-    });
+    split_loop(ctx, x.numel(), [in, out, t](int64_t b, int64_t e) { cpu::lookup_bytes(in + b, out + b, e - b, t); });
     return Status::ok();
   }
 
@@ -436,7 +436,7 @@ class Int8OpKernel final : public Kernel {
       const std::vector<uint8_t>& rq = s.requant[k];
       auto copy = [&](uint8_t* dst, const uint8_t* src, int64_t len) {
         if (rq.empty()) std::memcpy(dst, src, static_cast<size_t>(len));
-        else for (int64_t i = 0; i < len; ++i) dst[i] = rq[src[i]];
+        else cpu::lookup_bytes(src, dst, len, rq.data());
       };
       if (gi.nhwc && go.nhwc) {
         for (int64_t p = 0; p < go.n * go.hw(); ++p) copy(py + p * go.c + off, px + p * gi.c, gi.c);
