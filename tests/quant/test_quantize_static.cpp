@@ -528,6 +528,28 @@ TEST_CASE("zero-sized weights stay float (BAD_INPUTS 14)") {
   CHECK(d->quantized.empty());
 }
 
+TEST_CASE("an empty weight with a huge channel axis stays float, with no per-channel scale vector made for it") {
+  // [0, 2^40] holds no element, but per-channel parameters along its last axis would be 2^40 floats.
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  for (const char* op : {"MatMul", "Gemm"}) {
+    CAPTURE(op);
+    ModelBuilder b(13);
+    ir::Value* x = b.input("x", {2, 0});
+    b.output(b.node(op, {x, b.init("w", Tensor(DType::Float, {0, kHuge}))}));
+    auto m = std::move(b.model);
+    QuantizeOptions o;
+    o.per_channel = true;
+    auto s = quantize_static(*m, RangeTable{}, o);
+    REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+    const std::string node = std::string(op) + "0";
+    REQUIRE(outcome(s->left_float, node));
+    CHECK(outcome(s->left_float, node)->detail == "weight is empty");
+    auto d = quantize_dynamic(*m, {});
+    REQUIRE(d.is_ok());
+    CHECK(d->quantized.empty());
+  }
+}
+
 TEST_CASE("a constant read by a quantized op and by a pass-through op: the pass-through shares its parameters") {
   ModelBuilder b(13);
   ir::Value* x = b.input("x", {2, 4});
