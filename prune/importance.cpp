@@ -2,6 +2,7 @@
 #include "prune/importance.h"
 
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 #include "passes/pass_util.h"
@@ -33,7 +34,8 @@ namespace {
 void add_slice_magnitudes(const DependencyGraph& d, const ConstSlice& s, const Tensor& t, bool squares,
                           std::unordered_map<AtomId, double>& score) {
   const auto& dims = t.dims();
-  if (s.axis < 0 || s.axis >= static_cast<int64_t>(dims.size())) return;
+  // An empty tensor adds nothing, and its other dims may multiply past int64 (e.g. [4, 2^40, 2^40, 0]).
+  if (s.axis < 0 || s.axis >= static_cast<int64_t>(dims.size()) || t.numel() == 0) return;
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < s.axis; ++i) outer *= dims[static_cast<size_t>(i)];
   for (size_t i = static_cast<size_t>(s.axis) + 1; i < dims.size(); ++i) inner *= dims[i];
@@ -96,7 +98,10 @@ std::vector<GroupScores> importance(const DependencyGraph& d, Criterion c, const
       gs.unavailable = "no layer reads these channels to rank them by (criterion activation)";
     for (AtomId u : g.units) {
       auto it = score.find(u);
-      gs.score.push_back(it == score.end() ? 0.0 : it->second);
+      const double v = it == score.end() ? 0.0 : it->second;
+      // A NaN or Inf weight (or activation) leaves the unit's magnitude undefined: rank it above every
+      // other, so it is kept rather than judged on a value that cannot be compared.
+      gs.score.push_back(std::isfinite(v) ? v : std::numeric_limits<double>::infinity());
     }
   }
   return out;

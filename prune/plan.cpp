@@ -69,8 +69,11 @@ struct Candidate {
   size_t index;  // in Group::units
 };
 
+// A strict weak order even with NaN scores (NaN after every number), as std::sort requires.
 bool before(const Candidate& a, const Candidate& b) {
-  if (a.score != b.score) return a.score < b.score;
+  const bool na = std::isnan(a.score), nb = std::isnan(b.score);
+  if (na != nb) return nb;
+  if (!na && a.score != b.score) return a.score < b.score;
   if (a.group != b.group) return a.group < b.group;
   return a.index < b.index;
 }
@@ -148,10 +151,17 @@ Result<Plan> make_plan(const DependencyGraph& d, const std::vector<GroupScores>&
   };
   auto candidates = [&](const Group& g, bool normalize) {
     const std::vector<double>& s = scores[static_cast<size_t>(g.id)].score;
-    double mean = s.empty() ? 0 : std::accumulate(s.begin(), s.end(), 0.0) / static_cast<double>(s.size());
+    // The mean of the finite scores: one unrankable (infinite) unit must not zero every other's share.
+    double sum = 0;
+    int64_t finite = 0;
+    for (double v : s)
+      if (std::isfinite(v)) sum += v, ++finite;
+    const double mean = finite ? sum / static_cast<double>(finite) : 0;
     std::vector<Candidate> c;
-    for (size_t i = 0; i < g.units.size(); ++i)
-      c.push_back({normalize ? (mean > 0 ? s[i] / mean : 0.0) : s[i], g.id, i});
+    for (size_t i = 0; i < g.units.size(); ++i) {
+      const bool scaled = normalize && std::isfinite(s[i]);
+      c.push_back({scaled ? (mean > 0 ? s[i] / mean : 0.0) : s[i], g.id, i});
+    }
     return c;
   };
 

@@ -1,5 +1,8 @@
 // Tests of plans: importance criteria, local and global scope, per-layer ratios, exclusions,
 // round-to, min-channels, and the errors (bad ratios, unknown layers, nothing to prune).
+#include <cmath>
+#include <limits>
+
 #include "prune/activation_stats.h"
 #include "prune/importance.h"
 #include "prune/plan.h"
@@ -127,6 +130,37 @@ TEST_CASE("global scope removes the ratio of all units, normalized per group") {
   auto p = plan_for(*b.model, o, &d);
   REQUIRE(p.is_ok());
   CHECK(p->removed.size() == 28);  // half of 16 + 32 + 8
+}
+
+TEST_CASE("a NaN or Inf weight makes its unit unrankable: kept, and the others still ranked (local and global)") {
+  for (prune::Scope scope : {prune::Scope::kLocal, prune::Scope::kGlobal}) {
+    CAPTURE(static_cast<int>(scope));
+    PruneBuilder b;
+    three_layers(b);
+    auto* w1 = const_cast<Tensor*>(passes::constant_tensor(b.g().find_value("c1.w")));
+    w1->mutable_data<float>()[3 * 27] = std::nanf("");                            // filter 3
+    w1->mutable_data<float>()[5 * 27 + 4] = std::numeric_limits<float>::infinity();  // filter 5
+    prune::DependencyGraph d = analyse(*b.model);
+    for (prune::Criterion c : {prune::Criterion::kL1, prune::Criterion::kL2}) {
+      auto scores = prune::importance(d, c);
+      const auto& s = scores[static_cast<size_t>(group_of(d, "c1"))].score;
+      CHECK(std::isinf(s[3]));
+      CHECK(std::isinf(s[5]));
+      for (size_t i = 0; i < s.size(); ++i)
+        if (i != 3 && i != 5) CHECK(std::isfinite(s[i]));
+      prune::PlanOptions o;
+      o.criterion = c;
+      o.ratio = 0.5;
+      o.scope = scope;
+      auto p = prune::make_plan(d, scores, o);
+      REQUIRE_MESSAGE(p.is_ok(), p.status().message());
+      const prune::Group& g = d.groups[static_cast<size_t>(group_of(d, "c1"))];
+      CHECK_FALSE(p->removes(g.units[3]));
+      CHECK_FALSE(p->removes(g.units[5]));
+      if (scope == prune::Scope::kGlobal) CHECK(p->removed.size() == 28);
+      else CHECK(removed_in(*p, d, "c1") == 8);
+    }
+  }
 }
 
 TEST_CASE("--layer, --exclude, --round-to and --min-channels") {
