@@ -168,7 +168,10 @@ class Int8OpKernel final : public Kernel {
     const auto* in = static_cast<const uint8_t*>(x.raw());
     auto* out = static_cast<uint8_t*>(y->raw_mutable());
     const uint8_t* t = spec_->table.data();
-    split_loop(ctx, x.numel(), [in, out, t](int64_t b, int64_t e) { cpu::lookup_bytes(in + b, out + b, e - b, t); });
+    // A VBMI lookup moves ~30 bytes per ns: splitting pays off from about a megabyte (efficientnet_b0's
+    // int8 file at two threads: 4.20 ms with 1 M chunks, 4.46 with 64 K or 256 K, best of 6 alternating runs).
+    split_loop(ctx, x.numel(), [in, out, t](int64_t b, int64_t e) { cpu::lookup_bytes(in + b, out + b, e - b, t); },
+               int64_t{1} << 20);
     return Status::ok();
   }
 

@@ -42,10 +42,11 @@ void dequantize_loop(const Q* x, float* y, int64_t b, int64_t e, float scale, in
   for (int64_t i = b; i < e; ++i) y[i] = dequantize_one(x[i], scale, zero_point);
 }
 
-// Splits [0, n) over the session's threads when it is worth it (elementwise loops over 8-bit or float data).
+// Splits [0, n) over the session's threads when it is worth it (elementwise loops over 8-bit or float data):
+// in chunks of at least `min_chunk` elements, so waking a thread costs less than the work it takes over.
 template <typename F>
-void split_loop(KernelContext& ctx, int64_t n, F&& f) {
-  constexpr int64_t kChunk = 1 << 16;
+void split_loop(KernelContext& ctx, int64_t n, F&& f, int64_t min_chunk = int64_t{1} << 16) {
+  const int64_t kChunk = min_chunk;
   ThreadPool* pool = ctx.threads();
   if (!pool || pool->size() < 2 || n < 2 * kChunk) {
     f(int64_t{0}, n);
