@@ -409,7 +409,7 @@ DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
 // Whether oneDNN's int8 kernels give exact results on this CPU: only with VNNI (AVX512-VNNI or
 // AVX-VNNI). Without it (AVX2, AVX512 Skylake) oneDNN 2.6's u8s8 kernels go through vpmaddubsw, whose
 // 16-bit pair sums saturate, and the outputs left the reference by hundreds of steps in the tests
-// (ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE); there the groups stay on the cpu reference kernels.
+// (ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE); there only groups with 7-bit weights are taken (below).
 bool int8_exact_on_this_cpu() {
   static const bool exact = [] {
     const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
@@ -420,14 +420,20 @@ bool int8_exact_on_this_cpu() {
   return exact;
 }
 
+bool int8_exact_for_weights(const Tensor& w) {
+  if (int8_exact_on_this_cpu()) return true;
+  if (w.dtype() != DType::Int8) return false;
+  const int8_t* d = w.data<int8_t>();
+  return std::all_of(d, d + w.numel(), [](int8_t v) { return v >= -64 && v <= 64; });
+}
+
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
-  if (!int8_exact_on_this_cpu()) return {};
   std::vector<std::shared_ptr<Int8Spec>> specs;
   for (size_t i = 0; i < view.order().size(); ++i) {
     const ir::Node* n = view.order()[i];
     if (view.taken()[i] || !qdq::int8_rule(*n)) continue;
     std::optional<qdq::Int8Group> g = qdq::match_int8_group(view, *n);
-    if (!g) continue;
+    if (!g || !g->w || !int8_exact_for_weights(*g->w)) continue;
     if (auto s = supported(std::move(*g))) specs.push_back(std::move(*s));
   }
   std::vector<DnnlClaim> out;

@@ -93,12 +93,11 @@ class MatMulIntegerKernel final : public Kernel {
 }  // namespace
 
 std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir::Node& node, size_t rank) {
-  if (!int8_exact_on_this_cpu() || node.num_inputs() < 2 || node.num_inputs() > 4 || node.num_outputs() != 1 ||
-      !node.input(0) || !node.input(1))
+  if (node.num_inputs() < 2 || node.num_inputs() > 4 || node.num_outputs() != 1 || !node.input(0) || !node.input(1))
     return std::nullopt;
   IntegerOperands o;
   o.w = fixed_tensor(view, node.input(1));
-  if (!o.w || o.w->dtype() != DType::Int8 || o.w->rank() != rank) return std::nullopt;
+  if (!o.w || o.w->dtype() != DType::Int8 || o.w->rank() != rank || !int8_exact_for_weights(*o.w)) return std::nullopt;
   if (node.num_inputs() > 3 && node.input(3)) {  // the weight's zero point: zeros only
     TensorPtr wz = fixed_tensor(view, node.input(3));
     if (!wz) return std::nullopt;
