@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 namespace ortool {
 
@@ -15,6 +16,8 @@ Status check_jpeg_huffman_tables(std::span<const std::byte> bytes, std::string_v
   auto at = [&](size_t k) -> unsigned { return k < size ? p[k] : 0; };
   // A marker is 0xFF, any number of 0xFF fill bytes, then the code (stb's stbi__get_marker).
   size_t i = 0;
+  bool progressive = false;
+  bool defined[2][4] = {};  // [DC, AC][table id]
   if (at(0) != 0xFF) return Status::ok();
   while (i < size && p[i] == 0xFF) ++i;
   if (at(i) != 0xD8) return Status::ok();  // no SOI: stb does not take it for a JPEG
@@ -39,6 +42,7 @@ Status check_jpeg_huffman_tables(std::span<const std::byte> bytes, std::string_v
       int64_t left = static_cast<int64_t>(len) - 2;
       size_t k = i + 2;
       while (left > 0 && k < size) {
+        if (at(k) >> 4 <= 1 && (at(k) & 15) <= 3) defined[at(k) >> 4][at(k) & 15] = true;
         unsigned codes = 0;
         for (size_t b = 0; b < 16; ++b) codes += at(k + 1 + b);
         if (codes > 256)
@@ -46,6 +50,24 @@ Status check_jpeg_huffman_tables(std::span<const std::byte> bytes, std::string_v
                          codes);
         k += 17 + codes;
         left -= 17 + static_cast<int64_t>(codes);
+      }
+    }
+    if (m == 0xC0 || m == 0xC1 || m == 0xC2) progressive = m == 0xC2;  // the frames stb decodes
+    if (m == 0xDA) {
+      // SOS: per component its DC and AC table ids, then Ss, Se, Ah/Al. stb decodes with the tables a scan
+      // names whether or not a DHT defined them, and its tables are uninitialized heap memory until one
+      // does: garbage codes index past their arrays (found by fuzz/fuzz_samples). A baseline scan reads
+      // both tables; a progressive one its DC tables in a first DC scan, its AC tables in AC scans.
+      const unsigned ns = at(i + 2);
+      const size_t params = i + 3 + 2 * size_t{ns};
+      const unsigned ss = at(params), ah = at(params + 2) >> 4;
+      const bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+      for (unsigned c = 0; c < ns; ++c) {
+        const unsigned td = at(i + 4 + 2 * size_t{c}) >> 4, ta = at(i + 4 + 2 * size_t{c}) & 15;
+        for (auto [use, cls, id] : {std::tuple{dc, 0, td}, std::tuple{ac, 1, ta}})
+          if (use && id <= 3 && !defined[cls][id])
+            return invalid("{}: corrupt JPEG: a scan decodes with Huffman table {} {}, which no DHT segment before it "
+                           "defines", what, cls ? "AC" : "DC", id);
       }
     }
     i += len < 2 ? 2 : len;

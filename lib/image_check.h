@@ -12,8 +12,10 @@ namespace ortool {
 // stb_image as Debian 12 ships it (git 2022-09-08) does not check that a Huffman table (a DHT segment)
 // holds at most 256 codes, and writes the codes past the end of its fixed-size tables: a heap overflow from
 // a 200-byte file (found by fuzz/fuzz_samples). This walks the markers the way stb reads them (segments by
-// their length, entropy-coded data up to the next marker, junk skipped) and refuses such a table. Bytes
-// that are not a JPEG pass unchecked. `what` names the file in the error.
+// their length, entropy-coded data up to the next marker, junk skipped) and refuses such a table, and a
+// scan that decodes with a table no DHT defined before it (stb's tables are uninitialized heap memory until
+// then: garbage codes index past their arrays, found by fuzz/fuzz_samples too). Bytes that are not a JPEG
+// pass unchecked. `what` names the file in the error.
 Status check_jpeg_huffman_tables(std::span<const std::byte> bytes, std::string_view what);
 
 // stb_image grows its buffer to a PNG IDAT chunk's declared length before reading it: a 455-byte file

@@ -47,6 +47,11 @@ def main():
     jpg = np.concatenate([smooth, (smooth[..., :1] + smooth[..., 1:]) / 2], -1).astype(np.uint8)
     Image.fromarray(jpg, "RGB").save(os.path.join(HERE, "photo_12x16.jpg"), quality=95, subsampling=0)
     save("photo_12x16_pil.npy", np.asarray(Image.open(os.path.join(HERE, "photo_12x16.jpg")).convert("RGB")))
+    # The same, progressive: its first scans are DC only and its AC tables are defined after them.
+    Image.fromarray(jpg, "RGB").save(os.path.join(HERE, "photo_12x16_progressive.jpg"), quality=95, subsampling=0,
+                                     progressive=True)
+    save("photo_12x16_progressive_pil.npy",
+         np.asarray(Image.open(os.path.join(HERE, "photo_12x16_progressive.jpg")).convert("RGB")))
 
 
 if __name__ == "__main__":

@@ -219,6 +219,42 @@ TEST_CASE("a JPEG Huffman table of more than 256 codes is refused before stb_ima
   CHECK(check_jpeg_huffman_tables(std::as_bytes(std::span(jpg.data(), jpg.size())), "x.jpg").is_ok());
 }
 
+TEST_CASE("a JPEG scan that decodes with a Huffman table no DHT defined is refused before stb_image reads it") {
+  // Found by fuzz/fuzz_samples: stb decodes with the named table anyway, whose memory it never wrote; the
+  // garbage codes index past the table's arrays (an assertion in the fuzz build, only when the heap held
+  // the wrong bytes, so the input did not reproduce alone). Renumber every AC table to id 3.
+  testing::TempDir tmp;
+  std::string jpg = testing::read_bytes(images() / "photo_12x16.jpg");
+  std::string bad = jpg;
+  int renumbered = 0;
+  for (size_t dht = bad.find("\xFF\xC4"); dht != std::string::npos; dht = bad.find("\xFF\xC4", dht + 2)) {
+    const size_t len = static_cast<uint8_t>(bad[dht + 2]) << 8 | static_cast<uint8_t>(bad[dht + 3]);
+    for (size_t k = dht + 4; k < dht + 2 + len;) {
+      size_t codes = 0;
+      for (size_t b = 0; b < 16; ++b) codes += static_cast<uint8_t>(bad[k + 1 + b]);
+      if (static_cast<uint8_t>(bad[k]) >> 4 == 1) {
+        bad[k] = static_cast<char>(0x13);
+        ++renumbered;
+      }
+      k += 17 + codes;
+    }
+  }
+  REQUIRE(renumbered > 0);
+  testing::write_bytes(tmp / "no_ac_table.jpg", bad);
+  auto r = read_image(tmp / "no_ac_table.jpg", 3);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().message().find("no_ac_table.jpg") != std::string::npos);
+  CHECK(r.status().message().find("a scan decodes with Huffman table AC 0, which no DHT segment before it defines") !=
+        std::string::npos);
+  // A progressive file defines its AC tables after its first, DC-only scans: read as PIL reads it.
+  Tensor want = ref("photo_12x16_progressive_pil.npy");
+  Image img = read_ok("photo_12x16_progressive.jpg", 3);
+  int worst = 0;
+  for (int64_t i = 0; i < want.numel(); ++i)
+    worst = std::max(worst, std::abs(int{img.pixels[static_cast<size_t>(i)]} - int{want.data<uint8_t>()[i]}));
+  CHECK(worst <= 3);
+}
+
 TEST_CASE("a PNG chunk longer than the file is refused before stb_image allocates for it") {
   // Found by fuzz/fuzz_samples: a 455-byte PNG whose IDAT claims 0x5d00004b bytes made stb allocate 2 GB.
   testing::TempDir tmp;
