@@ -71,7 +71,7 @@ Status onnx_check_model_file(const std::filesystem::path& path, bool full_check,
     return check_failed("{}: onnx checker: {}{}", name, e.what(), r.note.empty() ? "" : " (note: " + r.note + ")");
   }
   if (full_check) {
-    const std::string hazard = too_new.empty() ? onnx_inference_hazard(model.graph()) : std::string();
+    const std::string hazard = too_new.empty() ? onnx_inference_hazard(model) : std::string();
     if (!too_new.empty()) {
       notes.push_back("strict shape inference skipped");
     } else if (!hazard.empty()) {

@@ -175,15 +175,39 @@ std::string conv_pool_hazard(const onnx::NodeProto& n, const std::unordered_map<
   return {};
 }
 
-std::string graph_hazard(const onnx::GraphProto& g, std::unordered_map<std::string, int> ranks) {
+// A required attribute of the node's schema that the node lacks or holds with another type: libonnx's
+// shape functions read required attributes without checking them (Scan's num_scan_inputs: a null
+// dereference, found by fuzz/fuzz_optimize), trusting the checker, which inference does not run.
+std::string attribute_hazard(const onnx::NodeProto& n, const std::unordered_map<std::string, int64_t>& opsets) {
+  const std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
+  auto v = opsets.find(domain);
+  if (v == opsets.end()) return {};
+  const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(v->second), domain);
+  if (!schema) return {};
+  for (const auto& [name, attr] : schema->attributes()) {
+    if (!attr.required) continue;
+    const onnx::AttributeProto* found = nullptr;
+    for (const auto& a : n.attribute())
+      if (a.name() == name) found = &a;
+    if (!found)
+      return fmt::format("node '{}' ({}) lacks its required attribute '{}'", n.name(), n.op_type(), name);
+    if (found->type() != attr.type)
+      return fmt::format("node '{}' ({}) has attribute '{}' of the wrong type", n.name(), n.op_type(), name);
+  }
+  return {};
+}
+
+std::string graph_hazard(const onnx::GraphProto& g, std::unordered_map<std::string, int> ranks,
+                         const std::unordered_map<std::string, int64_t>& opsets) {
   add_ranks(g, ranks);
   for (const auto& n : g.node()) {
     if (std::string h = conv_pool_hazard(n, ranks); !h.empty()) return h;
+    if (std::string h = attribute_hazard(n, opsets); !h.empty()) return h;
     for (const auto& a : n.attribute()) {
       if (a.has_g())
-        if (std::string h = graph_hazard(a.g(), ranks); !h.empty()) return h;
+        if (std::string h = graph_hazard(a.g(), ranks, opsets); !h.empty()) return h;
       for (const auto& sg : a.graphs())
-        if (std::string h = graph_hazard(sg, ranks); !h.empty()) return h;
+        if (std::string h = graph_hazard(sg, ranks, opsets); !h.empty()) return h;
     }
   }
   return {};
@@ -191,7 +215,11 @@ std::string graph_hazard(const onnx::GraphProto& g, std::unordered_map<std::stri
 
 }  // namespace
 
-std::string onnx_inference_hazard(const onnx::GraphProto& graph) { return graph_hazard(graph, {}); }
+std::string onnx_inference_hazard(const onnx::ModelProto& model) {
+  std::unordered_map<std::string, int64_t> opsets;
+  for (const auto& op : model.opset_import()) opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
+  return graph_hazard(model.graph(), {}, opsets);
+}
 
 std::string opset_newer_than_onnx(std::string_view domain, int64_t version) {
   if (domain == "ai.onnx") domain = "";
@@ -225,7 +253,7 @@ Status infer_shapes(ir::Model& model, ShapeInferenceReport* report) {
   onnx::ModelProto exported;
   TRY(proto::model_to_proto(model, &exported, &plan).with_context("shape inference: export"));
 
-  if (std::string hazard = onnx_inference_hazard(exported.graph()); !hazard.empty()) {
+  if (std::string hazard = onnx_inference_hazard(exported); !hazard.empty()) {
     r.note = fmt::format("onnx shape inference skipped: {}", hazard);
     return Status::ok();
   }

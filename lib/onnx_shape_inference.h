@@ -10,7 +10,7 @@
 #include "lib/status.h"
 
 namespace onnx {
-class GraphProto;
+class ModelProto;
 }
 
 namespace ortool {
@@ -32,9 +32,11 @@ Status infer_shapes(ir::Model& model, ShapeInferenceReport* report = nullptr);
 // Empty, or the first node (at any depth) whose attributes would crash libonnx 1.12's own shape
 // inference (its conv/pool shape function divides by the strides and reads the kernel dims for
 // every spatial axis of the input without checking them): strides, dilations or kernel_shape not
-// positive, or a weight whose rank differs from its input's. Such models skip onnx's inference; the
-// runtime's kernels then refuse the node with a clean error.
-std::string onnx_inference_hazard(const onnx::GraphProto& graph);
+// positive, or a weight whose rank differs from its input's; or a node without a required attribute
+// of its schema at the model's opset (or with it of another type: libonnx's shape functions read them
+// unchecked). Such models skip onnx's inference; the runtime's kernels then refuse the node with a
+// clean error.
+std::string onnx_inference_hazard(const onnx::ModelProto& model);
 
 // Empty when libonnx knows opset `version` of `domain` (or does not know the domain at all);
 // otherwise a phrase such as "ai.onnx opset 18 is newer than libonnx's 17".

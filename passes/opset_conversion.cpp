@@ -28,8 +28,8 @@ Status convert_opset(ir::Model& model, int64_t target) {
   try {
     onnx::ModelProto mp;
     if (!mp.ParseFromString(bytes)) return internal_error("opset conversion: cannot re-read the exported model");
-    // The converter runs libonnx's shape inference, which crashes on some malformed conv/pool nodes.
-    if (std::string hazard = onnx_inference_hazard(mp.graph()); !hazard.empty())
+    // The converter runs libonnx's shape inference, which crashes on some malformed nodes.
+    if (std::string hazard = onnx_inference_hazard(mp); !hazard.empty())
       return invalid("cannot convert the model from opset {} to {}: {}", from, target, hazard);
     onnx::ModelProto out = onnx::version_conversion::ConvertVersion(mp, static_cast<int>(target));
     converted = out.SerializeAsString();

@@ -170,6 +170,31 @@ TEST_CASE("infer_shapes: conv nodes that would crash libonnx's inference skip it
   }
 }
 
+TEST_CASE("infer_shapes: a node without a required attribute (or with it of another type) skips libonnx's inference") {
+  // Found by fuzz/fuzz_optimize: libonnx 1.12's Scan shape function dereferences num_scan_inputs unchecked
+  // (SIGSEGV); the runtime's Scan kernel refuses the node later with a clean error.
+  const fs::path file = fs::path(ORTOOL_SOURCE_DIR) / "fuzz" / "corpus" / "optimize" / "regression_scan_without_num_scan_inputs";
+  for (int variant = 0; variant < 2; ++variant) {
+    auto m = load_model(file);
+    REQUIRE_MESSAGE(m.is_ok(), m.status().message());
+    ir::Node* scan = (*m)->graph->nodes().front();
+    REQUIRE(scan->op_type() == "Scan");
+    if (variant == 1) scan->set_attr(ir::Attribute::make_float("num_scan_inputs", 1.0f));
+    ShapeInferenceReport report;
+    REQUIRE(infer_shapes(**m, &report).is_ok());
+    CHECK_FALSE(report.ran);
+    CHECK(report.note.find(variant == 0 ? "lacks its required attribute 'num_scan_inputs'"
+                                        : "has attribute 'num_scan_inputs' of the wrong type") != std::string::npos);
+  }
+  // With the attribute, inference runs.
+  auto m = load_model(file);
+  REQUIRE(m.is_ok());
+  (*m)->graph->nodes().front()->set_attr(ir::Attribute::make_int("num_scan_inputs", 1));
+  ShapeInferenceReport report;
+  CHECK(infer_shapes(**m, &report).is_ok());
+  CHECK(report.ran);
+}
+
 TEST_CASE("onnx_check: a good model passes, an unknown op is a finding (exit code 1)") {
   TempDir tmp;
   auto m = load("small_convnet.onnx");
