@@ -308,10 +308,12 @@ class PushTransposes final : public Pass {
     if (!xs || !target) return std::nullopt;
     const size_t r = xs->size();
     std::vector<int64_t> ts(r);  // transposed shape
+    // Products checked: declared dims can be anything (2^43 x 2^27 overflowed int64, found by
+    // fuzz/fuzz_optimize). Once the total fits, every product of some of its dims fits too.
     int64_t total = 1;
     for (size_t i = 0; i < r; ++i) {
       ts[i] = (*xs)[static_cast<size_t>(p[i])];
-      total *= ts[i];
+      if (__builtin_mul_overflow(total, ts[i], &total)) return std::nullopt;
     }
     if (total == 0) return std::nullopt;
     // The output shape: 0 copies the transposed dim (unless allowzero), -1 takes the rest.
@@ -328,8 +330,8 @@ class PushTransposes final : public Pass {
         minus = static_cast<int64_t>(i);
       } else if (out[i] <= 0) {
         return std::nullopt;
-      } else {
-        known *= out[i];
+      } else if (__builtin_mul_overflow(known, out[i], &known)) {
+        return std::nullopt;
       }
     }
     if (minus >= 0) {

@@ -40,6 +40,7 @@ std::optional<std::vector<double>> per_channel_values(const Tensor& c, int64_t o
 std::optional<Tensor> scale_along_axis(const Tensor& w, int64_t axis, const std::vector<double>& s) {
   if (w.dtype() != DType::Float || axis < 0 || axis >= static_cast<int64_t>(w.rank())) return std::nullopt;
   if (w.dims()[static_cast<size_t>(axis)] != static_cast<int64_t>(s.size())) return std::nullopt;
+  if (w.numel() == 0) return w;  // nothing to scale; its other dims may multiply past int64
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i) outer *= w.dims()[static_cast<size_t>(i)];
   for (size_t i = static_cast<size_t>(axis) + 1; i < w.rank(); ++i) inner *= w.dims()[i];
