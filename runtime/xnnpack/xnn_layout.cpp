@@ -39,12 +39,15 @@ bool layout_neutral(const ir::Value& v) {
 }
 
 const ir::Value* output_of(const XnnClaim& c) { return c.claim.nodes.back()->output(0); }
+const ir::Node* in_node_of(const XnnClaim& c) { return c.in_node ? c.in_node : c.claim.nodes.front(); }
 
 }  // namespace
 
 void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
-  std::unordered_map<const ir::Node*, size_t> first_of;  // a claim's first node: the one reading its inputs
-  for (size_t i = 0; i < claims.size(); ++i) first_of.emplace(claims[i].claim.nodes.front(), i);
+  // A claim's node reading its NHWC-able input 0: the first node, or in_node (an int8 group's
+  // DequantizeLinear of the activation, which may come after the weights' one).
+  std::unordered_map<const ir::Node*, size_t> first_of;
+  for (size_t i = 0; i < claims.size(); ++i) first_of.emplace(in_node_of(claims[i]), i);
 
   std::unordered_set<const ir::Value*> nhwc;
   for (const XnnClaim& c : claims) {
@@ -83,7 +86,7 @@ void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
 
   for (XnnClaim& c : claims) {
     const ir::Node& first = *c.claim.nodes.front();
-    c.layout->in_nhwc = nhwc.count(first.input(0)) > 0;
+    c.layout->in_nhwc = nhwc.count(in_node_of(c)->input(0)) > 0;
     c.layout->out_nhwc = nhwc.count(output_of(c)) > 0;
     c.layout->inputs_nhwc.clear();
     for (const ir::Value* v : first.inputs()) c.layout->inputs_nhwc.push_back(nhwc.count(v) > 0);

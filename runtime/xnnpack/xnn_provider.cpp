@@ -1,4 +1,4 @@
-// The xnnpack execution provider: claims float32 Conv (+ Relu/Clip), Gemm/MatMul with constant weights, pools, elementwise ops.
+// The xnnpack execution provider: claims int8 QDQ/QLinear Conv/Gemm/MatMul groups, float32 Conv (+ Relu/Clip), Gemm/MatMul with constant weights, pools, elementwise ops.
 #include "runtime/xnnpack/xnn_provider.h"
 
 #include <unordered_set>
@@ -19,9 +19,11 @@ class XnnpackProvider final : public Provider {
     std::vector<Claim> out;
     // XNNPACK refusing this processor: claim nothing, the next provider takes it all.
     if (!xnn_ep::initialize().is_ok()) return out;
-    std::vector<xnn_ep::XnnClaim> claims;
+    // The int8 groups first: their DequantizeLinear/QuantizeLinear nodes come before and after the core.
+    std::vector<xnn_ep::XnnClaim> claims = xnn_ep::claim_int8(view, pool_);
     // The view's taken mask only changes between providers: remember what this call already claimed.
     std::unordered_set<const ir::Node*> mine;
+    for (const xnn_ep::XnnClaim& c : claims) mine.insert(c.claim.nodes.begin(), c.claim.nodes.end());
     for (size_t i = 0; i < view.order().size(); ++i) {
       const ir::Node* n = view.order()[i];
       if (view.taken()[i] || mine.count(n)) continue;
