@@ -90,6 +90,8 @@ std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, 
 std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_concat(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_softmax(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+// Standalone per-tensor 8-bit QuantizeLinear and DequantizeLinear.
+std::optional<XnnClaim> claim_qdq(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 // The int8 groups (runtime/qdq_group.h) XNNPACK runs, in graph order; made before the float claims.
 std::vector<XnnClaim> claim_int8(const GraphView& view, const ThreadPoolPtr& pool);
 // One int8 group's claim, or why XNNPACK does not run it (xnnpack_int8_refusal).

@@ -324,9 +324,10 @@ Result<XnnClaim> claim_group(qdq::Int8Group group, const ThreadPoolPtr& pool) {
   }
   XnnClaim out;
   out.claim.nodes = g.nodes;
-  // NHWC in and out between consecutive conv groups (the 8-bit activation a free DequantizeLinear reads).
-  out.nhwc_in_ok = spec->conv && !g.x_dq_shared;
-  out.in_node = g.rule->qoperator ? g.core : g.x_dq_shared ? nullptr : g.x_dq;
+  // NHWC in and out between consecutive conv groups: the 8-bit activation the group's DequantizeLinear
+  // reads, or the float output of a shared one (quantized back in any layout).
+  out.nhwc_in_ok = spec->conv;
+  out.in_node = g.rule->qoperator || g.x_dq_shared ? g.core : g.x_dq;
   out.nhwc_out_ok = spec->conv;
   out.claim.factory = [spec, pool, first, layout = out.layout](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     auto k = std::make_unique<XnnInt8Kernel>(spec, pool, *layout);

@@ -30,8 +30,9 @@ bool layout_neutral_dims(std::span<const int64_t> d) {
 
 namespace {
 
-// A declared shape whose NCHW and NHWC orders are the same bytes.
+// A declared shape (or a constant's) whose NCHW and NHWC orders are the same bytes.
 bool layout_neutral(const ir::Value& v) {
+  if (v.is_constant()) return layout_neutral_dims(v.constant()->dims());
   if (!v.type.is_tensor() || !v.type.shape) return false;
   std::vector<int64_t> d;
   for (const Dim& x : *v.type.shape) d.push_back(x.is_known() ? x.value : -1);

@@ -36,6 +36,7 @@ class XnnpackProvider final : public Provider {
       else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") c = xnn_ep::claim_pool(view, *n, pool_);
       else if (op == "Softmax") c = xnn_ep::claim_softmax(view, *n, pool_);
       else if (op == "Concat") c = xnn_ep::claim_concat(view, *n, pool_);
+      else if (op == "QuantizeLinear" || op == "DequantizeLinear") c = xnn_ep::claim_qdq(view, *n, pool_);
       else c = xnn_ep::claim_elementwise(view, *n, pool_);
       if (!c) continue;
       bool clash = false;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -312,6 +313,47 @@ inline ir::Value* dq_of(ir::Graph& g, ir::Value* q, const std::string& name, int
                             {name}, name)->output(0);
   v->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
   return v;
+}
+
+// Standalone QuantizeLinear and DequantizeLinear on `provider` equal the cpu kernels byte for byte: ties,
+// NaN, infinities and saturation included, on a small and a large (threaded) tensor.
+inline void qdq_equal_cases(const std::string& provider) {
+  std::mt19937 rng(8);
+  for (DType t : {DType::UInt8, DType::Int8}) {
+    for (int64_t n : {int64_t{37}, int64_t{300000}}) {  // the large one is split over two threads
+      auto m = std::make_unique<ir::Model>();
+      m->set_opset("", 13);
+      ir::Graph& g = *m->graph;
+      ir::Value* x = g.add_value("x");
+      x->type = Type::tensor(DType::Float, Shape{Dim::known(n)});
+      g.add_input(x);
+      const float scale = 0.0625f;  // a power of two: x = (k + 0.5) * scale lands exactly on ties
+      ir::Value* q = g.add_node("QuantizeLinear", "", {x, initializer(g, "s", scalar_f(scale)),
+                                                       initializer(g, "z", scalar_q(t, t == DType::UInt8 ? 100 : -3))},
+                                {"q"}, "q")->output(0);
+      ir::Value* d = g.add_node("DequantizeLinear", "", {q, initializer(g, "s2", scalar_f(0.3f)),
+                                                         initializer(g, "z2", scalar_q(t, 7))},
+                                {"d"}, "dq")->output(0);
+      g.add_output(q);
+      g.add_output(d);
+      Tensor xt(DType::Float, {n});
+      for (int64_t i = 0; i < n; ++i)
+        xt.mutable_data<float>()[i] = (static_cast<float>(pick(rng, -300, 300)) + (i % 2 ? 0.5f : pickf(rng, -1, 1))) * scale;
+      xt.mutable_data<float>()[0] = std::nanf("");
+      xt.mutable_data<float>()[1] = std::numeric_limits<float>::infinity();
+      xt.mutable_data<float>()[2] = -1e30f;
+      std::map<std::string, RValue> feeds{{"x", RValue(xt)}};
+      const Ran ref = run(*m, {"cpu"}, feeds);
+      const Ran got = run(*m, {provider, "cpu"}, feeds, 2);
+      CHECK(ran_by(got.timings, "q").first == provider);
+      CHECK(ran_by(got.timings, "dq").first == provider);
+      REQUIRE(got.outputs[0].tensor.dtype() == t);
+      CHECK(std::equal(got.outputs[0].tensor.bytes().begin(), got.outputs[0].tensor.bytes().end(),
+                       ref.outputs[0].tensor.bytes().begin(), ref.outputs[0].tensor.bytes().end()));
+      CHECK(std::equal(got.outputs[1].tensor.bytes().begin(), got.outputs[1].tensor.bytes().end(),
+                       ref.outputs[1].tensor.bytes().begin(), ref.outputs[1].tensor.bytes().end()));
+    }
+  }
 }
 
 }  // namespace ortool::int8_test

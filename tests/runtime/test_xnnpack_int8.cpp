@@ -35,6 +35,10 @@ TEST_CASE("xnnpack int8 Gemm and MatMul groups (QDQ and QLinearMatMul) match the
   matmul_cases("xnnpack", 99, 60);
 }
 
+TEST_CASE("xnnpack QuantizeLinear and DequantizeLinear equal the cpu kernels, ties, NaN and saturation included") {
+  qdq_equal_cases("xnnpack");
+}
+
 // Every step of `got` on xnnpack except the nodes named in `cpu_nodes`.
 void check_providers(const Ran& got, const std::vector<std::string>& cpu_nodes) {
   for (const auto& t : got.timings) {
@@ -62,7 +66,7 @@ TEST_CASE("xnnpack int8: chained groups stay int8 (NHWC between them) and match 
   }
 }
 
-TEST_CASE("xnnpack int8: a DequantizeLinear shared by groups and a float op runs alone; the groups quantize it back") {
+TEST_CASE("xnnpack int8: a DequantizeLinear shared by groups and a float op runs alone (float out); the groups quantize it back") {
   std::mt19937 rng(22);
   const int64_t c = 6;
   ir::Value* x = nullptr;
@@ -76,7 +80,7 @@ TEST_CASE("xnnpack int8: a DequantizeLinear shared by groups and a float op runs
   std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, 5, 5}, rng))}};
   const Ran ref = run(*m, {"cpu"}, feeds);
   const Ran got = run(*m, {"xnnpack", "cpu"}, feeds, 2);
-  CHECK(ran_by(got.timings, "shared_dq").first == "cpu");
+  CHECK(ran_by(got.timings, "shared_dq") == std::pair<std::string, size_t>{"xnnpack", 1});  // alone, float out
   CHECK(ran_by(got.timings, "b_dqw") == std::pair<std::string, size_t>{"xnnpack", 3});  // dqw, conv, q
   CHECK(ran_by(got.timings, "c_dqw") == std::pair<std::string, size_t>{"xnnpack", 3});
   for (size_t i = 0; i < 2; ++i) check_same_q8(got.outputs[i].tensor, ref.outputs[i].tensor, 110);
