@@ -30,9 +30,10 @@ bool layout_neutral_dims(std::span<const int64_t> d) {
 
 namespace {
 
-// A declared shape (or a constant's) whose NCHW and NHWC orders are the same bytes.
-bool layout_neutral(const ir::Value& v) {
-  if (v.is_constant()) return layout_neutral_dims(v.constant()->dims());
+// A declared shape (or a session constant's) whose NCHW and NHWC orders are the same bytes: a
+// QuantizeLinear's scalar scale and zero point (initializers carry no declared type).
+bool layout_neutral(const GraphView& view, const ir::Value& v) {
+  if (view.is_session_constant(&v)) return layout_neutral_dims(v.constant()->dims());
   if (!v.type.is_tensor() || !v.type.shape) return false;
   std::vector<int64_t> d;
   for (const Dim& x : *v.type.shape) d.push_back(x.is_known() ? x.value : -1);
@@ -46,7 +47,8 @@ const ir::Node* in_node_of(const XnnClaim& c) { return c.in_node ? c.in_node : c
 
 void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
   // A claim's node reading its NHWC-able input 0: the first node, or in_node (an int8 group's
-  // DequantizeLinear of the activation, which may come after the weights' one).
+  // DequantizeLinear of the activation, which may come after the weights' one, or its core when that
+  // DequantizeLinear is shared and runs alone).
   std::unordered_map<const ir::Node*, size_t> first_of;
   for (size_t i = 0; i < claims.size(); ++i) first_of.emplace(in_node_of(claims[i]), i);
 
@@ -76,7 +78,7 @@ void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
       bool ok = true;
       if (nhwc.count(out)) {
         // NHWC out: every operand NHWC, or one whose NCHW bytes are its NHWC bytes.
-        for (const ir::Value* v : first.inputs()) ok = ok && v && (nhwc.count(v) || layout_neutral(*v));
+        for (const ir::Value* v : first.inputs()) ok = ok && v && (nhwc.count(v) || layout_neutral(view, *v));
         if (!ok) nhwc.erase(out);
       }
       if (!ok || !nhwc.count(out))  // NCHW out: every operand NCHW

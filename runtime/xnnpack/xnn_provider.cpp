@@ -3,6 +3,8 @@
 
 #include <unordered_set>
 
+#include "runtime/qdq_add_group.h"
+#include "runtime/qdq_gap_group.h"
 #include "runtime/xnnpack/xnn_common.h"
 
 namespace ortool::rt {
@@ -21,9 +23,22 @@ class XnnpackProvider final : public Provider {
     if (!xnn_ep::initialize().is_ok()) return out;
     // The int8 groups first: their DequantizeLinear/QuantizeLinear nodes come before and after the core.
     std::vector<xnn_ep::XnnClaim> claims = xnn_ep::claim_int8(view, pool_);
-    // The view's taken mask only changes between providers: remember what this call already claimed.
+    // The view's taken mask only changes between providers: remember what this call claimed (or leaves whole).
     std::unordered_set<const ir::Node*> mine;
     for (const xnn_ep::XnnClaim& c : claims) mine.insert(c.claim.nodes.begin(), c.claim.nodes.end());
+    // "DQ, DQ -> Add -> Q" and "DQ -> GlobalAveragePool -> Q" stay whole for the next provider, which
+    // computes them as ONNX Runtime's QLinearAdd/QLinearGlobalAveragePool do (the same bytes; the float
+    // ops between the Q/DQ pairs would be a step off on ties).
+    for (size_t i = 0; i < view.order().size(); ++i) {
+      const ir::Node* n = view.order()[i];
+      if (view.taken()[i] || mine.count(n)) continue;
+      std::vector<const ir::Node*> nodes;
+      if (auto a = qdq::match_add_group(view, *n)) nodes = a->nodes;
+      else if (auto p = qdq::match_gap_group(view, *n)) nodes = p->nodes;
+      bool clash = false;
+      for (const ir::Node* m : nodes) clash = clash || mine.count(m);
+      if (!clash) mine.insert(nodes.begin(), nodes.end());
+    }
     for (size_t i = 0; i < view.order().size(); ++i) {
       const ir::Node* n = view.order()[i];
       if (view.taken()[i] || mine.count(n)) continue;

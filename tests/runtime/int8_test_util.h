@@ -315,6 +315,39 @@ inline ir::Value* dq_of(ir::Graph& g, ir::Value* q, const std::string& name, int
   return v;
 }
 
+// A residual block: x -> conv a -> DQ "skip" (read by conv b and the Add); conv b -> DQ "bf";
+// Add "add" -> Q "q" -> conv c -> DQ -> y (float). Its input: x, uint8 [1, c, 5, 5].
+inline std::unique_ptr<ir::Model> residual_block(std::mt19937& rng, int64_t c) {
+  ir::Value* x = nullptr;
+  auto m = q8_model(x, c);
+  ir::Graph& g = *m->graph;
+  ir::Value* a = qdq_conv(g, x, "a", c, rng);
+  ir::Value* skip = dq_of(g, a, "skip", c);
+  ir::Value* b = qdq_conv(g, nullptr, "b", c, rng, skip);
+  ir::Value* sum = g.add_node("Add", "", {dq_of(g, b, "bf", c), skip}, {"sum"}, "add")->output(0);
+  sum->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
+  ir::Value* q = g.add_node("QuantizeLinear", "", {sum, initializer(g, "qs", scalar_f(0.1f)),
+                                                   initializer(g, "qz", scalar_q(DType::UInt8, 90))},
+                            {"q"}, "q")->output(0);
+  q->type = Type::tensor(DType::UInt8, Shape{Dim::known(1), Dim::known(c), Dim::known(5), Dim::known(5)});
+  ir::Value* y = qdq_conv(g, q, "c", c, rng);
+  g.add_output(dq_of(g, y, "y", c));
+  return m;
+}
+
+// Float outputs within one step `step` of the reference, and few of them off at all (rounding of float
+// sums in another order).
+inline void check_within_step(const Tensor& o, const Tensor& r, float step) {
+  REQUIRE(o.dims() == r.dims());
+  int64_t off = 0;
+  for (int64_t i = 0; i < o.numel(); ++i) {
+    const float d = std::fabs(o.data<float>()[i] - r.data<float>()[i]);
+    CHECK(d <= step * 1.002f);
+    off += d > 0;
+  }
+  CHECK(off <= o.numel() / 50);
+}
+
 // Standalone QuantizeLinear and DequantizeLinear on `provider` equal the cpu kernels byte for byte: ties,
 // NaN, infinities and saturation included, on a small and a large (threaded) tensor.
 inline void qdq_equal_cases(const std::string& provider) {
