@@ -315,6 +315,20 @@ inline ir::Value* dq_of(ir::Graph& g, ir::Value* q, const std::string& name, int
   return v;
 }
 
+// x -> conv a -> DQ "shared_dq" read by the conv groups b and c (and by a Sigmoid "sig" with
+// `float_reader`); outputs b's, c's (and the Sigmoid's). Its input: x, uint8 [1, c, 5, 5].
+inline std::unique_ptr<ir::Model> shared_dq_model(std::mt19937& rng, int64_t c, bool float_reader) {
+  ir::Value* x = nullptr;
+  auto m = q8_model(x, c);
+  ir::Graph& g = *m->graph;
+  ir::Value* a = qdq_conv(g, x, "a", c, rng);
+  ir::Value* shared = dq_of(g, a, "shared_dq", c);
+  g.add_output(qdq_conv(g, nullptr, "b", c, rng, shared));
+  g.add_output(qdq_conv(g, nullptr, "c", c, rng, shared));
+  if (float_reader) g.add_output(g.add_node("Sigmoid", "", {shared}, {"s"}, "sig")->output(0));
+  return m;
+}
+
 // A residual block: x -> conv a -> DQ "skip" (read by conv b and the Add); conv b -> DQ "bf";
 // Add "add" -> Q "q" -> conv c -> DQ -> y (float). Its input: x, uint8 [1, c, 5, 5].
 inline std::unique_ptr<ir::Model> residual_block(std::mt19937& rng, int64_t c) {
@@ -346,6 +360,21 @@ inline void check_within_step(const Tensor& o, const Tensor& r, float step) {
     off += d > 0;
   }
   CHECK(off <= o.numel() / 50);
+}
+
+// residual_block on cpu and on `provider` at 1 and 2 threads: the output within one step of 0.05 (rarely
+// off at all), and `check` on each provider run (who ran what).
+inline void residual_block_runs(const std::string& provider, uint32_t seed, const std::function<void(const Ran&)>& check) {
+  std::mt19937 rng(seed);
+  const int64_t c = 16;
+  auto m = residual_block(rng, c);
+  std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, 5, 5}, rng))}};
+  const Ran ref = run(*m, {"cpu"}, feeds);
+  for (int threads : {1, 2}) {
+    const Ran got = run(*m, {provider, "cpu"}, feeds, threads);
+    check(got);
+    check_within_step(got.outputs[0].tensor, ref.outputs[0].tensor, 0.05f);
+  }
 }
 
 // Standalone QuantizeLinear and DequantizeLinear on `provider` equal the cpu kernels byte for byte: ties,

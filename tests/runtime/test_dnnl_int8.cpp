@@ -38,13 +38,7 @@ TEST_CASE("dnnl int8 Gemm and MatMul groups (QDQ and QLinearMatMul) match the cp
 TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8; chained groups stay int8") {
   std::mt19937 rng(5);
   const int64_t c = 8;
-  ir::Value* x = nullptr;
-  auto m = q8_model(x, c);
-  ir::Graph& g = *m->graph;
-  ir::Value* a = qdq_conv(g, x, "a", c, rng);
-  ir::Value* shared = dq_of(g, a, "shared_dq", c);
-  g.add_output(qdq_conv(g, nullptr, "b", c, rng, shared));
-  g.add_output(qdq_conv(g, nullptr, "c", c, rng, shared));
+  auto m = shared_dq_model(rng, c, false);
   std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, 5, 5}, rng))}};
   const Ran ref = run(*m, {"cpu"}, feeds);
   const Ran got = run(*m, {"dnnl", "cpu"}, feeds, 2);
@@ -74,17 +68,9 @@ TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its 
 
 TEST_CASE("dnnl int8: a residual block (groups, Q/DQ, a float Add between) keeps NHWC and matches cpu") {
   // residual_block: its Add between DQ and Q, and conv c after.
-  std::mt19937 rng(9);
-  const int64_t c = 16;
-  auto m = residual_block(rng, c);
-  std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, 5, 5}, rng))}};
-  const Ran ref = run(*m, {"cpu"}, feeds);
-  for (int threads : {1, 2}) {
-    const Ran got = run(*m, {"dnnl", "cpu"}, feeds, threads);
+  residual_block_runs("dnnl", 9, [](const Ran& got) {
     for (const auto& t : got.timings) CHECK_MESSAGE(t.provider == "dnnl", t.node->describe());
-    // Within one step of the output's 0.05 (rounding of float sums in another order), rarely.
-    check_within_step(got.outputs[0].tensor, ref.outputs[0].tensor, 0.05f);
-  }
+  });
 }
 
 TEST_CASE("dnnl QuantizeLinear and DequantizeLinear equal the cpu kernels, ties, NaN and saturation included") {
