@@ -16,7 +16,7 @@
 // Runtime's quantizer does; a fused Relu/Clip is the output clamp Q(lo)..Q(hi) (Q is monotone, so
 // clamping after it equals quantizing the clipped value).
 //
-// A DequantizeLinear of an activation shared with other readers runs on its own (on the next
+// A DequantizeLinear of an activation shared with other readers runs on its own (xnn_qdq.cpp, or the next
 // provider); the group reads its float output and quantizes it back, exactly (Q(DQ(q)) = q).
 #include <algorithm>
 #include <array>
