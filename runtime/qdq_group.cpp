@@ -313,4 +313,10 @@ std::optional<Int8Group> match_int8_group(const GraphView& view, const ir::Node&
   return g;
 }
 
+int64_t declared_x_rank(const Int8Group& g) {
+  for (const ir::Value* v : {g.core->input(static_cast<size_t>(g.rule->x_input)), g.x_dq ? g.x_dq->input(0) : nullptr})
+    if (v && v->type.is_tensor() && v->type.shape) return static_cast<int64_t>(v->type.shape->size());
+  return -1;
+}
+
 }  // namespace ortool::rt::qdq

@@ -1,7 +1,7 @@
 // Int8 node groups as fast providers claim them: "DQ(x) + DQ(weight) [+ DQ(bias)] -> op [-> Relu/Clip] -> Q"
 // (QDQ form) and the QOperator ops, with their scales and zero points read once at claim time.
 //
-// One description shared by the providers (dnnl today, xnnpack later): a provider asks match_int8_group
+// One description shared by the providers (dnnl and xnnpack): a provider asks match_int8_group
 // for a candidate core node, then checks the op against its own capability row (Int8OpRule) and
 // geometry. Everything here is about the graph; nothing about a backend.
 #pragma once
@@ -82,5 +82,10 @@ struct Int8Group {
 // already taken in the view are never part of a group. The caller checks what its backend supports
 // (ranks, attributes, geometry).
 std::optional<Int8Group> match_int8_group(const GraphView& view, const ir::Node& core, std::string* why = nullptr);
+
+// The rank the graph declares for the group's activation (on the core's input, or on the 8-bit tensor
+// its DequantizeLinear reads), or -1. A provider claiming a 2-D conv needs it: a model without shapes
+// could feed a 1-D or 3-D one at run time.
+int64_t declared_x_rank(const Int8Group& g);
 
 }  // namespace ortool::rt::qdq

@@ -10,6 +10,9 @@
 #include "runtime/partition.h"
 #include "runtime/provider.h"
 #include "runtime/qdq_group.h"
+#ifdef ORTOOL_HAVE_XNNPACK
+#include "runtime/xnnpack/xnn_provider.h"
+#endif
 
 namespace ortool::rt::qdq {
 
@@ -26,6 +29,23 @@ std::string short_name(const ir::Node& n) {
   if (ir::is_op(n, "QuantizeLinear")) return "Q";
   if (ir::is_op(n, "DequantizeLinear")) return "DQ";
   return n.op_type();
+}
+
+// Why no provider ran a matched group as int8: each fast provider's part.
+std::string fell_back_why(const GraphView& view, const ir::Node& n, const std::vector<std::string>& providers, bool qop) {
+  std::string why = qop ? "QLinear op on the reference kernels" : "the group matches, but no provider ran it as int8";
+  const auto has = [&](const char* p) { return std::find(providers.begin(), providers.end(), p) != providers.end(); };
+  if (has("dnnl") && !qop)
+    why += " (dnnl takes int8 groups on CPUs with VNNI, without it only when every weight is in [-64, 64] (quantize "
+           "--reduce-range), in geometries oneDNN supports)";
+#ifdef ORTOOL_HAVE_XNNPACK
+  if (has("xnnpack"))
+    if (const std::string x = xnnpack_int8_refusal(view, n); !x.empty()) why += "; xnnpack: " + x;
+#else
+  (void)view;
+  (void)n;
+#endif
+  return why;
 }
 
 }  // namespace
@@ -62,8 +82,7 @@ Result<std::vector<GroupRow>> int8_group_report(const ir::Model& model, const st
     const ir::Node& n = *nodes[0];
     std::string why;
     if (int8_rule(n)) {
-      if (match_int8_group(view, n, &why)) why = qop ? "QLinear op on the reference kernels"
-                                                         : "the group matches, but no provider ran it as int8 (dnnl takes int8 groups on CPUs with VNNI, without it only when every weight is in [-64, 64] (quantize --reduce-range), in geometries oneDNN supports)";
+      if (match_int8_group(view, n, &why)) why = fell_back_why(view, n, providers, qop);
     } else {
       // A float op between a DequantizeLinear and a QuantizeLinear run alone.
       bool from_dq = false, to_q = false;

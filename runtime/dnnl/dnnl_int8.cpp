@@ -319,14 +319,6 @@ class CarryKernel final : public Kernel {
   }
 };
 
-// The rank the graph declares for the activation (on the core's input, or on the 8-bit tensor its
-// DequantizeLinear reads), or -1.
-int64_t declared_rank(const qdq::Int8Group& g) {
-  for (const ir::Value* v : {g.core->input(static_cast<size_t>(g.rule->x_input)), g.x_dq ? g.x_dq->input(0) : nullptr})
-    if (v && v->type.is_tensor() && v->type.shape) return static_cast<int64_t>(v->type.shape->size());
-  return -1;
-}
-
 // The backend's part of the claim rules: what oneDNN takes, checked by asking it when the input's
 // shape is static. Conv: 2-D, any stride/pad/dilation/group; Gemm/MatMul: 2-D constant weights.
 // ConvTranspose is not taken yet (it stays on the reference path).
@@ -344,7 +336,7 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
       if (!ks.empty() && !std::equal(ks.begin(), ks.end(), s->g.w->dims().begin() + 2, s->g.w->dims().end()))
         return std::nullopt;
       // A declared rank: at run time a 1-D or 3-D conv of a model without shapes would be an error here.
-      if (declared_rank(s->g) != 4) return std::nullopt;
+      if (qdq::declared_x_rank(s->g) != 4) return std::nullopt;
       if (!xd.empty()) {
         auto win = Int8ConvKernel::window_for(*s, xd);
         if (!win.is_ok()) return std::nullopt;
@@ -358,7 +350,7 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
     }
     case qdq::Int8Op::Gemm:
     case qdq::Int8Op::MatMul: {
-      const int64_t rank = declared_rank(s->g);
+      const int64_t rank = qdq::declared_x_rank(s->g);
       if (rank < 2 || (s->g.rule->op == qdq::Int8Op::Gemm && rank != 2)) return std::nullopt;
       Status ok = guarded(s->what, [&]() -> Status {
         (void)Int8MatMulKernel::make_pd(*s, xd.empty() ? 1 : numel_of(xd) / xd.back());

@@ -72,40 +72,56 @@ namespace {
 
 constexpr size_t kTile = 32;
 
-// dst[b][j][i] = src[b][i][j] for an [rows x cols] matrix per image, one tile per call.
+// dst[b][j][i] = src[b][i][j] for an [rows x cols] matrix per image, one tile per call; 8-bit
+// elements XORed with `flip` on the way.
+template <typename T>
 struct TransposeArgs {
-  const float* src;
-  float* dst;
+  const T* src;
+  T* dst;
   size_t rows, cols;
+  uint8_t flip;
 };
 
+template <typename T>
 void transpose_tile(void* ctx, size_t bi, size_t j0, size_t, size_t) {
-  const auto& a = *static_cast<const TransposeArgs*>(ctx);
+  const auto& a = *static_cast<const TransposeArgs<T>*>(ctx);
   const size_t b = bi / ((a.rows + kTile - 1) / kTile);
   const size_t i0 = bi % ((a.rows + kTile - 1) / kTile) * kTile;
-  const float* s = a.src + b * a.rows * a.cols;
-  float* d = a.dst + b * a.rows * a.cols;
+  const T* s = a.src + b * a.rows * a.cols;
+  T* d = a.dst + b * a.rows * a.cols;
   const size_t i1 = std::min(a.rows, i0 + kTile), j1 = std::min(a.cols, j0 + kTile);
   for (size_t j = j0; j < j1; ++j)
-    for (size_t i = i0; i < i1; ++i) d[j * a.rows + i] = s[i * a.cols + j];
+    for (size_t i = i0; i < i1; ++i) {
+      if constexpr (sizeof(T) == 1) d[j * a.rows + i] = static_cast<T>(s[i * a.cols + j] ^ a.flip);
+      else d[j * a.rows + i] = s[i * a.cols + j];
+    }
 }
 
-void transpose(const float* src, float* dst, size_t n, size_t rows, size_t cols, pthreadpool_t pool) {
+template <typename T>
+void transpose(const T* src, T* dst, size_t n, size_t rows, size_t cols, uint8_t flip, pthreadpool_t pool) {
   if (n == 0 || rows == 0 || cols == 0) return;
-  TransposeArgs a{src, dst, rows, cols};
+  TransposeArgs<T> a{src, dst, rows, cols, flip};
   const size_t row_tiles = (rows + kTile - 1) / kTile;
   // The first range walks (image, row tile) pairs one by one; the second tiles the columns.
-  pthreadpool_parallelize_2d_tile_2d(pool, transpose_tile, &a, n * row_tiles, cols, 1, kTile, 0);
+  pthreadpool_parallelize_2d_tile_2d(pool, transpose_tile<T>, &a, n * row_tiles, cols, 1, kTile, 0);
 }
 
 }  // namespace
 
 void nchw_to_nhwc(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool) {
-  transpose(src, dst, n, c, hw, pool);
+  transpose(src, dst, n, c, hw, 0, pool);
 }
 
 void nhwc_to_nchw(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool) {
-  transpose(src, dst, n, hw, c, pool);
+  transpose(src, dst, n, hw, c, 0, pool);
+}
+
+void nchw_to_nhwc8(const uint8_t* src, uint8_t* dst, size_t n, size_t c, size_t hw, uint8_t flip, pthreadpool_t pool) {
+  transpose(src, dst, n, c, hw, flip, pool);
+}
+
+void nhwc_to_nchw8(const uint8_t* src, uint8_t* dst, size_t n, size_t c, size_t hw, uint8_t flip, pthreadpool_t pool) {
+  transpose(src, dst, n, hw, c, flip, pool);
 }
 
 }  // namespace ortool::rt::xnn_ep

@@ -17,6 +17,7 @@
 #include "runtime/claim_util.h"
 #include "runtime/kernel.h"
 #include "runtime/provider.h"
+#include "runtime/qdq_group.h"
 
 namespace ortool::rt::xnn_ep {
 
@@ -51,6 +52,10 @@ Clamp fusable_clamp(const GraphView& view, const ir::Node& producer);
 // pixels. Tiles run in parallel on `pool` (may be null).
 void nchw_to_nhwc(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool);
 void nhwc_to_nchw(const float* src, float* dst, size_t n, size_t c, size_t hw, pthreadpool_t pool);
+// The same for 8-bit tensors, each byte XORed with `flip` on the way (0x80 turns uint8 into int8 with
+// the zero point moved by 128, and back).
+void nchw_to_nhwc8(const uint8_t* src, uint8_t* dst, size_t n, size_t c, size_t hw, uint8_t flip, pthreadpool_t pool);
+void nhwc_to_nchw8(const uint8_t* src, uint8_t* dst, size_t n, size_t c, size_t hw, uint8_t flip, pthreadpool_t pool);
 
 // Where a kernel's 4-D activation lives in memory. Between two xnnpack steps a value may stay NHWC
 // (the provider decides after claiming, see XnnClaim): the tensor keeps its logical NCHW dims and
@@ -69,7 +74,8 @@ bool layout_neutral_dims(std::span<const int64_t> dims);
 // flags the factory reads when the session makes the kernel (after claim() has set them).
 struct XnnClaim {
   Claim claim;
-  bool nhwc_in_ok = false;   // input 0 may arrive NHWC
+  bool nhwc_in_ok = false;   // input 0 (of in_node) may arrive NHWC
+  const ir::Node* in_node = nullptr;  // the node whose input 0 that is; null: the first node
   bool nhwc_out_ok = false;  // output 0 may be written NHWC
   bool elementwise = false;  // layout-free: NHWC in and out when all its 4-D operands are
   std::shared_ptr<Layout> layout = std::make_shared<Layout>();
@@ -84,6 +90,12 @@ std::optional<XnnClaim> claim_pool(const GraphView& view, const ir::Node& node, 
 std::optional<XnnClaim> claim_elementwise(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_concat(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
 std::optional<XnnClaim> claim_softmax(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+// Standalone per-tensor 8-bit QuantizeLinear and DequantizeLinear.
+std::optional<XnnClaim> claim_qdq(const GraphView& view, const ir::Node& node, const ThreadPoolPtr& pool);
+// The int8 groups (runtime/qdq_group.h) XNNPACK runs, in graph order; made before the float claims.
+std::vector<XnnClaim> claim_int8(const GraphView& view, const ThreadPoolPtr& pool);
+// One int8 group's claim, or why XNNPACK does not run it (xnnpack_int8_refusal).
+Result<XnnClaim> claim_group(qdq::Int8Group group, const ThreadPoolPtr& pool);
 
 // Picks the values that stay NHWC between the claims (all made by one claim() call) and sets each
 // claim's layout flags.

@@ -30,8 +30,10 @@ bool layout_neutral_dims(std::span<const int64_t> d) {
 
 namespace {
 
-// A declared shape whose NCHW and NHWC orders are the same bytes.
-bool layout_neutral(const ir::Value& v) {
+// A declared shape (or a session constant's) whose NCHW and NHWC orders are the same bytes: a
+// QuantizeLinear's scalar scale and zero point (initializers carry no declared type).
+bool layout_neutral(const GraphView& view, const ir::Value& v) {
+  if (view.is_session_constant(&v)) return layout_neutral_dims(v.constant()->dims());
   if (!v.type.is_tensor() || !v.type.shape) return false;
   std::vector<int64_t> d;
   for (const Dim& x : *v.type.shape) d.push_back(x.is_known() ? x.value : -1);
@@ -39,12 +41,16 @@ bool layout_neutral(const ir::Value& v) {
 }
 
 const ir::Value* output_of(const XnnClaim& c) { return c.claim.nodes.back()->output(0); }
+const ir::Node* in_node_of(const XnnClaim& c) { return c.in_node ? c.in_node : c.claim.nodes.front(); }
 
 }  // namespace
 
 void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
-  std::unordered_map<const ir::Node*, size_t> first_of;  // a claim's first node: the one reading its inputs
-  for (size_t i = 0; i < claims.size(); ++i) first_of.emplace(claims[i].claim.nodes.front(), i);
+  // A claim's node reading its NHWC-able input 0: the first node, or in_node (an int8 group's
+  // DequantizeLinear of the activation, which may come after the weights' one, or its core when that
+  // DequantizeLinear is shared and runs alone).
+  std::unordered_map<const ir::Node*, size_t> first_of;
+  for (size_t i = 0; i < claims.size(); ++i) first_of.emplace(in_node_of(claims[i]), i);
 
   std::unordered_set<const ir::Value*> nhwc;
   for (const XnnClaim& c : claims) {
@@ -72,7 +78,7 @@ void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
       bool ok = true;
       if (nhwc.count(out)) {
         // NHWC out: every operand NHWC, or one whose NCHW bytes are its NHWC bytes.
-        for (const ir::Value* v : first.inputs()) ok = ok && v && (nhwc.count(v) || layout_neutral(*v));
+        for (const ir::Value* v : first.inputs()) ok = ok && v && (nhwc.count(v) || layout_neutral(view, *v));
         if (!ok) nhwc.erase(out);
       }
       if (!ok || !nhwc.count(out))  // NCHW out: every operand NCHW
@@ -83,7 +89,7 @@ void place_nhwc(const GraphView& view, std::vector<XnnClaim>& claims) {
 
   for (XnnClaim& c : claims) {
     const ir::Node& first = *c.claim.nodes.front();
-    c.layout->in_nhwc = nhwc.count(first.input(0)) > 0;
+    c.layout->in_nhwc = nhwc.count(in_node_of(c)->input(0)) > 0;
     c.layout->out_nhwc = nhwc.count(output_of(c)) > 0;
     c.layout->inputs_nhwc.clear();
     for (const ir::Value* v : first.inputs()) c.layout->inputs_nhwc.push_back(nhwc.count(v) > 0);

@@ -2,11 +2,11 @@
 """`ortool bench --profile` names a quantized model's int8 groups and the ones that fell back, with the reason.
 
 The model: x -> Q -> DQ -> conv_a (int8 weights, zero point 0) -> Q -> DQ -> conv_b (weight zero point 3:
-no int8 group can take it) -> Q -> DQ -> y. conv_a must be listed as "DQ->Conv->Q 'conv_a'" on dnnl (or, on a
-CPU without VNNI, as fallen back with a reason naming VNNI); conv_b as fallen back with "weight zero point is
-not 0", in the text and in --json.
+no int8 group can take it) -> Q -> DQ -> y. conv_a must be listed as "DQ->Conv->Q 'conv_a'" on the provider
+(--provider: dnnl, or xnnpack; dnnl on a CPU without VNNI: as fallen back with a reason naming VNNI); conv_b
+as fallen back with "weight zero point is not 0", in the text and in --json.
 
-Usage: bench_int8_groups_check.py --ortool ortool
+Usage: bench_int8_groups_check.py --ortool ortool [--provider dnnl|xnnpack]
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -48,12 +48,13 @@ def model(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ortool", required=True)
+    ap.add_argument("--provider", default="dnnl", choices=["dnnl", "xnnpack"])
     a = ap.parse_args()
     failures = []
     with tempfile.TemporaryDirectory(prefix="ortool_int8_groups_") as tmp:
         path = os.path.join(tmp, "m.onnx")
         model(path)
-        base = [a.ortool, "bench", path, "--iters", "2", "--warmup", "0", "--profile", "--providers", "dnnl,cpu"]
+        base = [a.ortool, "bench", path, "--iters", "2", "--warmup", "0", "--profile", "--providers", a.provider + ",cpu"]
         p = subprocess.run(base + ["--json"], capture_output=True, text=True)
         if p.returncode != 0:
             print(f"FAIL bench --json: exit {p.returncode}: {p.stderr.strip()[-400:]}")
@@ -64,11 +65,11 @@ def main():
         if not a_row:
             failures.append("conv_a has no int8_groups row")
         elif a_row["fused"]:
-            if a_row["group"] != "DQ->Conv->Q" or a_row["provider"] != "dnnl":
-                failures.append(f"conv_a fused as {a_row['group']} on {a_row['provider']}; want DQ->Conv->Q on dnnl")
+            if a_row["group"] != "DQ->Conv->Q" or a_row["provider"] != a.provider:
+                failures.append(f"conv_a fused as {a_row['group']} on {a_row['provider']}; want DQ->Conv->Q on {a.provider}")
             if "DQ->Conv->Q 'conv_a'" not in text:
                 failures.append("the text does not list DQ->Conv->Q 'conv_a'")
-        elif "VNNI" not in a_row.get("reason", ""):
+        elif a.provider != "dnnl" or "VNNI" not in a_row.get("reason", ""):
             failures.append(f"conv_a fell back for another reason than VNNI: {a_row.get('reason')}")
         if not b_row or b_row["fused"] or "weight zero point is not 0" not in b_row.get("reason", ""):
             failures.append(f"conv_b should have fallen back because of its weight zero point: {b_row}")

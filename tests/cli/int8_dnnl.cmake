@@ -10,3 +10,14 @@ if(ORTOOL_WITH_DNNL)
                    --gen-models ${PROJECT_SOURCE_DIR}/scripts/gen_models.py)
   set_tests_properties(cli_int8_dnnl PROPERTIES TIMEOUT 900)
 endif()
+
+# The same on the xnnpack provider (the portable int8 path), without the benchmark set's models to stay
+# quick (scripts/gen_models.py takes ~30 s; run the script with --bench-models DIR for resnet18 and
+# mobilenet_v2).
+if(ORTOOL_WITH_XNNPACK)
+  add_test(NAME cli_int8_xnnpack
+           COMMAND ${ORTOOL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/int8_dnnl_check.py --ortool $<TARGET_FILE:ortool>
+                   --provider xnnpack --testdata ${PROJECT_SOURCE_DIR}/testdata
+                   --models ${PROJECT_SOURCE_DIR}/../shared/models)
+  set_tests_properties(cli_int8_xnnpack PROPERTIES TIMEOUT 300)
+endif()

@@ -1,18 +1,19 @@
 #!/usr/bin/python3
-"""Int8 models on the dnnl provider agree with the cpu reference kernels on the same file (SQNR >= 30 dB).
+"""Int8 models on a fast provider agree with the cpu reference kernels on the same file (SQNR >= 30 dB).
 
 Each model is quantized with `ortool quantize` (static, calibrated on seeded random inputs or the model's
-own calibration set), then run with `--providers cpu` and `--providers dnnl,cpu` on a seeded input;
-every output must agree at SQNR >= 30 dB, and `bench --profile --json` must show that dnnl ran the
-int8 groups (at least MIN_INT8_SHARE of the quantized cores: Conv/Gemm/MatMul, QLinearConv, QLinearMatMul).
+own calibration set), then run with `--providers cpu` and `--providers P,cpu` on a seeded input (P:
+--provider, dnnl or xnnpack); every output must agree at SQNR >= 30 dB, and `bench --profile --json`
+must show that P ran the int8 groups (at least MIN_INT8_SHARE of the quantized cores: Conv/Gemm/MatMul,
+QLinearConv, QLinearMatMul).
 
 Models: the digits CNN (testdata/digits; QDQ, QOperator, int8 activations, per-tensor weights),
 testdata/small_convnet.onnx, and the CNNs of --models (../shared/models: mnist14_onnx2c, ppocr_cls), and
 the benchmark set's resnet18 and mobilenet_v2 (seeded weights): from --bench-models DIR, or written by
 --gen-models scripts/gen_models.py into a temporary folder.
 
-Usage: int8_dnnl_check.py --ortool ortool --testdata DIR [--models DIR] [--bench-models DIR | --gen-models PY]
-                          [--only SUBSTRING]
+Usage: int8_dnnl_check.py --ortool ortool --testdata DIR [--provider dnnl|xnnpack] [--models DIR]
+                          [--bench-models DIR | --gen-models PY] [--only SUBSTRING]
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -53,18 +54,19 @@ def ortool_outputs(a, model, inp, name, tmp, providers, env=None):
     return {f: np.load(os.path.join(outd, f)) for f in sorted(os.listdir(outd))}
 
 
-def dnnl_share(a, model, inp, name, env=None):
-    """Fraction of the model's int8 cores that dnnl ran as int8, from bench --profile --json.
+def provider_share(a, model, inp, name, env=None, provider=None):
+    """Fraction of the model's int8 cores that the provider (--provider) ran as int8, from bench --profile --json.
 
     A step is timed under its first node: a QDQ group under a DequantizeLinear, a QLinear op under
     itself. So a core op type listed as a step of its own ran outside an int8 group: on cpu, or as a
-    float oneDNN op between DequantizeLinear and QuantizeLinear (a QLinear op only counts on cpu)."""
+    float op between DequantizeLinear and QuantizeLinear (a QLinear op only counts on cpu)."""
+    provider = provider or a.provider
     j = json.loads(run([a.ortool, "bench", model, "--input", f"{name}={inp}", "--iters", "1", "--warmup", "0",
-                        "--profile", "--top", "100000", "--json"], env))
+                        "--providers", f"{provider},cpu", "--profile", "--top", "100000", "--json"], env))
     m = onnx.load(model, load_external_data=False)
     cores = [n for n in m.graph.node if n.op_type in CORES]
     outside = [e for e in j["profile"]["slowest_nodes"]
-               if e["op_type"] in CORES and (e["provider"] != "dnnl" or not e["op_type"].startswith("QLinear"))]
+               if e["op_type"] in CORES and (e["provider"] != provider or not e["op_type"].startswith("QLinear"))]
     return 1 - len(outside) / max(1, len(cores)), len(cores)
 
 
@@ -88,26 +90,27 @@ def check(a, name, model, shape, calib, tmp, extra):
     inp = os.path.join(tmp, name + "_input.npy")
     np.save(inp, rng.standard_normal(dims).astype(np.float32))
     ref = ortool_outputs(a, qpath, inp, inp_name, tmp, "cpu")
-    got = ortool_outputs(a, qpath, inp, inp_name, tmp, "dnnl,cpu")
+    got = ortool_outputs(a, qpath, inp, inp_name, tmp, f"{a.provider},cpu")
     worst = min(sqnr(ref[k], got[k]) for k in ref)
     # oneDNN limited to CPUs without VNNI (its u8s8 kernels saturate there): the groups must stay exact:
     # on the cpu kernels with 8-bit weights, on dnnl with the 7-bit weights of --reduce-range.
     low_ok = True
-    for isa in ("AVX2", "AVX512_CORE") if name in ("digits_cnn_qdq", "digits_cnn_reduce-range") else ():
+    low_cases = ("digits_cnn_qdq", "digits_cnn_reduce-range") if a.provider == "dnnl" else ()
+    for isa in ("AVX2", "AVX512_CORE") if name in low_cases else ():
         env = dict(os.environ, ONEDNN_MAX_CPU_ISA=isa)
         low = ortool_outputs(a, qpath, inp, inp_name, tmp, "dnnl,cpu", env)
         low_sqnr = min(sqnr(ref[k], low[k]) for k in ref)
-        low_share, _ = dnnl_share(a, qpath, inp, inp_name, env)
+        low_share, _ = provider_share(a, qpath, inp, inp_name, env, "dnnl")
         want_dnnl = "--reduce-range" in extra
         share_ok = low_share >= MIN_INT8_SHARE if want_dnnl else low_share == 0
         low_ok = low_ok and low_sqnr >= MIN_SQNR and share_ok
         print(f"{'ok  ' if low_sqnr >= MIN_SQNR and share_ok else 'FAIL'} {name} with ONEDNN_MAX_CPU_ISA={isa}: "
               f"dnnl vs cpu SQNR {low_sqnr:.1f} dB; int8 cores on dnnl {low_share * 100:5.1f}% "
               f"(want {'>= 90%' if want_dnnl else '0%: 8-bit weights saturate without VNNI'})", flush=True)
-    share, cores = dnnl_share(a, qpath, inp, inp_name)
+    share, cores = provider_share(a, qpath, inp, inp_name)
     ok = worst >= MIN_SQNR and share >= MIN_INT8_SHARE and low_ok
-    print(f"{'ok  ' if ok else 'FAIL'} {name:32} dnnl vs cpu SQNR {worst:7.1f} dB; int8 cores on dnnl "
-          f"{share * 100:5.1f}% of {cores}", flush=True)
+    print(f"{'ok  ' if ok else 'FAIL'} {name:32} {a.provider} vs cpu SQNR {worst:7.1f} dB; int8 cores on "
+          f"{a.provider} {share * 100:5.1f}% of {cores}", flush=True)
     return ok
 
 
@@ -115,6 +118,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ortool", required=True)
     ap.add_argument("--testdata", required=True)
+    ap.add_argument("--provider", default="dnnl", choices=["dnnl", "xnnpack"])
     ap.add_argument("--models", default="")
     ap.add_argument("--bench-models", default="")
     ap.add_argument("--gen-models", default="")
