@@ -1,4 +1,5 @@
-// The dnnl provider's int8 groups: QDQ Conv/Gemm/MatMul and QLinearConv/QLinearMatMul as u8s8/s8s8 oneDNN primitives.
+// The dnnl provider's int8 groups: QDQ Conv/ConvTranspose/Gemm/MatMul and QLinearConv/QLinearMatMul as u8s8/s8s8
+// oneDNN primitives.
 //
 // A group (runtime/qdq_group.h) reads an 8-bit activation and writes the 8-bit output of its
 // QuantizeLinear (or QLinear op): the float tensors between are never made. oneDNN 2.x int8 semantics:
@@ -19,6 +20,7 @@
 
 #include "runtime/cpu/conv.h"
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_deconv_geometry.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_group.h"
@@ -38,7 +40,8 @@ struct Int8Spec {
   qdq::Int8Group g;
   std::string what;
   cf::WindowAttrs attrs;  // Conv
-  int64_t group = 1;      // Conv
+  int64_t group = 1;      // Conv, ConvTranspose
+  DeconvAttrs deconv;     // ConvTranspose
   std::vector<float> oscale;
   bool per_channel = false;
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // Conv: NHWC activations (provider's choice)
@@ -89,6 +92,12 @@ struct Prepared {
   md src_user, dst_user;
   dnnl::reorder to_src, from_dst;  // only when the primitive wants another layout
   dnnl::memory src_buf, dst_buf;
+  // ConvTranspose: the output rows and columns some input reaches. The others (between taps when the kernel
+  // is shorter than the stride, or past the end pad with output_padding) oneDNN 2.6's int8 deconvolution
+  // leaves unwritten or wrong, so they are set to their channel's bias alone, requantized (`edge`, one byte
+  // per output channel; empty when every output is reached).
+  std::vector<bool> reached_h, reached_w;
+  std::vector<uint8_t> edge;
 };
 
 // What differs between the conv and the matmul: shapes and primitive descriptors.
@@ -136,6 +145,7 @@ class Int8Kernel : public Kernel {
       p->prim.execute(stream_, args);
       if (p->dst_buf) p->from_dst.execute(stream_, p->dst_buf, dst);
       stream_.wait();
+      if (!p->edge.empty()) fill_edges(*p, static_cast<uint8_t*>(y->raw_mutable()));
       return Status::ok();
     });
   }
@@ -191,6 +201,19 @@ class Int8Kernel : public Kernel {
       p.dst_buf = dnnl::memory(pd.dst_desc(), eng);
       p.from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, pd.dst_desc(), eng, p.dst_user));
     }
+  }
+
+  // Sets the outputs no input reaches (Prepared::edge) in a [N, M, H, W] output.
+  void fill_edges(const Prepared& p, uint8_t* y) const {
+    const auto& d = p.dst_dims;
+    const int64_t m = d[1], h = d[2], w = d[3];
+    const bool nhwc = spec_->layouts->out_nhwc;
+    for (int64_t n = 0; n < d[0]; ++n)
+      for (int64_t oh = 0; oh < h; ++oh)
+        for (int64_t ow = 0; ow < w; ++ow) {
+          if (p.reached_h[oh] && p.reached_w[ow]) continue;
+          for (int64_t c = 0; c < m; ++c) y[nhwc ? ((n * h + oh) * w + ow) * m + c : ((n * m + c) * h + oh) * w + ow] = p.edge[c];
+        }
   }
 
   std::shared_ptr<const Int8Spec> spec_;
@@ -263,6 +286,110 @@ class Int8ConvKernel final : public Int8Kernel {
   mutable cf::Window win_;  // of the shape being prepared
 };
 
+// ConvTranspose: oneDNN's deconvolution with the float one's geometry and weight view (dnnl_deconv_geometry.h).
+class Int8DeconvKernel final : public Int8Kernel {
+ public:
+  using Int8Kernel::Int8Kernel;
+
+  // Throws dnnl::error when oneDNN has no implementation for the geometry.
+  static dnnl::deconvolution_forward::primitive_desc make_pd(const Int8Spec& s, const std::vector<int64_t>& x,
+                                                             const DeconvGeometry& g) {
+    md src(dims_of(x), dnnl_type(s.g.x.type), tag::any), dst(dims_of(g.dst), dnnl_type(s.g.y.type), tag::any);
+    md wts(deconv_weight_dims(s.g.w->dims(), s.group), dt::s8, tag::any);
+    const auto prop = dnnl::prop_kind::forward_inference;
+    const auto alg = dnnl::algorithm::deconvolution_direct;
+    const dnnl::primitive_attr attr = make_attr(s);
+    if (!s.g.bias.empty()) {
+      md bias({g.dst[1]}, dt::f32, tag::x);
+      return {dnnl::deconvolution_forward::desc(prop, alg, src, wts, bias, dst, g.strides, g.dilates, g.pad_l, g.pad_r),
+              attr, cpu_engine()};
+    }
+    return {dnnl::deconvolution_forward::desc(prop, alg, src, wts, dst, g.strides, g.dilates, g.pad_l, g.pad_r), attr,
+            cpu_engine()};
+  }
+
+  // Per output channel, the output of the bias alone, as oneDNN computes an output (see make_attr).
+  static std::vector<uint8_t> edge_bytes(const Int8Spec& s) {
+    const int64_t m = s.g.out_channels();
+    const float lo = s.g.act_lo / s.g.y.scale, hi = s.g.act_hi / s.g.y.scale;
+    const float tlo = s.g.y.type == DType::UInt8 ? 0.0f : -128.0f, thi = s.g.y.type == DType::UInt8 ? 255.0f : 127.0f;
+    std::vector<uint8_t> out;
+    for (int64_t c = 0; c < m; ++c) {
+      const float b = s.g.bias.empty() ? 0.0f : s.g.bias[static_cast<size_t>(c)];
+      const float v = std::clamp(s.oscale[s.per_channel ? static_cast<size_t>(c) : 0] * b, lo, hi);
+      const float q = std::clamp(std::nearbyint(v) + static_cast<float>(s.g.y.zero_point), tlo, thi);
+      out.push_back(static_cast<uint8_t>(static_cast<int32_t>(q)));
+    }
+    return out;
+  }
+
+  // The geometry for input dims `x`, cut to the outputs some input reaches: oneDNN 2.6's int8 deconvolution
+  // computes wrong values with a negative right pad (output_padding past the end pad), so the primitive gets
+  // a right pad of 0 and writes the reached part (`dst`) of the whole output (`full`); see Prepared::edge.
+  struct Cut {
+    DeconvGeometry g;
+    std::vector<int64_t> full;
+  };
+  static Result<Cut> geometry_for(const Int8Spec& s, const std::vector<int64_t>& x) {
+    if (x.size() != 4 || x[1] != s.g.w->dims()[0])
+      return invalid("{}: input has shape {}; want [N, {}, H, W]", s.what, cf::dims_string(x), s.g.w->dims()[0]);
+    Cut c;
+    ASSIGN_OR_RETURN(c.g, deconv_geometry(*s.g.core, s.deconv, s.g.w->dims(), x));
+    c.full = c.g.dst;
+    for (size_t d = 0; d < 2; ++d) {
+      c.g.dst[d + 2] += std::min<int64_t>(c.g.pad_r[d], 0);
+      c.g.pad_r[d] = std::max<int64_t>(c.g.pad_r[d], 0);
+      if (c.g.pad_l[d] < 0 || (c.g.dst[d + 2] <= 0 && c.full[d + 2] > 0))
+        return unsupported("{}: outputs no input reaches, or a negative begin pad (output_shape {})", s.what,
+                           cf::dims_string(s.deconv.output_shape));
+    }
+    return c;
+  }
+
+ protected:
+  Status shape(Prepared& p) const override {
+    const Int8Spec& s = *spec_;
+    ASSIGN_OR_RETURN(cut_, geometry_for(s, p.src_dims));
+    p.dst_dims = cut_.full;
+    bool all = true;
+    for (int d = 0; d < 2; ++d) {
+      // Output o is reached when o + pad_l = i * stride + k * dilation for an input i and a tap k.
+      std::vector<bool>& r = d == 0 ? p.reached_h : p.reached_w;
+      r.assign(static_cast<size_t>(p.dst_dims[d + 2]), false);
+      const int64_t stride = cut_.g.strides[d], dil = cut_.g.dilates[d] + 1, pad = cut_.g.pad_l[d];
+      for (int64_t i = 0; i < p.src_dims[d + 2]; ++i)
+        for (int64_t k = 0; k < s.g.w->dims()[d + 2]; ++k) {
+          const int64_t o = i * stride + k * dil - pad;
+          if (o >= 0 && o < cut_.g.dst[d + 2]) r[static_cast<size_t>(o)] = true;
+        }
+      all = all && std::find(r.begin(), r.end(), false) == r.end();
+    }
+    if (!all) p.edge = edge_bytes(s);
+    // Multiply-adds: each input element scatters through one input channel's filters; int8 at ~4x float.
+    const double per_in = static_cast<double>(spec_->g.w->numel() / spec_->g.w->dims()[0]);
+    p.team = team_for_work(static_cast<double>(numel_of(p.src_dims)) * per_in / 4);
+    return Status::ok();
+  }
+
+  void build(Prepared& p) override {
+    const Int8Spec& s = *spec_;
+    auto pd = make_pd(s, p.src_dims, cut_.g);
+    p.prim = dnnl::deconvolution_forward(pd);
+    const Layouts& l = *s.layouts;
+    p.src_user = md(dims_of(p.src_dims), dnnl_type(s.g.x.type), l.input_nhwc(s.g.x_input) ? tag::nhwc : tag::nchw);
+    // The reached part of the output, in place (strides of the whole tensor): reordered into from the
+    // primitive's dense buffer when it is a part.
+    const auto& d = p.dst_dims;
+    const int64_t h = d[2], w = d[3], m = d[1];
+    const dnnl::memory::dims strides = l.out_nhwc ? dnnl::memory::dims{h * w * m, 1, w * m, m} : dnnl::memory::dims{m * h * w, h * w, w, 1};
+    p.dst_user = md(dims_of(cut_.g.dst), dnnl_type(s.g.y.type), strides);
+    finish(p, pd, onnx_deconv_weight_desc(s.g.w->dims(), s.group, dt::s8));
+  }
+
+ private:
+  mutable Cut cut_;  // of the shape being prepared
+};
+
 // Gemm and MatMul with a constant 2-D weight: the activation's leading dims flattened into M.
 class Int8MatMulKernel final : public Int8Kernel {
  public:
@@ -327,13 +454,21 @@ int64_t declared_rank(const qdq::Int8Group& g) {
   return -1;
 }
 
+// The activation's dims when static: declared on the core's input, or on the 8-bit tensor its DequantizeLinear
+// reads (quantizers often leave the DQ's output undeclared); empty otherwise.
+std::vector<int64_t> activation_dims(const qdq::Int8Group& g) {
+  std::vector<int64_t> d = static_dims(*g.core->input(static_cast<size_t>(g.rule->x_input)));
+  if (d.empty() && g.x_dq) d = static_dims(*g.x_dq->input(0));
+  return d;
+}
+
 // The backend's part of the claim rules: what oneDNN takes, checked by asking it when the input's
-// shape is static. Conv: 2-D, any stride/pad/dilation/group; Gemm/MatMul: 2-D constant weights.
-// ConvTranspose is not taken yet (it stays on the reference path).
+// shape is static. Conv: 2-D, any stride/pad/dilation/group; ConvTranspose: 2-D, any stride/pad/dilation/
+// output_padding/output_shape/auto_pad, grouped with per-tensor weight scales (qdq_group's rule); Gemm/MatMul:
+// 2-D constant weights.
 std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
   auto s = make_spec(std::move(g));
-  const ir::Value* x = s->g.core->input(static_cast<size_t>(s->g.rule->x_input));
-  const std::vector<int64_t> xd = static_dims(*x);
+  const std::vector<int64_t> xd = activation_dims(s->g);
   switch (s->g.rule->op) {
     case qdq::Int8Op::Conv: {
       if (s->g.w->rank() != 4 || s->group <= 0 || s->g.w->dims()[0] % s->group != 0) return std::nullopt;
@@ -367,7 +502,22 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
       if (!ok.is_ok()) return std::nullopt;
       return s;
     }
-    case qdq::Int8Op::ConvTranspose: return std::nullopt;
+    case qdq::Int8Op::ConvTranspose: {
+      if (!parse_deconv_attrs(*s->g.core, s->g.w->dims(), s->deconv) || declared_rank(s->g) != 4) return std::nullopt;
+      // With an output_shape the pads depend on the input's size: taken when that is known (checked below).
+      if (!s->deconv.output_shape.empty() && xd.empty()) return std::nullopt;
+      s->group = s->deconv.group;
+      if (!xd.empty()) {
+        auto cut = Int8DeconvKernel::geometry_for(*s, xd);
+        if (!cut.is_ok()) return std::nullopt;
+        Status ok = guarded(s->what, [&]() -> Status {
+          (void)Int8DeconvKernel::make_pd(*s, xd, cut->g);
+          return Status::ok();
+        });
+        if (!ok.is_ok()) return std::nullopt;
+      }
+      return s;
+    }
   }
   return std::nullopt;
 }
@@ -380,20 +530,20 @@ DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
   dc.nhwc_8bit_ok.assign(n_in, false);
   dc.out_8bit = true;
   dc.layouts = spec->layouts;
-  if (spec->g.rule->op == qdq::Int8Op::Conv) {
-    // NHWC in and out, as oneDNN's int8 convolutions want them: no reorders between consecutive groups.
+  const qdq::Int8Op op = spec->g.rule->op;
+  if (op == qdq::Int8Op::Conv || op == qdq::Int8Op::ConvTranspose) {
+    // NHWC in and out, as oneDNN's int8 (de)convolutions want them: no reorders between consecutive groups.
     dc.nhwc_8bit_ok[spec->g.x_input] = true;
     dc.nhwc_ok[spec->g.x_input] = spec->g.x_dq_shared;  // a float DequantizeLinear output, quantized back
     dc.out_nhwc_ok = true;
     dc.out_float4_always = true;  // always 4-D (8-bit: out_8bit)
   }
-  const ir::Value* x = spec->g.core->input(static_cast<size_t>(spec->g.rule->x_input));
-  const std::vector<int64_t> xd = spec->g.x_dq && !spec->g.x_dq_shared ? static_dims(*spec->g.x_dq->input(0)) : static_dims(*x);
-  const bool conv = spec->g.rule->op == qdq::Int8Op::Conv;
-  dc.claim.factory = [spec, xd, threads, conv](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+  const std::vector<int64_t> xd = activation_dims(spec->g);
+  dc.claim.factory = [spec, xd, threads, op](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     std::unique_ptr<Int8Kernel> k;
     TRY(guarded(spec->what, [&]() -> Status {
-      if (conv) k = std::make_unique<Int8ConvKernel>(spec);
+      if (op == qdq::Int8Op::Conv) k = std::make_unique<Int8ConvKernel>(spec);
+      else if (op == qdq::Int8Op::ConvTranspose) k = std::make_unique<Int8DeconvKernel>(spec);
       else k = std::make_unique<Int8MatMulKernel>(spec);
       return Status::ok();
     }));
