@@ -1,7 +1,8 @@
 // Tests of the dnnl provider's int8 steps between groups (dnnl_int8_ops.cpp): tables for elementwise chains,
-// Add/Mul, GlobalAveragePool, MaxPool and Concat between DQ and Q, against the cpu reference kernels, in plain
-// layout (graph inputs) and inside NHWC int8 regions (between exact int8 steps); and the ConvTranspose groups
-// (dnnl_int8.cpp) there too, within one step (the conv groups are in test_dnnl_int8.cpp).
+// Add/Mul, GlobalAveragePool, MaxPool, AveragePool, Resize (nearest) and Concat between DQ and Q, against the
+// cpu reference kernels, in plain layout (graph inputs) and inside NHWC int8 regions (between exact int8
+// steps); and the ConvTranspose groups (dnnl_int8.cpp) there too, within one step (the conv groups are in
+// test_dnnl_int8.cpp).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -132,6 +133,12 @@ int64_t check(Builder& b, const std::string& what, int tol, int threads = 1, int
   return off;
 }
 
+int64_t numel_of(const std::vector<int64_t>& d) {
+  int64_t n = 1;
+  for (int64_t v : d) n *= v;
+  return n;
+}
+
 std::vector<int64_t> random_dims(std::mt19937& rng) { return {pick(rng, 1, 2), pick(rng, 1, 19), pick(rng, 1, 9), pick(rng, 1, 9)}; }
 
 TEST_CASE("dnnl int8 tables: elementwise chains between DQ and Q equal the cpu reference") {
@@ -232,6 +239,14 @@ TEST_CASE("dnnl int8 GlobalAveragePool between DQ and Q is within one step of th
   CHECK(off <= std::max<int64_t>(2, total / 20));  // rounding edges only
 }
 
+// A pool's output dim as the cpu kernel computes it (for the declared shape the next step needs).
+int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64_t p1, bool ceil) {
+  const double v = static_cast<double>(in + p0 + p1 - ((k - 1) * dl + 1)) / static_cast<double>(s);
+  int64_t o = static_cast<int64_t>(ceil ? std::ceil(v) : std::floor(v)) + 1;
+  if (ceil && (o - 1) * s >= in + p0) --o;
+  return o;
+}
+
 TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, strides, dilations, ceil_mode)") {
   std::mt19937 rng(44);
   for (int iter = 0; iter < 30; ++iter) {
@@ -254,12 +269,8 @@ TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, st
     n->set_attr(ir::Attribute::make_ints("dilations", dil));
     n->set_attr(ir::Attribute::make_ints("pads", pads));
     n->set_attr(ir::Attribute::make_int("ceil_mode", ceil));
-    // Output dims as the cpu kernel computes them (for the declared shape the next group needs).
     auto out = [&](int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64_t p1) {
-      const double v = static_cast<double>(in + p0 + p1 - ((k - 1) * dl + 1)) / static_cast<double>(s);
-      int64_t o = static_cast<int64_t>(ceil ? std::ceil(v) : std::floor(v)) + 1;
-      if (ceil && (o - 1) * s >= in + p0) --o;
-      return o;
+      return pool_out(in, k, s, dl, p0, p1, ceil);
     };
     const std::vector<int64_t> od{d[0], d[1], out(d[2], kh, strides[0], dil[0], pads[0], pads[2]),
                                   out(d[3], kw, strides[1], dil[1], pads[1], pads[3])};
@@ -434,6 +445,96 @@ TEST_CASE("dnnl int8 ConvTranspose groups are within one step of the cpu referen
   }
   CHECK(off <= std::max<int64_t>(2, total / 50));  // rounding of the reference's float sums only
   CHECK(inside > total / 3);                        // not a test of saturation alone
+}
+
+TEST_CASE("dnnl int8 AveragePool between DQ and Q equals the cpu reference (count_include_pad, pads, strides, "
+          "dilations, ceil_mode)") {
+  std::mt19937 rng(48);
+  int64_t inside = 0, total = 0;
+  for (int iter = 0; iter < 40; ++iter) {
+    Builder b(rng);
+    b.m->set_opset("", 19);  // AveragePool's dilations
+    auto d = random_dims(rng);
+    d[2] = pick(rng, 2, 12);
+    d[3] = pick(rng, 2, 12);
+    const int64_t kh = pick(rng, 1, 4), kw = pick(rng, 1, 3);
+    const std::vector<int64_t> strides{pick(rng, 1, 3), pick(rng, 1, 2)};
+    const std::vector<int64_t> dil{pick(rng, 0, 3) == 0 ? 2 : 1, 1};
+    const std::vector<int64_t> pads{pick(rng, 0, kh - 1), pick(rng, 0, kw - 1), pick(rng, 0, kh - 1), pick(rng, 0, kw - 1)};
+    const bool ceil = pick(rng, 0, 1) == 1, include_pad = pick(rng, 0, 1) == 1;
+    if ((kh - 1) * dil[0] + 1 > d[2] + pads[0] + pads[2] || kw > d[3] + pads[1] + pads[3]) continue;
+    const Q8 qx = Q8::random(rng);
+    // The output scale about the input's (averages stay in range), the same parameters at times.
+    const Q8 qy = pick(rng, 0, 2) == 0 ? qx : Q8{Q8::random(rng).t, qx.s * pickf(rng, 0.5f, 1.5f), 0};
+    Q8 qo = qy;
+    if (qy.z == 0) qo.z = qy.t == DType::UInt8 ? static_cast<int32_t>(pick(rng, 60, 200)) : static_cast<int32_t>(pick(rng, -60, 60));
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
+    ir::Node* n = b.g.add_node("AveragePool", "", {b.dq(x, qx)}, {"ap"}, "ap");
+    n->set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
+    n->set_attr(ir::Attribute::make_ints("strides", strides));
+    n->set_attr(ir::Attribute::make_ints("dilations", dil));
+    n->set_attr(ir::Attribute::make_ints("pads", pads));
+    n->set_attr(ir::Attribute::make_int("ceil_mode", ceil));
+    n->set_attr(ir::Attribute::make_int("count_include_pad", include_pad));
+    const std::vector<int64_t> od{d[0], d[1], pool_out(d[2], kh, strides[0], dil[0], pads[0], pads[2], ceil),
+                                  pool_out(d[3], kw, strides[1], dil[1], pads[1], pads[3], ceil)};
+    b.output(b.q(n->output(0), qo, od), qo, od, iter % 4 >= 2);
+    check(b, fmt::format("case {}: region {} dims {},{},{},{} k{}x{} s{},{} d{} p{},{},{},{} ceil {} count_include_pad {}", iter,
+                         region, d[0], d[1], d[2], d[3], kh, kw, strides[0], strides[1], dil[0], pads[0], pads[1], pads[2],
+                         pads[3], ceil, include_pad),
+          0, iter % 2 + 1, &inside);
+    total += numel_of(od);
+  }
+  CHECK(inside > total / 2);  // averages, mostly inside the range: not a test of saturation alone
+}
+
+TEST_CASE("dnnl int8 Resize (nearest) between DQ and Q equals the cpu reference (every nearest_mode and coordinate "
+          "transformation, scales and sizes, requantized)") {
+  std::mt19937 rng(49);
+  const char* nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+  const char* coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+                          "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+  const float factors[] = {2.0f, 3.0f, 1.5f, 0.5f, 0.75f, 1.25f, 2.5f, 0.4f, 1.0f};
+  for (int iter = 0; iter < 56; ++iter) {
+    Builder b(rng);
+    b.m->set_opset("", 19);  // half_pixel_symmetric
+    const auto d = random_dims(rng);
+    const Q8 qx = Q8::random(rng), qy = pick(rng, 0, 1) ? qx : Q8::random(rng);
+    const std::string coord = coords[iter % 7], mode = nearest[(iter / 7) % 4];
+    // Output dims: from scales on H and W (C too at times), or from sizes.
+    std::vector<float> scales{1.0f, 1.0f, factors[pick(rng, 0, 8)], factors[pick(rng, 0, 8)]};
+    if (pick(rng, 0, 5) == 0) scales[1] = factors[pick(rng, 0, 8)];
+    const bool use_sizes = pick(rng, 0, 3) == 0;
+    std::vector<int64_t> od(4);
+    for (size_t i = 0; i < 4; ++i) od[i] = static_cast<int64_t>(std::floor(static_cast<double>(scales[i]) * static_cast<double>(d[i])));
+    if (use_sizes) od = {d[0], d[1], pick(rng, 1, 2 * d[2] + 1), pick(rng, 1, 2 * d[3] + 1)};
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
+    ir::Value* roi = nullptr;
+    if (coord == "tf_crop_and_resize") {
+      Tensor r(DType::Float, {8});
+      const float v[8] = {0, 0, pickf(rng, -0.3f, 0.4f), pickf(rng, -0.3f, 0.4f), 1, 1, pickf(rng, 0.6f, 1.3f), pickf(rng, 0.6f, 1.3f)};
+      std::copy(v, v + 8, r.mutable_data<float>());
+      roi = initializer(b.g, "roi", std::move(r));
+    }
+    Tensor sc(DType::Float, {4});
+    std::copy(scales.begin(), scales.end(), sc.mutable_data<float>());
+    ir::Value* scv = use_sizes ? nullptr : initializer(b.g, "scales", std::move(sc));
+    ir::Value* szv = use_sizes ? initializer(b.g, "sizes", ints(od)) : nullptr;
+    ir::Node* n = b.g.add_node("Resize", "", {b.dq(x, qx), roi, scv, szv}, {"rs"}, "rs");
+    n->set_attr(ir::Attribute::make_string("mode", "nearest"));
+    n->set_attr(ir::Attribute::make_string("coordinate_transformation_mode", coord));
+    n->set_attr(ir::Attribute::make_string("nearest_mode", mode));
+    if (roi) n->set_attr(ir::Attribute::make_float("extrapolation_value", pickf(rng, -2.0f, 2.0f)));
+    if (numel_of(od) == 0) continue;
+    b.output(b.q(n->output(0), qy, od), qy, od, iter % 4 >= 2);
+    check(b, fmt::format("case {}: {} {} region {} dims {},{},{},{} -> {},{},{},{} sizes {}", iter, coord, mode, region, d[0], d[1],
+                         d[2], d[3], od[0], od[1], od[2], od[3], use_sizes),
+          0, iter % 2 + 1);
+  }
 }
 
 }  // namespace
