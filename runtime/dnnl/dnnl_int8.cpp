@@ -44,7 +44,7 @@ struct Int8Spec {
   DeconvAttrs deconv;     // ConvTranspose
   std::vector<float> oscale;
   bool per_channel = false;
-  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // Conv: NHWC activations (provider's choice)
+  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // (de)conv: NHWC activations (provider's choice)
 };
 
 std::shared_ptr<Int8Spec> make_spec(qdq::Int8Group g) {
@@ -382,7 +382,8 @@ class Int8DeconvKernel final : public Int8Kernel {
     const auto& d = p.dst_dims;
     const int64_t h = d[2], w = d[3], m = d[1];
     const dnnl::memory::dims strides = l.out_nhwc ? dnnl::memory::dims{h * w * m, 1, w * m, m} : dnnl::memory::dims{m * h * w, h * w, w, 1};
-    p.dst_user = md(dims_of(cut_.g.dst), dnnl_type(s.g.y.type), strides);
+    if (cut_.g.dst == d) p.dst_user = md(dims_of(d), dnnl_type(s.g.y.type), l.out_nhwc ? tag::nhwc : tag::nchw);
+    else p.dst_user = md(dims_of(cut_.g.dst), dnnl_type(s.g.y.type), strides);
     finish(p, pd, onnx_deconv_weight_desc(s.g.w->dims(), s.group, dt::s8));
   }
 

@@ -483,12 +483,11 @@ class Int8OpKernel final : public Kernel {
               std::fill(acc.begin(), acc.end(), 0.0f);
               for (int64_t th = first[0][oh]; th < first[0][oh + 1]; ++th)
                 for (int64_t tw = first[1][ow]; tw < first[1][ow + 1]; ++tw) {
-                  const int64_t ih = taps[0][th], iw = taps[1][tw];
+                  const uint8_t* src = px + gi.at(n, 0, taps[0][th], taps[1][tw]);
                   if (gi.nhwc) {
-                    const uint8_t* src = px + gi.at(n, 0, ih, iw);
                     for (int64_t c = 0; c < gi.c; ++c) acc[c] += deq[src[c]];
                   } else {
-                    for (int64_t c = 0; c < gi.c; ++c) acc[c] += deq[px[gi.at(n, c, ih, iw)]];
+                    for (int64_t c = 0; c < gi.c; ++c) acc[c] += deq[src[c * gi.hw()]];
                   }
                 }
               const int64_t div = divisor(oh, ow);
@@ -548,13 +547,19 @@ class Int8OpKernel final : public Kernel {
           }
           continue;
         }
+        // Any layouts: one channel's row at a time, walking W with each tensor's stride.
+        const int64_t xs = gi.nhwc ? gi.c : 1, ys = go.nhwc ? go.c : 1;
         for (int64_t c = 0; c < go.c; ++c) {
           const int64_t ic = at[1][c];
+          uint8_t* dst = py + go.at(n, c, oh, 0);
+          if (in < 0 || ic < 0 || ih < 0) {
+            for (int64_t ow = 0; ow < go.w; ++ow) dst[ow * ys] = ext;
+            continue;
+          }
+          const uint8_t* src = px + gi.at(in, ic, ih, 0);
           for (int64_t ow = 0; ow < go.w; ++ow) {
             const int64_t iw = at[3][ow];
-            uint8_t& o = py[go.at(n, c, oh, ow)];
-            if (in < 0 || ic < 0 || ih < 0 || iw < 0) o = ext;
-            else o = rq ? rq[px[gi.at(in, ic, ih, iw)]] : px[gi.at(in, ic, ih, iw)];
+            dst[ow * ys] = iw < 0 ? ext : rq ? rq[src[iw * xs]] : src[iw * xs];
           }
         }
       }
