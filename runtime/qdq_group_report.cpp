@@ -63,7 +63,7 @@ Result<std::vector<GroupRow>> int8_group_report(const ir::Model& model, const st
     std::string why;
     if (int8_rule(n)) {
       if (match_int8_group(view, n, &why)) why = qop ? "QLinear op on the reference kernels"
-                                                         : "the group matches, but no provider ran it as int8 (dnnl takes int8 groups on CPUs with VNNI, without it only when every weight is in [-64, 64] (quantize --reduce-range), in geometries oneDNN supports)";
+                                                         : "the group matches, but no provider ran it as int8 (dnnl takes int8 groups on CPUs with VNNI, without it only when every weight is in [-64, 64] (quantize --reduce-range) and not ConvTranspose, in geometries oneDNN supports)";
     } else {
       // A float op between a DequantizeLinear and a QuantizeLinear run alone.
       bool from_dq = false, to_q = false;
