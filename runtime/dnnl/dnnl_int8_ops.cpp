@@ -360,14 +360,30 @@ class Int8OpKernel final : public Kernel {
     return Status::ok();
   }
 
-  Status max_pool(KernelContext& ctx, const Tensor& x) {
+  // A 2-D pool's window over x, the input's and output's geometry, and the output.
+  struct Pooled {
+    cf::Window w;
+    Geo gi, go;
+    Tensor* y = nullptr;
+  };
+  Result<Pooled> pool_output(KernelContext& ctx, const Tensor& x) {
     TRY(need_4d(x, "X"));
     const OpSpec& s = *spec_;
+    Pooled p;
     std::span<const int64_t> in(x.dims().data() + 2, 2);
-    ASSIGN_OR_RETURN(cf::Window w, cf::resolve_window(*s.core, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool));
-    const Geo gi = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
-    const Geo go{gi.n, gi.c, w.out[0], w.out[1], s.layouts->out_nhwc};
-    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {go.n, go.c, go.h, go.w}));
+    ASSIGN_OR_RETURN(p.w, cf::resolve_window(*s.core, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool));
+    p.gi = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    p.go = Geo{p.gi.n, p.gi.c, p.w.out[0], p.w.out[1], s.layouts->out_nhwc};
+    ASSIGN_OR_RETURN(p.y, output(ctx, {p.go.n, p.go.c, p.go.h, p.go.w}));
+    return p;
+  }
+
+  Status max_pool(KernelContext& ctx, const Tensor& x) {
+    const OpSpec& s = *spec_;
+    ASSIGN_OR_RETURN(Pooled pl, pool_output(ctx, x));
+    const cf::Window& w = pl.w;
+    const Geo &gi = pl.gi, &go = pl.go;
+    Tensor* y = pl.y;
     const std::vector<uint8_t>& rq = s.requant[0];
     with_q8(s.ins[0].q.type, [&](auto xv) {
       using X = decltype(xv);
@@ -440,13 +456,11 @@ class Int8OpKernel final : public Kernel {
   // (from a table: no multiply the compiler could fuse into the add) summed in float in the reference's order,
   // rows then columns, divided by its count (count_include_pad: the taps inside the padded input), quantized.
   Status avg_pool(KernelContext& ctx, const Tensor& x) {
-    TRY(need_4d(x, "X"));
     const OpSpec& s = *spec_;
-    std::span<const int64_t> in(x.dims().data() + 2, 2);
-    ASSIGN_OR_RETURN(cf::Window w, cf::resolve_window(*s.core, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool));
-    const Geo gi = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
-    const Geo go{gi.n, gi.c, w.out[0], w.out[1], s.layouts->out_nhwc};
-    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {go.n, go.c, go.h, go.w}));
+    ASSIGN_OR_RETURN(Pooled pl, pool_output(ctx, x));
+    const cf::Window& w = pl.w;
+    const Geo &gi = pl.gi, &go = pl.go;
+    Tensor* y = pl.y;
     // Per axis and output coordinate: the input coordinates inside the window, and the taps inside the padded input.
     std::vector<int64_t> taps[2], first[2], padded[2];
     for (int d = 0; d < 2; ++d) {
@@ -961,7 +975,7 @@ std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
     if (n.num_inputs() != 1 || declared_rank(n.input(0)) != 4) return std::nullopt;
     return match_op(view, n, Kind::GlobalAvg);
   }
-  if (op == "MaxPool") {
+  if (op == "MaxPool" || op == "AveragePool") {  // 2-D windows of a 4-D tensor
     if (n.num_inputs() != 1 || n.num_outputs() != 1 || declared_rank(n.input(0)) != 4 ||
         n.attr_int("storage_order", 0) != 0)
       return std::nullopt;
@@ -971,24 +985,15 @@ std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
       return std::nullopt;
     for (int64_t k : attrs.kernel_shape)
       if (k <= 0) return std::nullopt;
-    auto m = match_op(view, n, Kind::MaxPool);
-    if (!m) return std::nullopt;
-    m->spec->attrs = attrs;
-    m->spec->requant = {requant_table(m->spec->ins[0].q, m->spec->y)};
-    return m;
-  }
-  if (op == "AveragePool") {
-    if (n.num_inputs() != 1 || n.num_outputs() != 1 || declared_rank(n.input(0)) != 4) return std::nullopt;
-    cf::WindowAttrs attrs;
-    if (!cf::parse_window_attrs(n, attrs).is_ok() || attrs.kernel_shape.size() != 2 ||
-        !cf::check_window_ranks(n, attrs, 2).is_ok())
-      return std::nullopt;
-    for (int64_t k : attrs.kernel_shape)
-      if (k <= 0) return std::nullopt;
-    auto m = match_op(view, n, Kind::AvgPool);
+    const bool max = op == "MaxPool";
+    auto m = match_op(view, n, max ? Kind::MaxPool : Kind::AvgPool);
     if (!m) return std::nullopt;
     OpSpec& s = *m->spec;
     s.attrs = attrs;
+    if (max) {
+      s.requant = {requant_table(s.ins[0].q, s.y)};
+      return m;
+    }
     s.count_include_pad = n.attr_int("count_include_pad", 0) != 0;
     const ActQuant& q = s.ins[0].q;
     for (int b = 0; b < 256; ++b)
