@@ -606,11 +606,11 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
         auto cut = Int8DeconvKernel::geometry_for(*s, xd);
         if (!cut.is_ok()) return std::nullopt;
         Status ok = guarded(s->what, [&]() -> Status {
+          // The deconvolution, and the block matmul in both input layouts where the kernel may choose it.
+          (void)Int8DeconvKernel::make_pd(*s, xd, cut->g);
           if (Int8DeconvKernel::blocks_for(*s, *cut)) {
             (void)Int8DeconvKernel::block_pd(*s, xd, true);
             (void)Int8DeconvKernel::block_pd(*s, xd, false);
-          } else {
-            (void)Int8DeconvKernel::make_pd(*s, xd, cut->g);
           }
           return Status::ok();
         });
