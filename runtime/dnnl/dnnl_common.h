@@ -185,7 +185,7 @@ std::optional<DnnlClaim> claim_layer_norm(const GraphView& view, const ir::Node&
 // as 8-bit tensors between them; takes their nodes in `view` (the provider's local copy).
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads);
 // An int8 step of dnnl_int8_ops.cpp (a table for an elementwise chain, Add/Mul, GlobalAveragePool, MaxPool,
-// Concat between DQ and Q), and the shared DequantizeLinears it reads (DQ, reading node): claim_int8
+// AveragePool, Resize, Concat between DQ and Q), and the shared DequantizeLinears it reads (DQ, reading node): claim_int8
 // carries such a DQ as 8-bit when all its readers take 8-bit data.
 struct Int8OpClaim {
   DnnlClaim claim;

@@ -4,14 +4,10 @@
 // bias so) and an inference BatchNormalization, both folded into the bias and weights when the claim is
 // made, then an activation (a oneDNN eltwise run in place on the output, not a post-op: see Prepared::act).
 //
-// Geometry follows the cpu kernel (runtime/cpu/conv_transpose.cpp) exactly: pads, auto_pad, output_padding
-// and output_shape resolve to a begin pad and an output size per spatial dim; oneDNN wants the output size
-// implied by its pads, so its right pad is whatever makes that size (output_padding lowers it).
-//
-// Weights: ONNX writes [C, M/group, kH, kW]; oneDNN's deconvolution wants [g, OC/g, IC/g, kH, kW],
-// O and I swapped. A strided memory descriptor views the ONNX tensor in that order, so the one reorder
-// into the primitive's packed format (once per input shape, at session creation when the shape is
-// static) does the transposition too, with no copy of the constant.
+// Geometry follows the cpu kernel (runtime/cpu/conv_transpose.cpp) exactly, and a strided view of ONNX's
+// [C, M/group, kH, kW] weight in oneDNN's order makes the one reorder into the primitive's packed format
+// (once per input shape, at session creation when the shape is static) transpose it too: both shared with
+// the int8 deconvolution (dnnl_deconv_geometry.h).
 //
 // Layouts: input and output are NCHW or NHWC as the provider decided (see Layouts); the primitive
 // computes in NCHW when oneDNN has that (see choose_pd) and the kernel reorders where a tensor's order
@@ -25,11 +21,11 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <span>
 #include <unordered_map>
 
 #include "runtime/cpu/conv.h"
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_deconv_geometry.h"
 #include "runtime/partition.h"
 
 namespace ortool::rt::dnnl_ep {
@@ -44,61 +40,24 @@ constexpr auto f32 = dnnl::memory::data_type::f32;
 struct DeconvSpec {
   std::vector<const ir::Node*> nodes;  // the ConvTranspose, then the fused bias Add, BatchNormalization, activation
   std::string what;                    // describe_nodes(nodes), for messages
-  cf::WindowAttrs attrs;
-  int64_t group = 1;
-  std::vector<int64_t> output_padding, output_shape;  // output_shape reduced to its spatial dims
+  DeconvAttrs attrs;
   TensorPtr w, b;  // session constants or their folded copies: they outlive every run
   std::optional<PostOp> post;
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
 };
 
-// The resolved geometry for one input shape, in oneDNN's terms.
-struct Geometry {
-  std::vector<int64_t> dst;  // [N, M, OH, OW]
-  dnnl::memory::dims strides, dilates, pad_l, pad_r;
-};
-
-// The cpu kernel's geometry (cf::resolve_transpose_window) over input dims `x` (rank 4, channels
-// checked by the caller), in oneDNN's terms.
-Result<Geometry> geometry_for(const DeconvSpec& s, const std::vector<int64_t>& x) {
-  const int64_t k[2] = {s.w->dims()[2], s.w->dims()[3]};
-  ASSIGN_OR_RETURN(cf::Window win, cf::resolve_transpose_window(*s.nodes.front(), s.attrs, s.output_padding,
-                                                                s.output_shape,
-                                                                std::span<const int64_t>(x.data() + 2, 2), k));
-  Geometry g;
-  g.dst = {x[0], s.w->dims()[1] * s.group, win.in[0], win.in[1]};
-  for (size_t d = 0; d < 2; ++d) {
-    const int64_t dk = (k[d] - 1) * win.dilation[d] + 1;
-    g.strides.push_back(win.stride[d]);
-    g.dilates.push_back(win.dilation[d] - 1);  // oneDNN counts the holes
-    g.pad_l.push_back(win.pad_begin[d]);
-    // oneDNN: out = (in - 1) * stride - pad_l - pad_r + dk, so output_padding lowers the right pad.
-    g.pad_r.push_back(win.stride[d] * (x[d + 2] - 1) + dk - win.pad_begin[d] - win.in[d]);
-  }
-  return g;
-}
-
-dnnl::memory::dims weight_dims(const DeconvSpec& s) {
-  const auto& w = s.w->dims();  // [C, M/g, kH, kW]
-  if (s.group == 1) return {w[1], w[0], w[2], w[3]};
-  return {s.group, w[1], w[0] / s.group, w[2], w[3]};
-}
-
-// The ONNX weight as it lies in memory, described in oneDNN's (g)oihw dim order.
-md onnx_weight_desc(const DeconvSpec& s) {
-  const auto& w = s.w->dims();
-  const int64_t kk = w[2] * w[3], mg = w[1], cg = w[0] / s.group;
-  if (s.group == 1) return md(weight_dims(s), f32, dnnl::memory::dims{kk, mg * kk, w[3], 1});
-  return md(weight_dims(s), f32, dnnl::memory::dims{cg * mg * kk, kk, mg * kk, w[3], 1});
+// The geometry for input dims `x` (rank 4, channels checked by the caller).
+Result<DeconvGeometry> geometry_for(const DeconvSpec& s, const std::vector<int64_t>& x) {
+  return deconv_geometry(*s.nodes.front(), s.attrs, s.w->dims(), x);
 }
 
 // Throws dnnl::error when oneDNN has no implementation for this geometry. Activations layout `act`
 // (format_tag::any: the primitive's choice).
 dnnl::deconvolution_forward::primitive_desc make_pd(const DeconvSpec& s, const std::vector<int64_t>& x,
-                                                    const Geometry& g, tag act) {
+                                                    const DeconvGeometry& g, tag act) {
   const auto& y = g.dst;
   md src({x[0], x[1], x[2], x[3]}, f32, act), dst({y[0], y[1], y[2], y[3]}, f32, act);
-  md wts(weight_dims(s), f32, tag::any);
+  md wts(deconv_weight_dims(s.w->dims(), s.attrs.group), f32, tag::any);
   const auto prop = dnnl::prop_kind::forward_inference;
   const auto alg = dnnl::algorithm::deconvolution_direct;
   if (s.b) {
@@ -114,7 +73,7 @@ dnnl::deconvolution_forward::primitive_desc make_pd(const DeconvSpec& s, const s
 // deconvolution, 1.2-10x faster in oneDNN 2.6 than the blocked or NHWC jit kernels `any` picks, e.g.
 // 0.26 vs 3.3 ms for ppocr's 24->1 channel 160->320 upsampling), else its own choice.
 dnnl::deconvolution_forward::primitive_desc choose_pd(const DeconvSpec& s, const std::vector<int64_t>& x,
-                                                      const Geometry& g) {
+                                                      const DeconvGeometry& g) {
   try {
     return make_pd(s, x, g, tag::nchw);
   } catch (const dnnl::error&) {
@@ -148,8 +107,8 @@ struct Prepared {
 };
 
 // Whether every output pixel comes from exactly one input pixel and one weight tap.
-bool non_overlapping(const DeconvSpec& s, const Geometry& g) {
-  if (s.group != 1) return false;
+bool non_overlapping(const DeconvSpec& s, const DeconvGeometry& g) {
+  if (s.attrs.group != 1) return false;
   for (size_t d = 0; d < 2; ++d)
     if (g.dilates[d] != 0 || g.pad_l[d] != 0 || g.pad_r[d] != 0 || g.strides[d] != s.w->dims()[2 + d]) return false;
   return true;
@@ -193,7 +152,7 @@ class DnnlDeconvKernel final : public Kernel {
 Result<Prepared*> DnnlDeconvKernel::prepare(const std::vector<int64_t>& x) {
   if (Prepared* hit = cache_.find(x)) return hit;
   const DeconvSpec& s = *spec_;
-  ASSIGN_OR_RETURN(Geometry g, geometry_for(s, x));
+  ASSIGN_OR_RETURN(DeconvGeometry g, geometry_for(s, x));
   auto p = std::make_unique<Prepared>();
   p->src_dims = x;
   p->dst_dims = g.dst;
@@ -230,7 +189,7 @@ Result<Prepared*> DnnlDeconvKernel::prepare(const std::vector<int64_t>& x) {
     auto pd = choose_pd(s, x, g);
     p->prim = dnnl::deconvolution_forward(pd);
     const auto& eng = cpu_engine();
-    dnnl::memory user_w(onnx_weight_desc(s), eng, const_cast<float*>(s.w->data<float>()));
+    dnnl::memory user_w(onnx_deconv_weight_desc(s.w->dims(), s.attrs.group, f32), eng, const_cast<float*>(s.w->data<float>()));
     p->weights = dnnl::memory(pd.weights_desc(), eng);
     dnnl::reorder(user_w, p->weights).execute(stream_, user_w, p->weights);
     stream_.wait();
@@ -359,7 +318,7 @@ bool fold_bias_add(const GraphView& view, DeconvSpec& spec) {
   const ir::Value* other = add->input(add->input(0) == v ? 1 : 0);
   if (other == v) return false;
   const TensorPtr t = fixed_tensor(view, other);
-  const int64_t m = spec.w->dims()[1] * spec.group;
+  const int64_t m = spec.w->dims()[1] * spec.attrs.group;
   if (!t || t->dtype() != DType::Float || t->rank() > 4 || (t->numel() != m && t->numel() != 1)) return false;
   // Right-aligned against [N, M, H, W], only the channel dim may be more than 1.
   const auto& d = t->dims();
@@ -379,7 +338,7 @@ bool fold_batch_norm(const GraphView& view, DeconvSpec& spec) {
   if (!bn || bn->input(0) != spec.nodes.back()->output(0)) return false;
   if (view.opset(*bn) < 7 || bn->num_inputs() != 5) return false;
   if (bn->attr_int("training_mode", 0) != 0 || bn->attr_int("spatial", 1) != 1) return false;
-  const int64_t mg = spec.w->dims()[1], m = mg * spec.group, cg = spec.w->dims()[0] / spec.group;
+  const int64_t mg = spec.w->dims()[1], m = mg * spec.attrs.group, cg = spec.w->dims()[0] / spec.attrs.group;
   const float* vec[4];
   for (int i = 0; i < 4; ++i) {
     const TensorPtr t = fixed_tensor(view, bn->input(static_cast<size_t>(i) + 1));
@@ -422,33 +381,18 @@ std::optional<DnnlClaim> claim_deconv(const GraphView& view, const ir::Node& nod
   if (x->type.is_tensor() && x->type.shape && x->type.shape->size() != 4) return std::nullopt;
 
   auto spec = std::make_shared<DeconvSpec>();
-  spec->group = node.attr_int("group", 1);
+  if (!parse_deconv_attrs(node, wt.dims(), spec->attrs)) return std::nullopt;
   const int64_t c_in = wt.dims()[0];
-  if (spec->group <= 0 || c_in % spec->group != 0) return std::nullopt;
   if (x->type.is_tensor() && x->type.shape) {
     const Dim& c = (*x->type.shape)[1];
     if (c.is_known() && c.value != c_in) return std::nullopt;
   }
   if (b) {
     const Tensor& bt = *bc;
-    if (bt.dtype() != DType::Float || bt.rank() != 1 || bt.dims()[0] != wt.dims()[1] * spec->group)
+    if (bt.dtype() != DType::Float || bt.rank() != 1 || bt.dims()[0] != wt.dims()[1] * spec->attrs.group)
       return std::nullopt;
     spec->b = bc;
   }
-  if (!cf::parse_window_attrs(node, spec->attrs).is_ok() || !cf::check_window_ranks(node, spec->attrs, 2).is_ok())
-    return std::nullopt;
-  const auto& ks = spec->attrs.kernel_shape;
-  if (!ks.empty() && !std::equal(ks.begin(), ks.end(), wt.dims().begin() + 2, wt.dims().end())) return std::nullopt;
-  spec->output_padding = node.attr_ints("output_padding");
-  spec->output_shape = node.attr_ints("output_shape");
-  if (!spec->output_padding.empty() && spec->output_padding.size() != 2) return std::nullopt;
-  for (int64_t v : spec->output_padding)
-    if (v < 0) return std::nullopt;
-  auto& os = spec->output_shape;
-  if (os.size() == 4) os.erase(os.begin(), os.begin() + 2);  // [N, M, H, W]: the cpu kernel reads H, W only
-  if (!spec->output_shape.empty() && spec->output_shape.size() != 2) return std::nullopt;
-  for (int64_t v : spec->output_shape)
-    if (v < 0) return std::nullopt;
   spec->w = wc;
   spec->nodes = {&node};
   fold_bias_add(view, *spec);

@@ -1,13 +1,17 @@
 // The dnnl provider's int8 steps between its conv/matmul groups, on the 8-bit data (NHWC inside int8 regions):
 // DequantizeLinear -> float elementwise chain -> QuantizeLinear as a 256-entry table, and DQ -> op -> Q for
-// Add/Mul, GlobalAveragePool, MaxPool and Concat, so no float tensor is made between int8 groups.
+// Add/Mul, GlobalAveragePool, MaxPool, AveragePool, Resize (nearest) and Concat, so no float tensor is made
+// between int8 groups.
 //
 // Exactness against the cpu reference (DQ, the float op, Q): the table is the reference kernels' own result
 // for each of the 256 inputs (run_node at claim time), so a chain (SiLU's Sigmoid, Q, DQ, Mul included) is
 // bit-equal; Add/Mul dequantize, add or multiply and quantize each element with the reference's float
 // arithmetic (bit-equal); MaxPool and Concat move 8-bit values (max commutes with the monotone Q(DQ(.)),
-// which a per-input table applies when the parameters differ: bit-equal); GlobalAveragePool sums in int32
-// and rounds once, within one step of the reference's float sum.
+// which a per-input table applies when the parameters differ: bit-equal); AveragePool sums the dequantized
+// values in float in the reference's order and divides by its count (bit-equal); Resize in nearest mode
+// picks the reference's input element for each output element and moves it as a byte (through a table when
+// the parameters differ: bit-equal); GlobalAveragePool sums in int32 and rounds once, within one step of the
+// reference's float sum.
 //
 // An input whose DequantizeLinear also feeds other steps is read as that DQ's output: 8-bit when claim_int8
 // carries it, else float, which the kernel quantizes back (exact: round((q - z) * s / s) + z = q).
@@ -25,6 +29,7 @@
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
 #include "runtime/cpu/qlinear_gap.h"
+#include "runtime/cpu/resize.h"
 #include "runtime/qdq_add_group.h"
 #include "runtime/qdq_group.h"
 #include "runtime/session.h"
@@ -34,6 +39,7 @@ namespace ortool::rt::dnnl_ep {
 namespace {
 
 namespace cf = cpu::conv_family;
+namespace rz = cpu::resize;
 using qdq::ActQuant;
 
 // Calls f with a value of the C++ type of 8-bit `t`.
@@ -43,7 +49,7 @@ void with_q8(DType t, F&& f) {
   else f(uint8_t{});
 }
 
-enum class Kind { Table, Binary, GlobalAvg, MaxPool, Concat, Shuffle, Slice };
+enum class Kind { Table, Binary, GlobalAvg, MaxPool, AvgPool, Resize, Concat, Shuffle, Slice };
 
 // One 8-bit activation input of a step.
 struct In8 {
@@ -62,7 +68,12 @@ struct OpSpec {
   std::vector<uint8_t> table;                // Table: output byte per input byte
   std::vector<std::vector<uint8_t>> requant;  // MaxPool, Concat: per input, Q(DQ(byte)) (empty: identity)
   bool mul = false;                          // Binary
-  cf::WindowAttrs attrs;                     // MaxPool
+  cf::WindowAttrs attrs;                     // MaxPool, AvgPool
+  bool count_include_pad = false;            // AvgPool
+  std::vector<float> deq;                    // AvgPool: DQ(byte) per byte, as DequantizeLinear computes it
+  rz::Attrs resize;                          // Resize
+  std::vector<TensorPtr> resize_in;          // Resize: its roi, scales, sizes inputs (constants; null: absent)
+  uint8_t extrapolated = 0;                  // Resize: Q(extrapolation_value) (tf_crop_and_resize)
   int64_t groups = 1;                        // Shuffle: channel c = i * (C / groups) + j goes to j * groups + i
   std::vector<int64_t> x_dims;               // Shuffle: the input dims the graph's Reshape shapes were resolved for
   int64_t start = 0, end = 0;                // Slice: the channel range (ONNX Slice's starts/ends, unclamped)
@@ -126,6 +137,8 @@ class Int8OpKernel final : public Kernel {
       case Kind::Binary: return binary(ctx, *xs[0], *xs[1]);
       case Kind::GlobalAvg: return global_avg(ctx, *xs[0]);
       case Kind::MaxPool: return max_pool(ctx, *xs[0]);
+      case Kind::AvgPool: return avg_pool(ctx, *xs[0]);
+      case Kind::Resize: return resize(ctx, *xs[0]);
       case Kind::Concat: return concat(ctx, xs);
       case Kind::Shuffle: return shuffle(ctx, *xs[0]);
       case Kind::Slice: return slice(ctx, *xs[0]);
@@ -347,14 +360,30 @@ class Int8OpKernel final : public Kernel {
     return Status::ok();
   }
 
-  Status max_pool(KernelContext& ctx, const Tensor& x) {
+  // A 2-D pool's window over x, the input's and output's geometry, and the output.
+  struct Pooled {
+    cf::Window w;
+    Geo gi, go;
+    Tensor* y = nullptr;
+  };
+  Result<Pooled> pool_output(KernelContext& ctx, const Tensor& x) {
     TRY(need_4d(x, "X"));
     const OpSpec& s = *spec_;
+    Pooled p;
     std::span<const int64_t> in(x.dims().data() + 2, 2);
-    ASSIGN_OR_RETURN(cf::Window w, cf::resolve_window(*s.core, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool));
-    const Geo gi = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
-    const Geo go{gi.n, gi.c, w.out[0], w.out[1], s.layouts->out_nhwc};
-    ASSIGN_OR_RETURN(Tensor * y, output(ctx, {go.n, go.c, go.h, go.w}));
+    ASSIGN_OR_RETURN(p.w, cf::resolve_window(*s.core, s.attrs, in, s.attrs.kernel_shape, cf::WindowKind::Pool));
+    p.gi = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    p.go = Geo{p.gi.n, p.gi.c, p.w.out[0], p.w.out[1], s.layouts->out_nhwc};
+    ASSIGN_OR_RETURN(p.y, output(ctx, {p.go.n, p.go.c, p.go.h, p.go.w}));
+    return p;
+  }
+
+  Status max_pool(KernelContext& ctx, const Tensor& x) {
+    const OpSpec& s = *spec_;
+    ASSIGN_OR_RETURN(Pooled pl, pool_output(ctx, x));
+    const cf::Window& w = pl.w;
+    const Geo &gi = pl.gi, &go = pl.go;
+    Tensor* y = pl.y;
     const std::vector<uint8_t>& rq = s.requant[0];
     with_q8(s.ins[0].q.type, [&](auto xv) {
       using X = decltype(xv);
@@ -388,11 +417,7 @@ class Int8OpKernel final : public Kernel {
             }
           }
         };
-        ThreadPool* pool = ctx.threads();
-        if (pool && pool->size() > 1 && planes > 1 && planes * go.w * go.c >= (1 << 17))
-          pool->parallel_for(static_cast<size_t>(planes), [&](size_t b, size_t e) { rows(static_cast<int64_t>(b), static_cast<int64_t>(e)); }, 1);
-        else
-          rows(0, planes);
+        split_rows(ctx, planes, go.w * go.c, rows);
         return;
       }
       for (int64_t n = 0; n < go.n; ++n)
@@ -414,6 +439,146 @@ class Int8OpKernel final : public Kernel {
             }
           }
     });
+    return Status::ok();
+  }
+
+  // f(lo, hi) over `rows` output rows of `per_row` elements, split over the session's threads when the output is large.
+  template <typename F>
+  static void split_rows(KernelContext& ctx, int64_t rows, int64_t per_row, F&& f) {
+    ThreadPool* pool = ctx.threads();
+    if (pool && pool->size() > 1 && rows > 1 && rows * per_row >= (1 << 17))
+      pool->parallel_for(static_cast<size_t>(rows), [&](size_t b, size_t e) { f(static_cast<int64_t>(b), static_cast<int64_t>(e)); }, 1);
+    else
+      f(int64_t{0}, rows);
+  }
+
+  // DQ -> AveragePool -> Q as the reference runs it (runtime/cpu/pool.cpp): per window, the dequantized values
+  // (from a table: no multiply the compiler could fuse into the add) summed in float in the reference's order,
+  // rows then columns, divided by its count (count_include_pad: the taps inside the padded input), quantized.
+  Status avg_pool(KernelContext& ctx, const Tensor& x) {
+    const OpSpec& s = *spec_;
+    ASSIGN_OR_RETURN(Pooled pl, pool_output(ctx, x));
+    const cf::Window& w = pl.w;
+    const Geo &gi = pl.gi, &go = pl.go;
+    Tensor* y = pl.y;
+    // Per axis and output coordinate: the input coordinates inside the window, and the taps inside the padded input.
+    std::vector<int64_t> taps[2], first[2], padded[2];
+    for (int d = 0; d < 2; ++d) {
+      for (int64_t o = 0; o < w.out[d]; ++o) {
+        first[d].push_back(static_cast<int64_t>(taps[d].size()));
+        const int64_t start = o * w.stride[d] - w.pad_begin[d];
+        int64_t pc = 0;
+        for (int64_t k = 0; k < w.kernel[d]; ++k) {
+          const int64_t i = start + k * w.dilation[d];
+          if (i >= 0 && i < w.in[d]) taps[d].push_back(i);
+          pc += i < w.in[d] + w.pad_end[d];
+        }
+        padded[d].push_back(pc);
+      }
+      first[d].push_back(static_cast<int64_t>(taps[d].size()));
+    }
+    const float* deq = s.deq.data();
+    const ActQuant& qy = s.y;
+    with_q8(s.ins[0].q.type, [&](auto xv) {
+      with_q8(qy.type, [&](auto yv) {
+        using X = decltype(xv);
+        using Y = decltype(yv);
+        const auto* px = reinterpret_cast<const uint8_t*>(x.data<X>());
+        Y* py = y->mutable_data<Y>();
+        auto divisor = [&](int64_t oh, int64_t ow) {
+          return s.count_include_pad ? padded[0][oh] * padded[1][ow]
+                                     : (first[0][oh + 1] - first[0][oh]) * (first[1][ow + 1] - first[1][ow]);
+        };
+        auto rows = [&](int64_t lo, int64_t hi) {
+          std::vector<float> acc(static_cast<size_t>(gi.c));
+          for (int64_t r = lo; r < hi; ++r) {
+            const int64_t n = r / go.h, oh = r % go.h;
+            for (int64_t ow = 0; ow < go.w; ++ow) {
+              std::fill(acc.begin(), acc.end(), 0.0f);
+              for (int64_t th = first[0][oh]; th < first[0][oh + 1]; ++th)
+                for (int64_t tw = first[1][ow]; tw < first[1][ow + 1]; ++tw) {
+                  const uint8_t* src = px + gi.at(n, 0, taps[0][th], taps[1][tw]);
+                  if (gi.nhwc) {
+                    for (int64_t c = 0; c < gi.c; ++c) acc[c] += deq[src[c]];
+                  } else {
+                    for (int64_t c = 0; c < gi.c; ++c) acc[c] += deq[src[c * gi.hw()]];
+                  }
+                }
+              const int64_t div = divisor(oh, ow);
+              for (int64_t c = 0; c < go.c; ++c)
+                py[go.at(n, c, oh, ow)] = quantize_one<Y>(div > 0 ? acc[c] / static_cast<float>(div) : 0.0f, qy.scale, qy.zero_point);
+            }
+          }
+        };
+        split_rows(ctx, go.n * go.h, go.w * go.c * w.kernel_size(), rows);
+      });
+    });
+    return Status::ok();
+  }
+
+  // DQ -> Resize (nearest) -> Q: the reference's taps (runtime/cpu/resize.h) pick each output element's input
+  // element, which moves as a byte (through the requantization table when the parameters differ); an
+  // extrapolated element (tf_crop_and_resize outside the input) is Q(extrapolation_value). Bit-equal.
+  Status resize(KernelContext& ctx, const Tensor& x) {
+    TRY(need_4d(x, "X"));
+    const OpSpec& s = *spec_;
+    const Tensor* ins[4] = {&x, s.resize_in[0].get(), s.resize_in[1].get(), s.resize_in[2].get()};
+    ASSIGN_OR_RETURN(rz::Geometry g, rz::geometry(s.resize, *s.core, ins));
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, g.out));
+    if (y->numel() == 0) return Status::ok();
+    rz::build_taps(s.resize, g);
+    // Per axis and output coordinate: the input coordinate, or -1 when extrapolated.
+    std::vector<int64_t> at[4];
+    for (size_t d = 0; d < 4; ++d)
+      for (const rz::AxisTaps& t : g.taps[d]) {
+        if (!t.extrapolate && (t.index.size() != 1 || t.weight[0] != 1.0))
+          return internal_error("{}: a nearest tap is not one input element", s.what);
+        at[d].push_back(t.extrapolate ? -1 : t.index[0]);
+      }
+    const Geo gi = geo_of(x.dims(), s.layouts->input_nhwc(s.ins[0].input));
+    const Geo go = geo_of(g.out, s.layouts->out_nhwc);
+    const auto* px = static_cast<const uint8_t*>(x.raw());
+    auto* py = static_cast<uint8_t*>(y->raw_mutable());
+    const uint8_t* rq = s.requant[0].empty() ? nullptr : s.requant[0].data();
+    const uint8_t ext = s.extrapolated;
+    bool channels_kept = gi.c == go.c;
+    for (int64_t c = 0; c < go.c && channels_kept; ++c) channels_kept = at[1][c] == c;
+    auto rows = [&](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; ++r) {
+        const int64_t n = r / go.h, oh = r % go.h, in = at[0][n], ih = at[2][oh];
+        if (gi.nhwc && go.nhwc && channels_kept) {
+          uint8_t* dst = py + go.at(n, 0, oh, 0);
+          // A row that repeats the previous one (upsampling along H) is a copy of it.
+          if (oh > 0 && ih == at[2][oh - 1] && r > lo) {
+            std::memcpy(dst, dst - go.w * go.c, static_cast<size_t>(go.w * go.c));
+            continue;
+          }
+          for (int64_t ow = 0; ow < go.w; ++ow, dst += go.c) {
+            const int64_t iw = at[3][ow];
+            if (in < 0 || ih < 0 || iw < 0) std::memset(dst, ext, static_cast<size_t>(go.c));
+            else if (rq) cpu::lookup_bytes(px + gi.at(in, 0, ih, iw), dst, go.c, rq);
+            else std::memcpy(dst, px + gi.at(in, 0, ih, iw), static_cast<size_t>(go.c));
+          }
+          continue;
+        }
+        // Any layouts: one channel's row at a time, walking W with each tensor's stride.
+        const int64_t xs = gi.nhwc ? gi.c : 1, ys = go.nhwc ? go.c : 1;
+        for (int64_t c = 0; c < go.c; ++c) {
+          const int64_t ic = at[1][c];
+          uint8_t* dst = py + go.at(n, c, oh, 0);
+          if (in < 0 || ic < 0 || ih < 0) {
+            for (int64_t ow = 0; ow < go.w; ++ow) dst[ow * ys] = ext;
+            continue;
+          }
+          const uint8_t* src = px + gi.at(in, ic, ih, 0);
+          for (int64_t ow = 0; ow < go.w; ++ow) {
+            const int64_t iw = at[3][ow];
+            dst[ow * ys] = iw < 0 ? ext : rq ? rq[src[iw * xs]] : src[iw * xs];
+          }
+        }
+      }
+    };
+    split_rows(ctx, go.n * go.h, go.w * go.c, rows);
     return Status::ok();
   }
 
@@ -810,7 +975,7 @@ std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
     if (n.num_inputs() != 1 || declared_rank(n.input(0)) != 4) return std::nullopt;
     return match_op(view, n, Kind::GlobalAvg);
   }
-  if (op == "MaxPool") {
+  if (op == "MaxPool" || op == "AveragePool") {  // 2-D windows of a 4-D tensor
     if (n.num_inputs() != 1 || n.num_outputs() != 1 || declared_rank(n.input(0)) != 4 ||
         n.attr_int("storage_order", 0) != 0)
       return std::nullopt;
@@ -820,10 +985,45 @@ std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
       return std::nullopt;
     for (int64_t k : attrs.kernel_shape)
       if (k <= 0) return std::nullopt;
-    auto m = match_op(view, n, Kind::MaxPool);
+    const bool max = op == "MaxPool";
+    auto m = match_op(view, n, max ? Kind::MaxPool : Kind::AvgPool);
     if (!m) return std::nullopt;
-    m->spec->attrs = attrs;
-    m->spec->requant = {requant_table(m->spec->ins[0].q, m->spec->y)};
+    OpSpec& s = *m->spec;
+    s.attrs = attrs;
+    if (max) {
+      s.requant = {requant_table(s.ins[0].q, s.y)};
+      return m;
+    }
+    s.count_include_pad = n.attr_int("count_include_pad", 0) != 0;
+    const ActQuant& q = s.ins[0].q;
+    for (int b = 0; b < 256; ++b)
+      with_q8(q.type, [&](auto xv) { s.deq.push_back(dequantize_one(static_cast<decltype(xv)>(b), q.scale, q.zero_point)); });
+    return m;
+  }
+  // Resize in nearest mode of a 4-D tensor, with constant roi/scales/sizes. (Upsample predates DequantizeLinear.)
+  if (op == "Resize") {
+    const int64_t opset = view.opset(n);
+    if (n.num_inputs() == 0 || n.num_inputs() > 4 || n.num_outputs() != 1 || declared_rank(n.input(0)) != 4)
+      return std::nullopt;
+    auto attrs = rz::parse_attrs(n, opset, false);
+    if (!attrs.is_ok() || attrs->mode != rz::Mode::Nearest) return std::nullopt;
+    std::vector<TensorPtr> consts;
+    for (size_t i = 1; i < 4; ++i) {
+      const ir::Value* v = i < n.num_inputs() ? n.input(i) : nullptr;
+      TensorPtr t = v ? fixed_tensor(view, v) : nullptr;
+      if (v && !t) return std::nullopt;
+      consts.push_back(std::move(t));
+    }
+    auto m = match_op(view, n, Kind::Resize, 1);
+    if (!m) return std::nullopt;
+    OpSpec& s = *m->spec;
+    s.resize = *attrs;
+    s.resize_in = std::move(consts);
+    s.requant = {requant_table(s.ins[0].q, s.y)};
+    with_q8(s.y.type, [&](auto yv) {
+      s.extrapolated = static_cast<uint8_t>(
+          quantize_one<decltype(yv)>(static_cast<float>(s.resize.extrapolation), s.y.scale, s.y.zero_point));
+    });
     return m;
   }
   if (op == "Slice") {  // a channel range of a 4-D tensor, constant starts/ends, step 1
@@ -870,7 +1070,7 @@ DnnlClaim make_claim(const Match& m) {
     dc.nhwc_8bit_ok[in.input] = true;
     dc.nhwc_ok[in.input] = in.shared;  // a float DequantizeLinear output, quantized back
   }
-  // Table and Add/Mul outputs are 4-D when their inputs are (the provider checks those); pools and
+  // Table and Add/Mul outputs are 4-D when their inputs are (the provider checks those); pools, Resize and
   // Concat are claimed on 4-D inputs only.
   dc.out_nhwc_ok = true;
   dc.same_layout = s.kind == Kind::Table;

@@ -1,7 +1,8 @@
 // Tests of the dnnl provider's int8 steps between groups (dnnl_int8_ops.cpp): tables for elementwise chains,
-// Add/Mul, GlobalAveragePool, MaxPool and Concat between DQ and Q, against the cpu reference kernels, in plain
-// layout (graph inputs) and inside NHWC int8 regions (between exact int8 steps; with conv groups, which are
-// within one step of the reference, in test_dnnl_int8.cpp).
+// Add/Mul, GlobalAveragePool, MaxPool, AveragePool, Resize (nearest) and Concat between DQ and Q, against the
+// cpu reference kernels, in plain layout (graph inputs) and inside NHWC int8 regions (between exact int8
+// steps); and the ConvTranspose groups (dnnl_int8.cpp) there too, within one step (the conv groups are in
+// test_dnnl_int8.cpp).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -106,8 +107,9 @@ struct Builder {
 };
 
 // Runs on cpu and on dnnl,cpu: every node on dnnl, outputs within `tol` steps (0: equal); returns the
-// number of elements off. (No conv group here: those are within one step of the reference.)
-int64_t check(Builder& b, const std::string& what, int tol, int threads = 1) {
+// number of elements off, and counts in `inside` (when given) the reference's elements strictly inside their
+// type's range (not saturated).
+int64_t check(Builder& b, const std::string& what, int tol, int threads = 1, int64_t* inside = nullptr) {
   INFO(what);
   const Ran ref = run(*b.m, {"cpu"}, b.feeds);
   const Ran got = run(*b.m, {"dnnl", "cpu"}, b.feeds, threads);
@@ -120,13 +122,21 @@ int64_t check(Builder& b, const std::string& what, int tol, int threads = 1) {
     const Tensor &r = ref.outputs[i].tensor, &o = got.outputs[i].tensor;
     REQUIRE(o.dtype() == r.dtype());
     REQUIRE(o.dims() == r.dims());
+    const double lo = r.dtype() == DType::UInt8 ? 0 : -128, hi = r.dtype() == DType::UInt8 ? 255 : 127;
     for (int64_t e = 0; e < r.numel(); ++e) {
       const double d = std::fabs(o.get_double(e) - r.get_double(e));
       CHECK(d <= tol);
       off += d != 0;
+      if (inside) *inside += r.get_double(e) > lo && r.get_double(e) < hi;
     }
   }
   return off;
+}
+
+int64_t numel_of(const std::vector<int64_t>& d) {
+  int64_t n = 1;
+  for (int64_t v : d) n *= v;
+  return n;
 }
 
 std::vector<int64_t> random_dims(std::mt19937& rng) { return {pick(rng, 1, 2), pick(rng, 1, 19), pick(rng, 1, 9), pick(rng, 1, 9)}; }
@@ -229,6 +239,14 @@ TEST_CASE("dnnl int8 GlobalAveragePool between DQ and Q is within one step of th
   CHECK(off <= std::max<int64_t>(2, total / 20));  // rounding edges only
 }
 
+// A pool's output dim as the cpu kernel computes it (for the declared shape the next step needs).
+int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64_t p1, bool ceil) {
+  const double v = static_cast<double>(in + p0 + p1 - ((k - 1) * dl + 1)) / static_cast<double>(s);
+  int64_t o = static_cast<int64_t>(ceil ? std::ceil(v) : std::floor(v)) + 1;
+  if (ceil && (o - 1) * s >= in + p0) --o;
+  return o;
+}
+
 TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, strides, dilations, ceil_mode)") {
   std::mt19937 rng(44);
   for (int iter = 0; iter < 30; ++iter) {
@@ -251,12 +269,8 @@ TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, st
     n->set_attr(ir::Attribute::make_ints("dilations", dil));
     n->set_attr(ir::Attribute::make_ints("pads", pads));
     n->set_attr(ir::Attribute::make_int("ceil_mode", ceil));
-    // Output dims as the cpu kernel computes them (for the declared shape the next group needs).
     auto out = [&](int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64_t p1) {
-      const double v = static_cast<double>(in + p0 + p1 - ((k - 1) * dl + 1)) / static_cast<double>(s);
-      int64_t o = static_cast<int64_t>(ceil ? std::ceil(v) : std::floor(v)) + 1;
-      if (ceil && (o - 1) * s >= in + p0) --o;
-      return o;
+      return pool_out(in, k, s, dl, p0, p1, ceil);
     };
     const std::vector<int64_t> od{d[0], d[1], out(d[2], kh, strides[0], dil[0], pads[0], pads[2]),
                                   out(d[3], kw, strides[1], dil[1], pads[1], pads[3])};
@@ -333,6 +347,204 @@ TEST_CASE("dnnl int8 channel shuffle and channel Slices between DQ and Q equal t
     }
     check(b, fmt::format("case {}: g {} C/g {} region {} dims {},{},{},{}", iter, g, cg, region, d[0], d[1], d[2], d[3]), 0,
           iter % 2 + 1);
+  }
+}
+
+// An int8 weight DequantizeLinear (per channel along `axis` when `scales` has several values) and an int32 bias
+// DequantizeLinear in accumulator units (x_scale * w_scale), as quantizers write them; returns (weight, bias).
+std::pair<ir::Value*, ir::Value*> weight_and_bias(Builder& b, std::vector<int64_t> wd, const std::vector<float>& scales,
+                                                  int64_t axis, float x_scale, int64_t m, bool bias) {
+  Tensor w(DType::Int8, std::move(wd));
+  for (int64_t i = 0; i < w.numel(); ++i) w.mutable_data<int8_t>()[i] = static_cast<int8_t>(pick(b.rng, -127, 127));
+  Tensor ws(DType::Float, scales.size() == 1 ? std::vector<int64_t>{} : std::vector<int64_t>{static_cast<int64_t>(scales.size())});
+  std::copy(scales.begin(), scales.end(), ws.mutable_data<float>());
+  ir::Node* dw = b.g.add_node("DequantizeLinear", "", {initializer(b.g, "wq", std::move(w)), initializer(b.g, "ws", std::move(ws))},
+                              {"wf"}, "dq_w");
+  if (scales.size() > 1) dw->set_attr(ir::Attribute::make_int("axis", axis));
+  if (!bias) return {dw->output(0), nullptr};
+  Tensor bq(DType::Int32, {m}), bs(DType::Float, {m});
+  for (int64_t i = 0; i < m; ++i) {
+    bq.mutable_data<int32_t>()[i] = static_cast<int32_t>(pick(b.rng, -3000, 3000));
+    bs.mutable_data<float>()[i] = x_scale * scales[scales.size() == 1 ? 0 : static_cast<size_t>(i)];
+  }
+  ir::Node* db = b.g.add_node("DequantizeLinear", "", {initializer(b.g, "bq", std::move(bq)), initializer(b.g, "bs", std::move(bs))},
+                              {"bf"}, "dq_b");
+  db->set_attr(ir::Attribute::make_int("axis", 0));
+  return {dw->output(0), db->output(0)};
+}
+
+TEST_CASE("dnnl int8 ConvTranspose groups are within one step of the cpu reference (pads, output_padding, auto_pad, "
+          "output_shape, groups, layouts)") {
+  std::mt19937 rng(47);
+  int64_t off = 0, total = 0, inside = 0;
+  for (int iter = 0; iter < 48; ++iter) {
+    Builder b(rng);
+    const Q8 qx = Q8::random(rng), qy0 = Q8::random(rng);
+    int64_t group = 1, cg = pick(rng, 1, 9), mg = pick(rng, 1, 9);
+    if (iter % 4 == 2) group = pick(rng, 2, 3);
+    if (iter % 4 == 3) {  // depthwise upsampling
+      group = pick(rng, 2, 8);
+      cg = mg = 1;
+    }
+    // Geometry: explicit pads and output_padding, SAME_UPPER/SAME_LOWER, or an output_shape.
+    const int64_t how = iter % 6;
+    // Every 12th case the upsampling of U-Nets (kernel == stride, no pads: windows that do not overlap).
+    const bool blocks = iter % 12 == 6 || iter % 12 == 7;
+    if (blocks) group = 1;
+    const bool per_channel = group == 1 && pick(rng, 0, 2) != 0, bias = pick(rng, 0, 3) != 0;
+    int64_t kh = pick(rng, 1, 4), kw = pick(rng, 1, 3), sh = pick(rng, 1, 3), sw = pick(rng, 1, 2);
+    if (blocks) {
+      sh = kh;
+      sw = kw;
+    }
+    const int64_t dh = blocks || pick(rng, 0, 3) != 0 ? 1 : 2;
+    const int64_t n = pick(rng, 1, 2), h = pick(rng, 1, 7), w = pick(rng, 1, 7), cin = cg * group, m = mg * group;
+    const std::string auto_pad = how == 3 ? "SAME_UPPER" : how == 4 ? "SAME_LOWER" : "NOTSET";
+    std::vector<int64_t> pads{pick(rng, 0, kh - 1), pick(rng, 0, kw - 1), pick(rng, 0, kh - 1), pick(rng, 0, kw - 1)};
+    std::vector<int64_t> opad{pick(rng, 0, std::max(sh, dh) - 1), pick(rng, 0, sw - 1)};
+    if (blocks) pads = opad = {};
+    if (how == 3 || how == 4) opad = {};  // SAME_*: no output_padding attribute
+    pads.resize(4, 0);
+    opad.resize(2, 0);
+    const int64_t full_h = sh * (h - 1) + opad[0] + (kh - 1) * dh + 1, full_w = sw * (w - 1) + opad[1] + kw;
+    std::vector<int64_t> out_shape;
+    int64_t oh = full_h - pads[0] - pads[2], ow = full_w - pads[1] - pads[3];
+    if (how == 3 || how == 4) {
+      oh = h * sh;
+      ow = w * sw;
+    } else if (how == 5) {
+      oh = full_h - pick(rng, 0, std::min<int64_t>(full_h - 1, (kh - 1) * dh));
+      ow = full_w - pick(rng, 0, std::min<int64_t>(full_w - 1, kw - 1));
+      out_shape = {oh, ow};
+    }
+    if ((how == 3 || how == 4) && (oh > full_h || ow > full_w)) continue;  // negative pads: not a real model's
+    std::vector<float> ws(static_cast<size_t>(per_channel ? m : 1));
+    for (float& v : ws) v = pickf(rng, 0.002f, 0.02f);
+    const double taps = static_cast<double>(cg * kh * kw) / static_cast<double>(sh * sw);
+    const Q8 qy{qy0.t, static_cast<float>(qx.s * ws[0] * 74 * 73 * std::sqrt(std::max(taps, 1.0)) / 50 * pickf(rng, 0.5f, 2.0f)),
+                qy0.z};
+    const bool region = iter % 2 == 1;
+    const std::vector<int64_t> xd{n, cin, h, w}, od{n, m, oh, ow};
+    ir::Value* x = b.input(region ? Q8::random(rng) : qx, xd);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, xd);
+    const auto [wf, bf] = weight_and_bias(b, {cin, mg, kh, kw}, ws, 1, qx.s, m, bias);
+    std::vector<ir::Value*> ins{b.dq(x, qx), wf};
+    if (bf) ins.push_back(bf);
+    ir::Node* ct = b.g.add_node("ConvTranspose", "", ins, {"ct"}, "ct");
+    ct->set_attr(ir::Attribute::make_int("group", group));
+    ct->set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
+    ct->set_attr(ir::Attribute::make_ints("strides", {sh, sw}));
+    ct->set_attr(ir::Attribute::make_ints("dilations", {dh, 1}));
+    if (how < 3) ct->set_attr(ir::Attribute::make_ints("pads", pads));
+    if (how != 3 && how != 4) ct->set_attr(ir::Attribute::make_ints("output_padding", opad));
+    if (how == 3 || how == 4) ct->set_attr(ir::Attribute::make_string("auto_pad", auto_pad));
+    if (!out_shape.empty()) ct->set_attr(ir::Attribute::make_ints("output_shape", out_shape));
+    ir::Value* y = ct->output(0);
+    const int64_t act = pick(rng, 0, 2);
+    if (act == 1) y = b.g.add_node("Relu", "", {y}, {"relu"}, "relu")->output(0);
+    if (act == 2)
+      y = b.g.add_node("Clip", "", {y, initializer(b.g, "lo", scalar_f(-0.5f)), initializer(b.g, "hi", scalar_f(2.0f))}, {"clip"},
+                       "clip")->output(0);
+    b.output(b.q(y, qy, od), qy, od, pick(rng, 0, 1) == 1);
+    off += check(b, fmt::format("case {}: x {} s{} z{} y {} s{} z{} n{} g{} cg{} mg{} {}x{} k{}x{} s{},{} d{} pads {},{},{},{} "
+                                "opad {},{} auto_pad {} output_shape {} per_channel {} bias {} act {} region {}",
+                                iter, dtype_name(qx.t), qx.s, qx.z, dtype_name(qy.t), qy.s, qy.z, n, group, cg, mg, h, w, kh, kw,
+                                sh, sw, dh, pads[0], pads[1], pads[2], pads[3], opad[0], opad[1], auto_pad, out_shape.size(),
+                                per_channel, bias, act, region),
+                 1, iter % 2 + 1, &inside);
+    total += n * m * oh * ow;
+  }
+  CHECK(off <= std::max<int64_t>(2, total / 50));  // rounding of the reference's float sums only
+  CHECK(inside > total / 3);                        // not a test of saturation alone
+}
+
+TEST_CASE("dnnl int8 AveragePool between DQ and Q equals the cpu reference (count_include_pad, pads, strides, "
+          "dilations, ceil_mode)") {
+  std::mt19937 rng(48);
+  int64_t inside = 0, total = 0;
+  for (int iter = 0; iter < 40; ++iter) {
+    Builder b(rng);
+    b.m->set_opset("", 19);  // AveragePool's dilations
+    auto d = random_dims(rng);
+    d[2] = pick(rng, 2, 12);
+    d[3] = pick(rng, 2, 12);
+    const int64_t kh = pick(rng, 1, 4), kw = pick(rng, 1, 3);
+    const std::vector<int64_t> strides{pick(rng, 1, 3), pick(rng, 1, 2)};
+    const std::vector<int64_t> dil{pick(rng, 0, 3) == 0 ? 2 : 1, 1};
+    const std::vector<int64_t> pads{pick(rng, 0, kh - 1), pick(rng, 0, kw - 1), pick(rng, 0, kh - 1), pick(rng, 0, kw - 1)};
+    const bool ceil = pick(rng, 0, 1) == 1, include_pad = pick(rng, 0, 1) == 1;
+    if ((kh - 1) * dil[0] + 1 > d[2] + pads[0] + pads[2] || kw > d[3] + pads[1] + pads[3]) continue;
+    const Q8 qx = Q8::random(rng);
+    // The output scale about the input's (averages stay in range), the same parameters at times.
+    const Q8 qy = pick(rng, 0, 2) == 0 ? qx : Q8{Q8::random(rng).t, qx.s * pickf(rng, 0.5f, 1.5f), 0};
+    Q8 qo = qy;
+    if (qy.z == 0) qo.z = qy.t == DType::UInt8 ? static_cast<int32_t>(pick(rng, 60, 200)) : static_cast<int32_t>(pick(rng, -60, 60));
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
+    ir::Node* n = b.g.add_node("AveragePool", "", {b.dq(x, qx)}, {"ap"}, "ap");
+    n->set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
+    n->set_attr(ir::Attribute::make_ints("strides", strides));
+    n->set_attr(ir::Attribute::make_ints("dilations", dil));
+    n->set_attr(ir::Attribute::make_ints("pads", pads));
+    n->set_attr(ir::Attribute::make_int("ceil_mode", ceil));
+    n->set_attr(ir::Attribute::make_int("count_include_pad", include_pad));
+    const std::vector<int64_t> od{d[0], d[1], pool_out(d[2], kh, strides[0], dil[0], pads[0], pads[2], ceil),
+                                  pool_out(d[3], kw, strides[1], dil[1], pads[1], pads[3], ceil)};
+    b.output(b.q(n->output(0), qo, od), qo, od, iter % 4 >= 2);
+    check(b, fmt::format("case {}: region {} dims {},{},{},{} k{}x{} s{},{} d{} p{},{},{},{} ceil {} count_include_pad {}", iter,
+                         region, d[0], d[1], d[2], d[3], kh, kw, strides[0], strides[1], dil[0], pads[0], pads[1], pads[2],
+                         pads[3], ceil, include_pad),
+          0, iter % 2 + 1, &inside);
+    total += numel_of(od);
+  }
+  CHECK(inside > total / 2);  // averages, mostly inside the range: not a test of saturation alone
+}
+
+TEST_CASE("dnnl int8 Resize (nearest) between DQ and Q equals the cpu reference (every nearest_mode and coordinate "
+          "transformation, scales and sizes, requantized)") {
+  std::mt19937 rng(49);
+  const char* nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+  const char* coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+                          "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+  const float factors[] = {2.0f, 3.0f, 1.5f, 0.5f, 0.75f, 1.25f, 2.5f, 0.4f, 1.0f};
+  for (int iter = 0; iter < 56; ++iter) {
+    Builder b(rng);
+    b.m->set_opset("", 19);  // half_pixel_symmetric
+    const auto d = random_dims(rng);
+    const Q8 qx = Q8::random(rng), qy = pick(rng, 0, 1) ? qx : Q8::random(rng);
+    const std::string coord = coords[iter % 7], mode = nearest[(iter / 7) % 4];
+    // Output dims: from scales on H and W (C too at times), or from sizes.
+    std::vector<float> scales{1.0f, 1.0f, factors[pick(rng, 0, 8)], factors[pick(rng, 0, 8)]};
+    if (pick(rng, 0, 5) == 0) scales[1] = factors[pick(rng, 0, 8)];
+    const bool use_sizes = pick(rng, 0, 3) == 0;
+    std::vector<int64_t> od(4);
+    for (size_t i = 0; i < 4; ++i) od[i] = static_cast<int64_t>(std::floor(static_cast<double>(scales[i]) * static_cast<double>(d[i])));
+    if (use_sizes) od = {d[0], d[1], pick(rng, 1, 2 * d[2] + 1), pick(rng, 1, 2 * d[3] + 1)};
+    const bool region = iter % 2 == 1;
+    ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
+    if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
+    ir::Value* roi = nullptr;
+    if (coord == "tf_crop_and_resize") {
+      Tensor r(DType::Float, {8});
+      const float v[8] = {0, 0, pickf(rng, -0.3f, 0.4f), pickf(rng, -0.3f, 0.4f), 1, 1, pickf(rng, 0.6f, 1.3f), pickf(rng, 0.6f, 1.3f)};
+      std::copy(v, v + 8, r.mutable_data<float>());
+      roi = initializer(b.g, "roi", std::move(r));
+    }
+    Tensor sc(DType::Float, {4});
+    std::copy(scales.begin(), scales.end(), sc.mutable_data<float>());
+    ir::Value* scv = use_sizes ? nullptr : initializer(b.g, "scales", std::move(sc));
+    ir::Value* szv = use_sizes ? initializer(b.g, "sizes", ints(od)) : nullptr;
+    ir::Node* n = b.g.add_node("Resize", "", {b.dq(x, qx), roi, scv, szv}, {"rs"}, "rs");
+    n->set_attr(ir::Attribute::make_string("mode", "nearest"));
+    n->set_attr(ir::Attribute::make_string("coordinate_transformation_mode", coord));
+    n->set_attr(ir::Attribute::make_string("nearest_mode", mode));
+    if (roi) n->set_attr(ir::Attribute::make_float("extrapolation_value", pickf(rng, -2.0f, 2.0f)));
+    if (numel_of(od) == 0) continue;
+    b.output(b.q(n->output(0), qy, od), qy, od, iter % 4 >= 2);
+    check(b, fmt::format("case {}: {} {} region {} dims {},{},{},{} -> {},{},{},{} sizes {}", iter, coord, mode, region, d[0], d[1],
+                         d[2], d[3], od[0], od[1], od[2], od[3], use_sizes),
+          0, iter % 2 + 1);
   }
 }
 
