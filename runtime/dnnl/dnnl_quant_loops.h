@@ -15,14 +15,13 @@ namespace ortool::rt::dnnl_ep {
 // in chunks of at least `min_chunk` elements, so waking a thread costs less than the work it takes over.
 template <typename F>
 void split_loop(KernelContext& ctx, int64_t n, F&& f, int64_t min_chunk = int64_t{1} << 16) {
-  const int64_t kChunk = min_chunk;
   ThreadPool* pool = ctx.threads();
-  if (!pool || pool->size() < 2 || n < 2 * kChunk) {
+  if (!pool || pool->size() < 2 || n < 2 * min_chunk) {
     f(int64_t{0}, n);
     return;
   }
   pool->parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) { f(static_cast<int64_t>(b), static_cast<int64_t>(e)); },
-                     kChunk);
+                     min_chunk);
 }
 
 }  // namespace ortool::rt::dnnl_ep

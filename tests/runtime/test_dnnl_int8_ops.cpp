@@ -247,6 +247,16 @@ int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64
   return o;
 }
 
+// A 2-D pool's window attributes.
+void set_window(ir::Node& n, int64_t kh, int64_t kw, const std::vector<int64_t>& strides, const std::vector<int64_t>& dil,
+                const std::vector<int64_t>& pads, bool ceil) {
+  n.set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
+  n.set_attr(ir::Attribute::make_ints("strides", strides));
+  n.set_attr(ir::Attribute::make_ints("dilations", dil));
+  n.set_attr(ir::Attribute::make_ints("pads", pads));
+  n.set_attr(ir::Attribute::make_int("ceil_mode", ceil));
+}
+
 TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, strides, dilations, ceil_mode)") {
   std::mt19937 rng(44);
   for (int iter = 0; iter < 30; ++iter) {
@@ -264,16 +274,9 @@ TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, st
     ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
     if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
     ir::Node* n = b.g.add_node("MaxPool", "", {b.dq(x, qx)}, {"mp"}, "mp");
-    n->set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
-    n->set_attr(ir::Attribute::make_ints("strides", strides));
-    n->set_attr(ir::Attribute::make_ints("dilations", dil));
-    n->set_attr(ir::Attribute::make_ints("pads", pads));
-    n->set_attr(ir::Attribute::make_int("ceil_mode", ceil));
-    auto out = [&](int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64_t p1) {
-      return pool_out(in, k, s, dl, p0, p1, ceil);
-    };
-    const std::vector<int64_t> od{d[0], d[1], out(d[2], kh, strides[0], dil[0], pads[0], pads[2]),
-                                  out(d[3], kw, strides[1], dil[1], pads[1], pads[3])};
+    set_window(*n, kh, kw, strides, dil, pads, ceil);
+    const std::vector<int64_t> od{d[0], d[1], pool_out(d[2], kh, strides[0], dil[0], pads[0], pads[2], ceil),
+                                  pool_out(d[3], kw, strides[1], dil[1], pads[1], pads[3], ceil)};
     b.output(b.q(n->output(0), qy, od), qy, od, iter % 4 >= 2);
     check(b, fmt::format("case {}: region {} dims {},{},{},{} k{}x{} s{},{} d{} p{},{},{},{} ceil {} same params {}", iter,
                          region, d[0], d[1], d[2], d[3], kh, kw, strides[0], strides[1], dil[0], pads[0], pads[1], pads[2],
@@ -483,11 +486,7 @@ TEST_CASE("dnnl int8 AveragePool between DQ and Q equals the cpu reference (coun
     ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
     if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
     ir::Node* n = b.g.add_node("AveragePool", "", {b.dq(x, qx)}, {"ap"}, "ap");
-    n->set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
-    n->set_attr(ir::Attribute::make_ints("strides", strides));
-    n->set_attr(ir::Attribute::make_ints("dilations", dil));
-    n->set_attr(ir::Attribute::make_ints("pads", pads));
-    n->set_attr(ir::Attribute::make_int("ceil_mode", ceil));
+    set_window(*n, kh, kw, strides, dil, pads, ceil);
     n->set_attr(ir::Attribute::make_int("count_include_pad", include_pad));
     const std::vector<int64_t> od{d[0], d[1], pool_out(d[2], kh, strides[0], dil[0], pads[0], pads[2], ceil),
                                   pool_out(d[3], kw, strides[1], dil[1], pads[1], pads[3], ceil)};
