@@ -141,7 +141,7 @@ int bench_command(BenchArgs& a) {
   j["peak_memory_bytes"] = m.session->peak_memory_bytes();
   j["arena_bytes"] = m.session->arena_bytes();
   j["peak_rss_bytes"] = peak_rss_bytes();
-  j["providers"] = a.in.providers;
+  j["providers"] = m.session->providers();
   j["optimized"] = a.in.optimize;
 
   // Profile: per op type and the slowest nodes, averaged per run.
@@ -177,7 +177,7 @@ int bench_command(BenchArgs& a) {
     nlohmann::json jp = nlohmann::json::array();
     for (const auto& [provider, r] : by_provider) jp.push_back({{"provider", provider}, {"nodes", r.nodes}, {"ms", r.ms}});
     j["profile"] = {{"ops", jo}, {"slowest_nodes", jn}, {"providers", jp}, {"node_total_ms", total}};
-    auto rows = rt::qdq::int8_group_report(*m.model, a.in.providers, m.session->threads_used(), nodes, runs);
+    auto rows = rt::qdq::int8_group_report(*m.model, m.session->providers(), m.session->threads_used(), nodes, runs);
     if (!rows.is_ok()) return report(rows.status());
     int8_rows = std::move(rows).value();
     if (!int8_rows.empty()) j["profile"]["int8_groups"] = int8_groups_json(int8_rows);
@@ -193,7 +193,7 @@ int bench_command(BenchArgs& a) {
                                                    : fmt::format("{} of {} threads (other processes keep the cores busy)",
                                                                  used, a.in.threads);
   fmt::print("{}: {} runs after {} warm-up, {}, providers {}{}\n", a.model, ms.size(), a.warmup, threads,
-             fmt::join(a.in.providers, ","), a.in.optimize ? ", graph optimized in memory" : "");
+             fmt::join(m.session->providers(), ","), a.in.optimize ? ", graph optimized in memory" : "");
   fmt::print("  inputs       {}{}\n", inputs_text(fed),
              sets.size() > 1 ? fmt::format(", {} random sets in turn", sets.size()) : "");
   fmt::print("  latency ms   min {:.3f}  median {:.3f}  p90 {:.3f}  p99 {:.3f}  mean {:.3f}\n", st.min, st.median, st.p90,

@@ -363,7 +363,7 @@ int prune_command(PruneArgs& a) {
   rt::SessionOptions session;
   session.threads = a.in.threads;
   session.spare_busy_cores = true;  // --threads is a ceiling, as in run and bench
-  session.providers = a.in.providers;
+  apply_provider_options(a.in, session);
   session.dim_bindings = a.in.dim_bindings;
   if (Status st = apply_limit_options(a.in, session); !st.is_ok()) return report(st);
 

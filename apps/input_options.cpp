@@ -87,12 +87,23 @@ Status apply_limit_options(const InputOptions& o, rt::SessionOptions& so) {
 }
 
 void add_providers_option(CLI::App& app, InputOptions& o) {
+  const std::vector<std::string> defaults = rt::default_providers();
+  const auto avail = rt::available_providers();
+  const bool both = std::find(avail.begin(), avail.end(), "xnnpack") != avail.end() && defaults.front() == "dnnl";
   app.add_option("--providers", o.providers,
                  "Execution providers in priority order, comma-separated: " +
-                     fmt::format("{} (default {}", fmt::join(rt::available_providers(), ", "), fmt::join(o.providers, ",")) +
+                     fmt::format("{} (default {}", fmt::join(avail, ", "), fmt::join(defaults, ",")) +
+                     (both ? "; xnnpack,cpu for a quantized model whose int8 groups oneDNN cannot run exactly on this CPU "
+                             "(x86 without VNNI: 8-bit weights or int8 activations)"
+                           : "") +
                      "; cpu, the reference kernels, takes every node the others leave)")
       ->delimiter(',')
       ->type_name("LIST");
+}
+
+void apply_provider_options(const InputOptions& o, rt::SessionOptions& so) {
+  so.providers = o.providers;
+  so.auto_providers = o.providers.empty();
 }
 
 Result<size_t> parse_bytes(const std::string& text) {

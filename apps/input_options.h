@@ -28,8 +28,8 @@ struct InputOptions {
   int threads = 1;                  // --threads 0 becomes the number of cores at parse time
   std::string max_memory;           // "512M", "2G", bytes
   int64_t max_loop_iterations = rt::SessionOptions{}.max_loop_iterations;  // per Loop node run; 0: no limit
-  // Execution providers in priority order (rt::default_providers: dnnl,cpu with oneDNN built in).
-  std::vector<std::string> providers = rt::default_providers();
+  // Execution providers in priority order; empty: chosen per model (rt::default_providers_for).
+  std::vector<std::string> providers;
   bool profile = false;                          // time every node (bench --profile)
   bool optimize = false;                         // optimize the graph in memory first (bench)
 
@@ -54,6 +54,8 @@ Status apply_limit_options(const InputOptions& o, rt::SessionOptions& so);
 void add_input_options(CLI::App& app, InputOptions& o, bool with_input_dir = true);
 // Adds only --providers (for commands that declare the other input options their own way).
 void add_providers_option(CLI::App& app, InputOptions& o);
+// The session's providers: --providers, or the defaults for each model the session loads.
+void apply_provider_options(const InputOptions& o, rt::SessionOptions& so);
 // Resolves --shape against the model (lib/input_shapes.h: a name the model lacks is an error) and
 // fills input_shapes / dim_bindings.
 Status resolve_shapes(const ir::Graph& g, InputOptions& o);

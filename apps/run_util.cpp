@@ -47,7 +47,7 @@ Result<LoadedModel> load_for_run(const std::string& path, const InputOptions& o)
   so.threads = o.threads;
   so.spare_busy_cores = true;  // --threads is a ceiling: see rt::team_for_load
   so.dim_bindings = shapes.dim_bindings;
-  so.providers = o.providers;
+  apply_provider_options(o, so);
   so.profile = o.profile;
   TRY(apply_limit_options(o, so));
   m.session_options = so;

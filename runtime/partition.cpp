@@ -8,7 +8,9 @@
 
 #include "lib/op_id.h"
 
+#include "runtime/qdq_group.h"
 #ifdef ORTOOL_HAVE_DNNL
+#include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_provider.h"
 #endif
 #ifdef ORTOOL_HAVE_XNNPACK
@@ -155,6 +157,34 @@ std::vector<std::string> default_providers() {
 #endif
   names.push_back("cpu");
   return names;
+}
+
+std::vector<std::string> default_providers_for(const ir::Model& model) {
+#if defined(ORTOOL_HAVE_DNNL) && defined(ORTOOL_HAVE_XNNPACK)
+  if (dnnl_ep::int8_exact_on_this_cpu()) return default_providers();
+  auto order = model.graph->topological_order();
+  if (!order.is_ok()) return default_providers();
+  const GraphView view(*model.graph, model, std::move(order).value(), {}, InitializerInputs::NotFed);
+  for (const ir::Node* n : view.order()) {
+    if (!qdq::int8_rule(*n)) continue;
+    const std::optional<qdq::Int8Group> g = qdq::match_int8_group(view, *n);
+    // XNNPACK's int8 kernels widen to 16 bits: exact, and several times the reference kernels' speed.
+    // dnnl listed too would cost more than it brings: its OpenMP team keeps the second core spinning
+    // between its steps, and XNNPACK's pool then ran no faster on two threads than on one.
+    if (g && g->w && !dnnl_ep::int8_exact_for(*g->w, g->x.type)) return {"xnnpack", "cpu"};
+  }
+#else
+  (void)model;
+#endif
+  return default_providers();
+}
+
+bool dnnl_int8_needs_reduce_range() {
+#ifdef ORTOOL_HAVE_DNNL
+  return !dnnl_ep::int8_exact_on_this_cpu();
+#else
+  return false;
+#endif
 }
 
 std::vector<std::string> available_providers() {

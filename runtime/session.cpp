@@ -337,6 +337,7 @@ class SessionImpl final : public Session {
   const std::vector<const ir::Value*>& inputs() const override { return inputs_; }
   const std::vector<std::string>& feed_notes() const override { return feed_notes_; }
   int threads_used() const override { return opts_.threads; }
+  const std::vector<std::string>& providers() const override { return opts_.providers; }
   const std::vector<const ir::Value*>& outputs() const override { return outputs_; }
   size_t peak_memory_bytes() const override { return meter_.peak; }
   const SessionOptions& options() const { return opts_; }
@@ -721,6 +722,10 @@ Result<std::unique_ptr<Session>> Session::create(const ir::Model& model, Session
   if (options.threads < 1) return invalid("threads must be at least 1, got {}", options.threads);
   if (options.spare_busy_cores && options.threads > 1)
     options.threads = team_for_load(options.threads, usable_cores(), other_runnable_tasks());
+  if (options.auto_providers) {
+    options.providers = default_providers_for(model);
+    options.auto_providers = false;
+  }
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Provider>> providers, make_providers(options.providers, ProviderOptions{options.threads}));
   auto s = std::make_unique<SessionImpl>(model, std::move(options), std::move(providers));
   TRY(s->compile());

@@ -51,6 +51,8 @@ struct SessionOptions {
   // Execution providers in priority order ("dnnl", "cpu"); "cpu" is appended when missing, so it
   // takes every node the others leave.
   std::vector<std::string> providers = {"cpu"};
+  // Choose the providers for the model instead (default_providers_for); options() then lists them.
+  bool auto_providers = false;
   // Refuse to allocate past this many bytes of live tensors (0: no limit).
   size_t max_memory_bytes = 0;
   // Fail a Loop or Scan node that would run more iterations than this (a trip count of 2^62 with an
@@ -96,6 +98,8 @@ class Session {
   virtual const std::vector<std::string>& feed_notes() const = 0;
   // The intra-op threads the session runs with: SessionOptions::threads, or fewer with spare_busy_cores.
   virtual int threads_used() const = 0;
+  // The execution providers the session runs with, in priority order (auto_providers resolved).
+  virtual const std::vector<std::string>& providers() const = 0;
   // Graph inputs the caller must or may feed (initializer-backed ones last are included too).
   virtual const std::vector<const ir::Value*>& inputs() const = 0;
   virtual const std::vector<const ir::Value*>& outputs() const = 0;

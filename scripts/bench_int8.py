@@ -11,10 +11,14 @@ Runtime's quantize_static writes it with its defaults and QUInt8 activations (U8
 weights, uint8 activations, int32 biases behind DequantizeLinear; `ortool quantize --per-tensor-weights`).
 Prints a table with the ratios that issue 12 asks about: ortool int8 / ONNX Runtime int8 (the faster of its
 two files), ortool int8 / ortool fp32, ortool int8 / ONNX Runtime fp32.
+On x86 CPUs without VNNI ONNX Runtime's default U8S8 kernels add pairs of u8 x s8 products in saturating 16
+bits (inexact on 8-bit weights); scripts/ort_run.mjs runs them exactly (session.x64quantprecision=1) unless
+--ort-saturating asks for the default kernels. --reduce-range quantizes both int8 files with 7-bit weights
+(ONNX Runtime's reduce_range), which both runtimes run exactly and fast on such CPUs.
 Speed is measured here, never asserted by tests.
 
 Usage: /usr/bin/python3 scripts/bench_int8.py [--models DIR] [--only resnet18,mobilenet_v2] [--threads 1,2]
-           [--iters 30] [--rounds 3] [--providers LIST]
+           [--iters 30] [--rounds 3] [--providers LIST] [--reduce-range] [--ort-saturating]
 """
 import argparse
 import os
@@ -53,9 +57,10 @@ def ortool_ms(a, model, ind, threads):
     return j["latency_ms"]["median"], j.get("threads_used", threads)
 
 
-def ort_ms(a, model, ind, threads, tmp):
+def ort_ms(a, model, ind, threads, tmp, int8=False):
+    config = ["--config", "session.x64quantprecision=0"] if int8 and a.ort_saturating else []
     k = run_json(["node", os.path.join(ROOT, "scripts", "ort_run.mjs"), model, ind, os.path.join(tmp, "ort_out"),
-                  "--threads", str(threads), "--bench", f"3,{a.iters}"])
+                  "--threads", str(threads), "--bench", f"3,{a.iters}"] + config)
     return k["latency_ms"]["median"]
 
 
@@ -68,7 +73,13 @@ def main():
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--providers", default="", help="passed to ortool bench (default: ortool's default providers)")
+    ap.add_argument("--reduce-range", action="store_true", help="7-bit weights in both int8 files")
+    ap.add_argument("--ort-saturating", action="store_true",
+                    help="ONNX Runtime's default int8 kernels (saturating on x86 without VNNI), not its exact ones")
     a = ap.parse_args()
+    with open("/proc/cpuinfo") as f:
+        flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+    vnni = "avx512_vnni" in flags or "avx_vnni" in flags
     threads = [int(t) for t in a.threads.split(",")]
     names = [n for n in a.only.split(",") if n]
     if any(not os.path.exists(os.path.join(a.models, n + ".onnx")) for n in names):
@@ -77,16 +88,19 @@ def main():
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, load average "
-          f"{' '.join(load)}; ortool providers {a.providers or 'default'}; median of {a.iters} runs, best of "
-          f"{a.rounds} alternating rounds", flush=True)
+          f"{' '.join(load)}; CPU {'with' if vnni else 'without'} VNNI; ortool providers {a.providers or 'default'}; "
+          f"int8 weights {'7-bit (--reduce-range)' if a.reduce_range else '8-bit'}; ONNX Runtime int8 kernels "
+          f"{'default (saturating without VNNI)' if a.ort_saturating else 'exact (x64quantprecision=1)'}; median of "
+          f"{a.iters} runs, best of {a.rounds} alternating rounds", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="ortool_bench_int8_") as tmp:
         for name in names:
             path = os.path.join(a.models, name + ".onnx")
             ind = os.path.join(tmp, name + "_in")
             make_inputs(path, name, ind)
-            q = quantize(a, path, name, ind, tmp)
-            q_ort = quantize(a, path, name, ind, tmp, ["--per-tensor-weights"], "u8s8_ort_layout")
+            rr = ["--reduce-range"] if a.reduce_range else []
+            q = quantize(a, path, name, ind, tmp, rr)
+            q_ort = quantize(a, path, name, ind, tmp, ["--per-tensor-weights"] + rr, "u8s8_ort_layout")
             for t in threads:
                 best = {"of32": [], "rf32": [], "oi8": [], "ri8": [], "ri8o": []}
                 used = t
@@ -95,8 +109,8 @@ def main():
                     best["rf32"].append(ort_ms(a, path, ind, t, tmp))
                     ms, used = ortool_ms(a, q, ind, t)
                     best["oi8"].append(ms)
-                    best["ri8"].append(ort_ms(a, q, ind, t, tmp))
-                    best["ri8o"].append(ort_ms(a, q_ort, ind, t, tmp))
+                    best["ri8"].append(ort_ms(a, q, ind, t, tmp, True))
+                    best["ri8o"].append(ort_ms(a, q_ort, ind, t, tmp, True))
                 r = {k: min(v) for k, v in best.items()}
                 r.update(model=name, threads=t, used=used, ort8=min(r["ri8"], r["ri8o"]))
                 rows.append(r)

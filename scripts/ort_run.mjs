@@ -1,7 +1,11 @@
 // Runs a model with ONNX Runtime (npm onnxruntime-node) on .npy inputs and writes .npy outputs.
 // Usage: node ort_run.mjs MODEL IN_DIR OUT_DIR [--level disabled|basic|extended|all] [--save-optimized PATH]
-//                         [--threads N] [--bench WARMUP,ITERS]
+//                         [--threads N] [--bench WARMUP,ITERS] [--config KEY=VALUE]...
 // --bench times WARMUP untimed and ITERS timed runs and adds latency (ms) and peak RSS to the JSON line.
+// --config sets a session config entry. session.x64quantprecision is 1 unless given: on x86 CPUs without VNNI, ONNX
+// Runtime's default U8S8 int8 kernels add two u8 x s8 products in 16 bits, which saturate (outputs off by whole
+// classes on full-range weights); with 1 it runs them exactly (U8U8, slower). It changes nothing on other CPUs.
+// `--config session.x64quantprecision=0` times the default, saturating kernels.
 // IN_DIR holds NAME.npy per model input (file names are the input names, '/' replaced by '_').
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,14 +58,34 @@ function writeNpy(file, tensor) {
 
 const [model, inDir, outDir, ...rest] = process.argv.slice(2);
 const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 };
+opts.extra = { session: { x64quantprecision: '1' } };
 let bench = null;
 for (let i = 0; i < rest.length; i += 2) {
   if (rest[i] === '--level') opts.graphOptimizationLevel = rest[i + 1];
   if (rest[i] === '--save-optimized') opts.optimizedModelFilePath = rest[i + 1];
   if (rest[i] === '--threads') opts.intraOpNumThreads = Number(rest[i + 1]);
   if (rest[i] === '--bench') bench = rest[i + 1].split(',').map(Number);
+  if (rest[i] === '--config') {
+    const [key, ...value] = rest[i + 1].split('=');
+    // onnxruntime-node flattens `extra`'s nested keys into "a.b" config entries.
+    let node = opts.extra;
+    const parts = key.split('.');
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {});
+    node[parts.at(-1)] = value.join('=');
+  }
 }
-const session = await ort.InferenceSession.create(model, opts);
+// ONNX Runtime 1.30 refuses some QOperator files under x64quantprecision=1 (QGemm with int8 activations: its
+// S8->U8 rewrite leaves an input its int8-only kernel does not take); those run with its default kernels.
+const exactGiven = rest.some((r, i) => rest[i - 1] === '--config' && r.startsWith('session.x64quantprecision='));
+let session;
+let exactInt8 = opts.extra.session.x64quantprecision;
+try {
+  session = await ort.InferenceSession.create(model, opts);
+} catch (e) {
+  if (exactGiven || exactInt8 !== '1') throw e;
+  opts.extra.session.x64quantprecision = exactInt8 = '0';
+  session = await ort.InferenceSession.create(model, opts);
+}
 const feeds = {};
 for (const name of session.inputNames) {
   const file = path.join(inDir, name.replace(/[/\\:]/g, '_') + '.npy');
@@ -87,7 +111,7 @@ const written = [];
 for (const name of session.outputNames) {
   if (writeNpy(path.join(outDir, name.replace(/[/\\:]/g, '_') + '.npy'), results[name])) written.push(name);
 }
-const report = { outputs: written };
+const report = { outputs: written, x64quantprecision: exactInt8 };
 if (latency) {
   report.latency_ms = latency;
   report.iterations = bench[1];

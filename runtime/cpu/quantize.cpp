@@ -7,6 +7,7 @@
 #include "lib/quant_scale_check.h"
 #include "runtime/cpu/dispatch.h"
 #include "runtime/cpu/linalg.h"
+#include "runtime/quant_loops.h"
 
 namespace ortool::rt::cpu {
 namespace {
@@ -71,6 +72,39 @@ void store_q(Tensor& y, int64_t i, double v) {
   }
 }
 
+// float <-> 8-bit per tensor or per axis (no blocks, float scale), the form every quantized model uses: each run
+// of elements sharing one scale as one vectorizable loop (quant_loops.h, the same arithmetic as the general
+// loops below, which read every element through get_double and took 20 ns per element).
+template <typename Runs>
+void for_each_run(const Tensor& x, const QuantParamLayout& l, Runs&& run) {
+  if (l.per_tensor) return run(int64_t{0}, x.numel(), int64_t{0});
+  for (int64_t o = 0; o < l.outer; ++o)
+    for (int64_t a = 0; a < l.axis_dim; ++a) {
+      const int64_t b = (o * l.axis_dim + a) * l.inner;
+      run(b, b + l.inner, a);
+    }
+}
+
+bool plain_8bit(const Tensor& q, const Tensor& scale, const QuantParamLayout& l) {
+  return (q.dtype() == DType::UInt8 || q.dtype() == DType::Int8) && scale.dtype() == DType::Float && l.block == 0;
+}
+
+template <typename Q>
+void quantize_runs(const Tensor& x, const Tensor& scale, const Tensor* zp, const QuantParamLayout& l, Tensor& y) {
+  for_each_run(x, l, [&](int64_t b, int64_t e, int64_t p) {
+    quantize_loop(x.data<float>(), y.mutable_data<Q>(), b, e, scale.data<float>()[p],
+                  zp ? static_cast<int32_t>(zp->data<Q>()[p]) : 0);
+  });
+}
+
+template <typename Q>
+void dequantize_runs(const Tensor& x, const Tensor& scale, const Tensor* zp, const QuantParamLayout& l, Tensor& y) {
+  for_each_run(x, l, [&](int64_t b, int64_t e, int64_t p) {
+    dequantize_loop(x.data<Q>(), y.mutable_data<float>(), b, e, scale.data<float>()[p],
+                    zp ? static_cast<int32_t>(zp->data<Q>()[p]) : 0);
+  });
+}
+
 class QuantizeKernel final : public Kernel {
  public:
   explicit QuantizeKernel(const KernelInit& init) : opset_(init.opset) {
@@ -112,6 +146,11 @@ class QuantizeKernel final : public Kernel {
         const float v = static_cast<float>(x->get_double(i)) / static_cast<float>(scale->get_double(p)) + z;
         yd[i] = float_to_float8(v, out, saturate_);
       }
+      return Status::ok();
+    }
+    if (x->dtype() == DType::Float && plain_8bit(*y, *scale, *layout)) {
+      if (out == DType::UInt8) quantize_runs<uint8_t>(*x, *scale, zp, *layout, *y);
+      else quantize_runs<int8_t>(*x, *scale, zp, *layout, *y);
       return Status::ok();
     }
     const bool in_double = x->dtype() == DType::Double;
@@ -162,6 +201,11 @@ class DequantizeKernel final : public Kernel {
       return unsupported("{}: element type {} is not supported", node.describe(), dtype_name(xt));
     TRY(check_quant_scale(node, 1, *scale));
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, scale->dtype(), x->dims()));
+    if (plain_8bit(*x, *scale, *layout)) {
+      if (xt == DType::UInt8) dequantize_runs<uint8_t>(*x, *scale, zp, *layout, *y);
+      else dequantize_runs<int8_t>(*x, *scale, zp, *layout, *y);
+      return Status::ok();
+    }
     bool ok = dispatch_float(scale->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* yd = y->mutable_data<T>();

@@ -209,11 +209,12 @@ std::optional<DnnlClaim> claim_matmul_integer(const GraphView& view, const ir::N
 std::optional<DnnlClaim> claim_conv_integer(const GraphView& view, const ir::Node& node, int threads);
 // Whether oneDNN's int8 kernels give exact results on this CPU (VNNI); see dnnl_int8.cpp.
 bool int8_exact_on_this_cpu();
-// Whether oneDNN's int8 primitives are exact with this constant int8 weight on this CPU: always with VNNI;
-// without it (u8 x s8 products summed in pairs into saturating 16 bits by vpmaddubsw) when every weight
-// lies in [-64, 64], as `quantize --reduce-range` (ONNX Runtime's reduce_range) writes them: two products
-// then stay within 255 * 64 * 2 = 32640.
-bool int8_exact_for_weights(const Tensor& w);
+// Whether oneDNN's int8 primitives are exact with this constant int8 weight and activation type on this CPU:
+// always with VNNI; without it (u8 x s8 products summed in pairs into saturating 16 bits by vpmaddubsw) when
+// the activation is uint8 and every weight lies in [-64, 64], as `quantize --reduce-range` (ONNX Runtime's
+// reduce_range) writes them: two products then stay within 255 * 64 * 2 = 32640. An int8 activation is not
+// exact there even so: oneDNN then halves the weights (and doubles the output scale), which rounds odd ones.
+bool int8_exact_for(const Tensor& w, DType activation);
 // "DQ, DQ -> Add -> Q" (static shapes, or one element on the second side), in QLinearAdd's arithmetic.
 std::optional<DnnlClaim> claim_add_group(const GraphView& view, const ir::Node& add);
 

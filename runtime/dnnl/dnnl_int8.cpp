@@ -662,25 +662,34 @@ bool int8_exact_on_this_cpu() {
   return exact;
 }
 
-bool int8_exact_for_weights(const Tensor& w) {
+bool int8_exact_for(const Tensor& w, DType activation) {
   if (int8_exact_on_this_cpu()) return true;
-  if (w.dtype() != DType::Int8) return false;
+  if (w.dtype() != DType::Int8 || activation != DType::UInt8) return false;
   const int8_t* d = w.data<int8_t>();
   return std::all_of(d, d + w.numel(), [](int8_t v) { return v >= -64 && v <= 64; });
 }
 
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
   std::vector<std::shared_ptr<Int8Spec>> specs;
+  // Groups oneDNN cannot run exactly here (no VNNI, or a geometry it lacks): left whole, so that a later
+  // provider (xnnpack) can run them as int8; dnnl's own float and Q/DQ claims would split them.
+  std::vector<const ir::Node*> declined;
   for (size_t i = 0; i < view.order().size(); ++i) {
     const ir::Node* n = view.order()[i];
     if (view.taken()[i] || !qdq::int8_rule(*n)) continue;
     std::optional<qdq::Int8Group> g = qdq::match_int8_group(view, *n);
-    if (!g || !g->w || !int8_exact_for_weights(*g->w)) continue;
-    if (auto s = supported(std::move(*g))) specs.push_back(std::move(*s));
+    if (!g || !g->w) continue;
+    const std::vector<const ir::Node*> nodes = g->nodes;
+    std::optional<std::shared_ptr<Int8Spec>> s;
+    if (int8_exact_for(*g->w, g->x.type)) s = supported(std::move(*g));
+    if (s) specs.push_back(std::move(*s));
+    else declined.insert(declined.end(), nodes.begin(), nodes.end());
   }
   std::vector<DnnlClaim> out;
   for (const auto& s : specs)
     for (const ir::Node* m : s->g.nodes) view.take(static_cast<size_t>(view.index_of(m)));
+  for (const ir::Node* m : declined)
+    if (!view.is_taken(m)) view.take(static_cast<size_t>(view.index_of(m)));
   std::vector<Int8OpClaim> ops = claim_int8_ops(view);
   // Shared activation DequantizeLinears: carried when every reader takes 8-bit data there (a group's
   // activation, an int8 op's input). (In graph order, so claims come out the same on every run.)

@@ -97,7 +97,7 @@ std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir:
     return std::nullopt;
   IntegerOperands o;
   o.w = fixed_tensor(view, node.input(1));
-  if (!o.w || o.w->dtype() != DType::Int8 || o.w->rank() != rank || !int8_exact_for_weights(*o.w)) return std::nullopt;
+  if (!o.w || o.w->dtype() != DType::Int8 || o.w->rank() != rank) return std::nullopt;
   if (node.num_inputs() > 3 && node.input(3)) {  // the weight's zero point: zeros only
     TensorPtr wz = fixed_tensor(view, node.input(3));
     if (!wz) return std::nullopt;
@@ -107,6 +107,7 @@ std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir:
   const ir::Value* x = node.input(0);
   if (!x->type.is_tensor() || (x->type.elem != DType::UInt8 && x->type.elem != DType::Int8)) return std::nullopt;
   o.x_type = x->type.elem;
+  if (!int8_exact_for(*o.w, o.x_type)) return std::nullopt;
   return o;
 }
 

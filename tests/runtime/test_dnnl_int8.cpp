@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "runtime/dnnl/dnnl_common.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_group.h"
 #include "runtime/session.h"
@@ -27,15 +28,21 @@ using namespace ortool::int8_test;
 
 namespace {
 
+// Without VNNI oneDNN's int8 groups are exact, and claimed, with uint8 activations and 7-bit weights only.
+CaseLimits dnnl_limits() { return rt::dnnl_ep::int8_exact_on_this_cpu() ? CaseLimits{} : CaseLimits{64, true}; }
+
 TEST_CASE("dnnl int8 Conv groups (QDQ and QLinearConv) match the cpu reference within one step") {
+  const ScopedCaseLimits limits(dnnl_limits());
   int8_test::conv_cases("dnnl", 20261205, 60);
 }
 
 TEST_CASE("dnnl int8 Gemm and MatMul groups (QDQ and QLinearMatMul) match the cpu reference within one step") {
+  const ScopedCaseLimits limits(dnnl_limits());
   int8_test::matmul_cases("dnnl", 77, 40);
 }
 
 TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8; chained groups stay int8") {
+  const ScopedCaseLimits limits(dnnl_limits());
   std::mt19937 rng(5);
   const int64_t c = 8;
   auto m = shared_dq_model(rng, c, false);
@@ -48,6 +55,7 @@ TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8;
 }
 
 TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its groups quantize its output back") {
+  const ScopedCaseLimits limits(dnnl_limits());
   std::mt19937 rng(6);
   const int64_t c = 4;
   ir::Value* x = nullptr;
@@ -67,6 +75,7 @@ TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its 
 }
 
 TEST_CASE("dnnl int8: a residual block (groups, Q/DQ, a float Add between) keeps NHWC and matches cpu") {
+  const ScopedCaseLimits limits(dnnl_limits());
   // residual_block: its Add between DQ and Q, and conv c after.
   residual_block_runs("dnnl", 9, [](const Ran& got) {
     for (const auto& t : got.timings) CHECK_MESSAGE(t.provider == "dnnl", t.node->describe());
@@ -76,6 +85,41 @@ TEST_CASE("dnnl int8: a residual block (groups, Q/DQ, a float Add between) keeps
 TEST_CASE("dnnl QuantizeLinear and DequantizeLinear equal the cpu kernels, ties, NaN and saturation included") {
   qdq_equal_cases("dnnl");
 }
+
+#ifdef ORTOOL_HAVE_XNNPACK
+TEST_CASE("default providers: xnnpack,cpu for int8 groups oneDNN cannot run exactly on this CPU, else dnnl,cpu") {
+  const bool vnni = rt::dnnl_ep::int8_exact_on_this_cpu();
+  std::mt19937 rng(8);
+  for (int limit : {127, 64}) {
+    INFO("weights within " << limit);
+    const ScopedCaseLimits limits(CaseLimits{limit, true});
+    ir::Value* x = nullptr;
+    auto m = q8_model(x, 4);
+    m->graph->add_output(qdq_conv(*m->graph, x, "b", 4, rng));
+    const std::vector<std::string> want =
+        vnni || limit == 64 ? rt::default_providers() : std::vector<std::string>{"xnnpack", "cpu"};
+    CHECK(rt::default_providers_for(*m) == want);
+    // The session resolves them, and runs the group as int8 on the first of them.
+    rt::SessionOptions so;
+    so.auto_providers = true;
+    auto s = rt::Session::create(*m, so);
+    REQUIRE(s.is_ok());
+    CHECK((*s)->providers() == want);
+    const Ran got = run(*m, want, {{"x", RValue(random_q8(DType::UInt8, {1, 4, 5, 5}, rng))}});
+    bool grouped = false;  // DQs, Conv and Q as one int8 step of the first provider
+    for (const auto& t : got.timings) grouped = grouped || (t.provider == want.front() && t.fused_nodes == 4);
+    CHECK(grouped);
+  }
+  // A float model keeps the build's defaults.
+  auto f = std::make_unique<ir::Model>();
+  f->set_opset("", 13);
+  ir::Value* in = f->graph->add_value("in");
+  in->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(4)});
+  f->graph->add_input(in);
+  f->graph->add_output(f->graph->add_node("Relu", "", {in}, {"r"}, "relu")->output(0));
+  CHECK(rt::default_providers_for(*f) == rt::default_providers());
+}
+#endif
 
 }  // namespace
 
@@ -110,8 +154,13 @@ TEST_CASE("dnnl int8: the output zero point is added after rounding (a tie that 
   xv.mutable_data<uint8_t>()[1] = 215;
   const std::map<std::string, RValue> feeds{{"x", RValue(xv)}};
   const Ran got = run(*m, {"dnnl", "cpu"}, feeds);
-  REQUIRE(got.timings.size() == 1);
-  CHECK(got.timings[0].provider == "dnnl");
+  // The weight 127 needs VNNI: without it the group stays on the cpu kernels (int8_exact_for).
+  if (rt::dnnl_ep::int8_exact_on_this_cpu()) {
+    REQUIRE(got.timings.size() == 1);
+    CHECK(got.timings[0].provider == "dnnl");
+  } else {
+    CHECK(ran_by(got.timings, "conv").first == "cpu");
+  }
   CHECK(got.outputs[0].tensor.data<uint8_t>()[0] == 131);
   CHECK(run(*m, {"cpu"}, feeds).outputs[0].tensor.data<uint8_t>()[0] == 131);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "runtime/dnnl/dnnl_common.h"
 #include "runtime/session.h"
 #include "tests/runtime/provider_test_util.h"
 
@@ -379,6 +380,7 @@ std::pair<ir::Value*, ir::Value*> weight_and_bias(Builder& b, std::vector<int64_
 TEST_CASE("dnnl int8 ConvTranspose groups are within one step of the cpu reference (pads, output_padding, auto_pad, "
           "output_shape, groups, layouts)") {
   std::mt19937 rng(47);
+  const bool vnni = rt::dnnl_ep::int8_exact_on_this_cpu();
   int64_t off = 0, total = 0, inside = 0;
   for (int iter = 0; iter < 48; ++iter) {
     Builder b(rng);
@@ -449,16 +451,21 @@ TEST_CASE("dnnl int8 ConvTranspose groups are within one step of the cpu referen
       y = b.g.add_node("Clip", "", {y, initializer(b.g, "lo", scalar_f(-0.5f)), initializer(b.g, "hi", scalar_f(2.0f))}, {"clip"},
                        "clip")->output(0);
     b.output(b.q(y, qy, od), qy, od, pick(rng, 0, 1) == 1);
+    total += n * m * oh * ow;
+    if (!vnni) {  // oneDNN's int8 deconvolution is not exact without VNNI: the group stays on the cpu kernels
+      const Ran got = run(*b.m, {"dnnl", "cpu"}, b.feeds);
+      CHECK(ran_by(got.timings, "ct").first == "cpu");
+      continue;
+    }
     off += check(b, fmt::format("case {}: x {} s{} z{} y {} s{} z{} n{} g{} cg{} mg{} {}x{} k{}x{} s{},{} d{} pads {},{},{},{} "
                                 "opad {},{} auto_pad {} output_shape {} per_channel {} bias {} act {} region {}",
                                 iter, dtype_name(qx.t), qx.s, qx.z, dtype_name(qy.t), qy.s, qy.z, n, group, cg, mg, h, w, kh, kw,
                                 sh, sw, dh, pads[0], pads[1], pads[2], pads[3], opad[0], opad[1], auto_pad, out_shape.size(),
                                 per_channel, bias, act, region),
                  1, iter % 2 + 1, &inside);
-    total += n * m * oh * ow;
   }
   CHECK(off <= std::max<int64_t>(2, total / 50));  // rounding of the reference's float sums only
-  CHECK(inside > total / 3);                        // not a test of saturation alone
+  if (vnni) CHECK(inside > total / 3);              // not a test of saturation alone
 }
 
 TEST_CASE("dnnl int8 AveragePool between DQ and Q equals the cpu reference (count_include_pad, pads, strides, "
