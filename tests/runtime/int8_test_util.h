@@ -280,7 +280,8 @@ inline void matmul_cases(const std::string& provider, uint32_t seed, int iters) 
     const bool gemm = !q.qoperator && pick(rng, 0, 1) == 0;
     const bool trans_b = gemm && pick(rng, 0, 1) == 0;
     const int64_t k = pick(rng, 1, 70), n = pick(rng, 1, 40);
-    std::vector<int64_t> xd{pick(rng, 1, 9), k};
+    // Rows: a few (a classifier, dnnl's 1x1 convolution path) or, every fourth case, more (its matmul).
+    std::vector<int64_t> xd{iter % 4 == 3 ? pick(rng, 33, 80) : pick(rng, 1, 9), k};
     if (!gemm && pick(rng, 0, 1) == 0) xd.insert(xd.begin(), pick(rng, 1, 3));  // [B, S, K]
     if (!gemm) q.bias = false;
     const float ys = q.xs * 0.01f * std::sqrt(static_cast<float>(k)) * 40.0f * pickf(rng, 0.5f, 2.0f);
