@@ -36,6 +36,9 @@ namespace ortool::rt::xnn_ep {
 
 namespace {
 
+// Multiply-adds below which a step runs on the calling thread: about 10 us of XNNPACK's 16-bit int8 GEMMs.
+constexpr double kParallelMacs = 1 << 19;
+
 namespace cf = cpu::conv_family;
 using Pads = std::array<int64_t, 4>;  // top, left, bottom, right
 
@@ -236,7 +239,12 @@ class XnnInt8Kernel final : public Kernel {
                                                                             : KernelContext::Fill::Uninitialized));
     if (empty) return Status::ok();
     ASSIGN_OR_RETURN(xnn_operator_t op, op_for(win ? &*win : nullptr));
-    pthreadpool_t tp = pool_.get();
+    // Small steps (a classifier at batch 1) on the calling thread: waking the pool's worker, which the
+    // cpu provider's pool may have just left, cost shufflenet_v2's 1024 x 1000 classifier 2-4 ms at two
+    // threads against 0.11 ms on one.
+    const double macs = static_cast<double>(numel_of(yd)) * static_cast<double>(g.w->numel()) /
+                        static_cast<double>(s.conv ? s.cout_g * s.group : s.n);
+    pthreadpool_t tp = macs < kParallelMacs ? nullptr : pool_.get();
     // Conv: NHWC images; Gemm/MatMul: rows as they lie (one "pixel" per row).
     const size_t n = s.conv ? static_cast<size_t>(xd[0]) : 1;
     const size_t cin = s.conv ? static_cast<size_t>(xd[1]) : static_cast<size_t>(s.k);
