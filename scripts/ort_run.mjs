@@ -2,9 +2,9 @@
 // Usage: node ort_run.mjs MODEL IN_DIR OUT_DIR [--level disabled|basic|extended|all] [--save-optimized PATH]
 //                         [--threads N] [--bench WARMUP,ITERS] [--config KEY=VALUE]...
 // --bench times WARMUP untimed and ITERS timed runs and adds latency (ms) and peak RSS to the JSON line.
-// --config sets a session config entry. session.x64quantprecision is 1 unless given: on x86 CPUs without VNNI, ONNX
-// Runtime's default U8S8 int8 kernels add two u8 x s8 products in 16 bits, which saturate (outputs off by whole
-// classes on full-range weights); with 1 it runs them exactly (U8U8, slower). It changes nothing on other CPUs.
+// --config sets a session config entry. session.x64quantprecision is 1 unless given on x86 CPUs without VNNI: there
+// ONNX Runtime's default U8S8 int8 kernels add two u8 x s8 products in 16 bits, which saturate (outputs off by
+// whole classes on full-range weights); with 1 it runs them exactly (U8U8, slower).
 // `--config session.x64quantprecision=0` times the default, saturating kernels.
 // IN_DIR holds NAME.npy per model input (file names are the input names, '/' replaced by '_').
 import fs from 'node:fs';
@@ -58,7 +58,11 @@ function writeNpy(file, tensor) {
 
 const [model, inDir, outDir, ...rest] = process.argv.slice(2);
 const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 };
-opts.extra = { session: { x64quantprecision: '1' } };
+// Exact int8 only where the default kernels saturate: the option also rewrites int8 QDQ files (see below), so
+// on CPUs with VNNI, where the default kernels are exact, ONNX Runtime runs as its users run it.
+const cpuFlags = fs.existsSync('/proc/cpuinfo') ? (/^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'latin1')) ?? [])[1] ?? '' : '';
+const vnni = process.arch !== 'x64' || /\b(avx512_vnni|avx_vnni)\b/.test(cpuFlags);
+opts.extra = { session: { x64quantprecision: vnni ? '0' : '1' } };
 let bench = null;
 for (let i = 0; i < rest.length; i += 2) {
   if (rest[i] === '--level') opts.graphOptimizationLevel = rest[i + 1];
