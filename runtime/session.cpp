@@ -240,6 +240,12 @@ class SessionImpl final : public Session {
       : model_(model), opts_(std::move(opts)), pool_(opts_.threads), buffers_(BufferPool::create()),
         providers_(std::move(providers)) {
     meter_.limit = opts_.max_memory_bytes;
+    // XNNPACK's pool workers spin between its operators; the cpu provider's kernels run between them on
+    // this session's pool, whose worker then waited for the scheduler to preempt a spinning one (2-thread
+    // medians in steps of the 4 ms tick). With xnnpack in the session the cpu kernels run on one thread.
+    if (opts_.threads > 1)
+      for (const auto& p : providers_)
+        if (p->name() == "xnnpack") cpu_on_one_thread_ = providers_.back().get();
   }
 
   // The plan for runs that leave initializer-backed inputs alone is made now; the one for runs that
@@ -436,7 +442,8 @@ class SessionImpl final : public Session {
         out.push_back(o >= 0 ? &frame.slots[static_cast<size_t>(o)] : nullptr);
         owned.push_back(o >= 0 ? &frame.owned_bytes[static_cast<size_t>(o)] : nullptr);
       }
-      Context ctx(*s.node, s.opset, std::move(in), std::move(out), s.wanted, std::move(owned), &meter_, &pool_, this,
+      ThreadPool* pool = cpu_on_one_thread_ && s.provider == cpu_on_one_thread_ ? &solo_ : &pool_;
+      Context ctx(*s.node, s.opset, std::move(in), std::move(out), s.wanted, std::move(owned), &meter_, pool, this,
                   &frame, buffers_.get(), &s.dying_inputs);
       const auto t0 = opts_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       Status st = s.kernel->run(ctx);
@@ -689,6 +696,8 @@ class SessionImpl final : public Session {
   std::shared_ptr<BufferPool> buffers_;
   MemoryMeter meter_;
   std::vector<std::unique_ptr<Provider>> providers_;  // priority order; cpu last
+  ThreadPool solo_{1};
+  const Provider* cpu_on_one_thread_ = nullptr;  // the cpu provider, when its steps run on solo_
   std::unordered_map<const ir::Node*, NodeTiming> timings_;
   std::vector<const ir::Node*> timing_order_;
   bool overridable_ = false;  // the main graph has initializer-backed inputs
