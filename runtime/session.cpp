@@ -243,9 +243,12 @@ class SessionImpl final : public Session {
     // XNNPACK's pool workers spin between its operators; the cpu provider's kernels run between them on
     // this session's pool, whose worker then waited for the scheduler to preempt a spinning one (2-thread
     // medians in steps of the 4 ms tick). With xnnpack in the session the cpu kernels run on one thread.
-    if (opts_.threads > 1)
+    const auto named = [&](const char* name) -> const Provider* {
       for (const auto& p : providers_)
-        if (p->name() == "xnnpack") cpu_on_one_thread_ = providers_.back().get();
+        if (p->name() == name) return p.get();
+      return nullptr;
+    };
+    if (opts_.threads > 1 && named("xnnpack")) cpu_on_one_thread_ = named("cpu");
   }
 
   // The plan for runs that leave initializer-backed inputs alone is made now; the one for runs that
@@ -695,7 +698,7 @@ class SessionImpl final : public Session {
   ThreadPool pool_;
   std::shared_ptr<BufferPool> buffers_;
   MemoryMeter meter_;
-  std::vector<std::unique_ptr<Provider>> providers_;  // priority order; cpu last
+  std::vector<std::unique_ptr<Provider>> providers_;  // priority order; cpu appended when not listed
   ThreadPool solo_{1};
   const Provider* cpu_on_one_thread_ = nullptr;  // the cpu provider, when its steps run on solo_
   std::unordered_map<const ir::Node*, NodeTiming> timings_;

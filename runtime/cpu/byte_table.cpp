@@ -71,14 +71,6 @@ bool has_vbmi() {
 
 }  // namespace
 
-bool lookup_bytes_vectorized() {
-#ifdef ORTOOL_BYTE_TABLE_VBMI
-  return has_vbmi() || has_avx2();
-#else
-  return false;
-#endif
-}
-
 std::vector<ByteLookupPath> lookup_bytes_paths() {
   std::vector<ByteLookupPath> paths{{"scalar", lookup_scalar}};
 #ifdef ORTOOL_BYTE_TABLE_VBMI

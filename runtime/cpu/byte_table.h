@@ -10,9 +10,6 @@ namespace ortool::rt::cpu {
 // out[i] = table[in[i]] for i in [0, n). `table` has 256 entries; in and out may be the same buffer.
 void lookup_bytes(const uint8_t* in, uint8_t* out, int64_t n, const uint8_t* table);
 
-// Whether lookup_bytes runs a vector path on this CPU (reported by tests and benchmarks).
-bool lookup_bytes_vectorized();
-
 // Every implementation this CPU can run, best last ("scalar", then "avx2", "vbmi"): the tests check each.
 struct ByteLookupPath {
   const char* name;

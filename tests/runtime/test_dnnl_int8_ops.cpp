@@ -248,40 +248,62 @@ int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t dl, int64_t p0, int64
   return o;
 }
 
-// A 2-D pool's window attributes.
-void set_window(ir::Node& n, int64_t kh, int64_t kw, const std::vector<int64_t>& strides, const std::vector<int64_t>& dil,
-                const std::vector<int64_t>& pads, bool ceil) {
-  n.set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
-  n.set_attr(ir::Attribute::make_ints("strides", strides));
-  n.set_attr(ir::Attribute::make_ints("dilations", dil));
-  n.set_attr(ir::Attribute::make_ints("pads", pads));
-  n.set_attr(ir::Attribute::make_int("ceil_mode", ceil));
-}
+// A random 2-D pool window over input dims d (rows and columns set here, `min_hw` to 12): a kernel up to
+// `max_kh` x 3, strides up to `max_sh` x 2, a row dilation of 2 one time in four, pads below the kernel.
+struct PoolWindow {
+  int64_t kh = 1, kw = 1;
+  std::vector<int64_t> strides, dil, pads;
+  bool ceil = false;
+
+  static PoolWindow random(std::mt19937& rng, std::vector<int64_t>& d, int64_t min_hw, int64_t max_kh, int64_t max_sh) {
+    PoolWindow w;
+    d[2] = pick(rng, min_hw, 12);
+    d[3] = pick(rng, min_hw, 12);
+    w.kh = pick(rng, 1, max_kh);
+    w.kw = pick(rng, 1, 3);
+    w.strides = {pick(rng, 1, max_sh), pick(rng, 1, 2)};
+    w.dil = {pick(rng, 0, 3) == 0 ? 2 : 1, 1};
+    w.pads = {pick(rng, 0, w.kh - 1), pick(rng, 0, w.kw - 1), pick(rng, 0, w.kh - 1), pick(rng, 0, w.kw - 1)};
+    w.ceil = pick(rng, 0, 1) == 1;
+    return w;
+  }
+  // Whether the (dilated) kernel fits the padded input.
+  bool fits(const std::vector<int64_t>& d) const {
+    return (kh - 1) * dil[0] + 1 <= d[2] + pads[0] + pads[2] && kw <= d[3] + pads[1] + pads[3];
+  }
+  void apply(ir::Node& n) const {
+    n.set_attr(ir::Attribute::make_ints("kernel_shape", {kh, kw}));
+    n.set_attr(ir::Attribute::make_ints("strides", strides));
+    n.set_attr(ir::Attribute::make_ints("dilations", dil));
+    n.set_attr(ir::Attribute::make_ints("pads", pads));
+    n.set_attr(ir::Attribute::make_int("ceil_mode", ceil));
+  }
+  std::vector<int64_t> out_dims(const std::vector<int64_t>& d) const {
+    return {d[0], d[1], pool_out(d[2], kh, strides[0], dil[0], pads[0], pads[2], ceil),
+            pool_out(d[3], kw, strides[1], dil[1], pads[1], pads[3], ceil)};
+  }
+  std::string describe() const {
+    return fmt::format("k{}x{} s{},{} d{} p{},{},{},{} ceil {}", kh, kw, strides[0], strides[1], dil[0], pads[0], pads[1],
+                       pads[2], pads[3], ceil);
+  }
+};
 
 TEST_CASE("dnnl int8 MaxPool between DQ and Q equals the cpu reference (pads, strides, dilations, ceil_mode)") {
   std::mt19937 rng(44);
   for (int iter = 0; iter < 30; ++iter) {
     Builder b(rng);
     auto d = random_dims(rng);
-    d[2] = pick(rng, 3, 12);
-    d[3] = pick(rng, 3, 12);
-    const int64_t kh = pick(rng, 1, 3), kw = pick(rng, 1, 3);
-    const std::vector<int64_t> strides{pick(rng, 1, 2), pick(rng, 1, 2)};
-    const std::vector<int64_t> dil{pick(rng, 0, 3) == 0 ? 2 : 1, 1};
-    const std::vector<int64_t> pads{pick(rng, 0, kh - 1), pick(rng, 0, kw - 1), pick(rng, 0, kh - 1), pick(rng, 0, kw - 1)};
-    const bool ceil = pick(rng, 0, 1) == 1;
+    const PoolWindow win = PoolWindow::random(rng, d, 3, 3, 2);
     const Q8 qx = Q8::random(rng), qy = pick(rng, 0, 1) ? qx : Q8::random(rng);
     const bool region = iter % 2 == 1;
     ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
     if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
     ir::Node* n = b.g.add_node("MaxPool", "", {b.dq(x, qx)}, {"mp"}, "mp");
-    set_window(*n, kh, kw, strides, dil, pads, ceil);
-    const std::vector<int64_t> od{d[0], d[1], pool_out(d[2], kh, strides[0], dil[0], pads[0], pads[2], ceil),
-                                  pool_out(d[3], kw, strides[1], dil[1], pads[1], pads[3], ceil)};
+    win.apply(*n);
+    const std::vector<int64_t> od = win.out_dims(d);
     b.output(b.q(n->output(0), qy, od), qy, od, iter % 4 >= 2);
-    check(b, fmt::format("case {}: region {} dims {},{},{},{} k{}x{} s{},{} d{} p{},{},{},{} ceil {} same params {}", iter,
-                         region, d[0], d[1], d[2], d[3], kh, kw, strides[0], strides[1], dil[0], pads[0], pads[1], pads[2],
-                         pads[3], ceil, qx.s == qy.s && qx.z == qy.z && qx.t == qy.t),
+    check(b, fmt::format("case {}: region {} dims {},{},{},{} {} same params {}", iter, region, d[0], d[1], d[2], d[3],
+                         win.describe(), qx.s == qy.s && qx.z == qy.z && qx.t == qy.t),
           0, iter % 2 + 1);
   }
 }
@@ -476,14 +498,9 @@ TEST_CASE("dnnl int8 AveragePool between DQ and Q equals the cpu reference (coun
     Builder b(rng);
     b.m->set_opset("", 19);  // AveragePool's dilations
     auto d = random_dims(rng);
-    d[2] = pick(rng, 2, 12);
-    d[3] = pick(rng, 2, 12);
-    const int64_t kh = pick(rng, 1, 4), kw = pick(rng, 1, 3);
-    const std::vector<int64_t> strides{pick(rng, 1, 3), pick(rng, 1, 2)};
-    const std::vector<int64_t> dil{pick(rng, 0, 3) == 0 ? 2 : 1, 1};
-    const std::vector<int64_t> pads{pick(rng, 0, kh - 1), pick(rng, 0, kw - 1), pick(rng, 0, kh - 1), pick(rng, 0, kw - 1)};
-    const bool ceil = pick(rng, 0, 1) == 1, include_pad = pick(rng, 0, 1) == 1;
-    if ((kh - 1) * dil[0] + 1 > d[2] + pads[0] + pads[2] || kw > d[3] + pads[1] + pads[3]) continue;
+    const PoolWindow win = PoolWindow::random(rng, d, 2, 4, 3);
+    const bool include_pad = pick(rng, 0, 1) == 1;
+    if (!win.fits(d)) continue;
     const Q8 qx = Q8::random(rng);
     // The output scale about the input's (averages stay in range), the same parameters at times.
     const Q8 qy = pick(rng, 0, 2) == 0 ? qx : Q8{Q8::random(rng).t, qx.s * pickf(rng, 0.5f, 1.5f), 0};
@@ -493,14 +510,12 @@ TEST_CASE("dnnl int8 AveragePool between DQ and Q equals the cpu reference (coun
     ir::Value* x = b.input(region ? Q8::random(rng) : qx, d);
     if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, qx, d);
     ir::Node* n = b.g.add_node("AveragePool", "", {b.dq(x, qx)}, {"ap"}, "ap");
-    set_window(*n, kh, kw, strides, dil, pads, ceil);
+    win.apply(*n);
     n->set_attr(ir::Attribute::make_int("count_include_pad", include_pad));
-    const std::vector<int64_t> od{d[0], d[1], pool_out(d[2], kh, strides[0], dil[0], pads[0], pads[2], ceil),
-                                  pool_out(d[3], kw, strides[1], dil[1], pads[1], pads[3], ceil)};
+    const std::vector<int64_t> od = win.out_dims(d);
     b.output(b.q(n->output(0), qo, od), qo, od, iter % 4 >= 2);
-    check(b, fmt::format("case {}: region {} dims {},{},{},{} k{}x{} s{},{} d{} p{},{},{},{} ceil {} count_include_pad {}", iter,
-                         region, d[0], d[1], d[2], d[3], kh, kw, strides[0], strides[1], dil[0], pads[0], pads[1], pads[2],
-                         pads[3], ceil, include_pad),
+    check(b, fmt::format("case {}: region {} dims {},{},{},{} {} count_include_pad {}", iter, region, d[0], d[1], d[2],
+                         d[3], win.describe(), include_pad),
           0, iter % 2 + 1, &inside);
     total += numel_of(od);
   }
