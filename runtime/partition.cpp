@@ -168,10 +168,10 @@ std::vector<std::string> default_providers_for(const ir::Model& model) {
   for (const ir::Node* n : view.order()) {
     if (!qdq::int8_rule(*n)) continue;
     const std::optional<qdq::Int8Group> g = qdq::match_int8_group(view, *n);
-    // XNNPACK's int8 kernels widen to 16 bits: exact, and several times the reference kernels' speed.
-    // dnnl listed too would cost more than it brings: its OpenMP team keeps the second core spinning
-    // between its steps, and XNNPACK's pool then ran no faster on two threads than on one.
-    if (g && g->w && !dnnl_ep::int8_exact_for(*g->w, g->x.type)) return {"xnnpack", "cpu"};
+    // XNNPACK's int8 kernels widen to 16 bits: exact. dnnl listed too would cost more than it brings: its
+    // OpenMP team keeps the second core spinning between its steps, and XNNPACK's pool then ran no faster on
+    // two threads than on one.
+    if (g && g->w && !dnnl_ep::int8_group_exact(*g)) return {"xnnpack", "cpu"};
   }
 #else
   (void)model;

@@ -112,12 +112,12 @@ struct ProviderOptions {
 // then runs on one thread: its pool and oneDNN's OpenMP team would fight over the cores.)
 std::vector<std::string> default_providers();
 // The providers for this model unless told otherwise: default_providers(), except on an x86 CPU without
-// VNNI for a model with int8 groups oneDNN cannot run exactly there (8-bit weights, or int8 activations:
-// see dnnl_ep::int8_exact_for): xnnpack,cpu where XNNPACK is built, which runs them exactly as int8;
-// dnnl would leave them to the reference kernels.
+// VNNI for a model with int8 groups the dnnl provider cannot run exactly there (int8 ConvTranspose: its
+// Conv/Gemm/MatMul groups run on oneDNN or on its widened kernels, see dnnl_ep::int8_group_exact):
+// xnnpack,cpu where XNNPACK is built, which runs them exactly as int8.
 std::vector<std::string> default_providers_for(const ir::Model& model);
-// Whether oneDNN is built in and this CPU lacks VNNI: dnnl then runs int8 groups only with uint8 activations
-// and 7-bit weights (quantize --reduce-range).
+// Whether oneDNN is built in and this CPU lacks VNNI: dnnl then runs int8 groups on oneDNN's own kernels only
+// with uint8 activations and 7-bit weights (quantize --reduce-range), the others on its widened kernels.
 bool dnnl_int8_needs_reduce_range();
 // Names accepted by make_provider in this build, in the order they are documented ("dnnl", "cpu").
 std::vector<std::string> available_providers();

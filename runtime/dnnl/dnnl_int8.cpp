@@ -6,7 +6,9 @@
 // dst = saturate(round(post_ops(oscale[m] * (sum (src - src_zp) * w + bias[m]))) + dst_zp), with
 // oscale = x_scale * w_scale[m] / y_scale and the bias in accumulator units (qdq::Int8Group::bias);
 // a fused Relu/Clip becomes a clip post-op in output units. The int8 weights are reordered once per
-// input shape (at session creation when the shape is static).
+// input shape (at session creation when the shape is static). Groups oneDNN cannot run exactly on this
+// CPU (no VNNI: 8-bit weights or int8 activations) run the same semantics on the widened kernels
+// (dnnl_int8_wide.cpp), so every Conv/Gemm/MatMul group is claimed on any x86 CPU.
 //
 // A DequantizeLinear of an activation read by several int8 groups (resnet's block input feeds two
 // convs) is claimed alone as a pass-through: its output value then holds the 8-bit tensor, which only
@@ -22,6 +24,7 @@
 #include "runtime/cpu/conv.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_deconv_geometry.h"
+#include "runtime/dnnl/dnnl_int8_spec.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_group.h"
@@ -36,28 +39,6 @@ using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
 dt dnnl_type(DType t) { return t == DType::Int8 ? dt::s8 : dt::u8; }
-
-struct Int8Spec {
-  qdq::Int8Group g;
-  std::string what;
-  cf::WindowAttrs attrs;  // Conv
-  int64_t group = 1;      // Conv, ConvTranspose
-  DeconvAttrs deconv;     // ConvTranspose
-  std::vector<float> oscale;
-  bool per_channel = false;
-  std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // (de)conv: NHWC activations (provider's choice)
-};
-
-std::shared_ptr<Int8Spec> make_spec(qdq::Int8Group g) {
-  auto s = std::make_shared<Int8Spec>();
-  s->g = std::move(g);
-  s->what = describe_nodes(s->g.nodes);
-  s->group = s->g.core->attr_int("group", 1);
-  for (float ws : s->g.w_scale) s->oscale.push_back(s->g.x.scale * ws / s->g.y.scale);
-  for (float o : s->oscale) s->per_channel = s->per_channel || o != s->oscale[0];
-  if (!s->per_channel) s->oscale.resize(1);
-  return s;
-}
 
 // Scales, zero points (run-time arguments) and the fused activation, as oneDNN 2.x attributes.
 // `repeat`: the output channels' scales repeated that many times along dst dim `channel_dim` (the
@@ -120,28 +101,13 @@ class Int8Kernel : public Kernel {
   Status run(KernelContext& ctx) override {
     const Int8Spec& s = *spec_;
     const Tensor* x = ctx.input_tensor(s.g.x_input);
-    // A shared DequantizeLinear that also feeds float ops (resnet's residual Add) runs on its own; the
-    // group then reads its float output and quantizes it back, exactly: round((q - z) * s / s) + z = q.
-    const bool requantize = x && s.g.x_dq_shared && x->dtype() == DType::Float;
-    if (!x || (x->dtype() != s.g.x.type && !requantize))
-      return invalid("{}: the activation is {}; its zero point says {}", s.what, x ? dtype_name(x->dtype()) : "absent",
-                     dtype_name(s.g.x.type));
+    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
     set_threads(p->team);
     const auto fill = p->empty ? KernelContext::Fill::Zero : KernelContext::Fill::Uninitialized;
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, p->dst_dims, fill));
     if (p->empty) return Status::ok();
-    const void* x8 = x->raw();
-    if (requantize) {
-      requantized_.resize(static_cast<size_t>(x->numel()));
-      if (s.g.x.type == DType::UInt8)
-        quantize_loop(x->data<float>(), requantized_.data(), 0, x->numel(), s.g.x.scale, s.g.x.zero_point);
-      else
-        quantize_loop(x->data<float>(), reinterpret_cast<int8_t*>(requantized_.data()), 0, x->numel(), s.g.x.scale,
-                      s.g.x.zero_point);
-      x8 = requantized_.data();
-    }
     return guarded(s.what, [&]() -> Status {
       dnnl::memory src = view_of(p->src_user, x8);
       dnnl::memory dst = view_of(p->dst_user, y->raw_mutable());
@@ -259,16 +225,9 @@ class Int8ConvKernel final : public Int8Kernel {
     return {s.group, w[0] / s.group, w[1], w[2], w[3]};
   }
 
-  static Result<cf::Window> window_for(const Int8Spec& s, const std::vector<int64_t>& x) {
-    if (x.size() != 4 || x[1] != s.g.w->dims()[1] * s.group)
-      return invalid("{}: input has shape {}; want [N, {}, H, W]", s.what, cf::dims_string(x), s.g.w->dims()[1] * s.group);
-    std::span<const int64_t> kernel(s.g.w->dims().data() + 2, 2), in(x.data() + 2, 2);
-    return cf::resolve_window(*s.g.core, s.attrs, in, kernel, cf::WindowKind::Conv);
-  }
-
  protected:
   Status shape(Prepared& p) const override {
-    ASSIGN_OR_RETURN(win_, window_for(*spec_, p.src_dims));
+    ASSIGN_OR_RETURN(win_, conv_window_for(*spec_, p.src_dims));
     p.dst_dims = {p.src_dims[0], spec_->g.w->dims()[0], win_.out[0], win_.out[1]};
     const double per_out = static_cast<double>(spec_->g.w->numel() / spec_->g.w->dims()[0]);
     // int8 runs ~4x the float rate: a quarter of the work per thread.
@@ -582,12 +541,23 @@ std::vector<int64_t> activation_dims(const qdq::Int8Group& g) {
   return d;
 }
 
+// Whether oneDNN's int8 primitives are exact for the group on this CPU (int8_exact_for), or its depthwise
+// kernels are: with a uint8 activation they widen to 32 bits (vpmovzxbd, vpmulld) on AVX2 too; with an int8
+// one they halve the weights as the others do (tested: 12 of 30 random int8-activation cases off by one step).
+bool onednn_exact(const qdq::Int8Group& g) {
+  if (int8_exact_for(*g.w, g.x.type)) return true;
+  const auto& w = g.w->dims();
+  return g.rule->op == qdq::Int8Op::Conv && g.x.type == DType::UInt8 && g.w->dtype() == DType::Int8 && w.size() == 4 &&
+         w[1] == 1 && g.core->attr_int("group", 1) == w[0];
+}
+
 // The backend's part of the claim rules: what oneDNN takes, checked by asking it when the input's
 // shape is static. Conv: 2-D, any stride/pad/dilation/group; ConvTranspose: 2-D, any stride/pad/dilation/
 // output_padding/output_shape/auto_pad, grouped with per-tensor weight scales (qdq_group's rule); Gemm/MatMul:
 // 2-D constant weights.
 std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
   auto s = make_spec(std::move(g));
+  s->wide = !onednn_exact(s->g);
   const std::vector<int64_t> xd = activation_dims(s->g);
   switch (s->g.rule->op) {
     case qdq::Int8Op::Conv: {
@@ -601,8 +571,9 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
       // A declared rank: at run time a 1-D or 3-D conv of a model without shapes would be an error here.
       if (qdq::declared_x_rank(s->g) != 4) return std::nullopt;
       if (!xd.empty()) {
-        auto win = Int8ConvKernel::window_for(*s, xd);
+        auto win = conv_window_for(*s, xd);
         if (!win.is_ok()) return std::nullopt;
+        if (s->wide) return s;
         Status ok = guarded(s->what, [&]() -> Status {
           (void)Int8ConvKernel::make_pd(*s, xd, *win);
           return Status::ok();
@@ -615,6 +586,7 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
     case qdq::Int8Op::MatMul: {
       const int64_t rank = qdq::declared_x_rank(s->g);
       if (rank < 2 || (s->g.rule->op == qdq::Int8Op::Gemm && rank != 2)) return std::nullopt;
+      if (s->wide) return s;
       Status ok = guarded(s->what, [&]() -> Status {
         (void)Int8MatMulKernel::make_pd(*s, xd.empty() ? 1 : numel_of(xd) / xd.back());
         return Status::ok();
@@ -625,7 +597,7 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
     case qdq::Int8Op::ConvTranspose: {
       // VNNI only: without it, oneDNN 2.6's int8 deconvolution with an int8 (s8) activation left the cpu
       // reference by 2 steps and more even with 7-bit weights (ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE).
-      if (!int8_exact_on_this_cpu()) return std::nullopt;
+      if (s->wide) return std::nullopt;
       if (!parse_deconv_attrs(*s->g.core, s->g.w->dims(), s->deconv) || qdq::declared_x_rank(s->g) != 4) return std::nullopt;
       // With an output_shape the pads depend on the input's size: taken when that is known (checked below).
       if (!s->deconv.output_shape.empty() && xd.empty()) return std::nullopt;
@@ -670,11 +642,13 @@ DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
   dc.claim.factory = [spec, xd, threads, op](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     std::unique_ptr<Int8Kernel> k;
     TRY(guarded(spec->what, [&]() -> Status {
+      if (spec->wide) return Status::ok();
       if (op == qdq::Int8Op::Conv) k = std::make_unique<Int8ConvKernel>(spec);
       else if (op == qdq::Int8Op::ConvTranspose) k = std::make_unique<Int8DeconvKernel>(spec);
       else k = std::make_unique<Int8MatMulKernel>(spec);
       return Status::ok();
     }));
+    if (spec->wide) return make_wide_kernel(spec);  // weights packed here, whatever the input's shape
     set_threads(threads);
     if (!xd.empty()) TRY(k->prepare(xd).status());  // weights packed at session creation
     return std::unique_ptr<Kernel>(std::move(k));
@@ -683,6 +657,41 @@ DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
 }
 
 }  // namespace
+
+std::shared_ptr<Int8Spec> make_spec(qdq::Int8Group g) {
+  auto s = std::make_shared<Int8Spec>();
+  s->g = std::move(g);
+  s->what = describe_nodes(s->g.nodes);
+  s->group = s->g.core->attr_int("group", 1);
+  for (float ws : s->g.w_scale) s->oscale.push_back(s->g.x.scale * ws / s->g.y.scale);
+  for (float o : s->oscale) s->per_channel = s->per_channel || o != s->oscale[0];
+  if (!s->per_channel) s->oscale.resize(1);
+  return s;
+}
+
+Result<cf::Window> conv_window_for(const Int8Spec& s, const std::vector<int64_t>& x) {
+  if (x.size() != 4 || x[1] != s.g.w->dims()[1] * s.group)
+    return invalid("{}: input has shape {}; want [N, {}, H, W]", s.what, cf::dims_string(x), s.g.w->dims()[1] * s.group);
+  std::span<const int64_t> kernel(s.g.w->dims().data() + 2, 2), in(x.data() + 2, 2);
+  return cf::resolve_window(*s.g.core, s.attrs, in, kernel, cf::WindowKind::Conv);
+}
+
+Result<const uint8_t*> activation_bytes(const Int8Spec& s, const Tensor* x, std::vector<uint8_t>& scratch) {
+  // A shared DequantizeLinear that also feeds float ops (resnet's residual Add) runs on its own; the
+  // group then reads its float output and quantizes it back, exactly: round((q - z) * s / s) + z = q.
+  const bool requantize = x && s.g.x_dq_shared && x->dtype() == DType::Float;
+  if (!x || (x->dtype() != s.g.x.type && !requantize))
+    return invalid("{}: the activation is {}; its zero point says {}", s.what, x ? dtype_name(x->dtype()) : "absent",
+                   dtype_name(s.g.x.type));
+  if (!requantize) return static_cast<const uint8_t*>(x->raw());
+  scratch.resize(static_cast<size_t>(x->numel()));
+  if (s.g.x.type == DType::UInt8)
+    quantize_loop(x->data<float>(), scratch.data(), 0, x->numel(), s.g.x.scale, s.g.x.zero_point);
+  else
+    quantize_loop(x->data<float>(), reinterpret_cast<int8_t*>(scratch.data()), 0, x->numel(), s.g.x.scale,
+                  s.g.x.zero_point);
+  return static_cast<const uint8_t*>(scratch.data());
+}
 
 // Whether oneDNN's int8 kernels give exact results on this CPU: only with VNNI (AVX512-VNNI or
 // AVX-VNNI). Without it (AVX2, AVX512 Skylake) oneDNN 2.6's u8s8 kernels go through vpmaddubsw, whose
@@ -705,6 +714,12 @@ bool int8_exact_for(const Tensor& w, DType activation) {
   return std::all_of(d, d + w.numel(), [](int8_t v) { return v >= -64 && v <= 64; });
 }
 
+bool int8_group_exact(const qdq::Int8Group& g) {
+  if (!g.w) return false;
+  if (onednn_exact(g)) return true;
+  return g.rule->op == qdq::Int8Op::Conv || g.rule->op == qdq::Int8Op::Gemm || g.rule->op == qdq::Int8Op::MatMul;
+}
+
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
   std::vector<std::shared_ptr<Int8Spec>> specs;
   // Groups oneDNN cannot run exactly here (no VNNI, or a geometry it lacks): left whole, so that a later
@@ -716,8 +731,7 @@ std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {
     std::optional<qdq::Int8Group> g = qdq::match_int8_group(view, *n);
     if (!g || !g->w) continue;
     const std::vector<const ir::Node*> nodes = g->nodes;
-    std::optional<std::shared_ptr<Int8Spec>> s;
-    if (int8_exact_for(*g->w, g->x.type)) s = supported(std::move(*g));
+    std::optional<std::shared_ptr<Int8Spec>> s = supported(std::move(*g));
     if (s) specs.push_back(std::move(*s));
     else declined.insert(declined.end(), nodes.begin(), nodes.end());
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_group.h"
@@ -28,21 +29,64 @@ using namespace ortool::int8_test;
 
 namespace {
 
-// Without VNNI oneDNN's int8 groups are exact, and claimed, with uint8 activations and 7-bit weights only.
-CaseLimits dnnl_limits() { return rt::dnnl_ep::int8_exact_on_this_cpu() ? CaseLimits{} : CaseLimits{64, true}; }
-
+// Every Conv/Gemm/MatMul group is claimed on any CPU: on oneDNN where it is exact, else on the widened
+// kernels (dnnl_int8_wide.cpp). Without VNNI, uint8 activations with 7-bit weights are oneDNN's own again.
 TEST_CASE("dnnl int8 Conv groups (QDQ and QLinearConv) match the cpu reference within one step") {
-  const ScopedCaseLimits limits(dnnl_limits());
   int8_test::conv_cases("dnnl", 20261205, 60);
 }
 
 TEST_CASE("dnnl int8 Gemm and MatMul groups (QDQ and QLinearMatMul) match the cpu reference within one step") {
-  const ScopedCaseLimits limits(dnnl_limits());
   int8_test::matmul_cases("dnnl", 77, 40);
 }
 
+TEST_CASE("dnnl int8 groups with uint8 activations and 7-bit weights (oneDNN's kernels on any x86 CPU)") {
+  const ScopedCaseLimits limits(CaseLimits{64, true});
+  int8_test::conv_cases("dnnl", 20261206, 30);
+  int8_test::matmul_cases("dnnl", 78, 20);
+}
+
+TEST_CASE("dnnl int8 widened kernels: the portable loop gives the AVX2 kernel's bytes") {
+  if (!rt::wide8::vectorized()) return;  // nothing to compare with
+  std::mt19937 rng(12);
+  for (int iter = 0; iter < 6; ++iter) {
+    const int64_t n = pick(rng, 1, 40), k = pick(rng, 1, 90), rows = pick(rng, 1, 20);
+    std::vector<int16_t> w(static_cast<size_t>(n * k));
+    for (auto& v : w) v = static_cast<int16_t>(pick(rng, -255, 255));
+    const auto packed = rt::wide8::pack_weights(n, k, [&](int64_t c, int64_t i) { return w[static_cast<size_t>(c * k + i)]; });
+    rt::wide8::Requant q;
+    for (int64_t c = 0; c < packed.panels() * rt::wide8::kPanel; ++c) {
+      q.scale.push_back(pickf(rng, 1e-5f, 1e-3f));
+      q.bias.push_back(pickf(rng, -2000.0f, 2000.0f));
+    }
+    q.zero_point = pick(rng, -20, 20);
+    q.out_signed = iter % 2 == 0;
+    q.lo = iter % 3 == 0 ? 0.0f : -1e9f;
+    std::vector<uint8_t> x(static_cast<size_t>(rows * k));
+    for (auto& v : x) v = static_cast<uint8_t>(pick(rng, 0, 255));
+    const int32_t zx = pick(rng, 0, 255);
+    rt::wide8::WideJob job;
+    job.rows = rows;
+    job.w = &packed;
+    job.q = &q;
+    job.out_stride = n;
+    job.fill = [&](int64_t r0, int64_t r1, int16_t* a, int64_t stride) {
+      for (int64_t r = r0; r < r1; ++r) rt::wide8::widen(x.data() + r * k, false, zx, k, stride, a + (r - r0) * stride);
+    };
+    std::vector<uint8_t> fast(static_cast<size_t>(rows * n)), slow(fast.size());
+    job.out = fast.data();
+    rt::wide8::run_jobs(std::span<const rt::wide8::WideJob>(&job, 1), nullptr);
+    rt::wide8::force_portable(true);
+    job.out = slow.data();
+    rt::wide8::run_jobs(std::span<const rt::wide8::WideJob>(&job, 1), nullptr);
+    rt::wide8::force_portable(false);
+    CHECK(fast == slow);
+    // Not all saturated or all zero: the comparison means something.
+    const bool varied = fast.size() < 4 || std::count(fast.begin(), fast.end(), fast[0]) < static_cast<std::ptrdiff_t>(fast.size());
+    CHECK(varied);
+  }
+}
+
 TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8; chained groups stay int8") {
-  const ScopedCaseLimits limits(dnnl_limits());
   std::mt19937 rng(5);
   const int64_t c = 8;
   auto m = shared_dq_model(rng, c, false);
@@ -55,7 +99,6 @@ TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8;
 }
 
 TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its groups quantize its output back") {
-  const ScopedCaseLimits limits(dnnl_limits());
   std::mt19937 rng(6);
   const int64_t c = 4;
   ir::Value* x = nullptr;
@@ -75,7 +118,6 @@ TEST_CASE("dnnl int8: a DequantizeLinear also read by float ops runs alone; its 
 }
 
 TEST_CASE("dnnl int8: a residual block (groups, Q/DQ, a float Add between) keeps NHWC and matches cpu") {
-  const ScopedCaseLimits limits(dnnl_limits());
   // residual_block: its Add between DQ and Q, and conv c after.
   residual_block_runs("dnnl", 9, [](const Ran& got) {
     for (const auto& t : got.timings) CHECK_MESSAGE(t.provider == "dnnl", t.node->describe());
@@ -87,7 +129,7 @@ TEST_CASE("dnnl QuantizeLinear and DequantizeLinear equal the cpu kernels, ties,
 }
 
 #ifdef ORTOOL_HAVE_XNNPACK
-TEST_CASE("default providers: xnnpack,cpu for int8 groups oneDNN cannot run exactly on this CPU, else dnnl,cpu") {
+TEST_CASE("default providers: xnnpack,cpu for int8 groups the dnnl provider cannot run exactly on this CPU, else dnnl,cpu") {
   const bool vnni = rt::dnnl_ep::int8_exact_on_this_cpu();
   std::mt19937 rng(8);
   for (int limit : {127, 64}) {
@@ -96,8 +138,8 @@ TEST_CASE("default providers: xnnpack,cpu for int8 groups oneDNN cannot run exac
     ir::Value* x = nullptr;
     auto m = q8_model(x, 4);
     m->graph->add_output(qdq_conv(*m->graph, x, "b", 4, rng));
-    const std::vector<std::string> want =
-        vnni || limit == 64 ? rt::default_providers() : std::vector<std::string>{"xnnpack", "cpu"};
+    // Conv groups: oneDNN's kernels or the widened ones, on any CPU.
+    const std::vector<std::string> want = rt::default_providers();
     CHECK(rt::default_providers_for(*m) == want);
     // The session resolves them, and runs the group as int8 on the first of them.
     rt::SessionOptions so;
@@ -110,6 +152,13 @@ TEST_CASE("default providers: xnnpack,cpu for int8 groups oneDNN cannot run exac
     for (const auto& t : got.timings) grouped = grouped || (t.provider == want.front() && t.fused_nodes == 4);
     CHECK(grouped);
   }
+  // A ConvTranspose group: oneDNN's int8 deconvolution is exact with VNNI only, and has no widened kernel.
+  QCase q;
+  q.randomize(rng);
+  q.qoperator = false;
+  Built b = build(q, "ConvTranspose", {1, 4, 5, 5}, random_w({4, 4, 2, 2}, rng), 1, 4, rng, [](ir::Node&) {}, 0.05f);
+  CHECK(rt::default_providers_for(*b.m) ==
+        (vnni ? rt::default_providers() : std::vector<std::string>{"xnnpack", "cpu"}));
   // A float model keeps the build's defaults.
   auto f = std::make_unique<ir::Model>();
   f->set_opset("", 13);
@@ -154,13 +203,9 @@ TEST_CASE("dnnl int8: the output zero point is added after rounding (a tie that 
   xv.mutable_data<uint8_t>()[1] = 215;
   const std::map<std::string, RValue> feeds{{"x", RValue(xv)}};
   const Ran got = run(*m, {"dnnl", "cpu"}, feeds);
-  // The weight 127 needs VNNI: without it the group stays on the cpu kernels (int8_exact_for).
-  if (rt::dnnl_ep::int8_exact_on_this_cpu()) {
-    REQUIRE(got.timings.size() == 1);
-    CHECK(got.timings[0].provider == "dnnl");
-  } else {
-    CHECK(ran_by(got.timings, "conv").first == "cpu");
-  }
+  // The weight 127: oneDNN's kernel with VNNI, the widened one without.
+  REQUIRE(got.timings.size() == 1);
+  CHECK(got.timings[0].provider == "dnnl");
   CHECK(got.outputs[0].tensor.data<uint8_t>()[0] == 131);
   CHECK(run(*m, {"cpu"}, feeds).outputs[0].tensor.data<uint8_t>()[0] == 131);
 }

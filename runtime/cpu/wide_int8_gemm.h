@@ -1,0 +1,65 @@
+// Exact 8-bit GEMM with requantization, for x86 CPUs without VNNI: both operands widened to 16 bits (value
+// minus zero point, within [-255, 255]) and multiplied in pairs into 32-bit sums by vpmaddwd, as ONNX
+// Runtime's U8U8 AVX2 kernels do. oneDNN 2.6's AVX2 u8s8 kernels sum u8 x s8 pairs into saturating 16 bits
+// (vpmaddubsw) and are exact there only for 7-bit weights; this is exact for any 8-bit operands.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+namespace ortool::rt {
+class ThreadPool;
+}
+
+namespace ortool::rt::wide8 {
+
+// Output columns per weight panel (two AVX2 registers of 32-bit sums).
+inline constexpr int64_t kPanel = 16;
+
+// A [k x n] weight as 16-bit panels: per block of kPanel output columns, for each pair of reduction
+// indices j, the kPanel columns' (w[2j], w[2j+1]); columns and indices past the end are 0.
+struct PackedWeights {
+  int64_t n = 0, k = 0;
+  int64_t pairs = 0;  // (k + 1) / 2
+  std::vector<int16_t> data;
+  int64_t panels() const { return (n + kPanel - 1) / kPanel; }
+  const int16_t* panel(int64_t p) const { return data.data() + p * pairs * 2 * kPanel; }
+};
+
+// `w(col, i)`: the weight of output column `col` at reduction index `i`, minus its zero point (|w| <= 255).
+PackedWeights pack_weights(int64_t n, int64_t k, const std::function<int32_t(int64_t col, int64_t i)>& w);
+
+// The 32-bit sums to 8-bit outputs: y = saturate(round_half_even(clip((acc + bias[c]) * scale[c], lo, hi)) + zp),
+// the dnnl provider's int8 semantics (oneDNN's output scales, fused Relu/Clip in output units).
+struct Requant {
+  std::vector<float> scale, bias;  // per output column, padded with zeros to whole panels
+  float lo = -1e9f, hi = 1e9f;     // output units, before the zero point
+  int32_t zero_point = 0;
+  bool out_signed = false;         // int8 output, else uint8
+};
+
+// Widens `k` 8-bit values (int8 when `is_signed`) minus `zp` into `dst`, then zeros up to `padded` values.
+void widen(const uint8_t* src, bool is_signed, int32_t zp, int64_t k, int64_t padded, int16_t* dst);
+
+// One GEMM: `rows` output rows; fill(r0, r1, a, stride) writes the widened activation rows r0..r1 (2 * w.pairs
+// values each, stride `stride` int16) at `a`; row r's outputs (w.n bytes) go to out + r * out_stride.
+struct WideJob {
+  int64_t rows = 0;
+  const PackedWeights* w = nullptr;
+  const Requant* q = nullptr;
+  std::function<void(int64_t r0, int64_t r1, int16_t* a, int64_t stride)> fill;
+  uint8_t* out = nullptr;
+  int64_t out_stride = 0;
+};
+
+// Runs the jobs, split into tiles of rows and panels over `pool` (null or one thread: on the caller).
+void run_jobs(std::span<const WideJob> jobs, ThreadPool* pool);
+
+// Whether the vectorized kernels run on this CPU (AVX2); else a portable loop gives the same results.
+bool vectorized();
+// Forces the portable loop (tests compare the two paths).
+void force_portable(bool on);
+
+}  // namespace ortool::rt::wide8

@@ -1,0 +1,235 @@
+// The dnnl provider's int8 Conv/Gemm/MatMul groups that oneDNN cannot run exactly on this CPU (no VNNI: 8-bit
+// weights, or int8 activations): the activation's rows (a Conv's windows gathered from NHWC, im2col) widened
+// to 16 bits and multiplied by the widened GEMM (runtime/cpu/wide_int8_gemm.h), with the claims, layouts and
+// int8 semantics of the oneDNN kernels (dnnl_int8.cpp), so such groups chain with oneDNN's ones in int8 NHWC.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "runtime/cpu/wide_int8_gemm.h"
+#include "runtime/dnnl/dnnl_int8_spec.h"
+
+namespace ortool::rt::dnnl_ep {
+namespace {
+
+namespace cf = cpu::conv_family;
+
+int32_t weight_at(const Tensor& w, int64_t i) {
+  return w.dtype() == DType::Int8 ? static_cast<int32_t>(w.data<int8_t>()[i]) : static_cast<int32_t>(w.data<uint8_t>()[i]);
+}
+
+// Output columns c0 .. c0 + n of the group's requantization.
+wide8::Requant requant_for(const Int8Spec& s, int64_t c0, int64_t n) {
+  wide8::Requant q;
+  const auto padded = static_cast<size_t>((n + wide8::kPanel - 1) / wide8::kPanel * wide8::kPanel);
+  q.scale.assign(padded, 0.0f);
+  q.bias.assign(padded, 0.0f);
+  for (int64_t c = 0; c < n; ++c) {
+    q.scale[static_cast<size_t>(c)] = s.oscale[s.per_channel ? static_cast<size_t>(c0 + c) : 0];
+    if (!s.g.bias.empty()) q.bias[static_cast<size_t>(c)] = s.g.bias[static_cast<size_t>(c0 + c)];
+  }
+  // The fused Relu/Clip in output units; the outer bounds keep the float -> int32 conversion in range.
+  q.lo = std::max(s.g.act_lo / s.g.y.scale, -1e9f);
+  q.hi = std::min(s.g.act_hi / s.g.y.scale, 1e9f);
+  q.zero_point = s.g.y.zero_point;
+  q.out_signed = s.g.y.type == DType::Int8;
+  return q;
+}
+
+// [N, C, H, W] bytes <-> [N, H, W, C] bytes.
+void to_nhwc(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) dst[(i * hw + p) * c + ch] = src[(i * c + ch) * hw + p];
+}
+void to_nchw(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) dst[(i * c + ch) * hw + p] = src[(i * hw + p) * c + ch];
+}
+
+class WideConvKernel final : public Kernel {
+ public:
+  explicit WideConvKernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)) {
+    const Int8Spec& s = *spec_;
+    const Tensor& w = *s.g.w;  // [M, C/group, kH, kW]
+    m_ = w.dims()[0];
+    cg_ = w.dims()[1];
+    kh_ = w.dims()[2];
+    kw_ = w.dims()[3];
+    mg_ = m_ / s.group;
+    // Reduction index i = (ky * kW + kx) * C/group + c: a window's taps in NHWC order, each tap's channels contiguous.
+    for (int64_t g = 0; g < s.group; ++g) {
+      packed_.push_back(wide8::pack_weights(mg_, kh_ * kw_ * cg_, [&](int64_t col, int64_t i) {
+        const int64_t tap = i / cg_, c = i % cg_;
+        return weight_at(w, (((g * mg_ + col) * cg_ + c) * kh_ + tap / kw_) * kw_ + tap % kw_);
+      }));
+      requant_.push_back(requant_for(s, g * mg_, mg_));
+    }
+  }
+
+  Status run(KernelContext& ctx) override {
+    const Int8Spec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(s.g.x_input);
+    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
+    const std::vector<int64_t>& xd = x->dims();
+    ASSIGN_OR_RETURN(cf::Window win, conv_window_for(s, xd));
+    const int64_t n = xd[0], c = xd[1], h = xd[2], w = xd[3], oh = win.out[0], ow = win.out[1];
+    const std::vector<int64_t> yd{n, m_, oh, ow};
+    const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, yd, empty ? KernelContext::Fill::Zero
+                                                                              : KernelContext::Fill::Uninitialized));
+    if (empty) return Status::ok();
+    const Layouts& l = *s.layouts;
+    const uint8_t* src = x8;
+    if (!l.input_nhwc(s.g.x_input)) {
+      in_buf_.resize(static_cast<size_t>(numel_of(xd)));
+      to_nhwc(x8, in_buf_.data(), n, c, h * w);
+      src = in_buf_.data();
+    }
+    uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
+    if (!l.out_nhwc) {
+      out_buf_.resize(static_cast<size_t>(numel_of(yd)));
+      dst = out_buf_.data();
+    }
+    const bool is_signed = s.g.x.type == DType::Int8;
+    const int32_t zp = s.g.x.zero_point;
+    const int64_t sh = win.stride[0], sw = win.stride[1], dh = win.dilation[0], dw = win.dilation[1];
+    const int64_t ph = win.pad_begin[0], pw = win.pad_begin[1];
+    // A 1x1 window at stride 1 without pads: the output pixels' rows are the input pixels, widened in place.
+    const bool pointwise = kh_ == 1 && kw_ == 1 && sh == 1 && sw == 1 && oh == h && ow == w;
+    if (!pointwise) {
+      // Every input value is read by up to kH x kW windows: widened once here, copied into the windows' rows.
+      wide_.resize(static_cast<size_t>(numel_of(xd)));
+      wide8::widen(src, is_signed, zp, numel_of(xd), numel_of(xd), wide_.data());
+    }
+    std::vector<wide8::WideJob> jobs;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t g = 0; g < s.group; ++g) {
+        wide8::WideJob job;
+        job.rows = oh * ow;
+        job.w = &packed_[static_cast<size_t>(g)];
+        job.q = &requant_[static_cast<size_t>(g)];
+        job.out = dst + i * oh * ow * m_ + g * mg_;
+        job.out_stride = m_;
+        const int64_t k = kh_ * kw_ * cg_, cg = cg_;
+        if (pointwise) {
+          const uint8_t* image = src + i * h * w * c + g * cg;
+          job.fill = [=](int64_t r0, int64_t r1, int16_t* a, int64_t stride) {
+            if (cg == c && stride == c)  // whole pixels, no padding of the rows: one run
+              return wide8::widen(image + r0 * c, is_signed, zp, (r1 - r0) * c, (r1 - r0) * c, a);
+            for (int64_t r = r0; r < r1; ++r) wide8::widen(image + r * c, is_signed, zp, cg, stride, a + (r - r0) * stride);
+          };
+          jobs.push_back(std::move(job));
+          continue;
+        }
+        const int16_t* image = wide_.data() + i * h * w * c + g * cg;
+        const int64_t kh = kh_, kw = kw_;
+        job.fill = [=](int64_t r0, int64_t r1, int16_t* a, int64_t stride) {
+          for (int64_t r = r0; r < r1; ++r) {
+            int16_t* row = a + (r - r0) * stride;
+            const int64_t oy = r / ow, ox = r % ow, ix0 = ox * sw - pw;
+            for (int64_t ky = 0; ky < kh; ++ky) {
+              const int64_t iy = oy * sh - ph + ky * dh;
+              int16_t* taps = row + ky * kw * cg;
+              if (iy < 0 || iy >= h) {
+                std::fill(taps, taps + kw * cg, int16_t{0});  // padding: the zero point, 0 once widened
+                continue;
+              }
+              if (dw == 1 && cg == c) {
+                // One image row's taps are contiguous in NHWC: one copy of the part inside the image.
+                const int64_t kx0 = std::clamp<int64_t>(-ix0, 0, kw), kx1 = std::clamp<int64_t>(w - ix0, kx0, kw);
+                std::fill(taps, taps + kx0 * c, int16_t{0});
+                std::copy(image + (iy * w + ix0 + kx0) * c, image + (iy * w + ix0 + kx1) * c, taps + kx0 * c);
+                std::fill(taps + kx1 * c, taps + kw * c, int16_t{0});
+                continue;
+              }
+              for (int64_t kx = 0; kx < kw; ++kx) {
+                const int64_t ix = ix0 + kx * dw;
+                int16_t* tap = taps + kx * cg;
+                if (ix < 0 || ix >= w)
+                  std::fill(tap, tap + cg, int16_t{0});
+                else
+                  std::copy(image + (iy * w + ix) * c, image + (iy * w + ix) * c + cg, tap);
+              }
+            }
+            std::fill(row + k, row + stride, int16_t{0});
+          }
+        };
+        jobs.push_back(std::move(job));
+      }
+    }
+    wide8::run_jobs(jobs, ctx.threads());
+    if (!l.out_nhwc) to_nchw(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m_, oh * ow);
+    return Status::ok();
+  }
+
+ private:
+  std::shared_ptr<const Int8Spec> spec_;
+  int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, mg_ = 0;
+  std::vector<wide8::PackedWeights> packed_;  // per group
+  std::vector<wide8::Requant> requant_;       // per group
+  std::vector<uint8_t> requantized_, in_buf_, out_buf_;
+  std::vector<int16_t> wide_;  // the widened input of a conv with a larger window
+};
+
+// Gemm and MatMul with a constant 2-D weight: the activation's leading dims flattened into rows.
+class WideMatMulKernel final : public Kernel {
+ public:
+  explicit WideMatMulKernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)) {
+    const Int8Spec& s = *spec_;
+    const Tensor& w = *s.g.w;
+    n_ = s.g.out_channels();
+    k_ = s.g.trans_b ? w.dims()[1] : w.dims()[0];
+    packed_ = wide8::pack_weights(n_, k_, [&](int64_t col, int64_t i) {
+      return weight_at(w, s.g.trans_b ? col * k_ + i : i * n_ + col);
+    });
+    requant_ = requant_for(s, 0, n_);
+  }
+
+  Status run(KernelContext& ctx) override {
+    const Int8Spec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(s.g.x_input);
+    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
+    const std::vector<int64_t>& xd = x->dims();
+    const bool gemm = s.g.rule->op == qdq::Int8Op::Gemm;
+    if (xd.size() < 2 || (gemm && xd.size() != 2) || xd.back() != k_)
+      return invalid("{}: input has shape {}; want [{}, {}]", s.what, cf::dims_string(xd), gemm ? "M" : "..., M", k_);
+    std::vector<int64_t> yd = xd;
+    yd.back() = n_;
+    const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, yd, empty ? KernelContext::Fill::Zero
+                                                                              : KernelContext::Fill::Uninitialized));
+    if (empty) return Status::ok();
+    const bool is_signed = s.g.x.type == DType::Int8;
+    const int32_t zp = s.g.x.zero_point;
+    const int64_t k = k_;
+    wide8::WideJob job;
+    job.rows = numel_of(xd) / k_;
+    job.w = &packed_;
+    job.q = &requant_;
+    job.out = static_cast<uint8_t*>(y->raw_mutable());
+    job.out_stride = n_;
+    job.fill = [=](int64_t r0, int64_t r1, int16_t* a, int64_t stride) {
+      for (int64_t r = r0; r < r1; ++r) wide8::widen(x8 + r * k, is_signed, zp, k, stride, a + (r - r0) * stride);
+    };
+    wide8::run_jobs(std::span<const wide8::WideJob>(&job, 1), ctx.threads());
+    return Status::ok();
+  }
+
+ private:
+  std::shared_ptr<const Int8Spec> spec_;
+  int64_t n_ = 0, k_ = 0;
+  wide8::PackedWeights packed_;
+  wide8::Requant requant_;
+  std::vector<uint8_t> requantized_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_wide_kernel(std::shared_ptr<const Int8Spec> spec) {
+  if (spec->g.rule->op == qdq::Int8Op::Conv) return std::make_unique<WideConvKernel>(std::move(spec));
+  return std::make_unique<WideMatMulKernel>(std::move(spec));
+}
+
+}  // namespace ortool::rt::dnnl_ep
