@@ -145,14 +145,28 @@ __attribute__((target("avx2,fma"), noinline)) void tile6_avx2(const int16_t* a, 
                                                              const int16_t* panel, const float* scale, const float* bias,
                                                              const Requant& q, uint8_t* out, int64_t out_stride, int cols) {
   alignas(32) int32_t acc[12][8];
+  // Rows 0-2 from a0 (+ stride, + 2 * stride), rows 3-5 from a3: two pointers to advance instead of six (the
+  // loop is at the 6-per-cycle dispatch limit on Zen 3); two pairs per iteration, an odd one first.
   const int16_t* a0 = a;
-  const int16_t* a1 = a + a_stride;
-  const int16_t* a2 = a + 2 * a_stride;
   const int16_t* a3 = a + 3 * a_stride;
-  const int16_t* a4 = a + 4 * a_stride;
-  const int16_t* a5 = a + 5 * a_stride;
+  const int64_t stride_bytes = a_stride * static_cast<int64_t>(sizeof(int16_t));
   const int16_t* w = panel;
-  int64_t n = pairs;
+  int64_t odd = pairs & 1, twos = pairs >> 1;
+#define ORTOOL_WIDE8_ROW(addr, c0, c1)                 \
+      "vpbroadcastd " addr ", %%ymm14\n\t"             \
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"        \
+      "vpaddd %%ymm15, %%" c0 ", %%" c0 "\n\t"        \
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"        \
+      "vpaddd %%ymm14, %%" c1 ", %%" c1 "\n\t"
+#define ORTOOL_WIDE8_PAIR(da, dw)                                   \
+      "vmovdqu " dw "(%[w]), %%ymm12\n\t"                           \
+      "vmovdqu " dw "+32(%[w]), %%ymm13\n\t"                        \
+      ORTOOL_WIDE8_ROW(da "(%[a0])", "ymm0", "ymm1")                \
+      ORTOOL_WIDE8_ROW(da "(%[a0],%[s])", "ymm2", "ymm3")           \
+      ORTOOL_WIDE8_ROW(da "(%[a0],%[s],2)", "ymm4", "ymm5")         \
+      ORTOOL_WIDE8_ROW(da "(%[a3])", "ymm6", "ymm7")                \
+      ORTOOL_WIDE8_ROW(da "(%[a3],%[s])", "ymm8", "ymm9")           \
+      ORTOOL_WIDE8_ROW(da "(%[a3],%[s],2)", "ymm10", "ymm11")
   asm volatile(
       "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
       "vpxor %%ymm1, %%ymm1, %%ymm1\n\t"
@@ -166,34 +180,24 @@ __attribute__((target("avx2,fma"), noinline)) void tile6_avx2(const int16_t* a, 
       "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"
       "vpxor %%ymm10, %%ymm10, %%ymm10\n\t"
       "vpxor %%ymm11, %%ymm11, %%ymm11\n\t"
-      "test %[n], %[n]\n\t"
-      "jz 2f\n\t"
-      "1:\n\t"
-      "vmovdqu (%[w]), %%ymm12\n\t"
-      "vmovdqu 32(%[w]), %%ymm13\n\t"
-#define ORTOOL_WIDE8_ROW(ptr, c0, c1)                 \
-      "vpbroadcastd (%[" ptr "]), %%ymm14\n\t"        \
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"        \
-      "vpaddd %%ymm15, %%" c0 ", %%" c0 "\n\t"        \
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"        \
-      "vpaddd %%ymm14, %%" c1 ", %%" c1 "\n\t"
-      ORTOOL_WIDE8_ROW("a0", "ymm0", "ymm1")
-      ORTOOL_WIDE8_ROW("a1", "ymm2", "ymm3")
-      ORTOOL_WIDE8_ROW("a2", "ymm4", "ymm5")
-      ORTOOL_WIDE8_ROW("a3", "ymm6", "ymm7")
-      ORTOOL_WIDE8_ROW("a4", "ymm8", "ymm9")
-      ORTOOL_WIDE8_ROW("a5", "ymm10", "ymm11")
-#undef ORTOOL_WIDE8_ROW
+      "test %[odd], %[odd]\n\t"
+      "jz 1f\n\t"
+      ORTOOL_WIDE8_PAIR("0", "0")
       "add $4, %[a0]\n\t"
-      "add $4, %[a1]\n\t"
-      "add $4, %[a2]\n\t"
       "add $4, %[a3]\n\t"
-      "add $4, %[a4]\n\t"
-      "add $4, %[a5]\n\t"
       "add $64, %[w]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
+      "1:\n\t"
+      "test %[twos], %[twos]\n\t"
+      "jz 3f\n\t"
       "2:\n\t"
+      ORTOOL_WIDE8_PAIR("0", "0")
+      ORTOOL_WIDE8_PAIR("4", "64")
+      "add $8, %[a0]\n\t"
+      "add $8, %[a3]\n\t"
+      "sub $-128, %[w]\n\t"
+      "dec %[twos]\n\t"
+      "jnz 2b\n\t"
+      "3:\n\t"
       "vmovdqa %%ymm0, 0(%[acc])\n\t"
       "vmovdqa %%ymm1, 32(%[acc])\n\t"
       "vmovdqa %%ymm2, 64(%[acc])\n\t"
@@ -206,10 +210,12 @@ __attribute__((target("avx2,fma"), noinline)) void tile6_avx2(const int16_t* a, 
       "vmovdqa %%ymm9, 288(%[acc])\n\t"
       "vmovdqa %%ymm10, 320(%[acc])\n\t"
       "vmovdqa %%ymm11, 352(%[acc])\n\t"
-      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5), [w] "+r"(w), [n] "+r"(n)
-      : [acc] "r"(acc)
+      : [a0] "+r"(a0), [a3] "+r"(a3), [w] "+r"(w), [twos] "+r"(twos)
+      : [acc] "r"(acc), [s] "r"(stride_bytes), [odd] "r"(odd)
       : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
         "xmm12", "xmm13", "xmm14", "xmm15");
+#undef ORTOOL_WIDE8_PAIR
+#undef ORTOOL_WIDE8_ROW
   const Epilogue e{_mm256_loadu_ps(scale), _mm256_loadu_ps(scale + 8), _mm256_loadu_ps(bias), _mm256_loadu_ps(bias + 8),
                    _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed};
   for (int r = 0; r < 6; ++r)
@@ -266,7 +272,7 @@ void run_tile(const WideJob& job, const Tile& t) {
   thread_local std::vector<int16_t> rows_buf;
   const PackedWeights& w = *job.w;
   const int64_t stride = 2 * w.pairs;
-  rows_buf.resize(static_cast<size_t>((t.r1 - t.r0) * stride));
+  rows_buf.resize(static_cast<size_t>((t.r1 - t.r0) * stride + kSlack));
   job.fill(t.r0, t.r1, rows_buf.data(), stride);
   for (int64_t p = t.p0; p < t.p1; ++p) {
     const int cols = static_cast<int>(std::min(kPanel, w.n - p * kPanel));

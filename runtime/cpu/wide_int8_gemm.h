@@ -43,8 +43,20 @@ struct Requant {
 // Widens `k` 8-bit values (int8 when `is_signed`) minus `zp` into `dst`, then zeros up to `padded` values.
 void widen(const uint8_t* src, bool is_signed, int32_t zp, int64_t k, int64_t padded, int16_t* dst);
 
+// Values of slack after the rows `fill` writes and after a buffer copy_short reads (its 16-value steps).
+inline constexpr int64_t kSlack = 16;
+
+// Copies n values for im2col's short runs (a few taps of a few channels, where memmove's call costs more than
+// the copy): may write up to kSlack - 1 values past dst + n (to be overwritten later, or slack) and read as
+// many past src + n (slack).
+inline void copy_short(const int16_t* src, int64_t n, int16_t* dst) {
+  // Fixed-size copies, which the compiler inlines as one or two vector moves.
+  for (int64_t i = 0; i < n; i += kSlack) __builtin_memcpy(dst + i, src + i, kSlack * sizeof(int16_t));
+}
+
 // One GEMM: `rows` output rows; fill(r0, r1, a, stride) writes the widened activation rows r0..r1 (2 * w.pairs
-// values each, stride `stride` int16) at `a`; row r's outputs (w.n bytes) go to out + r * out_stride.
+// values each, stride `stride` int16, then kSlack values of slack) at `a`; row r's outputs (w.n bytes) go to
+// out + r * out_stride.
 struct WideJob {
   int64_t rows = 0;
   const PackedWeights* w = nullptr;

@@ -39,8 +39,17 @@ wide8::Requant requant_for(const Int8Spec& s, int64_t c0, int64_t n) {
 // [N, C, H, W] bytes <-> [N, H, W, C] bytes.
 void to_nhwc(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) dst[(i * hw + p) * c + ch] = src[(i * c + ch) * hw + p];
+    for (int64_t p = 0; p < hw; ++p)
+      for (int64_t ch = 0; ch < c; ++ch) dst[(i * hw + p) * c + ch] = src[(i * c + ch) * hw + p];
+}
+// [N, C, H, W] bytes widened (minus `zp`) into [N, H, W, C] (the first conv of a model reads its NCHW input).
+void widen_to_nhwc(const uint8_t* src, bool is_signed, int32_t zp, int64_t n, int64_t c, int64_t hw, int16_t* dst) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < hw; ++p)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const uint8_t v = src[(i * c + ch) * hw + p];
+        dst[(i * hw + p) * c + ch] = static_cast<int16_t>((is_signed ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - zp);
+      }
 }
 void to_nchw(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
   for (int64_t i = 0; i < n; ++i)
@@ -81,12 +90,7 @@ class WideConvKernel final : public Kernel {
                                                                               : KernelContext::Fill::Uninitialized));
     if (empty) return Status::ok();
     const Layouts& l = *s.layouts;
-    const uint8_t* src = x8;
-    if (!l.input_nhwc(s.g.x_input)) {
-      in_buf_.resize(static_cast<size_t>(numel_of(xd)));
-      to_nhwc(x8, in_buf_.data(), n, c, h * w);
-      src = in_buf_.data();
-    }
+    const bool nchw = !l.input_nhwc(s.g.x_input);
     uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
     if (!l.out_nhwc) {
       out_buf_.resize(static_cast<size_t>(numel_of(yd)));
@@ -98,10 +102,17 @@ class WideConvKernel final : public Kernel {
     const int64_t ph = win.pad_begin[0], pw = win.pad_begin[1];
     // A 1x1 window at stride 1 without pads: the output pixels' rows are the input pixels, widened in place.
     const bool pointwise = kh_ == 1 && kw_ == 1 && sh == 1 && sw == 1 && oh == h && ow == w;
+    const uint8_t* src = x8;
+    if (pointwise && nchw) {
+      in_buf_.resize(static_cast<size_t>(numel_of(xd)));
+      to_nhwc(x8, in_buf_.data(), n, c, h * w);
+      src = in_buf_.data();
+    }
     if (!pointwise) {
       // Every input value is read by up to kH x kW windows: widened once here, copied into the windows' rows.
-      wide_.resize(static_cast<size_t>(numel_of(xd)));
-      wide8::widen(src, is_signed, zp, numel_of(xd), numel_of(xd), wide_.data());
+      wide_.resize(static_cast<size_t>(numel_of(xd) + wide8::kSlack));
+      if (nchw) widen_to_nhwc(x8, is_signed, zp, n, c, h * w, wide_.data());
+      else wide8::widen(x8, is_signed, zp, numel_of(xd), numel_of(xd), wide_.data());
     }
     std::vector<wide8::WideJob> jobs;
     for (int64_t i = 0; i < n; ++i) {
@@ -126,12 +137,19 @@ class WideConvKernel final : public Kernel {
         const int16_t* image = wide_.data() + i * h * w * c + g * cg;
         const int64_t kh = kh_, kw = kw_;
         job.fill = [=](int64_t r0, int64_t r1, int16_t* a, int64_t stride) {
-          for (int64_t r = r0; r < r1; ++r) {
+          int64_t oy = r0 / ow, ox = r0 % ow;
+          for (int64_t r = r0; r < r1; ++r, ++ox) {
+            if (ox == ow) {
+              ox = 0;
+              ++oy;
+            }
             int16_t* row = a + (r - r0) * stride;
-            const int64_t oy = r / ow, ox = r % ow, ix0 = ox * sw - pw;
+            const int64_t ix0 = ox * sw - pw;
             for (int64_t ky = 0; ky < kh; ++ky) {
               const int64_t iy = oy * sh - ph + ky * dh;
               int16_t* taps = row + ky * kw * cg;
+              // Left to right, so what copy_short writes past a run is overwritten by the next one (or the
+              // row's zero tail, or the next row; the buffer has slack after the last).
               if (iy < 0 || iy >= h) {
                 std::fill(taps, taps + kw * cg, int16_t{0});  // padding: the zero point, 0 once widened
                 continue;
@@ -139,9 +157,9 @@ class WideConvKernel final : public Kernel {
               if (dw == 1 && cg == c) {
                 // One image row's taps are contiguous in NHWC: one copy of the part inside the image.
                 const int64_t kx0 = std::clamp<int64_t>(-ix0, 0, kw), kx1 = std::clamp<int64_t>(w - ix0, kx0, kw);
-                std::fill(taps, taps + kx0 * c, int16_t{0});
-                std::copy(image + (iy * w + ix0 + kx0) * c, image + (iy * w + ix0 + kx1) * c, taps + kx0 * c);
-                std::fill(taps + kx1 * c, taps + kw * c, int16_t{0});
+                if (kx0 > 0) std::fill(taps, taps + kx0 * c, int16_t{0});
+                wide8::copy_short(image + (iy * w + ix0 + kx0) * c, (kx1 - kx0) * c, taps + kx0 * c);
+                if (kx1 < kw) std::fill(taps + kx1 * c, taps + kw * c, int16_t{0});
                 continue;
               }
               for (int64_t kx = 0; kx < kw; ++kx) {
@@ -150,10 +168,10 @@ class WideConvKernel final : public Kernel {
                 if (ix < 0 || ix >= w)
                   std::fill(tap, tap + cg, int16_t{0});
                 else
-                  std::copy(image + (iy * w + ix) * c, image + (iy * w + ix) * c + cg, tap);
+                  wide8::copy_short(image + (iy * w + ix) * c, cg, tap);
               }
             }
-            std::fill(row + k, row + stride, int16_t{0});
+            for (int64_t t = k; t < stride; ++t) row[t] = 0;  // K odd: the last pair's second value
           }
         };
         jobs.push_back(std::move(job));
