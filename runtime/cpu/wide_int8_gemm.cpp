@@ -327,15 +327,18 @@ void run_jobs(std::span<const WideJob> jobs, ThreadPool* pool) {
     const int64_t row_tiles = (j.rows + chunk - 1) / chunk;
     // Enough tiles for every thread: split the columns too when the rows are few (a classifier, 7x7 maps).
     int64_t col_tiles = 1;
-    if (parallel) col_tiles = std::min(j.w->panels(), std::max<int64_t>(1, (2 * threads + row_tiles - 1) / row_tiles));
+    if (parallel) col_tiles = std::min(j.w->panels(), std::max<int64_t>(1, (4 * threads + row_tiles - 1) / row_tiles));
     for (int64_t r = 0; r < row_tiles; ++r)
       for (int64_t c = 0; c < col_tiles; ++c)
         tiles.push_back({i, r * chunk, std::min(j.rows, (r + 1) * chunk), j.w->panels() * c / col_tiles,
                          j.w->panels() * (c + 1) / col_tiles});
   }
   if (parallel && tiles.size() > 1) {
-    pool->parallel_for(tiles.size(), [&](size_t b, size_t e) {
-      for (size_t t = b; t < e; ++t) run_tile(jobs[tiles[t].job], tiles[t]);
+    // One tile at a time from a shared counter: the pool's chunks of several tiles left one thread idle for
+    // up to a chunk at the end of every GEMM.
+    std::atomic<size_t> next{0};
+    pool->parallel_for(static_cast<size_t>(threads), [&](size_t, size_t) {
+      for (size_t t = next.fetch_add(1); t < tiles.size(); t = next.fetch_add(1)) run_tile(jobs[tiles[t].job], tiles[t]);
     });
   } else {
     for (const Tile& t : tiles) run_tile(jobs[t.job], t);
