@@ -37,6 +37,10 @@ void tile_portable(const int16_t* a, int64_t a_stride, int rows, int64_t pairs, 
       const int16_t* wj = panel + j * 2 * kPanel;
       for (int c = 0; c < kPanel; ++c) acc[c] += ar[2 * j] * wj[2 * c] + ar[2 * j + 1] * wj[2 * c + 1];
     }
+    if (q.raw) {
+      std::memcpy(out + r * out_stride, acc, static_cast<size_t>(cols) * sizeof(int32_t));
+      continue;
+    }
     for (int c = 0; c < cols; ++c) {
       const float v = clip_scale(acc[c], bias[c], scale[c], q.lo, q.hi);
       const int32_t y = static_cast<int32_t>(std::nearbyint(v)) + q.zero_point;
@@ -52,7 +56,7 @@ void tile_portable(const int16_t* a, int64_t a_stride, int rows, int64_t pairs, 
 struct Epilogue {
   __m256 s0, s1, b0, b1, lo, hi;
   __m256i zp;
-  bool out_signed;
+  bool out_signed, raw;
 };
 
 __attribute__((target("avx2,fma"))) inline __m256i requant8(__m256i v, __m256 b, __m256 s, const Epilogue& e) {
@@ -63,6 +67,13 @@ __attribute__((target("avx2,fma"))) inline __m256i requant8(__m256i v, __m256 b,
 
 // One row's 16 sums (a0: columns 0-7, a1: 8-15) requantized and stored as `cols` bytes.
 __attribute__((target("avx2,fma"))) inline void store_row(__m256i a0, __m256i a1, const Epilogue& e, uint8_t* o, int cols) {
+  if (e.raw) {  // the 32-bit sums themselves
+    alignas(32) int32_t sums[kPanel];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums), a0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), a1);
+    std::memcpy(o, sums, static_cast<size_t>(cols) * sizeof(int32_t));
+    return;
+  }
   // 16 sums -> 16 saturated 16-bit values in column order -> 16 saturated bytes.
   const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(requant8(a0, e.b0, e.s0, e), requant8(a1, e.b1, e.s1, e)), 0xD8);
   const __m128i l = _mm256_castsi256_si128(w16), h = _mm256_extracti128_si256(w16, 1);
@@ -129,7 +140,7 @@ __attribute__((target("avx2,fma"), noinline)) void tile_avx2(const int16_t* a, i
     }
   }
   const Epilogue e{_mm256_loadu_ps(scale), _mm256_loadu_ps(scale + 8), _mm256_loadu_ps(bias), _mm256_loadu_ps(bias + 8),
-                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed};
+                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed, q.raw};
   store_row(c00, c01, e, out, cols);
   if constexpr (R > 1) store_row(c10, c11, e, out + out_stride, cols);
   if constexpr (R > 2) store_row(c20, c21, e, out + 2 * out_stride, cols);
@@ -217,7 +228,7 @@ __attribute__((target("avx2,fma"), noinline)) void tile6_avx2(const int16_t* a, 
 #undef ORTOOL_WIDE8_PAIR
 #undef ORTOOL_WIDE8_ROW
   const Epilogue e{_mm256_loadu_ps(scale), _mm256_loadu_ps(scale + 8), _mm256_loadu_ps(bias), _mm256_loadu_ps(bias + 8),
-                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed};
+                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed, q.raw};
   for (int r = 0; r < 6; ++r)
     store_row(_mm256_load_si256(reinterpret_cast<const __m256i*>(acc[2 * r])),
               _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[2 * r + 1])), e, out + r * out_stride, cols);
@@ -272,6 +283,7 @@ void run_tile(const WideJob& job, const Tile& t) {
   thread_local std::vector<int16_t> rows_buf;
   const PackedWeights& w = *job.w;
   const int64_t stride = 2 * w.pairs;
+  const int64_t size = job.q->raw ? 4 : 1;  // bytes per output
   rows_buf.resize(static_cast<size_t>((t.r1 - t.r0) * stride + kSlack));
   job.fill(t.r0, t.r1, rows_buf.data(), stride);
   for (int64_t p = t.p0; p < t.p1; ++p) {
@@ -279,7 +291,8 @@ void run_tile(const WideJob& job, const Tile& t) {
     for (int64_t r = t.r0; r < t.r1; r += kRows) {
       const int rows = static_cast<int>(std::min<int64_t>(kRows, t.r1 - r));
       tile(rows_buf.data() + (r - t.r0) * stride, stride, rows, w.pairs, w.panel(p), job.q->scale.data() + p * kPanel,
-           job.q->bias.data() + p * kPanel, *job.q, job.out + r * job.out_stride + p * kPanel, job.out_stride, cols);
+           job.q->bias.data() + p * kPanel, *job.q, job.out + (r * job.out_stride + p * kPanel) * size, job.out_stride * size,
+           cols);
     }
   }
 }

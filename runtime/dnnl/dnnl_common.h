@@ -199,12 +199,13 @@ struct Int8OpClaim {
 std::vector<Int8OpClaim> claim_int8_ops(GraphView& view);
 // A QuantizeLinear or DequantizeLinear outside int8 groups, per tensor with constant 8-bit parameters.
 std::optional<DnnlClaim> claim_qdq(const GraphView& view, const ir::Node& node);
-// What MatMulInteger and ConvInteger need to run on oneDNN's int8 primitives (dnnl_{matmul,conv}_integer.cpp):
-// a CPU where they are exact, a constant int8 weight of `rank` with zero zero points (input 3), and an 8-bit
-// activation type known at claim time. The weight and the activation's type, or nullopt.
+// What MatMulInteger and ConvInteger need to run on the dnnl provider (dnnl_{matmul,conv}_integer.cpp): a
+// constant int8 weight of `rank` with zero zero points (input 3) and an 8-bit activation type known at claim
+// time. The weight, the activation's type, and whether oneDNN is exact for them here; or nullopt.
 struct IntegerOperands {
   TensorPtr w;
   DType x_type = DType::UInt8;
+  bool wide = false;  // oneDNN is not exact for them on this CPU: the widened kernels (MatMulInteger only)
 };
 std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir::Node& node, size_t rank);
 // MatMulInteger with a constant 2-D int8 weight (zero point 0), int32 out (dynamic quantization).

@@ -121,6 +121,7 @@ class ConvIntegerKernel final : public Kernel {
 
 std::optional<DnnlClaim> claim_conv_integer(const GraphView& view, const ir::Node& node, int threads) {
   std::optional<IntegerOperands> ops = integer_operands(view, node, 4);
+  if (ops && ops->wide) return std::nullopt;  // no widened ConvInteger: the cpu kernel (exact)
   if (!ops) return std::nullopt;
   const TensorPtr w = ops->w;
   cf::WindowAttrs attrs;

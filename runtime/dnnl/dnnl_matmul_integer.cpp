@@ -1,11 +1,12 @@
 // The dnnl provider's MatMulInteger with a constant int8 weight (what `quantize --mode dynamic` writes
 // behind each DynamicQuantizeLinear): a u8s8 or s8s8 oneDNN matmul to int32, the activation's zero point
 // given at run time. The activation's leading dims are flattened into rows ([T, 1, K] x [K, N] is one
-// T x K product). The results are exact integers, so only where oneDNN's int8 kernels are (VNNI); a
-// per-row zero point or another type at run time goes to the cpu kernel.
+// T x K product). The results are exact integers: where oneDNN's int8 kernels are not (no VNNI), the widened
+// GEMM runs them; a per-row zero point or another type at run time goes to the cpu kernel.
 #include <memory>
 #include <unordered_map>
 
+#include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/partition.h"
 
@@ -90,6 +91,52 @@ class MatMulIntegerKernel final : public Kernel {
   ShapeCache<Prepared> cache_;
 };
 
+// Where oneDNN's int8 kernels are not exact (no VNNI): the widened GEMM to int32 (runtime/cpu/wide_int8_gemm.h).
+class WideMatMulIntegerKernel final : public Kernel {
+ public:
+  WideMatMulIntegerKernel(const KernelInit& init, const TensorPtr& w, DType a_type) : a_type_(a_type), fallback_(init) {
+    const int64_t k = w->dims()[0], n = w->dims()[1];
+    const int8_t* d = w->data<int8_t>();
+    packed_ = wide8::pack_weights(n, k, [&](int64_t col, int64_t i) { return int32_t{d[i * n + col]}; });
+    sums_.raw = true;
+    sums_.scale.assign(static_cast<size_t>(packed_.panels() * wide8::kPanel), 0.0f);
+    sums_.bias = sums_.scale;
+  }
+
+  Status run(KernelContext& ctx) override {
+    const Tensor* a = ctx.input_tensor(0);
+    const Tensor* az = ctx.input_tensor(2);
+    const int64_t k = packed_.k;
+    if (!a || a->dtype() != a_type_ || a->rank() < 2 || a->dims().back() != k || (az && az->numel() != 1) ||
+        (az && az->dtype() != a_type_))
+      return fallback_.run(ctx, a ? a->dtype() : a_type_);
+    std::vector<int64_t> yd = a->dims();
+    yd.back() = packed_.n;
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Int32, yd));
+    if (a->numel() == 0 || y->numel() == 0) return Status::ok();
+    const auto* x = static_cast<const uint8_t*>(a->raw());
+    const bool is_signed = a_type_ == DType::Int8;
+    const int32_t zp = az ? static_cast<int32_t>(az->get_int64(0)) : 0;
+    wide8::WideJob job;
+    job.rows = a->numel() / k;
+    job.w = &packed_;
+    job.q = &sums_;
+    job.out = static_cast<uint8_t*>(y->raw_mutable());
+    job.out_stride = packed_.n;
+    job.fill = [=](int64_t r0, int64_t r1, int16_t* rows, int64_t stride) {
+      for (int64_t r = r0; r < r1; ++r) wide8::widen(x + r * k, is_signed, zp, k, stride, rows + (r - r0) * stride);
+    };
+    wide8::run_jobs(std::span<const wide8::WideJob>(&job, 1), ctx.threads());
+    return Status::ok();
+  }
+
+ private:
+  DType a_type_;
+  CpuFallback fallback_;
+  wide8::PackedWeights packed_;
+  wide8::Requant sums_;
+};
+
 }  // namespace
 
 std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir::Node& node, size_t rank) {
@@ -107,7 +154,7 @@ std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir:
   const ir::Value* x = node.input(0);
   if (!x->type.is_tensor() || (x->type.elem != DType::UInt8 && x->type.elem != DType::Int8)) return std::nullopt;
   o.x_type = x->type.elem;
-  if (!int8_exact_for(*o.w, o.x_type)) return std::nullopt;
+  o.wide = !int8_exact_for(*o.w, o.x_type);
   return o;
 }
 
@@ -116,11 +163,13 @@ std::optional<DnnlClaim> claim_matmul_integer(const GraphView& view, const ir::N
   if (!ops) return std::nullopt;
   const TensorPtr w = ops->w;
   const DType a_type = ops->x_type;
+  const bool wide = ops->wide;
   DnnlClaim dc;
   dc.claim.nodes = {&node};
   dc.nhwc_ok.assign(node.num_inputs(), false);
   dc.nhwc_8bit_ok.assign(node.num_inputs(), false);
-  dc.claim.factory = [w, a_type, threads](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+  dc.claim.factory = [w, a_type, threads, wide](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    if (wide) return std::unique_ptr<Kernel>(std::make_unique<WideMatMulIntegerKernel>(init, w, a_type));
     set_threads(threads);
     return std::unique_ptr<Kernel>(std::make_unique<MatMulIntegerKernel>(init, w, a_type));
   };
