@@ -158,30 +158,35 @@ class WideConvKernel final : public Kernel {
             }
             int16_t* row = a + (r - r0) * stride;
             const int64_t ix0 = ox * sw - pw;
-            for (int64_t ky = 0; ky < kh; ++ky) {
-              const int64_t iy = oy * sh - ph + ky * dh;
-              int16_t* taps = row + ky * kw * cg;
-              // Left to right, so what copy_short writes past a run is overwritten by the next one (or the
-              // row's zero tail, or the next row; the buffer has slack after the last).
-              if (iy < 0 || iy >= h) {
-                std::fill(taps, taps + kw * cg, int16_t{0});  // padding: the zero point, 0 once widened
-                continue;
-              }
-              if (dw == 1 && cg == c) {
-                // One image row's taps are contiguous in NHWC: one copy of the part inside the image.
-                const int64_t kx0 = std::clamp<int64_t>(-ix0, 0, kw), kx1 = std::clamp<int64_t>(w - ix0, kx0, kw);
+            // Left to right, so what copy_short writes past a run is overwritten by the next one (or the
+            // row's zero tail, or the next row; the buffer has slack after the last).
+            if (dw == 1 && cg == c) {
+              // One image row's taps are contiguous in NHWC: one copy per kernel row of the part inside the image
+              // (the same columns for every kernel row).
+              const int64_t kx0 = std::clamp<int64_t>(-ix0, 0, kw), kx1 = std::clamp<int64_t>(w - ix0, kx0, kw);
+              const int64_t run = (kx1 - kx0) * c, span = kw * c;
+              const int16_t* from = image + (ix0 + kx0) * c;
+              for (int64_t ky = 0, iy = oy * sh - ph; ky < kh; ++ky, iy += dh) {
+                int16_t* taps = row + ky * span;
+                if (iy < 0 || iy >= h) {
+                  std::fill(taps, taps + span, int16_t{0});  // padding: the zero point, 0 once widened
+                  continue;
+                }
                 if (kx0 > 0) std::fill(taps, taps + kx0 * c, int16_t{0});
-                wide8::copy_short(image + (iy * w + ix0 + kx0) * c, (kx1 - kx0) * c, taps + kx0 * c);
-                if (kx1 < kw) std::fill(taps + kx1 * c, taps + kw * c, int16_t{0});
-                continue;
+                wide8::copy_short(from + iy * w * c, run, taps + kx0 * c);
+                if (kx1 < kw) std::fill(taps + kx1 * c, taps + span, int16_t{0});
               }
-              for (int64_t kx = 0; kx < kw; ++kx) {
-                const int64_t ix = ix0 + kx * dw;
-                int16_t* tap = taps + kx * cg;
-                if (ix < 0 || ix >= w)
-                  std::fill(tap, tap + cg, int16_t{0});
-                else
-                  wide8::copy_short(image + (iy * w + ix) * c, cg, tap);
+            } else {
+              for (int64_t ky = 0, iy = oy * sh - ph; ky < kh; ++ky, iy += dh) {
+                int16_t* taps = row + ky * kw * cg;
+                for (int64_t kx = 0; kx < kw; ++kx) {
+                  const int64_t ix = ix0 + kx * dw;
+                  int16_t* tap = taps + kx * cg;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                    std::fill(tap, tap + cg, int16_t{0});
+                  else
+                    wide8::copy_short(image + (iy * w + ix) * c, cg, tap);
+                }
               }
             }
             for (int64_t t = k; t < stride; ++t) row[t] = 0;  // K odd: the last pair's second value
