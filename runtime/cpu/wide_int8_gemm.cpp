@@ -336,11 +336,19 @@ void run_jobs(std::span<const WideJob> jobs, ThreadPool* pool) {
     const WideJob& j = jobs[i];
     if (j.rows <= 0 || j.w->n <= 0) continue;
     const int64_t stride_bytes = 4 * std::max<int64_t>(j.w->pairs, 1);
-    const int64_t chunk = std::max<int64_t>(kRows, kChunkBytes / stride_bytes / kRows * kRows);
-    const int64_t row_tiles = (j.rows + chunk - 1) / chunk;
-    // Enough tiles for every thread: split the columns too when the rows are few (a classifier, 7x7 maps).
-    int64_t col_tiles = 1;
-    if (parallel) col_tiles = std::min(j.w->panels(), std::max<int64_t>(1, (4 * threads + row_tiles - 1) / row_tiles));
+    int64_t chunk = std::max<int64_t>(kRows, kChunkBytes / stride_bytes / kRows * kRows);
+    int64_t row_tiles = (j.rows + chunk - 1) / chunk, col_tiles = 1;
+    // Enough tiles of equal work for every thread (about four each, shared with the other jobs): rows split
+    // finer first, then the columns where rows are few (a classifier, 7x7 maps). Uneven column splits of a
+    // few panels left one thread idle at the end of mobilenet_v2's small convs.
+    const int64_t want = parallel ? std::max<int64_t>(1, (4 * threads + static_cast<int64_t>(jobs.size()) - 1) /
+                                                             static_cast<int64_t>(jobs.size()))
+                                  : 1;
+    if (row_tiles < want) {
+      chunk = std::min(chunk, std::max<int64_t>(kRows, ((j.rows + want - 1) / want + kRows - 1) / kRows * kRows));
+      row_tiles = (j.rows + chunk - 1) / chunk;
+      if (row_tiles < want) col_tiles = std::min(j.w->panels(), (want + row_tiles - 1) / row_tiles);
+    }
     for (int64_t r = 0; r < row_tiles; ++r)
       for (int64_t c = 0; c < col_tiles; ++c)
         tiles.push_back({i, r * chunk, std::min(j.rows, (r + 1) * chunk), j.w->panels() * c / col_tiles,

@@ -43,14 +43,17 @@ void to_nhwc(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw)
     for (int64_t p = 0; p < hw; ++p)
       for (int64_t ch = 0; ch < c; ++ch) dst[(i * hw + p) * c + ch] = src[(i * c + ch) * hw + p];
 }
-// [N, C, H, W] bytes widened (minus `zp`) into [N, H, W, C] (the first conv of a model reads its NCHW input).
-void widen_to_nhwc(const uint8_t* src, bool is_signed, int32_t zp, int64_t n, int64_t c, int64_t hw, int16_t* dst) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t p = 0; p < hw; ++p)
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const uint8_t v = src[(i * c + ch) * hw + p];
-        dst[(i * hw + p) * c + ch] = static_cast<int16_t>((is_signed ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - zp);
-      }
+// Pixels [lo, hi) of [N, C, H, W] bytes widened (minus `zp`) into [N, H, W, C] (the first conv of a model reads
+// its NCHW input); pixel p is image p / hw's pixel p % hw.
+void widen_to_nhwc(const uint8_t* src, bool is_signed, int32_t zp, int64_t c, int64_t hw, int64_t lo, int64_t hi,
+                   int16_t* dst) {
+  for (int64_t q = lo; q < hi; ++q) {
+    const uint8_t* from = src + (q / hw) * c * hw + q % hw;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const uint8_t v = from[ch * hw];
+      dst[q * c + ch] = static_cast<int16_t>((is_signed ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - zp);
+    }
+  }
 }
 void to_nchw(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
   for (int64_t i = 0; i < n; ++i)
@@ -112,20 +115,17 @@ class WideConvKernel final : public Kernel {
     if (!pointwise) {
       // Every input value is read by up to kH x kW windows: widened once here, copied into the windows' rows.
       wide_.resize(static_cast<size_t>(numel_of(xd) + wide8::kSlack));
-      if (nchw) {
-        widen_to_nhwc(x8, is_signed, zp, n, c, h * w, wide_.data());
-      } else {
-        // Split over the session's threads: done alone, it was a tenth of resnet18's 3x3 convs at 2 threads.
-        const int64_t total = numel_of(xd), piece = 1 << 14;
-        auto part = [&](size_t b, size_t e) {
-          const int64_t lo = static_cast<int64_t>(b) * piece, hi = std::min(total, static_cast<int64_t>(e) * piece);
-          wide8::widen(x8 + lo, is_signed, zp, hi - lo, hi - lo, wide_.data() + lo);
-        };
-        ThreadPool* pool = ctx.threads();
-        const auto pieces = static_cast<size_t>((total + piece - 1) / piece);
-        if (pool && pool->size() > 1 && pieces > 1) pool->parallel_for(pieces, part);
-        else part(0, pieces);
-      }
+      // In pieces of about 16K values over the session's threads (alone, it held the second thread back).
+      const int64_t pixels = n * h * w, piece = std::max<int64_t>(1, (1 << 14) / c);
+      auto part = [&](size_t b, size_t e) {
+        const int64_t lo = static_cast<int64_t>(b) * piece, hi = std::min(pixels, static_cast<int64_t>(e) * piece);
+        if (nchw) widen_to_nhwc(x8, is_signed, zp, c, h * w, lo, hi, wide_.data());
+        else wide8::widen(x8 + lo * c, is_signed, zp, (hi - lo) * c, (hi - lo) * c, wide_.data() + lo * c);
+      };
+      ThreadPool* pool = ctx.threads();
+      const auto pieces = static_cast<size_t>((pixels + piece - 1) / piece);
+      if (pool && pool->size() > 1 && pieces > 1) pool->parallel_for(pieces, part);
+      else part(0, pieces);
     }
     std::vector<wide8::WideJob> jobs;
     for (int64_t i = 0; i < n; ++i) {
