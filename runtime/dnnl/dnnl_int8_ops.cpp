@@ -23,6 +23,10 @@
 #include <span>
 #include <unordered_set>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "runtime/cpu/byte_table.h"
 #include "runtime/cpu/conv.h"
 #include "runtime/dnnl/dnnl_common.h"
@@ -118,6 +122,23 @@ void store_row(uint8_t* __restrict dst, const X* __restrict acc, int64_t n, cons
   }
   static_assert(sizeof(X) == 1);
   cpu::lookup_bytes(reinterpret_cast<const uint8_t*>(acc), dst, n, rq);
+}
+
+// dst[2j] = a[j], dst[2j + 1] = b[j] for j < n.
+void interleave_bytes(const uint8_t* __restrict a, const uint8_t* __restrict b, uint8_t* __restrict dst, int64_t n) {
+  int64_t j = 0;
+#ifdef __SSE2__
+  for (; j + 16 <= n; j += 16) {
+    const __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + j));
+    const __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * j), _mm_unpacklo_epi8(va, vb));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * j + 16), _mm_unpackhi_epi8(va, vb));
+  }
+#endif
+  for (; j < n; ++j) {
+    dst[2 * j] = a[j];
+    dst[2 * j + 1] = b[j];
+  }
 }
 
 class Int8OpKernel final : public Kernel {
@@ -653,12 +674,20 @@ class Int8OpKernel final : public Kernel {
     auto* py = static_cast<uint8_t*>(y->raw_mutable());
     const int64_t g = s.groups, cg = gx.c / g;
     if (gx.nhwc && gy.nhwc) {
-      for (int64_t p = 0; p < gx.n * gx.hw(); ++p) {
-        const uint8_t* __restrict src = px + p * gx.c;
-        uint8_t* __restrict dst = py + p * gx.c;
-        for (int64_t i = 0; i < g; ++i)
-          for (int64_t j = 0; j < cg; ++j) dst[j * g + i] = src[i * cg + j];
-      }
+      // Pixels in parallel; ShuffleNet's two groups as a byte interleave of the pixel's two halves (a strided
+      // byte loop took a tenth of shufflenet_v2's int8 time).
+      split_loop(ctx, gx.n * gx.hw(), [&](int64_t lo, int64_t hi) {
+        for (int64_t p = lo; p < hi; ++p) {
+          const uint8_t* __restrict src = px + p * gx.c;
+          uint8_t* __restrict dst = py + p * gx.c;
+          if (g == 2) {
+            interleave_bytes(src, src + cg, dst, cg);
+            continue;
+          }
+          for (int64_t i = 0; i < g; ++i)
+            for (int64_t j = 0; j < cg; ++j) dst[j * g + i] = src[i * cg + j];
+        }
+      }, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(gx.c, 1)));
       return Status::ok();
     }
     for (int64_t i = 0; i < g; ++i)

@@ -346,8 +346,12 @@ TEST_CASE("dnnl int8 channel shuffle and channel Slices between DQ and Q equal t
   std::mt19937 rng(46);
   for (int iter = 0; iter < 16; ++iter) {
     Builder b(rng);
-    const int64_t g = pick(rng, 1, 4), cg = pick(rng, 1, 6), c = g * cg;
-    const std::vector<int64_t> d{pick(rng, 1, 2), c, pick(rng, 1, 7), pick(rng, 1, 7)};
+    // Every fourth case ShuffleNet's two groups of 17-40 channels on a larger map: the vector interleave and
+    // its tail, split over two threads.
+    const bool wide = iter % 4 == 3;
+    const int64_t g = wide ? 2 : pick(rng, 1, 4), cg = wide ? pick(rng, 17, 40) : pick(rng, 1, 6), c = g * cg;
+    const std::vector<int64_t> d{pick(rng, 1, 2), c, wide ? pick(rng, 40, 48) : pick(rng, 1, 7),
+                                 wide ? pick(rng, 40, 48) : pick(rng, 1, 7)};
     const Q8 q = Q8::random(rng);
     const bool region = iter % 2 == 1;
     ir::Value* x = b.input(region ? Q8::random(rng) : q, d);
