@@ -438,7 +438,7 @@ class Int8OpKernel final : public Kernel {
             }
           }
         };
-        split_rows(ctx, planes, go.w * go.c, rows);
+        split_rows(ctx, planes, go.w * go.c * w.kernel_size(), rows);  // the work: every window's bytes
         return;
       }
       for (int64_t n = 0; n < go.n; ++n)
@@ -628,7 +628,9 @@ class Int8OpKernel final : public Kernel {
         else cpu::lookup_bytes(src, dst, len, rq.data());
       };
       if (gi.nhwc && go.nhwc) {
-        for (int64_t p = 0; p < go.n * go.hw(); ++p) copy(py + p * go.c + off, px + p * gi.c, gi.c);
+        split_loop(ctx, go.n * go.hw(), [&](int64_t lo, int64_t hi) {
+          for (int64_t p = lo; p < hi; ++p) copy(py + p * go.c + off, px + p * gi.c, gi.c);
+        }, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(gi.c, 1)));
       } else if (!gi.nhwc && !go.nhwc) {
         for (int64_t n = 0; n < go.n; ++n) copy(py + (n * go.c + off) * go.hw(), px + n * gi.c * gi.hw(), gi.c * gi.hw());
       } else {
