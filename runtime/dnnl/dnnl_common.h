@@ -221,7 +221,8 @@ bool int8_exact_on_this_cpu();
 // exact there even so: oneDNN then halves the weights (and doubles the output scale), which rounds odd ones.
 bool int8_exact_for(const Tensor& w, DType activation);
 // Whether the provider runs the int8 group exactly on this CPU, on oneDNN or on its widened kernels
-// (dnnl_int8_wide.cpp: Conv, Gemm and MatMul groups oneDNN is not exact for); a ConvTranspose without VNNI not.
+// (dnnl_int8_wide.cpp: Conv, Gemm and MatMul groups oneDNN is not exact for, ConvTranspose upsampling blocks);
+// other ConvTranspose geometries without VNNI not.
 bool int8_group_exact(const qdq::Int8Group& g);
 // "DQ, DQ -> Add -> Q" (static shapes, or one element on the second side), in QLinearAdd's arithmetic.
 std::optional<DnnlClaim> claim_add_group(const GraphView& view, const ir::Node& add);

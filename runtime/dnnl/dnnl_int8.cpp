@@ -597,10 +597,12 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
       return s;
     }
     case qdq::Int8Op::ConvTranspose: {
-      // VNNI only: without it, oneDNN 2.6's int8 deconvolution with an int8 (s8) activation left the cpu
-      // reference by 2 steps and more even with 7-bit weights (ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE).
-      if (s->wide) return std::nullopt;
       if (!parse_deconv_attrs(*s->g.core, s->g.w->dims(), s->deconv) || qdq::declared_x_rank(s->g) != 4) return std::nullopt;
+      // oneDNN's with VNNI only: without it, oneDNN 2.6's int8 deconvolution with an int8 (s8) activation left the
+      // cpu reference by 2 steps and more even with 7-bit weights (ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE). There
+      // the upsampling blocks run on the widened kernels, the other geometries on the next provider.
+      s->wide = !int8_exact_on_this_cpu();
+      if (s->wide) return deconv_blocks(s->deconv, s->g.w->dims()) ? std::optional(s) : std::nullopt;
       // With an output_shape the pads depend on the input's size: taken when that is known (checked below).
       if (!s->deconv.output_shape.empty() && xd.empty()) return std::nullopt;
       s->group = s->deconv.group;
@@ -718,8 +720,20 @@ bool int8_exact_for(const Tensor& w, DType activation) {
 
 bool int8_group_exact(const qdq::Int8Group& g) {
   if (!g.w) return false;
-  if (onednn_exact(g)) return true;
-  return g.rule->op == qdq::Int8Op::Conv || g.rule->op == qdq::Int8Op::Gemm || g.rule->op == qdq::Int8Op::MatMul;
+  if (g.rule->op == qdq::Int8Op::ConvTranspose) {
+    DeconvAttrs a;
+    return int8_exact_on_this_cpu() || (parse_deconv_attrs(*g.core, g.w->dims(), a) && deconv_blocks(a, g.w->dims()));
+  }
+  return true;  // Conv, Gemm, MatMul: oneDNN's kernels or the widened ones
+}
+
+bool deconv_blocks(const DeconvAttrs& a, const std::vector<int64_t>& w) {
+  if (a.group != 1 || w.size() != 4 || !a.output_shape.empty()) return false;
+  const auto& win = a.window;
+  if (win.auto_pad != cf::AutoPad::NotSet && win.auto_pad != cf::AutoPad::Valid) return false;
+  auto all = [](const std::vector<int64_t>& v, int64_t x) { return std::all_of(v.begin(), v.end(), [x](int64_t e) { return e == x; }); };
+  const std::vector<int64_t> kernel{w[2], w[3]};
+  return win.strides == kernel && all(win.dilations, 1) && all(win.pads, 0) && all(a.output_padding, 0);
 }
 
 std::vector<DnnlClaim> claim_int8(GraphView& view, int threads) {

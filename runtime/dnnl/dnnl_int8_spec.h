@@ -36,7 +36,13 @@ Result<cpu::conv_family::Window> conv_window_for(const Int8Spec& s, const std::v
 // `scratch`, exactly: round((q - z) * s / s) + z = q. An error when `x` is neither.
 Result<const uint8_t*> activation_bytes(const Int8Spec& s, const Tensor* x, std::vector<uint8_t>& scratch);
 
-// A kernel for a group that oneDNN cannot run exactly here (Int8Spec::wide): Conv, Gemm or MatMul.
+// Whether a ConvTranspose with these attributes and weight dims ([C, M, kH, kW]) is an upsampling whose windows
+// do not overlap (kernel == strides, no pads, dilations or output padding, group 1: the 2x2 stride-2 layers of
+// U-Nets and text detectors), which the widened kernels run as a GEMM per tap.
+bool deconv_blocks(const DeconvAttrs& a, const std::vector<int64_t>& w);
+
+// A kernel for a group that oneDNN cannot run exactly here (Int8Spec::wide): Conv, Gemm, MatMul, or a
+// ConvTranspose of deconv_blocks.
 std::unique_ptr<Kernel> make_wide_kernel(std::shared_ptr<const Int8Spec> spec);
 
 }  // namespace ortool::rt::dnnl_ep

@@ -1,5 +1,6 @@
 // The dnnl provider's int8 Conv/Gemm/MatMul groups that oneDNN cannot run exactly on this CPU (no VNNI: 8-bit
-// weights, or int8 activations): the activation's rows (a Conv's windows gathered from NHWC, im2col) widened
+// weights, or int8 activations), and its non-overlapping ConvTranspose upsamplings (oneDNN's int8 deconvolution
+// needs VNNI): the activation's rows (a Conv's windows gathered from NHWC, im2col) widened
 // to 16 bits and multiplied by the widened GEMM (runtime/cpu/wide_int8_gemm.h), with the claims, layouts and
 // int8 semantics of the oneDNN kernels (dnnl_int8.cpp), so such groups chain with oneDNN's ones in int8 NHWC.
 #include <algorithm>
@@ -209,6 +210,85 @@ class WideConvKernel final : public Kernel {
   std::vector<int16_t> wide_;  // the widened input of a conv with a larger window
 };
 
+// A ConvTranspose whose windows do not overlap (deconv_blocks): input pixel (iy, ix) alone makes output pixels
+// (iy * kH + ky, ix * kW + kx), M channels per tap, so each tap is a GEMM of the input pixels by that tap's
+// [C x M] weights. One job per (image, input row, tap): its rows (the input row's pixels) land kW pixels apart.
+class WideDeconvKernel final : public Kernel {
+ public:
+  explicit WideDeconvKernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)) {
+    const Tensor& w = *spec_->g.w;  // [C, M, kH, kW]
+    c_ = w.dims()[0];
+    m_ = w.dims()[1];
+    kh_ = w.dims()[2];
+    kw_ = w.dims()[3];
+    for (int64_t ky = 0; ky < kh_; ++ky)
+      for (int64_t kx = 0; kx < kw_; ++kx)
+        packed_.push_back(wide8::pack_weights(m_, c_, [&](int64_t col, int64_t i) {
+          return weight_at(w, ((i * m_ + col) * kh_ + ky) * kw_ + kx);
+        }));
+    requant_ = requant_for(*spec_, 0, m_);
+  }
+
+  Status run(KernelContext& ctx) override {
+    const Int8Spec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(s.g.x_input);
+    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
+    const std::vector<int64_t>& xd = x->dims();
+    if (xd.size() != 4 || xd[1] != c_)
+      return invalid("{}: input has shape {}; want [N, {}, H, W]", s.what, cf::dims_string(xd), c_);
+    const int64_t n = xd[0], h = xd[2], w = xd[3], oh = h * kh_, ow = w * kw_;
+    const std::vector<int64_t> yd{n, m_, oh, ow};
+    const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, yd, empty ? KernelContext::Fill::Zero
+                                                                              : KernelContext::Fill::Uninitialized));
+    if (empty) return Status::ok();
+    const Layouts& l = *s.layouts;
+    const uint8_t* src = x8;
+    if (!l.input_nhwc(s.g.x_input)) {
+      in_buf_.resize(static_cast<size_t>(numel_of(xd)));
+      to_nhwc(x8, in_buf_.data(), n, c_, h * w);
+      src = in_buf_.data();
+    }
+    uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
+    if (!l.out_nhwc) {
+      out_buf_.resize(static_cast<size_t>(numel_of(yd)));
+      dst = out_buf_.data();
+    }
+    const bool is_signed = s.g.x.type == DType::Int8;
+    const int32_t zp = s.g.x.zero_point;
+    const int64_t c = c_;
+    std::vector<wide8::WideJob> jobs;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t iy = 0; iy < h; ++iy) {
+        const uint8_t* row = src + (i * h + iy) * w * c;
+        for (int64_t ky = 0; ky < kh_; ++ky)
+          for (int64_t kx = 0; kx < kw_; ++kx) {
+            wide8::WideJob job;
+            job.rows = w;
+            job.w = &packed_[static_cast<size_t>(ky * kw_ + kx)];
+            job.q = &requant_;
+            job.out = dst + ((i * oh + iy * kh_ + ky) * ow + kx) * m_;
+            job.out_stride = kw_ * m_;
+            job.fill = [=](int64_t r0, int64_t r1, int16_t* a, int64_t stride) {
+              if (stride == c) return wide8::widen(row + r0 * c, is_signed, zp, (r1 - r0) * c, (r1 - r0) * c, a);
+              for (int64_t r = r0; r < r1; ++r) wide8::widen(row + r * c, is_signed, zp, c, stride, a + (r - r0) * stride);
+            };
+            jobs.push_back(std::move(job));
+          }
+      }
+    wide8::run_jobs(jobs, ctx.threads());
+    if (!l.out_nhwc) to_nchw(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m_, oh * ow);
+    return Status::ok();
+  }
+
+ private:
+  std::shared_ptr<const Int8Spec> spec_;
+  int64_t c_ = 0, m_ = 0, kh_ = 0, kw_ = 0;
+  std::vector<wide8::PackedWeights> packed_;  // per tap (ky, kx)
+  wide8::Requant requant_;
+  std::vector<uint8_t> requantized_, in_buf_, out_buf_;
+};
+
 // Gemm and MatMul with a constant 2-D weight: the activation's leading dims flattened into rows.
 class WideMatMulKernel final : public Kernel {
  public:
@@ -265,6 +345,7 @@ class WideMatMulKernel final : public Kernel {
 
 std::unique_ptr<Kernel> make_wide_kernel(std::shared_ptr<const Int8Spec> spec) {
   if (spec->g.rule->op == qdq::Int8Op::Conv) return std::make_unique<WideConvKernel>(std::move(spec));
+  if (spec->g.rule->op == qdq::Int8Op::ConvTranspose) return std::make_unique<WideDeconvKernel>(std::move(spec));
   return std::make_unique<WideMatMulKernel>(std::move(spec));
 }
 
