@@ -110,6 +110,16 @@ void add_folded_loop(const R& x_in, float r, float k, T* out, int64_t begin, int
     out[i] = static_cast<T>(static_cast<int32_t>(add_round_f(f, std::fma(x(i), r, k))));
 }
 
+// out[begin + j] = x(begin + j) + the other side's channel j, folded into k[j] (add_fold), for j < n: one NHWC
+// pixel's channels against a per-channel operand.
+template <typename R, typename T>
+void add_channels_loop(const R& x_in, float r, const float* k, T* out, int64_t begin, int64_t n, const AddForm& f_in) {
+  const R x = x_in;
+  const AddForm f = f_in;
+  for (int64_t j = 0; j < n; ++j)
+    out[begin + j] = static_cast<T>(static_cast<int32_t>(add_round_f(f, std::fma(x(begin + j), r, k[j]))));
+}
+
 // Calls fn(reader) with the reader for `t`: 8-bit stored values, or DequantizeLinear output (`dq`).
 template <typename Fn>
 void with_reader(const Tensor& t, const Dequantized& dq, Fn&& fn) {
