@@ -36,8 +36,8 @@ std::string fell_back_why(const GraphView& view, const ir::Node& n, const std::v
   std::string why = qop ? "QLinear op on the reference kernels" : "the group matches, but no provider ran it as int8";
   const auto has = [&](const char* p) { return std::find(providers.begin(), providers.end(), p) != providers.end(); };
   if (has("dnnl") && !qop)
-    why += " (dnnl takes int8 groups on CPUs with VNNI, without it only with uint8 activations and every weight in "
-           "[-64, 64] (quantize --reduce-range) and not ConvTranspose, in geometries oneDNN supports)";
+    why += " (dnnl takes 2-D Conv, Gemm and MatMul groups on any x86 CPU, ConvTranspose with VNNI or, without it, "
+           "only upsampling blocks: kernel == strides, no pads, dilations or output padding, group 1)";
 #ifdef ORTOOL_HAVE_XNNPACK
   if (has("xnnpack"))
     if (const std::string x = xnnpack_int8_refusal(view, n); !x.empty()) why += "; xnnpack: " + x;
