@@ -93,8 +93,9 @@ __attribute__((target("avx2,fma"))) inline __m256i pair_of(const int16_t* p) {
   return _mm256_set1_epi32(pair);
 }
 
-// R rows (1..5) x 16 columns; the accumulators are named variables so that they stay in registers.
-template <int R>
+// R rows (1..6) x 16 columns (8 with Half: the panel's first half, for a last panel of at most 8 columns); the
+// accumulators are named variables so that they stay in registers (twelve do not: see tile6_avx2).
+template <int R, bool Half = false>
 __attribute__((target("avx2,fma"), noinline)) void tile_avx2(const int16_t* a, int64_t a_stride, int64_t pairs, const int16_t* panel,
                                                    const float* scale, const float* bias, const Requant& q, uint8_t* out,
                                                    int64_t out_stride, int cols) {
@@ -109,34 +110,34 @@ __attribute__((target("avx2,fma"), noinline)) void tile_avx2(const int16_t* a, i
   const int16_t* w = panel;
   for (int64_t j = 0; j < pairs; ++j, w += 2 * kPanel) {
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + kPanel));
+    const __m256i w1 = Half ? w0 : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + kPanel));
     __m256i x = pair_of(a0 + 2 * j);
     c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0));
-    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1));
+    if constexpr (!Half) c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1));
     if constexpr (R > 1) {
       x = pair_of(a1 + 2 * j);
       c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0));
-      c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1));
+      if constexpr (!Half) c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1));
     }
     if constexpr (R > 2) {
       x = pair_of(a2 + 2 * j);
       c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, w0));
-      c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, w1));
+      if constexpr (!Half) c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, w1));
     }
     if constexpr (R > 3) {
       x = pair_of(a3 + 2 * j);
       c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, w0));
-      c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1));
+      if constexpr (!Half) c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1));
     }
     if constexpr (R > 4) {
       x = pair_of(a4 + 2 * j);
       c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(x, w0));
-      c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(x, w1));
+      if constexpr (!Half) c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(x, w1));
     }
     if constexpr (R > 5) {
       x = pair_of(a5 + 2 * j);
       c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(x, w0));
-      c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(x, w1));
+      if constexpr (!Half) c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(x, w1));
     }
   }
   const Epilogue e{_mm256_loadu_ps(scale), _mm256_loadu_ps(scale + 8), _mm256_loadu_ps(bias), _mm256_loadu_ps(bias + 8),
@@ -260,6 +261,16 @@ void tile(const int16_t* a, int64_t a_stride, int rows, int64_t pairs, const int
           const float* bias, const Requant& q, uint8_t* out, int64_t out_stride, int cols) {
 #ifdef ORTOOL_WIDE8_AVX2
   if (avx2() && !g_portable.load(std::memory_order_relaxed)) {
+    if (cols <= kPanel / 2) {  // the last panel of 8 columns or fewer (24, 40, 232 outputs): half the work
+      switch (rows) {
+        case 6: return tile_avx2<6, true>(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
+        case 5: return tile_avx2<5, true>(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
+        case 4: return tile_avx2<4, true>(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
+        case 3: return tile_avx2<3, true>(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
+        case 2: return tile_avx2<2, true>(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
+        default: return tile_avx2<1, true>(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
+      }
+    }
     switch (rows) {
       case 6: return tile6_avx2(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
       case 5: return tile_avx2<5>(a, a_stride, pairs, panel, scale, bias, q, out, out_stride, cols);
