@@ -93,8 +93,8 @@ void add_providers_option(CLI::App& app, InputOptions& o) {
   app.add_option("--providers", o.providers,
                  "Execution providers in priority order, comma-separated: " +
                      fmt::format("{} (default {}", fmt::join(avail, ", "), fmt::join(defaults, ",")) +
-                     (both ? "; xnnpack,cpu for a quantized model with an int8 ConvTranspose on an x86 CPU without VNNI, "
-                             "where oneDNN's is not exact"
+                     (both ? "; xnnpack,cpu for a quantized model with an int8 ConvTranspose other than an upsampling block "
+                             "on an x86 CPU without VNNI, where oneDNN's is not exact"
                            : "") +
                      "; cpu, the reference kernels, takes every node the others leave)")
       ->delimiter(',')
