@@ -54,6 +54,7 @@ class EliminateCommonSubexpressions final : public Pass {
     for (ir::Node* n : g.nodes()) {
       bool onnx = ir::is_default_domain(n->domain()) || n->domain() == "ai.onnx.ml";
       if (!onnx || nondeterministic(*n) || !n->subgraphs().empty() || n->num_outputs() == 0) continue;
+      if (is_weight_dequantize(*n)) continue;  // one per reader on purpose (unique_weight_dequantize)
       std::vector<ir::Node*>& bucket = seen[node_key(*n)];
       ir::Node* match = nullptr;
       for (ir::Node* m : bucket)

@@ -40,6 +40,7 @@ const std::vector<std::pair<std::string_view, Factory>>& registry() {
       {"push_transposes", make_push_transposes},
       {"shape_inference", make_shape_inference},
       {"share_duplicate_constants", make_share_duplicate_constants},
+      {"unique_weight_dequantize", make_unique_weight_dequantize},
   };
   return kPasses;
 }
@@ -51,7 +52,7 @@ const std::vector<std::string>& basic_pipeline() {
       "constant_to_initializer", "shape_inference",  "fold_shape_computation", "constant_folding",
       "eliminate_identity",      "eliminate_noop",   "eliminate_neutral_elements", "push_transposes",
       "fuse_transpose_pairs",    "eliminate_common_subexpressions",
-      "share_duplicate_constants", "fuse_conv_bn",   "fuse_conv_mul",          "fuse_conv_add",
+      "share_duplicate_constants", "unique_weight_dequantize", "fuse_conv_bn", "fuse_conv_mul", "fuse_conv_add",
       "fuse_relu_clip",          "eliminate_dead_code",
   };
   return kBasic;
@@ -62,7 +63,7 @@ const std::vector<std::string>& extended_pipeline() {
       "constant_to_initializer", "shape_inference",   "fold_shape_computation", "constant_folding",
       "eliminate_identity",      "eliminate_noop",    "eliminate_neutral_elements", "push_transposes",
       "fuse_transpose_pairs",    "eliminate_common_subexpressions",
-      "share_duplicate_constants", "fuse_conv_bn",    "fuse_conv_mul",          "fuse_conv_add",
+      "share_duplicate_constants", "unique_weight_dequantize", "fuse_conv_bn", "fuse_conv_mul", "fuse_conv_add",
       "fuse_pad_into_conv",      "fuse_gemm_bn",      "fuse_matmul_add",        "fuse_transpose_into_gemm",
       "fuse_relu_clip",          "fuse_layer_norm",   "eliminate_dead_code",
   };

@@ -28,5 +28,6 @@ std::unique_ptr<Pass> make_fuse_transpose_pairs();
 std::unique_ptr<Pass> make_push_transposes();
 std::unique_ptr<Pass> make_shape_inference();
 std::unique_ptr<Pass> make_share_duplicate_constants();
+std::unique_ptr<Pass> make_unique_weight_dequantize();
 
 }  // namespace ortool::passes

@@ -57,6 +57,8 @@ void remove_dead_chain(ir::Graph& g, ir::Node* n);
 
 // Structural equality of two attributes (graph attributes compare by identity).
 bool attributes_equal(const ir::Attribute& a, const ir::Attribute& b);
+// A DequantizeLinear of a constant (a quantized weight), in the default domain.
+bool is_weight_dequantize(const ir::Node& n);
 
 // Normalizes an axis against a rank; nullopt when out of range.
 std::optional<int64_t> normalize_axis(int64_t axis, int64_t rank);

@@ -161,7 +161,7 @@ TEST_CASE("quantized Add group equals QLinearAdd on cpu and dnnl: shapes, broadc
   std::mt19937 rng(20261205);
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
       {{1, 8, 12, 12}, {1, 8, 12, 12}}, {{1, 8, 12, 12}, {1}}, {{1}, {2, 5, 7}}, {{2, 6, 5, 5}, {1, 6, 1, 1}},
-      {{3, 40}, {40}}, {{4, 16, 9, 9}, {4, 16, 9, 9}}};
+      {{3, 40}, {40}}, {{4, 16, 9, 9}, {4, 16, 9, 9}}, {{24}, {2, 5, 24}}, {{2, 300}, {1, 300}}};
   std::vector<std::vector<std::string>> provider_sets = {{"cpu"}};
   for (const std::string& p : rt::available_providers())
     if (p == "dnnl") provider_sets.push_back({"dnnl", "cpu"});
