@@ -18,6 +18,10 @@ namespace ortool::rt::wide8 {
 // Output columns per weight panel (two AVX2 registers of 32-bit sums).
 inline constexpr int64_t kPanel = 16;
 
+// The longest reduction whose 32-bit sums cannot overflow: |a - za| and |w - zw| are at most 255 each
+// (oneDNN's s32 accumulators have the same bound). Longer ones are left to the float reference kernels.
+inline constexpr int64_t kMaxReduction = 2147483647 / (255 * 255);
+
 // A [k x n] weight as 16-bit panels: per block of kPanel output columns, for each pair of reduction
 // indices j, the kPanel columns' (w[2j], w[2j+1]); columns and indices past the end are 0.
 struct PackedWeights {

@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "runtime/cpu/conv.h"
+#include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_deconv_geometry.h"
 #include "runtime/dnnl/dnnl_int8_spec.h"
@@ -553,6 +554,17 @@ bool onednn_exact(const qdq::Int8Group& g) {
          w[1] == 1 && g.core->attr_int("group", 1) == w[0];
 }
 
+// Products summed per output of the group: a Conv's C/group x kH x kW, a Gemm/MatMul's K, a ConvTranspose's
+// C (its upsampling blocks: one tap per output).
+int64_t wide_reduction(const qdq::Int8Group& g) {
+  const auto& w = g.w->dims();
+  switch (g.rule->op) {
+    case qdq::Int8Op::Conv: return g.w->numel() / std::max<int64_t>(w.empty() ? 1 : w[0], 1);
+    case qdq::Int8Op::ConvTranspose: return w.empty() ? 0 : w[0];
+    default: return w.size() == 2 ? (g.trans_b ? w[1] : w[0]) : 0;
+  }
+}
+
 // The backend's part of the claim rules: what oneDNN takes, checked by asking it when the input's
 // shape is static. Conv: 2-D, any stride/pad/dilation/group; ConvTranspose: 2-D, any stride/pad/dilation/
 // output_padding/output_shape/auto_pad, grouped with per-tensor weight scales (qdq_group's rule); Gemm/MatMul:
@@ -560,6 +572,7 @@ bool onednn_exact(const qdq::Int8Group& g) {
 std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
   auto s = make_spec(std::move(g));
   s->wide = !onednn_exact(s->g);
+  if (s->wide && wide_reduction(s->g) > wide8::kMaxReduction) return std::nullopt;  // 32-bit sums could overflow
   const std::vector<int64_t> xd = activation_dims(s->g);
   switch (s->g.rule->op) {
     case qdq::Int8Op::Conv: {
@@ -720,6 +733,7 @@ bool int8_exact_for(const Tensor& w, DType activation) {
 
 bool int8_group_exact(const qdq::Int8Group& g) {
   if (!g.w) return false;
+  if (!onednn_exact(g) && wide_reduction(g) > wide8::kMaxReduction) return false;
   if (g.rule->op == qdq::Int8Op::ConvTranspose) {
     DeconvAttrs a;
     return int8_exact_on_this_cpu() || (parse_deconv_attrs(*g.core, g.w->dims(), a) && deconv_blocks(a, g.w->dims()));

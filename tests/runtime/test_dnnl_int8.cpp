@@ -86,6 +86,19 @@ TEST_CASE("dnnl int8 widened kernels: the portable loop gives the AVX2 kernel's 
   }
 }
 
+TEST_CASE("dnnl int8: a reduction too long for the widened kernel's 32-bit sums stays on the cpu kernels") {
+  if (rt::dnnl_ep::int8_exact_on_this_cpu()) return;  // oneDNN's own kernels run it there
+  std::mt19937 rng(13);
+  QCase q;
+  q.randomize(rng);
+  q.qoperator = false;
+  q.bias = false;
+  const int64_t k = rt::wide8::kMaxReduction + 1;
+  Built b = build(q, "MatMul", {1, k}, random_w({k, 2}, rng), 1, 2, rng, [](ir::Node&) {}, 1.0f);
+  const Ran got = run(*b.m, {"dnnl", "cpu"}, {{"x", RValue(random_q8(q.xt, {1, k}, rng))}});
+  for (const auto& t : got.timings) CHECK_MESSAGE(!(t.provider == "dnnl" && t.fused_nodes > 1), t.node->describe());
+}
+
 TEST_CASE("dnnl int8: a DequantizeLinear read by two groups is carried as uint8; chained groups stay int8") {
   std::mt19937 rng(5);
   const int64_t c = 8;
