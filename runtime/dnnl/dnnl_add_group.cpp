@@ -41,6 +41,18 @@ Tensor relaid(const Tensor& t, bool to_nhwc) {
   return out;
 }
 
+// body(r0, r1) over `rows` rows of `per_row` outputs, split over the session's threads in pieces of 32K outputs
+// or more.
+template <typename F>
+void split_rows(KernelContext& ctx, int64_t rows, int64_t per_row, F&& body) {
+  ThreadPool* pool = ctx.threads();
+  const int64_t min_rows = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(per_row, 1));
+  if (!pool || pool->size() < 2 || rows < 2 * min_rows) return body(int64_t{0}, rows);
+  pool->parallel_for(static_cast<size_t>(rows),
+                     [&](size_t s, size_t e) { body(static_cast<int64_t>(s), static_cast<int64_t>(e)); },
+                     static_cast<size_t>(min_rows));
+}
+
 class AddGroupKernel final : public Kernel {
  public:
   AddGroupKernel(qdq::AddGroup g, std::vector<int64_t> dims, bool b_one, bool b_channels, int rows,
@@ -137,13 +149,7 @@ class AddGroupKernel final : public Kernel {
       if (g_.y.type == DType::UInt8) run_typed(y->mutable_data<uint8_t>());
       else run_typed(y->mutable_data<int8_t>());
     };
-    ThreadPool* pool = ctx.threads();
-    const int64_t min_rows = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(per_row, 1));
-    if (!pool || pool->size() < 2 || rows < 2 * min_rows) body(0, rows);
-    else
-      pool->parallel_for(static_cast<size_t>(rows),
-                         [&](size_t s, size_t e) { body(static_cast<int64_t>(s), static_cast<int64_t>(e)); },
-                         static_cast<size_t>(min_rows));
+    split_rows(ctx, rows, per_row, body);
     return Status::ok();
   }
 
@@ -181,13 +187,7 @@ class AddGroupKernel final : public Kernel {
       if (g_.y.type == DType::UInt8) run_typed(y->mutable_data<uint8_t>());
       else run_typed(y->mutable_data<int8_t>());
     };
-    ThreadPool* pool = ctx.threads();
-    const int64_t min_rows = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(n, 1));
-    if (!pool || pool->size() < 2 || rows < 2 * min_rows) body(0, rows);
-    else
-      pool->parallel_for(static_cast<size_t>(rows),
-                         [&](size_t s, size_t e) { body(static_cast<int64_t>(s), static_cast<int64_t>(e)); },
-                         static_cast<size_t>(min_rows));
+    split_rows(ctx, rows, n, body);
     return Status::ok();
   }
 

@@ -39,6 +39,16 @@ wide8::Requant requant_for(const Int8Spec& s, int64_t c0, int64_t n) {
   return q;
 }
 
+// The group's output of dims `yd` for an input of dims `xd`; null, after writing an all-zero output, when either
+// is empty (nothing to compute).
+Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::vector<int64_t>& xd,
+                             const std::vector<int64_t>& yd) {
+  const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, yd, empty ? KernelContext::Fill::Zero
+                                                                            : KernelContext::Fill::Uninitialized));
+  return empty ? nullptr : y;
+}
+
 // [N, C, H, W] bytes <-> [N, H, W, C] bytes.
 void to_nhwc(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
   for (int64_t i = 0; i < n; ++i)
@@ -91,10 +101,8 @@ class WideConvKernel final : public Kernel {
     ASSIGN_OR_RETURN(cf::Window win, conv_window_for(s, xd));
     const int64_t n = xd[0], c = xd[1], h = xd[2], w = xd[3], oh = win.out[0], ow = win.out[1];
     const std::vector<int64_t> yd{n, m_, oh, ow};
-    const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, yd, empty ? KernelContext::Fill::Zero
-                                                                              : KernelContext::Fill::Uninitialized));
-    if (empty) return Status::ok();
+    ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
+    if (!y) return Status::ok();
     const Layouts& l = *s.layouts;
     const bool nchw = !l.input_nhwc(s.g.x_input);
     uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
@@ -248,10 +256,8 @@ class WideDeconvKernel final : public Kernel {
     const int64_t kh = s.g.w->dims()[2], kw = s.g.w->dims()[3];
     const int64_t n = xd[0], h = xd[2], w = xd[3], oh = h * kh, ow = w * kw, cols = taps_ * m_;
     const std::vector<int64_t> yd{n, m_, oh, ow};
-    const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, yd, empty ? KernelContext::Fill::Zero
-                                                                              : KernelContext::Fill::Uninitialized));
-    if (empty) return Status::ok();
+    ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
+    if (!y) return Status::ok();
     const Layouts& l = *s.layouts;
     const uint8_t* src = x8;
     if (!l.input_nhwc(s.g.x_input)) {
@@ -339,10 +345,8 @@ class WideMatMulKernel final : public Kernel {
       return invalid("{}: input has shape {}; want [{}, {}]", s.what, cf::dims_string(xd), gemm ? "M" : "..., M", k_);
     std::vector<int64_t> yd = xd;
     yd.back() = n_;
-    const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, yd, empty ? KernelContext::Fill::Zero
-                                                                              : KernelContext::Fill::Uninitialized));
-    if (empty) return Status::ok();
+    ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
+    if (!y) return Status::ok();
     const bool is_signed = s.g.x.type == DType::Int8;
     const int32_t zp = s.g.x.zero_point;
     const int64_t k = k_;
