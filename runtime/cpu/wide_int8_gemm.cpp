@@ -22,9 +22,12 @@ constexpr int kRows = 6;                // micro-kernel rows
 constexpr int64_t kChunkBytes = 160 << 10;  // widened activation rows per tile: about half an L2
 std::atomic<bool> g_portable{false};
 
+// As vmaxps then vminps: a NaN (absurd scales) becomes `lo`, so both paths give the same bytes and the
+// conversion to int32 below is defined.
 inline float clip_scale(int32_t acc, float bias, float scale, float lo, float hi) {
-  const float v = (static_cast<float>(acc) + bias) * scale;
-  return std::min(std::max(v, lo), hi);
+  float v = (static_cast<float>(acc) + bias) * scale;
+  v = v > lo ? v : lo;
+  return v < hi ? v : hi;
 }
 
 // rows x cols outputs (cols <= kPanel) of one panel, with the vectorized path's exact arithmetic.

@@ -566,7 +566,8 @@ int64_t wide_reduction(const qdq::Int8Group& g) {
 }
 
 // The backend's part of the claim rules: what oneDNN takes, checked by asking it when the input's
-// shape is static. Conv: 2-D, any stride/pad/dilation/group; ConvTranspose: 2-D, any stride/pad/dilation/
+// shape is static (or, where oneDNN is not exact here, what the widened kernels take: any 2-D Conv, Gemm/MatMul,
+// ConvTranspose upsampling blocks). Conv: 2-D, any stride/pad/dilation/group; ConvTranspose: 2-D, any stride/pad/dilation/
 // output_padding/output_shape/auto_pad, grouped with per-tensor weight scales (qdq_group's rule); Gemm/MatMul:
 // 2-D constant weights.
 std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
@@ -615,6 +616,7 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
       // cpu reference by 2 steps and more even with 7-bit weights (ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE). There
       // the upsampling blocks run on the widened kernels, the other geometries on the next provider.
       s->wide = !int8_exact_on_this_cpu();
+      if (s->wide && wide_reduction(s->g) > wide8::kMaxReduction) return std::nullopt;
       if (s->wide) return deconv_blocks(s->deconv, s->g.w->dims()) ? std::optional(s) : std::nullopt;
       // With an output_shape the pads depend on the input's size: taken when that is known (checked below).
       if (!s->deconv.output_shape.empty() && xd.empty()) return std::nullopt;
