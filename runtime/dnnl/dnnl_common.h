@@ -220,6 +220,10 @@ bool int8_exact_on_this_cpu();
 // reduce_range) writes them: two products then stay within 255 * 64 * 2 = 32640. An int8 activation is not
 // exact there even so: oneDNN then halves the weights (and doubles the output scale), which rounds odd ones.
 bool int8_exact_for(const Tensor& w, DType activation);
+// Tests: int8 groups and MatMulInteger go to the widened kernels even where oneDNN's are exact (they run only on
+// CPUs without VNNI otherwise), for sessions created while it is on.
+void force_widened_int8(bool on);
+bool widened_int8_forced();
 // Whether the provider runs the int8 group exactly on this CPU, on oneDNN or on its widened kernels
 // (dnnl_int8_wide.cpp: Conv, Gemm and MatMul groups oneDNN is not exact for, ConvTranspose upsampling blocks);
 // other ConvTranspose geometries without VNNI not.

@@ -15,6 +15,7 @@
 // those groups read (claim_int8 checks it), so no float copy is made. When it also feeds float ops
 // (resnet's residual Add) it runs as usual and its groups quantize the float output back (exact).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -547,7 +548,10 @@ std::vector<int64_t> activation_dims(const qdq::Int8Group& g) {
 // Whether oneDNN's int8 primitives are exact for the group on this CPU (int8_exact_for), or its depthwise
 // kernels are: with a uint8 activation they widen to 32 bits (vpmovzxbd, vpmulld) on AVX2 too; with an int8
 // one they halve the weights as the others do (tested: 12 of 30 random int8-activation cases off by one step).
+std::atomic<bool> g_force_widened{false};
+
 bool onednn_exact(const qdq::Int8Group& g) {
+  if (widened_int8_forced()) return false;
   if (int8_exact_for(*g.w, g.x.type)) return true;
   const auto& w = g.w->dims();
   return g.rule->op == qdq::Int8Op::Conv && g.x.type == DType::UInt8 && g.w->dtype() == DType::Int8 && w.size() == 4 &&
@@ -615,7 +619,7 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
       // oneDNN's with VNNI only: without it, oneDNN 2.6's int8 deconvolution with an int8 (s8) activation left the
       // cpu reference by 2 steps and more even with 7-bit weights (ONEDNN_MAX_CPU_ISA=AVX2 or AVX512_CORE). There
       // the upsampling blocks run on the widened kernels, the other geometries on the next provider.
-      s->wide = !int8_exact_on_this_cpu();
+      s->wide = !int8_exact_on_this_cpu() || widened_int8_forced();
       if (s->wide && wide_reduction(s->g) > wide8::kMaxReduction) return std::nullopt;
       if (s->wide) return deconv_blocks(s->deconv, s->g.w->dims()) ? std::optional(s) : std::nullopt;
       // With an output_shape the pads depend on the input's size: taken when that is known (checked below).
@@ -725,6 +729,9 @@ bool int8_exact_on_this_cpu() {
   }();
   return exact;
 }
+
+void force_widened_int8(bool on) { g_force_widened.store(on); }
+bool widened_int8_forced() { return g_force_widened.load(); }
 
 bool int8_exact_for(const Tensor& w, DType activation) {
   if (int8_exact_on_this_cpu()) return true;

@@ -154,7 +154,7 @@ std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir:
   const ir::Value* x = node.input(0);
   if (!x->type.is_tensor() || (x->type.elem != DType::UInt8 && x->type.elem != DType::Int8)) return std::nullopt;
   o.x_type = x->type.elem;
-  o.wide = !int8_exact_for(*o.w, o.x_type);
+  o.wide = widened_int8_forced() || !int8_exact_for(*o.w, o.x_type);
   if (o.wide && o.w->dims()[0] > wide8::kMaxReduction) return std::nullopt;  // 32-bit sums could overflow
   return o;
 }

@@ -39,6 +39,21 @@ TEST_CASE("dnnl int8 Gemm and MatMul groups (QDQ and QLinearMatMul) match the cp
   int8_test::matmul_cases("dnnl", 77, 40);
 }
 
+// The widened kernels on any CPU (on a VNNI machine oneDNN's kernels run every group otherwise).
+class ScopedWidened {
+ public:
+  ScopedWidened() { rt::dnnl_ep::force_widened_int8(true); }
+  ~ScopedWidened() { rt::dnnl_ep::force_widened_int8(false); }
+  ScopedWidened(const ScopedWidened&) = delete;
+  ScopedWidened& operator=(const ScopedWidened&) = delete;
+};
+
+TEST_CASE("dnnl int8 widened kernels, forced on any CPU: Conv, Gemm and MatMul groups match the cpu reference") {
+  const ScopedWidened widened;
+  int8_test::conv_cases("dnnl", 20261207, 40);
+  int8_test::matmul_cases("dnnl", 79, 30);
+}
+
 TEST_CASE("dnnl int8 groups with uint8 activations and 7-bit weights (oneDNN's kernels on any x86 CPU)") {
   const ScopedCaseLimits limits(CaseLimits{64, true});
   int8_test::conv_cases("dnnl", 20261206, 30);
