@@ -164,6 +164,11 @@ bool tensors_equal(const TensorPtr& a, const TensorPtr& b) {
 }
 }  // namespace
 
+bool is_weight_dequantize(const ir::Node& n) {
+  return is_op(&n, "DequantizeLinear") && ir::is_default_domain(n.domain()) && n.num_inputs() >= 1 &&
+         n.num_outputs() == 1 && n.output(0) && n.subgraphs().empty() && constant_tensor(n.input(0)) != nullptr;
+}
+
 bool attributes_equal(const ir::Attribute& a, const ir::Attribute& b) {
   if (a.name != b.name || a.type != b.type || a.ref_attr_name != b.ref_attr_name) return false;
   if (a.f != b.f && !(a.f != a.f && b.f != b.f)) return false;

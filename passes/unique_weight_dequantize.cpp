@@ -56,11 +56,6 @@ class UniqueWeightDequantize final : public Pass {
 
 }  // namespace
 
-bool is_weight_dequantize(const ir::Node& n) {
-  return is_op(&n, "DequantizeLinear") && ir::is_default_domain(n.domain()) && n.num_inputs() >= 1 &&
-         n.num_outputs() == 1 && n.output(0) && n.subgraphs().empty() && constant_tensor(n.input(0)) != nullptr;
-}
-
 std::unique_ptr<Pass> make_unique_weight_dequantize() { return std::make_unique<UniqueWeightDequantize>(); }
 
 }  // namespace ortool::passes

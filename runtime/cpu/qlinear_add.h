@@ -120,19 +120,13 @@ void add_channels_loop(const R& x_in, float r, const float* k, T* out, int64_t b
     out[begin + j] = static_cast<T>(static_cast<int32_t>(add_round_f(f, std::fma(x(begin + j), r, k[j]))));
 }
 
-// One row of the full operand against a vector broadcast over the rows (a bias along the last axis), element by
-// element (no folding) as ONNX Runtime adds a row there: out[begin + j] = a + b, where the full operand `full`
-// is read at begin + j and the vector `vec` at j; kVectorIsA says which side of the Add the vector is.
-template <bool kVectorIsA, typename RF, typename RV, typename T>
-void add_row_loop(const RF& full_in, const RV& vec_in, T* out, int64_t begin, int64_t n, const AddForm& f_in) {
-  const RF full = full_in;
-  const RV vec = vec_in;
-  const AddForm f = f_in;
-  for (int64_t j = 0; j < n; ++j) {
-    const float a = kVectorIsA ? vec(j) : full(begin + j), b = kVectorIsA ? full(begin + j) : vec(j);
-    out[begin + j] = static_cast<T>(static_cast<int32_t>(add_round_f(f, std::fma(a, f.ra, std::fma(b, f.rb, f.k)))));
-  }
-}
+// A reader of another whose index is shifted by `off`: a broadcast row's operand read at out index i.
+template <typename R>
+struct Shifted {
+  R r;
+  int64_t off;
+  float operator()(int64_t i) const { return r(i + off); }
+};
 
 // Calls fn(reader) with the reader for `t`: 8-bit stored values, or DequantizeLinear output (`dq`).
 template <typename Fn>

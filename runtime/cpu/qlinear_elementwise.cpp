@@ -7,6 +7,7 @@
 #include "runtime/cpu/qlinear.h"
 #include "runtime/cpu/qlinear_add.h"
 #include "runtime/qdq_add_group.h"
+#include "runtime/thread_pool.h"
 
 namespace ortool::rt::cpu::qlinear {
 
@@ -28,6 +29,35 @@ void add_rows(const BroadcastRows& rows, const AddForm& f, bool a_one, bool b_on
       for (int64_t j = 0; j < count; ++j) put(o + j, add_value(f, av(in, j), bv(in, j)));
     }
   });
+}
+
+// A quantized Add over broadcast rows in the vector loops' arithmetic (the same as add_rows'): a side constant
+// over a row (a per-channel value across a plane) folded first, A before B; rows of both sides element by
+// element (a bias along the last axis). Split over the session's threads from 64K outputs. The per-element
+// loop above took 5-6 ns an element: a text detector's per-channel bias Add 2.6 ms, a transformer's biases
+// 0.65 ms a layer.
+template <typename RA, typename RB, typename T>
+void add_broadcast_rows(KernelContext& ctx, const BroadcastRows& rows, const RA& ra, const RB& rb, T* o, const AddForm& f) {
+  const int64_t sa = rows.step(0), sb = rows.step(1);
+  auto part = [&](int64_t begin, int64_t end) {
+    rows.for_each_in(begin, end, [&](int64_t at, const int64_t* in, int64_t count) {
+      if (sa == 0) {
+        add_folded_loop(Shifted<RB>{rb, in[1] - at}, f.rb, add_fold(f, f.ra, static_cast<int32_t>(ra(in[0]))), o, at,
+                        at + count, f);
+      } else if (sb == 0) {
+        add_folded_loop(Shifted<RA>{ra, in[0] - at}, f.ra, add_fold(f, f.rb, static_cast<int32_t>(rb(in[1]))), o, at,
+                        at + count, f);
+      } else {
+        add_loop(Shifted<RA>{ra, in[0] - at}, Shifted<RB>{rb, in[1] - at}, o, at, at + count, f);
+      }
+    });
+  };
+  const int64_t n = rows.numel();
+  constexpr int64_t kChunk = 1 << 15;
+  ThreadPool* pool = ctx.threads();
+  if (!pool || pool->size() < 2 || n < 2 * kChunk) return part(0, n);
+  pool->parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) { part(static_cast<int64_t>(b), static_cast<int64_t>(e)); },
+                     kChunk);
 }
 
 // Writes one 8-bit output value.
@@ -119,12 +149,7 @@ Status run_add_group(KernelContext& ctx, const qdq::AddGroup& g, const AddForm& 
         } else if (b->numel() == 1) {
           add_folded_loop(ra, f.ra, add_fold(f, f.rb, static_cast<int32_t>(rb(0))), o, 0, total, f);
         } else {
-          BroadcastRows rows(*dims, {a->dims(), b->dims()});
-          add_rows(
-              rows, f, false, false,
-              [&](const int64_t* in, int64_t j) { return static_cast<int32_t>(ra(in[0] + j * rows.step(0))); },
-              [&](const int64_t* in, int64_t j) { return static_cast<int32_t>(rb(in[1] + j * rows.step(1))); },
-              Put8{out});
+          add_broadcast_rows(ctx, BroadcastRows(*dims, {a->dims(), b->dims()}), ra, rb, o, f);
         }
       });
     });

@@ -55,19 +55,17 @@ void split_rows(KernelContext& ctx, int64_t rows, int64_t per_row, F&& body) {
 
 class AddGroupKernel final : public Kernel {
  public:
-  AddGroupKernel(qdq::AddGroup g, std::vector<int64_t> dims, bool b_one, bool b_channels, int rows,
+  AddGroupKernel(qdq::AddGroup g, std::vector<int64_t> dims, bool b_one, bool b_channels,
                  std::shared_ptr<const Layouts> layouts)
-      : g_(std::move(g)), dims_(std::move(dims)), b_one_(b_one), b_channels_(b_channels), rows_(rows),
-        layouts_(std::move(layouts)),
+      : g_(std::move(g)), dims_(std::move(dims)), b_one_(b_one), b_channels_(b_channels), layouts_(std::move(layouts)),
         form_(cpu::qlinear::add_form(g_.a.scale, g_.a.zero_point, g_.b.scale, g_.b.zero_point, g_.y.scale,
                                      g_.y.zero_point, g_.y.type == DType::UInt8)) {}
 
   Status run(KernelContext& ctx) override {
     const bool a_nhwc = layouts_->input_nhwc(g_.a_input), b_nhwc = layouts_->input_nhwc(g_.b_input);
     const bool out_nhwc = layouts_->out_nhwc;
-    if (b_channels_) return run_channels(ctx, a_nhwc, out_nhwc);
-    if (rows_ != 0) return run_rows(ctx);
     if (!a_nhwc && !b_nhwc && !out_nhwc) return cpu::qlinear::run_add_group(ctx, g_, form_);
+    if (b_channels_) return run_channels(ctx, a_nhwc, out_nhwc);
     // NHWC somewhere: the claim saw static shapes, the same on both sides or a single-element second one.
     const Tensor* a = ctx.input_tensor(g_.a_input);
     const Tensor* b = ctx.input_tensor(g_.b_input);
@@ -112,9 +110,9 @@ class AddGroupKernel final : public Kernel {
   }
 
  private:
-  // Operand b one value per channel ([1, C, 1, 1]: a bias a converter split off a conv): folded per channel into
-  // the constant as ONNX Runtime folds a broadcast row (add_fold), in either layout. The cpu kernel's general
-  // broadcast took 6 ns per element (ppocr_det's upsampling head: 2.6 ms for one Add).
+  // Operand b one value per channel ([1, C, 1, 1]: a bias a converter split off a conv) with NHWC somewhere:
+  // folded per channel into the constant as ONNX Runtime folds a broadcast row (add_fold), as the cpu kernel
+  // does in the plain layout, so the group stays in an int8 NHWC region (ppocr_det's upsampling head).
   Status run_channels(KernelContext& ctx, bool a_nhwc, bool out_nhwc) {
     const Tensor* a = ctx.input_tensor(g_.a_input);
     const Tensor* b = ctx.input_tensor(g_.b_input);
@@ -153,49 +151,10 @@ class AddGroupKernel final : public Kernel {
     return Status::ok();
   }
 
-  // One operand a vector along the other's last axis (a Linear's bias after a batched MatMul: [N] and [B, T, N]),
-  // element by element per row as the cpu kernel (and ONNX Runtime) add it; it took the cpu kernel's general
-  // broadcast, 5 ns per element (0.65 ms per layer of the benchmark transformer).
-  Status run_rows(KernelContext& ctx) {
-    const bool vector_a = rows_ == 2;
-    const Tensor* full = ctx.input_tensor(vector_a ? g_.b_input : g_.a_input);
-    const Tensor* vec = ctx.input_tensor(vector_a ? g_.a_input : g_.b_input);
-    const qdq::ActQuant& qf = vector_a ? g_.b : g_.a;
-    const qdq::ActQuant& qv = vector_a ? g_.a : g_.b;
-    const int64_t n = dims_.back();
-    auto typed = [&](const Tensor* t, const ir::Node* dq, const qdq::ActQuant& q) {
-      return t && t->dtype() == (dq ? q.type : DType::Float);
-    };
-    if (!typed(full, vector_a ? g_.b_dq : g_.a_dq, qf) || full->dims() != dims_ ||
-        !typed(vec, vector_a ? g_.a_dq : g_.b_dq, qv) || vec->numel() != n)
-      return invalid("{}: the quantized Add group wants operands of shapes [{}] and [{}]", ctx.node().describe(),
-                     fmt::join(dims_, ","), n);
-    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, g_.y.type, dims_, KernelContext::Fill::Uninitialized));
-    const AddForm& f = form_;
-    const int64_t rows = n > 0 ? full->numel() / n : 0;
-    auto body = [&](int64_t r0, int64_t r1) {
-      auto run_typed = [&](auto* o) {
-        cpu::qlinear::with_reader(*full, Dequantized(qf.scale, qf.zero_point), [&](const auto& rf) {
-          cpu::qlinear::with_reader(*vec, Dequantized(qv.scale, qv.zero_point), [&](const auto& rv) {
-            for (int64_t r = r0; r < r1; ++r) {
-              if (vector_a) cpu::qlinear::add_row_loop<true>(rf, rv, o, r * n, n, f);
-              else cpu::qlinear::add_row_loop<false>(rf, rv, o, r * n, n, f);
-            }
-          });
-        });
-      };
-      if (g_.y.type == DType::UInt8) run_typed(y->mutable_data<uint8_t>());
-      else run_typed(y->mutable_data<int8_t>());
-    };
-    split_rows(ctx, rows, n, body);
-    return Status::ok();
-  }
-
   qdq::AddGroup g_;
   std::vector<int64_t> dims_;  // of the output and operand a (and operand b unless it is one element)
   bool b_one_;
   bool b_channels_;  // b is [1, C, 1, 1] (or [C, 1, 1]) against a 4-D a
-  int rows_;         // 1: b is [N] (or [1, ..., 1, N]) along a's last axis N; 2: a is, along b's; plain layout
   std::shared_ptr<const Layouts> layouts_;
   AddForm form_;
 };
@@ -211,13 +170,6 @@ std::optional<DnnlClaim> claim_add_group(const GraphView& view, const ir::Node& 
   // Operand b one value per channel of a static 4-D a ([1, C, 1, 1] or [C, 1, 1]).
   bool b_channels = !b_one && da.size() == 4 && db.size() >= 3 && db.size() <= 4 && db[db.size() - 3] == da[1];
   for (size_t i = 0; i < db.size() && b_channels; ++i) b_channels = i == db.size() - 3 || db[i] == 1;
-  // One operand a vector along the last axis of the other, static, one ([N] or [1, ..., 1, N]); plain layout only.
-  auto vector_of = [](const std::vector<int64_t>& v, const std::vector<int64_t>& full) {
-    if (v.empty() || full.empty() || v == full || v.size() > full.size() || v.back() != full.back() || v.back() < 2)
-      return false;
-    return std::all_of(v.begin(), v.end() - 1, [](int64_t x) { return x == 1; });
-  };
-  const int rows = b_one || b_channels ? 0 : vector_of(db, da) ? 1 : vector_of(da, db) ? 2 : 0;
   // NHWC only where the loops are right: a static 4-D operand a, and operand b the same, one element or per channel.
   const bool four = da.size() == 4 && (da == db || b_one || b_channels);
   DnnlClaim dc;
@@ -238,9 +190,8 @@ std::optional<DnnlClaim> claim_add_group(const GraphView& view, const ir::Node& 
   dc.out_8bit = true;
   dc.same_layout = g->a_input == 0;  // the output follows operand a
   std::shared_ptr<const Layouts> layouts = dc.layouts;
-  const std::vector<int64_t> dims = rows == 2 ? db : da;  // the output's
-  dc.claim.factory = [group = *g, dims, b_one, b_channels, rows, layouts](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
-    return std::unique_ptr<Kernel>(std::make_unique<AddGroupKernel>(group, dims, b_one, b_channels, rows, layouts));
+  dc.claim.factory = [group = *g, da, b_one, b_channels, layouts](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<AddGroupKernel>(group, da, b_one, b_channels, layouts));
   };
   return dc;
 }

@@ -21,15 +21,17 @@ int32_t weight_at(const Tensor& w, int64_t i) {
   return w.dtype() == DType::Int8 ? static_cast<int32_t>(w.data<int8_t>()[i]) : static_cast<int32_t>(w.data<uint8_t>()[i]);
 }
 
-// Output columns c0 .. c0 + n of the group's requantization.
-wide8::Requant requant_for(const Int8Spec& s, int64_t c0, int64_t n) {
+// The requantization of `n` output columns, column c being the group's output channel channel(c).
+template <typename Channel>
+wide8::Requant requant_for(const Int8Spec& s, int64_t n, Channel channel) {
   wide8::Requant q;
   const auto padded = static_cast<size_t>((n + wide8::kPanel - 1) / wide8::kPanel * wide8::kPanel);
   q.scale.assign(padded, 0.0f);
   q.bias.assign(padded, 0.0f);
   for (int64_t c = 0; c < n; ++c) {
-    q.scale[static_cast<size_t>(c)] = s.oscale[s.per_channel ? static_cast<size_t>(c0 + c) : 0];
-    if (!s.g.bias.empty()) q.bias[static_cast<size_t>(c)] = s.g.bias[static_cast<size_t>(c0 + c)];
+    const auto m = static_cast<size_t>(channel(c));
+    q.scale[static_cast<size_t>(c)] = s.oscale[s.per_channel ? m : 0];
+    if (!s.g.bias.empty()) q.bias[static_cast<size_t>(c)] = s.g.bias[m];
   }
   // The fused Relu/Clip in output units; the outer bounds keep the float -> int32 conversion in range.
   q.lo = std::max(s.g.act_lo / s.g.y.scale, -1e9f);
@@ -89,7 +91,7 @@ class WideConvKernel final : public Kernel {
         const int64_t tap = i / cg_, c = i % cg_;
         return weight_at(w, (((g * mg_ + col) * cg_ + c) * kh_ + tap / kw_) * kw_ + tap % kw_);
       }));
-      requant_.push_back(requant_for(s, g * mg_, mg_));
+      requant_.push_back(requant_for(s, mg_, [&](int64_t c) { return g * mg_ + c; }));
     }
   }
 
@@ -235,15 +237,7 @@ class WideDeconvKernel final : public Kernel {
     packed_ = wide8::pack_weights(cols, c_, [&](int64_t col, int64_t i) {
       return weight_at(w, (i * m_ + col % m_) * taps_ + col / m_);  // tap index = ky * kW + kx
     });
-    const wide8::Requant per_channel = requant_for(s, 0, m_);
-    requant_ = per_channel;
-    const auto padded = static_cast<size_t>(packed_.panels() * wide8::kPanel);
-    requant_.scale.assign(padded, 0.0f);
-    requant_.bias.assign(padded, 0.0f);
-    for (int64_t col = 0; col < cols; ++col) {
-      requant_.scale[static_cast<size_t>(col)] = per_channel.scale[static_cast<size_t>(col % m_)];
-      requant_.bias[static_cast<size_t>(col)] = per_channel.bias[static_cast<size_t>(col % m_)];
-    }
+    requant_ = requant_for(s, cols, [&](int64_t col) { return col % m_; });
   }
 
   Status run(KernelContext& ctx) override {
@@ -332,7 +326,7 @@ class WideMatMulKernel final : public Kernel {
     packed_ = wide8::pack_weights(n_, k_, [&](int64_t col, int64_t i) {
       return weight_at(w, s.g.trans_b ? col * k_ + i : i * n_ + col);
     });
-    requant_ = requant_for(s, 0, n_);
+    requant_ = requant_for(s, n_, [](int64_t c) { return c; });
   }
 
   Status run(KernelContext& ctx) override {

@@ -161,7 +161,9 @@ TEST_CASE("quantized Add group equals QLinearAdd on cpu and dnnl: shapes, broadc
   std::mt19937 rng(20261205);
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
       {{1, 8, 12, 12}, {1, 8, 12, 12}}, {{1, 8, 12, 12}, {1}}, {{1}, {2, 5, 7}}, {{2, 6, 5, 5}, {1, 6, 1, 1}},
-      {{3, 40}, {40}}, {{4, 16, 9, 9}, {4, 16, 9, 9}}, {{24}, {2, 5, 24}}, {{2, 300}, {1, 300}}};
+      {{3, 40}, {40}}, {{4, 16, 9, 9}, {4, 16, 9, 9}}, {{24}, {2, 5, 24}}, {{2, 300}, {1, 300}},
+      // Large enough for the broadcast rows' split over two threads.
+      {{1, 8, 96, 96}, {1, 8, 1, 1}}, {{1, 256, 384}, {384}}};
   std::vector<std::vector<std::string>> provider_sets = {{"cpu"}};
   for (const std::string& p : rt::available_providers())
     if (p == "dnnl") provider_sets.push_back({"dnnl", "cpu"});
@@ -180,7 +182,7 @@ TEST_CASE("quantized Add group equals QLinearAdd on cpu and dnnl: shapes, broadc
         for (const auto& providers : provider_sets) {
           INFO("type " << dtype_name(t) << " shapes " << da.size() << "/" << db.size() << " variant " << variant
                        << " providers " << providers[0]);
-          const Ran got = run(*model, providers, feeds);
+          const Ran got = run(*model, providers, feeds, 2);
           // One step: the whole group is one kernel.
           CHECK(got.timings.size() == 1);
           const Tensor& x = got.outputs[0].tensor;
