@@ -14,6 +14,7 @@
 #include "runtime/cpu/qlinear.h"
 #include "runtime/cpu/qlinear_add.h"
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_add_group.h"
 #include "runtime/thread_pool.h"
@@ -39,18 +40,6 @@ Tensor relaid(const Tensor& t, bool to_nhwc) {
   dnnl::reorder(src, dst).execute(s, src, dst);
   s.wait();
   return out;
-}
-
-// body(r0, r1) over `rows` rows of `per_row` outputs, split over the session's threads in pieces of 32K outputs
-// or more.
-template <typename F>
-void split_rows(KernelContext& ctx, int64_t rows, int64_t per_row, F&& body) {
-  ThreadPool* pool = ctx.threads();
-  const int64_t min_rows = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(per_row, 1));
-  if (!pool || pool->size() < 2 || rows < 2 * min_rows) return body(int64_t{0}, rows);
-  pool->parallel_for(static_cast<size_t>(rows),
-                     [&](size_t s, size_t e) { body(static_cast<int64_t>(s), static_cast<int64_t>(e)); },
-                     static_cast<size_t>(min_rows));
 }
 
 class AddGroupKernel final : public Kernel {
@@ -99,13 +88,7 @@ class AddGroupKernel final : public Kernel {
       if (g_.y.type == DType::UInt8) typed(y->mutable_data<uint8_t>());
       else typed(y->mutable_data<int8_t>());
     };
-    const int64_t n = y->numel();
-    constexpr int64_t kChunk = 1 << 15;
-    ThreadPool* pool = ctx.threads();
-    if (!pool || pool->size() < 2 || n < 2 * kChunk) body(0, n);
-    else
-      pool->parallel_for(static_cast<size_t>(n),
-                         [&](size_t s, size_t e) { body(static_cast<int64_t>(s), static_cast<int64_t>(e)); }, kChunk);
+    split_loop(ctx, y->numel(), body, int64_t{1} << 15);
     return Status::ok();
   }
 
@@ -147,7 +130,7 @@ class AddGroupKernel final : public Kernel {
       if (g_.y.type == DType::UInt8) run_typed(y->mutable_data<uint8_t>());
       else run_typed(y->mutable_data<int8_t>());
     };
-    split_rows(ctx, rows, per_row, body);
+    split_loop(ctx, rows, body, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(per_row, 1)));
     return Status::ok();
   }
 

@@ -18,6 +18,13 @@ using md = dnnl::memory::desc;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
+// Whether the activation `a` (and its zero point `az`, optional) are what the kernels run: the claimed 8-bit type,
+// [..., K] rows, one zero point; else the cpu kernel runs the node.
+bool fits(const Tensor* a, const Tensor* az, DType a_type, int64_t k) {
+  return a && a->dtype() == a_type && a->rank() >= 2 && a->dims().back() == k &&
+         (!az || (az->numel() == 1 && az->dtype() == a_type));
+}
+
 struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   int team = 1;
@@ -35,9 +42,7 @@ class MatMulIntegerKernel final : public Kernel {
     const Tensor* a = ctx.input_tensor(0);
     const Tensor* az = ctx.input_tensor(2);
     const int64_t k = w_->dims()[0];
-    if (!a || a->dtype() != a_type_ || a->rank() < 2 || a->dims().back() != k || (az && az->numel() != 1) ||
-        (az && az->dtype() != a_type_))
-      return fallback_.run(ctx, a ? a->dtype() : a_type_);
+    if (!fits(a, az, a_type_, k)) return fallback_.run(ctx, a ? a->dtype() : a_type_);
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(a->dims()));
     set_threads(p->team);
@@ -107,9 +112,7 @@ class WideMatMulIntegerKernel final : public Kernel {
     const Tensor* a = ctx.input_tensor(0);
     const Tensor* az = ctx.input_tensor(2);
     const int64_t k = packed_.k;
-    if (!a || a->dtype() != a_type_ || a->rank() < 2 || a->dims().back() != k || (az && az->numel() != 1) ||
-        (az && az->dtype() != a_type_))
-      return fallback_.run(ctx, a ? a->dtype() : a_type_);
+    if (!fits(a, az, a_type_, k)) return fallback_.run(ctx, a ? a->dtype() : a_type_);
     std::vector<int64_t> yd = a->dims();
     yd.back() = packed_.n;
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Int32, yd));
