@@ -17,7 +17,6 @@
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_add_group.h"
-#include "runtime/thread_pool.h"
 
 namespace ortool::rt::dnnl_ep {
 
