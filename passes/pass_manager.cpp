@@ -21,6 +21,7 @@ const std::vector<std::pair<std::string_view, Factory>>& registry() {
   static const std::vector<std::pair<std::string_view, Factory>> kPasses = {
       {"constant_folding", make_constant_folding},
       {"constant_to_initializer", make_constant_to_initializer},
+      {"drop_qdq_around_moves", make_drop_qdq_around_moves},
       {"eliminate_common_subexpressions", make_eliminate_common_subexpressions},
       {"eliminate_dead_code", make_eliminate_dead_code},
       {"eliminate_identity", make_eliminate_identity},
@@ -63,7 +64,7 @@ const std::vector<std::string>& extended_pipeline() {
       "constant_to_initializer", "shape_inference",   "fold_shape_computation", "constant_folding",
       "eliminate_identity",      "eliminate_noop",    "eliminate_neutral_elements", "push_transposes",
       "fuse_transpose_pairs",    "eliminate_common_subexpressions",
-      "share_duplicate_constants", "unique_weight_dequantize", "fuse_conv_bn", "fuse_conv_mul", "fuse_conv_add",
+      "share_duplicate_constants", "unique_weight_dequantize", "drop_qdq_around_moves", "fuse_conv_bn", "fuse_conv_mul", "fuse_conv_add",
       "fuse_pad_into_conv",      "fuse_gemm_bn",      "fuse_matmul_add",        "fuse_transpose_into_gemm",
       "fuse_relu_clip",          "fuse_layer_norm",   "eliminate_dead_code",
   };

@@ -29,5 +29,6 @@ std::unique_ptr<Pass> make_push_transposes();
 std::unique_ptr<Pass> make_shape_inference();
 std::unique_ptr<Pass> make_share_duplicate_constants();
 std::unique_ptr<Pass> make_unique_weight_dequantize();
+std::unique_ptr<Pass> make_drop_qdq_around_moves();
 
 }  // namespace ortool::passes

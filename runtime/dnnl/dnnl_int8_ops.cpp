@@ -745,6 +745,20 @@ const ir::Node* q8_after(const GraphView& view, const ir::Value* v, ActQuant* q)
   return n;
 }
 
+// The 8-bit type `v` is declared with (a tensor drop_qdq_around_moves left moving on 8 bits), or nullopt.
+std::optional<DType> eight_bit(const ir::Value* v) {
+  if (!v || !v->type.is_tensor() || (v->type.elem != DType::UInt8 && v->type.elem != DType::Int8)) return std::nullopt;
+  return v->type.elem;
+}
+
+// The free node reading `v` alone, as its first input (`v` not a graph output).
+const ir::Node* sole_reader(const GraphView& view, const ir::Value* v) {
+  if (!v || v->uses().size() != 1 || v->is_graph_output()) return nullptr;
+  const ir::Node* n = v->uses()[0].node;
+  if (view.is_taken(n) || n->input(0) != v || n->num_outputs() != 1 || !n->output(0)) return nullptr;
+  return n;
+}
+
 // The value a DequantizeLinear output has the shape of: its 8-bit input, when the output has no
 // declared shape (quantizers often write none).
 const ir::Value* shaped(const ir::Value* v) {
@@ -919,17 +933,22 @@ bool same_quant(const ActQuant& a, const ActQuant& b) {
 
 // ShuffleNet's channel shuffle as quantizers write it: DQ -> Reshape [N, g, C/g, H, W] -> Q -> DQ ->
 // Transpose (0, 2, 1, 3, 4) -> Q -> DQ -> Reshape [N, C, H, W] -> Q, all with one scale and zero point
-// (then the 8-bit values only move: exact), starting at the first Reshape.
+// (then the 8-bit values only move: exact), starting at the first Reshape; or the three moves on the 8-bit
+// tensor itself, as drop_qdq_around_moves leaves them.
 std::optional<Match> match_shuffle(const GraphView& view, const ir::Node& r1) {
   if (r1.num_inputs() != 2 || r1.attr_int("allowzero", 0) != 0 || view.is_taken(&r1)) return std::nullopt;
   ActQuant xq;
   const ir::Node* dq0 = dq8_of(view, r1.input(0), &xq);
+  const std::optional<DType> t8 = dq0 ? std::nullopt : eight_bit(r1.input(0));
+  if (t8) xq = ActQuant{1.0f, 0, *t8};
   const std::vector<int64_t> x = known_dims(view, r1.input(0));
-  if (!dq0 || x.size() != 4) return std::nullopt;
+  if ((!dq0 && !t8) || x.size() != 4) return std::nullopt;
   Match m;
-  m.nodes = {dq0, &r1};
-  // The op after `op` -> Q -> DQ (both with x's parameters, each read only by the next).
+  m.nodes = {&r1};
+  if (dq0) m.nodes.push_back(dq0);
+  // The op after `op`: directly on 8 bits, or through Q -> DQ (both with x's parameters, each read only by the next).
   auto next = [&](const ir::Node* op) -> const ir::Node* {
+    if (t8) return sole_reader(view, op->output(0));
     ActQuant q;
     const ir::Node* qn = q8_after(view, op->output(0), &q);
     if (!qn || !same_quant(q, xq) || qn->output(0)->uses().size() != 1) return nullptr;
@@ -958,13 +977,16 @@ std::optional<Match> match_shuffle(const GraphView& view, const ir::Node& r1) {
   const auto d4 = shape4 ? resolve_reshape(t5, *shape4) : std::nullopt;
   if (!d4 || *d4 != x) return std::nullopt;
   m.nodes.push_back(r2);
-  ActQuant yq;
-  const ir::Node* qend = q8_after(view, r2->output(0), &yq);
-  if (!qend || !same_quant(yq, xq)) return std::nullopt;
-  m.nodes.push_back(qend);
+  ActQuant yq = xq;
+  const ir::Node* last = r2;
+  if (!t8) {
+    last = q8_after(view, r2->output(0), &yq);
+    if (!last || !same_quant(yq, xq)) return std::nullopt;
+    m.nodes.push_back(last);
+  }
   sort_nodes(view, m.nodes);
   for (const ir::Node* n : m.nodes)
-    if (n != qend && !view.read_only_by(*n->output(0), m.nodes)) return std::nullopt;
+    if (n != last && !view.read_only_by(*n->output(0), m.nodes)) return std::nullopt;
   OpSpec& s = *m.spec;
   s.kind = Kind::Shuffle;
   s.core = &r1;
@@ -972,9 +994,25 @@ std::optional<Match> match_shuffle(const GraphView& view, const ir::Node& r1) {
   s.groups = (*d5)[1];
   s.x_dims = x;
   const std::vector<const ir::Value*> ins = group_inputs(m.nodes);
-  const auto at = std::find(ins.begin(), ins.end(), dq0->input(0));
+  const auto at = std::find(ins.begin(), ins.end(), dq0 ? dq0->input(0) : r1.input(0));
   if (at == ins.end()) return std::nullopt;
   s.ins = {In8{xq, static_cast<size_t>(at - ins.begin()), false}};
+  s.what = describe_nodes(m.nodes);
+  return m;
+}
+
+// A move on an 8-bit tensor (no DequantizeLinear or QuantizeLinear around it: drop_qdq_around_moves took
+// them), as a step of `kind` whose input and output have the same type.
+std::optional<Match> match_move8(const GraphView& view, const ir::Node& n, Kind kind) {
+  const std::optional<DType> t8 = eight_bit(n.input(0));
+  if (!t8 || view.is_taken(&n) || n.num_outputs() != 1 || !n.output(0)) return std::nullopt;
+  Match m;
+  m.nodes = {&n};
+  OpSpec& s = *m.spec;
+  s.kind = kind;
+  s.core = &n;
+  s.y = ActQuant{1.0f, 0, *t8};
+  s.ins = {In8{s.y, 0, false}};  // input 0 is the step's first input
   s.what = describe_nodes(m.nodes);
   return m;
 }
@@ -1068,7 +1106,7 @@ std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
       const auto steps = fixed_ints(view, n.input(4));
       if (!steps || steps->size() != 1 || (*steps)[0] != 1) return std::nullopt;
     }
-    auto m = match_op(view, n, Kind::Slice, 1);
+    auto m = eight_bit(n.input(0)) ? match_move8(view, n, Kind::Slice) : match_op(view, n, Kind::Slice, 1);
     if (!m || !same_quant(m->spec->ins[0].q, m->spec->y)) return std::nullopt;
     m->spec->start = (*starts)[0];
     m->spec->end = (*ends)[0];

@@ -115,9 +115,12 @@ int64_t check(Builder& b, const std::string& what, int tol, int threads = 1, int
   const Ran ref = run(*b.m, {"cpu"}, b.feeds);
   const Ran got = run(*b.m, {"dnnl", "cpu"}, b.feeds, threads);
   for (const auto& t : got.timings) CHECK_MESSAGE(t.provider == "dnnl", t.node->describe());
-  // No float op ran alone: every op sits in a step with its DQ/Q.
-  for (const auto& t : got.timings)
-    CHECK_MESSAGE((t.fused_nodes > 1 || t.node->op_type() == "DequantizeLinear"), t.node->describe());
+  // No float op ran alone: every op sits in a step with its DQ/Q (or moves 8-bit values: an 8-bit Slice).
+  for (const auto& t : got.timings) {
+    const DType out = t.node->output(0)->type.elem;
+    CHECK_MESSAGE((t.fused_nodes > 1 || t.node->op_type() == "DequantizeLinear" || out == DType::UInt8 || out == DType::Int8),
+                  t.node->describe());
+  }
   int64_t off = 0;
   for (size_t i = 0; i < ref.outputs.size(); ++i) {
     const Tensor &r = ref.outputs[i].tensor, &o = got.outputs[i].tensor;
@@ -363,14 +366,22 @@ TEST_CASE("dnnl int8 channel shuffle and channel Slices between DQ and Q equal t
     const bool region = iter % 2 == 1;
     ir::Value* x = b.input(region ? Q8::random(rng) : q, d);
     if (region) x = b.into_region(x, Q8{x->type.elem, 0.05f, 0}, q, d);
-    // Reshape [N, g, C/g, H, W] (with a 0 and a -1, as exporters write), Transpose, Reshape back; Q/DQ between.
-    ir::Value* r5 = b.g.add_node("Reshape", "", {b.dq(x, q), initializer(b.g, "s5", ints({0, g, -1, d[2], d[3]}))}, {"r5"}, "r5")->output(0);
+    // Reshape [N, g, C/g, H, W] (with a 0 and a -1, as exporters write), Transpose, Reshape back; Q/DQ between,
+    // or (cases 4-7 of every 8) the moves on the 8-bit tensor itself, as drop_qdq_around_moves leaves them.
+    const bool moves8 = iter % 8 >= 4;
+    auto typed = [&](ir::Value* v, const std::vector<int64_t>& dims) {
+      v->type = Type::tensor(q.t, shape_of(dims));
+      return v;
+    };
     const std::vector<int64_t> d5{d[0], g, cg, d[2], d[3]}, t5{d[0], cg, g, d[2], d[3]};
-    ir::Node* tr = b.g.add_node("Transpose", "", {b.dq(b.q(r5, q, d5), q)}, {"t5"}, "tr");
+    ir::Value* r5 = b.g.add_node("Reshape", "", {moves8 ? x : b.dq(x, q), initializer(b.g, "s5", ints({0, g, -1, d[2], d[3]}))},
+                                 {"r5"}, "r5")->output(0);
+    ir::Node* tr = b.g.add_node("Transpose", "", {moves8 ? typed(r5, d5) : b.dq(b.q(r5, q, d5), q)}, {"t5"}, "tr");
     tr->set_attr(ir::Attribute::make_ints("perm", {0, 2, 1, 3, 4}));
-    ir::Value* r4 = b.g.add_node("Reshape", "", {b.dq(b.q(tr->output(0), q, t5), q), initializer(b.g, "s4", ints({d[0], c, d[2], d[3]}))},
+    ir::Value* r4 = b.g.add_node("Reshape", "", {moves8 ? typed(tr->output(0), t5) : b.dq(b.q(tr->output(0), q, t5), q),
+                                                 initializer(b.g, "s4", ints({d[0], c, d[2], d[3]}))},
                                  {"r4"}, "r4")->output(0);
-    ir::Value* shuffled = b.dq(b.q(r4, q, d), q);  // read by both Slices: carried as 8-bit
+    ir::Value* shuffled = moves8 ? typed(r4, d) : b.dq(b.q(r4, q, d), q);  // read by both Slices: carried as 8-bit
     const int64_t half = c / 2;
     int k = 0;
     for (const auto& [st, en] : {std::pair<int64_t, int64_t>{0, half}, std::pair<int64_t, int64_t>{half - c, INT64_MAX}}) {
@@ -379,10 +390,11 @@ TEST_CASE("dnnl int8 channel shuffle and channel Slices between DQ and Q equal t
                                                  initializer(b.g, n + "_a", ints({iter % 3 == 0 ? -3 : 1}))},
                                    {n}, n)->output(0);
       const std::vector<int64_t> od{d[0], st == 0 ? half : c - half, d[2], d[3]};
-      if (od[1] > 0) b.output(b.q(sl, q, od), q, od, iter % 4 >= 2);
-      else b.g.add_output(b.q(sl, q, od));
+      ir::Value* out = moves8 ? typed(sl, od) : b.q(sl, q, od);
+      if (od[1] > 0) b.output(out, q, od, iter % 4 >= 2);
+      else b.g.add_output(out);
     }
-    check(b, fmt::format("case {}: g {} C/g {} region {} dims {},{},{},{}", iter, g, cg, region, d[0], d[1], d[2], d[3]), 0,
+    check(b, fmt::format("case {}: g {} C/g {} region {} moves8 {} dims {},{},{},{}", iter, g, cg, region, moves8, d[0], d[1], d[2], d[3]), 0,
           iter % 2 + 1);
   }
 }
