@@ -12,19 +12,22 @@ using namespace tensor_util;  // NOLINT: helpers of this family (shape_ops_util.
 
 namespace {
 
-// out[b][j][i] = in[b][i][j] for in of dims [batch, rows, cols] (out [batch, cols, rows]), in tiles.
+// out[b][j][i] = in[b * batch_stride + i * row_stride + j] (out of dims [batch, cols, rows], contiguous), in
+// tiles. The input's batches need not be whole matrices: attention's K^T ([1, S, H, D] -> [1, H, D, S]) reads
+// head h's D x S matrix at h * D with rows S apart.
 template <typename T>
-void transpose_tiled(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols) {
+void transpose_tiled(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols, int64_t batch_stride,
+                     int64_t row_stride) {
   constexpr int64_t kTile = 32;
   for (int64_t b = 0; b < batch; ++b) {
-    const T* src = in + b * rows * cols;
+    const T* src = in + b * batch_stride;
     T* dst = out + b * rows * cols;
     for (int64_t i0 = 0; i0 < rows; i0 += kTile) {
       const int64_t i1 = std::min(rows, i0 + kTile);
       for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
         const int64_t j1 = std::min(cols, j0 + kTile);
         for (int64_t j = j0; j < j1; ++j)
-          for (int64_t i = i0; i < i1; ++i) dst[j * rows + i] = src[i * cols + j];
+          for (int64_t i = i0; i < i1; ++i) dst[j * rows + i] = src[i * row_stride + j];
       }
     }
   }
@@ -78,15 +81,17 @@ class TransposeKernel final : public Kernel {
       copy_elements(*x, 0, *out, 0, x->numel());
       return Status::ok();
     }
-    // [B, R, C] -> [B, C, R] (B may be absent): tiled, so reads and writes both stay in cache.
-    const bool matrix = !x->is_string() && mstrides[m - 2] == 1 &&
-                        (m == 2 || (m == 3 && mstrides[0] == mdims[1] * mdims[2]));
+    // [B, R, C] -> [B, C, R] (B may be absent, or strided in the input): tiled, so reads and writes both
+    // stay in cache.
+    const bool matrix = !x->is_string() && mstrides[m - 2] == 1 && (m == 2 || m == 3);
     if (matrix) {
-      // The input is [batch, in_rows, in_cols] with in_cols the output's next-to-last merged dim.
+      // Input rows of in_cols contiguous elements (the output's next-to-last merged dim), row_stride apart.
       const int64_t in_cols = mdims[m - 2], in_rows = mdims[m - 1], batch = m == 3 ? mdims[0] : 1;
+      const int64_t row_stride = mstrides[m - 1], batch_stride = m == 3 ? mstrides[0] : 0;
       dispatch_by_size(x->element_size(), [&](auto tag) {
         using T = typename decltype(tag)::type;
-        transpose_tiled(static_cast<const T*>(x->raw()), static_cast<T*>(out->raw_mutable()), batch, in_rows, in_cols);
+        transpose_tiled(static_cast<const T*>(x->raw()), static_cast<T*>(out->raw_mutable()), batch, in_rows, in_cols,
+                        batch_stride, row_stride);
       });
       return Status::ok();
     }

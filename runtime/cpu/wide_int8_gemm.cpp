@@ -249,6 +249,19 @@ __attribute__((target("avx2"))) void widen_avx2(const uint8_t* src, bool is_sign
   for (; i < k; ++i)
     dst[i] = static_cast<int16_t>((is_signed ? static_cast<int32_t>(static_cast<int8_t>(src[i])) : src[i]) - zp);
 }
+
+// Rows 2j and 2j + 1 of `b`, 16 columns from c, widened minus zp and interleaved into one panel row.
+__attribute__((target("avx2"))) void pack_pair_avx2(const uint8_t* r0, const uint8_t* r1, bool is_signed, __m256i zp,
+                                                  int16_t* dst) {
+  const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0));
+  const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1));
+  const __m256i w0 = _mm256_sub_epi16(is_signed ? _mm256_cvtepi8_epi16(b0) : _mm256_cvtepu8_epi16(b0), zp);
+  const __m256i w1 = _mm256_sub_epi16(is_signed ? _mm256_cvtepi8_epi16(b1) : _mm256_cvtepu8_epi16(b1), zp);
+  // unpack works within 128-bit halves: lo = columns 0-3 | 8-11, hi = 4-7 | 12-15, each as (row 0, row 1) pairs.
+  const __m256i lo = _mm256_unpacklo_epi16(w0, w1), hi = _mm256_unpackhi_epi16(w0, w1);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_permute2x128_si256(lo, hi, 0x20));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + kPanel), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
 #endif
 
 bool avx2() {
@@ -324,6 +337,39 @@ PackedWeights pack_weights(int64_t n, int64_t k, const std::function<int32_t(int
     for (int64_t i = 0; i < k; ++i) base[(i / 2) * 2 * kPanel + (i % 2)] = static_cast<int16_t>(w(col, i));
   }
   return p;
+}
+
+void pack_bytes(const uint8_t* b, int64_t ld, bool is_signed, int32_t zp, int64_t k, int64_t n, PackedWeights& out) {
+  out.n = n;
+  out.k = k;
+  out.pairs = (k + 1) / 2;
+  out.data.assign(static_cast<size_t>(out.panels() * out.pairs * 2 * kPanel), 0);
+  auto value = [&](int64_t r, int64_t c) {
+    const uint8_t v = b[r * ld + c];
+    return static_cast<int16_t>((is_signed ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - zp);
+  };
+#ifdef ORTOOL_WIDE8_AVX2
+  const bool vec = avx2() && !g_portable.load(std::memory_order_relaxed);
+  const __m256i z = vec ? _mm256_set1_epi16(static_cast<int16_t>(zp)) : __m256i{};
+#endif
+  for (int64_t p = 0; p < out.panels(); ++p) {
+    const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
+    int16_t* panel = out.data.data() + p * out.pairs * 2 * kPanel;
+    for (int64_t j = 0; j < out.pairs; ++j) {
+      int16_t* dst = panel + j * 2 * kPanel;
+      const int64_t r = 2 * j;
+#ifdef ORTOOL_WIDE8_AVX2
+      if (vec && cols == kPanel && r + 1 < k) {
+        pack_pair_avx2(b + r * ld + c0, b + (r + 1) * ld + c0, is_signed, z, dst);
+        continue;
+      }
+#endif
+      for (int64_t c = 0; c < cols; ++c) {
+        dst[2 * c] = value(r, c0 + c);
+        if (r + 1 < k) dst[2 * c + 1] = value(r + 1, c0 + c);
+      }
+    }
+  }
 }
 
 void widen(const uint8_t* src, bool is_signed, int32_t zp, int64_t k, int64_t padded, int16_t* dst) {

@@ -11,7 +11,9 @@
 // values in float in the reference's order and divides by its count (bit-equal); Resize in nearest mode
 // picks the reference's input element for each output element and moves it as a byte (through a table when
 // the parameters differ: bit-equal); GlobalAveragePool sums in int32 and rounds once, within one step of the
-// reference's float sum.
+// reference's float sum; Softmax runs the reference's float steps on a dequantized row (bit-equal); a MatMul of two activations (dnnl_act_matmul.h) sums exact integer products and
+// scales once, within one step of the reference's float products. Moves on 8-bit tensors left without Q/DQ
+// by drop_qdq_around_moves (the channel shuffle, channel Slices) move the bytes: bit-equal.
 //
 // An input whose DequantizeLinear also feeds other steps is read as that DQ's output: 8-bit when claim_int8
 // carries it, else float, which the kernel quantizes back (exact: round((q - z) * s / s) + z = q).
@@ -28,7 +30,9 @@
 #endif
 
 #include "runtime/cpu/byte_table.h"
+#include "runtime/cpu/vec_math.h"
 #include "runtime/cpu/conv.h"
+#include "runtime/dnnl/dnnl_act_matmul.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
@@ -53,7 +57,7 @@ void with_q8(DType t, F&& f) {
   else f(uint8_t{});
 }
 
-enum class Kind { Table, Binary, GlobalAvg, MaxPool, AvgPool, Resize, Concat, Shuffle, Slice };
+enum class Kind { Table, Binary, GlobalAvg, MaxPool, AvgPool, Resize, Concat, Shuffle, Slice, MatMul, Softmax };
 
 // One 8-bit activation input of a step.
 struct In8 {
@@ -163,6 +167,8 @@ class Int8OpKernel final : public Kernel {
       case Kind::Concat: return concat(ctx, xs);
       case Kind::Shuffle: return shuffle(ctx, *xs[0]);
       case Kind::Slice: return slice(ctx, *xs[0]);
+      case Kind::MatMul: return matmul_.run(ctx, *xs[0], *xs[1], s.ins[0].q, s.ins[1].q, s.y, s.what);
+      case Kind::Softmax: return softmax(ctx, *xs[0]);
     }
     return Status::ok();
   }
@@ -697,6 +703,36 @@ class Int8OpKernel final : public Kernel {
     return Status::ok();
   }
 
+  // Softmax over the last axis, a row at a time: dequantized, then the cpu kernel's own float steps (max,
+  // exp(x - max) summed in double, scaled by 1 / sum), then quantized: bit-equal, in one pass over the bytes.
+  Status softmax(KernelContext& ctx, const Tensor& x) {
+    const OpSpec& s = *spec_;
+    if (x.rank() == 0) return invalid("{}: input is a scalar; want the reduced axis last", s.what);
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, x.dims()));
+    const int64_t n = x.dims().back(), rows = n == 0 ? 0 : x.numel() / n;
+    const ActQuant xq = s.ins[0].q, yq = s.y;
+    const auto* in = static_cast<const uint8_t*>(x.raw());
+    auto* out = static_cast<uint8_t*>(y->raw_mutable());
+    split_loop(ctx, rows, [&](int64_t r0, int64_t r1) {
+      thread_local std::vector<float> row;
+      row.resize(static_cast<size_t>(n));
+      for (int64_t r = r0; r < r1; ++r) {
+        with_q8(xq.type, [&](auto xv) {
+          using X = decltype(xv);
+          dequantize_loop(reinterpret_cast<const X*>(in + r * n), row.data(), 0, n, xq.scale, xq.zero_point);
+        });
+        const float mx = cpu::vec::max_f32(row.data(), n);
+        const double sum = cpu::vec::exp_shift_sum_f32(row.data(), row.data(), n, mx);
+        cpu::vec::scale_f32(row.data(), n, static_cast<float>(1.0 / sum));
+        with_q8(yq.type, [&](auto yv) {
+          using Y = decltype(yv);
+          quantize_loop(row.data(), reinterpret_cast<Y*>(out + r * n), 0, n, yq.scale, yq.zero_point);
+        });
+      }
+    }, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(n, 1)));
+    return Status::ok();
+  }
+
   Status slice(KernelContext& ctx, const Tensor& x) {
     TRY(need_4d(x, "data"));
     const OpSpec& s = *spec_;
@@ -712,6 +748,7 @@ class Int8OpKernel final : public Kernel {
 
   std::shared_ptr<const OpSpec> spec_;
   std::vector<Tensor> requantized_;
+  ActMatMul matmul_;
   std::vector<int32_t> sums_;
 };
 
@@ -1113,6 +1150,21 @@ std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
     return m;
   }
   if (op == "Reshape") return match_shuffle(view, n);
+  if (op == "Softmax") {  // over the last axis (as opset 13 does; before it, coerced to 2-D there: the same)
+    const int64_t r = known_rank(view, n.input(0));
+    const int64_t axis = n.attr_int("axis", view.opset(n) >= 13 ? -1 : 1);
+    if (n.num_inputs() != 1 || r < 1 || (axis != -1 && axis != r - 1)) return std::nullopt;
+    return match_op(view, n, Kind::Softmax);
+  }
+  if (op == "MatMul") {  // two activations (a constant weight's MatMul is an int8 group of dnnl_int8.cpp)
+    if (n.num_inputs() != 2 || known_rank(view, n.input(0)) < 2 || known_rank(view, n.input(1)) < 2) return std::nullopt;
+    // The reduction's length must be known to fit the widened GEMM's 32-bit sums.
+    const ir::Value* b = shaped(n.input(1));
+    if (!b->type.shape || b->type.shape->size() < 2) return std::nullopt;
+    const Dim& k = (*b->type.shape)[b->type.shape->size() - 2];
+    if (!k.is_known() || k.value > wide8::kMaxReduction) return std::nullopt;
+    return match_op(view, n, Kind::MatMul);
+  }
   if (op == "Concat") {
     const int64_t axis = n.attr_int("axis", 0);
     if (axis != 1 && axis != -3) return std::nullopt;
@@ -1135,15 +1187,17 @@ DnnlClaim make_claim(const Match& m) {
   dc.out_8bit = true;
   dc.layouts = m.spec->layouts;
   const OpSpec& s = *m.spec;
+  // A MatMul's operands are matrices and a Softmax's axis is the last: neither reads images in NHWC.
+  const bool nhwc = s.kind != Kind::MatMul && s.kind != Kind::Softmax;
   for (const In8& in : s.ins) {
-    dc.nhwc_8bit_ok[in.input] = true;
-    dc.nhwc_ok[in.input] = in.shared;  // a float DequantizeLinear output, quantized back
+    dc.nhwc_8bit_ok[in.input] = nhwc;
+    dc.nhwc_ok[in.input] = nhwc && in.shared;  // a float DequantizeLinear output, quantized back
   }
   // Table and Add/Mul outputs are 4-D when their inputs are (the provider checks those); pools, Resize and
   // Concat are claimed on 4-D inputs only.
-  dc.out_nhwc_ok = true;
+  dc.out_nhwc_ok = nhwc;
   dc.same_layout = s.kind == Kind::Table;
-  dc.out_float4_always = s.kind != Kind::Table && s.kind != Kind::Binary;
+  dc.out_float4_always = nhwc && s.kind != Kind::Table && s.kind != Kind::Binary;
   std::shared_ptr<const OpSpec> spec = m.spec;
   dc.claim.factory = [spec](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     return std::unique_ptr<Kernel>(std::make_unique<Int8OpKernel>(spec));

@@ -101,6 +101,34 @@ TEST_CASE("dnnl int8 widened kernels: the portable loop gives the AVX2 kernel's 
   }
 }
 
+TEST_CASE("dnnl int8 widened kernels: pack_bytes packs a byte matrix as pack_weights does (vector and portable)") {
+  std::mt19937 rng(13);
+  for (int iter = 0; iter < 24; ++iter) {
+    // Odd k, columns past a whole panel, and a row stride wider than the matrix.
+    const int64_t k = pick(rng, 1, 70), n = pick(rng, 1, 50), ld = n + pick(rng, 0, 5);
+    const bool is_signed = iter % 2 == 0;
+    const int32_t zp = is_signed ? pick(rng, -128, 127) : pick(rng, 0, 255);
+    std::vector<uint8_t> b(static_cast<size_t>(k * ld));
+    for (auto& v : b) v = static_cast<uint8_t>(pick(rng, 0, 255));
+    const auto want = rt::wide8::pack_weights(n, k, [&](int64_t c, int64_t i) {
+      const uint8_t v = b[static_cast<size_t>(i * ld + c)];
+      return (is_signed ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - zp;
+    });
+    for (bool portable : {false, true}) {
+      INFO("case " << iter << " k " << k << " n " << n << " portable " << portable);
+      rt::wide8::force_portable(portable);
+      rt::wide8::PackedWeights got;
+      got.data.assign(7, 1);  // stale contents from an earlier run are replaced
+      rt::wide8::pack_bytes(b.data(), ld, is_signed, zp, k, n, got);
+      rt::wide8::force_portable(false);
+      CHECK(got.n == want.n);
+      CHECK(got.k == want.k);
+      CHECK(got.pairs == want.pairs);
+      CHECK(got.data == want.data);
+    }
+  }
+}
+
 TEST_CASE("dnnl int8: a reduction too long for the widened kernel's 32-bit sums stays on the cpu kernels") {
   if (rt::dnnl_ep::int8_exact_on_this_cpu()) return;  // oneDNN's own kernels run it there
   std::mt19937 rng(13);
