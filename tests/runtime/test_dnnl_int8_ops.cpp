@@ -440,14 +440,16 @@ TEST_CASE("dnnl int8 MatMul of two activations between DQ and Q is within one st
   CHECK(inside * 2 >= total);     // the comparison is not all saturated
 }
 
-TEST_CASE("dnnl int8 Softmax between DQ and Q equals the cpu reference (last axis, any rank)") {
+TEST_CASE("dnnl int8 Softmax between DQ and Q is within one step of the cpu reference (last axis, any rank)") {
   std::mt19937 rng(48);
+  int64_t off = 0, total = 0, inside = 0;
   for (int iter = 0; iter < 16; ++iter) {
     Builder b(rng);
     std::vector<int64_t> d;
     const int rank = static_cast<int>(pick(rng, 1, 4));
     for (int i = 0; i < rank; ++i) d.push_back(pick(rng, 1, i + 1 == rank ? 300 : 6));
-    const Q8 qx = Q8::random(rng);
+    Q8 qx = Q8::random(rng);
+    qx.s = pickf(rng, 0.004f, 0.03f);  // logits a few units apart, as attention scores: outputs spread over the range
     Q8 qy;
     qy.t = iter % 3 == 0 ? DType::Int8 : DType::UInt8;
     qy.s = 1.0f / 256;
@@ -455,8 +457,12 @@ TEST_CASE("dnnl int8 Softmax between DQ and Q equals the cpu reference (last axi
     ir::Node* sm = b.g.add_node("Softmax", "", {b.dq(b.input(qx, d), qx)}, {"sm"}, "sm");
     if (iter % 2 == 1) sm->set_attr(ir::Attribute::make_int("axis", rank - 1));
     b.g.add_output(b.q(sm->output(0), qy, d));
-    check(b, fmt::format("case {}: dims {}", iter, fmt::join(d, "x")), 0, iter % 2 + 1);
+    off += check(b, fmt::format("case {}: dims {}", iter, fmt::join(d, "x")), 1, iter % 2 + 1, &inside);
+    total += numel_of(d);
   }
+  INFO(off << " of " << total << " elements a step off, " << inside << " inside the range");
+  CHECK(off * 100 <= total);   // the table's exp is within an ulp of the float kernel's: ties are rare
+  CHECK(inside * 2 >= total);  // not all saturated (or zero)
 }
 
 // An int8 weight DequantizeLinear (per channel along `axis` when `scales` has several values) and an int32 bias
