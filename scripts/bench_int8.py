@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Int8 latency next to fp32, ortool and ONNX Runtime (npm onnxruntime-node) side by side, in one run.
 
-For each model (default: the CNNs of the benchmark set, scripts/gen_models.py, generated when missing)
+For each model (default: the whole benchmark set, scripts/gen_models.py, generated when missing)
 the script writes an int8 file with `ortool quantize` (static QDQ, the defaults: uint8 per-tensor
 activations, int8 per-channel weights; calibrated on four seeded random inputs), then at each thread
 count times four things on the same seeded input, alternating, ROUNDS times each and keeping the best
@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_vs_ort import ROOT, make_inputs, run_json  # noqa: E402
 
-CNNS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0", "efficientnet_b0"]
+BENCH_SET = ["resnet18", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0", "efficientnet_b0", "transformer"]
 
 
 def quantize(a, path, name, ind, tmp, extra=(), suffix="int8"):
@@ -68,7 +68,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ortool", default=os.path.join(ROOT, "build", "apps", "ortool"))
     ap.add_argument("--models", default=os.path.join(ROOT, "build", "bench_models"))
-    ap.add_argument("--only", default="resnet18,mobilenet_v2")
+    ap.add_argument("--only", default=",".join(BENCH_SET))
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=3)

@@ -1,5 +1,6 @@
 # Int8 models on the dnnl provider (tests/cli/int8_dnnl_check.py): files written by `ortool quantize` (digits
-# CNN in four forms, small_convnet, ../shared/models' CNNs, resnet18 and mobilenet_v2 of the benchmark set)
+# CNN in four forms, small_convnet, ../shared/models' CNNs, resnet18, mobilenet_v2 and the transformer of the
+# benchmark set)
 # give the same outputs with and without dnnl (SQNR >= 30 dB), and dnnl runs their int8 cores as int8; with
 # oneDNN limited to CPUs without VNNI (ONEDNN_MAX_CPU_ISA=AVX2, AVX512_CORE) the outputs stay exact: 8-bit
 # weights on the cpu kernels, the 7-bit weights of --reduce-range on dnnl.

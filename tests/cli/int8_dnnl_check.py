@@ -9,8 +9,9 @@ QLinearConv, QLinearMatMul).
 
 Models: the digits CNN (testdata/digits; QDQ, QOperator, int8 activations, per-tensor weights),
 testdata/small_convnet.onnx, and the CNNs of --models (../shared/models: mnist14_onnx2c, ppocr_cls), and
-the benchmark set's resnet18 and mobilenet_v2 (seeded weights): from --bench-models DIR, or written by
---gen-models scripts/gen_models.py into a temporary folder.
+the benchmark set's resnet18, mobilenet_v2 and transformer (seeded weights; the transformer's attention
+and softmax run as int8 steps): from --bench-models DIR, or written by --gen-models scripts/gen_models.py
+into a temporary folder.
 
 Usage: int8_dnnl_check.py --ortool ortool --testdata DIR [--provider dnnl|xnnpack] [--models DIR]
                           [--bench-models DIR | --gen-models PY] [--only SUBSTRING]
@@ -161,9 +162,9 @@ def main():
         bench = a.bench_models
         if a.gen_models and not bench:
             bench = os.path.join(tmp, "bench")
-            run(["/usr/bin/python3", a.gen_models, bench, "--only", "resnet18,mobilenet_v2"])
+            run(["/usr/bin/python3", a.gen_models, bench, "--only", "resnet18,mobilenet_v2,transformer"])
         if bench:
-            for m in ["resnet18", "mobilenet_v2"]:
+            for m in ["resnet18", "mobilenet_v2", "transformer"]:
                 cases.append((m, os.path.join(bench, m + ".onnx"), None, None, []))
         cases = [c for c in cases if a.only in c[0]]
         if a.provider == "dnnl" and not a.vnni:
