@@ -1,4 +1,7 @@
-// Pass share_duplicate_constants: initializers with equal type, dims and bytes become one.
+// Pass share_duplicate_constants: initializers with equal type, dims and bytes become one. In a model that
+// will be written, int8 weights and zero points of QuantizeLinear/DequantizeLinear stay one per node:
+// ONNX Runtime's exact int8 mode on x86 (session.x64quantprecision=1) rewrites each of them in place to
+// uint8 and fails to load a model where two nodes hold one ("Attempt to replace the existing tensor").
 #include <map>
 #include <unordered_map>
 
@@ -9,6 +12,15 @@
 namespace ortool::passes {
 
 namespace {
+
+// An int8 tensor a QuantizeLinear or DequantizeLinear reads as its data or zero point.
+bool signed_qdq_operand(const ir::Value* v, const Tensor& t) {
+  if (t.dtype() != DType::Int8) return false;
+  for (const ir::Use& u : v->uses())
+    if ((is_op(u.node, "DequantizeLinear") && (u.index == 0 || u.index == 2)) || (is_op(u.node, "QuantizeLinear") && u.index == 2))
+      return true;
+  return false;
+}
 
 // A cheap fingerprint (FNV-1a over the head, the tail and a strided sample); equal fingerprints
 // are compared in full, so collisions cost time, never correctness.
@@ -43,6 +55,7 @@ class ShareDuplicateConstants final : public Pass {
     for (ir::Value* v : g.initializers()) {
       const Tensor* t = constant_tensor(v);
       if (!t || t->is_string() || v->is_graph_output() || !v->has_uses()) continue;
+      if (!ctx.runtime_ops && signed_qdq_operand(v, *t)) continue;
       groups[{static_cast<int>(t->dtype()), t->dims()}].push_back(v);
     }
     bool changed = false;

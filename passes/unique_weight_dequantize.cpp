@@ -3,7 +3,10 @@
 // "DQ(weight) -> Conv/Gemm/MatMul -> Q" only where the weight's DequantizeLinear belongs to that node alone
 // (ONNX Runtime makes the copies itself: EnsureUniqueDQForNodeUnit); a shared one (tied or identical layers
 // whose float weights were merged before quantization) left every such MatMul in float, the weight
-// dequantized on every run. eliminate_common_subexpressions leaves these copies alone.
+// dequantized on every run. eliminate_common_subexpressions leaves these copies alone. In a model that will be
+// written, each copy also gets its own int8 weight and zero point (ONNX Runtime's exact int8 mode on x86
+// rewrites those in place per node and cannot load a model where two nodes hold one: see
+// share_duplicate_constants); in memory they stay shared.
 #include <fmt/format.h>
 
 #include "passes/pass.h"
@@ -42,6 +45,10 @@ class UniqueWeightDequantize final : public Pass {
       for (size_t k = 0; k < extra.size(); ++k) {
         const ir::Use& u = extra[k];
         std::vector<ir::Value*> ins(n->inputs().begin(), n->inputs().end());
+        if (!ctx.runtime_ops)
+          for (size_t i : {size_t{0}, size_t{2}})
+            if (const Tensor* t = i < ins.size() ? constant_tensor(ins[i]) : nullptr; t && t->dtype() == DType::Int8)
+              ins[i] = add_constant(g, fmt::format("{}_{}", ins[i]->name(), k + 1), *t);
         ir::Node* copy = g.insert_node_before(u.node, n->op_type(), n->domain(), ins, {out->name()},
                                               fmt::format("{}_{}", n->name.empty() ? "dq" : n->name, k + 1));
         for (const ir::Attribute& a : n->attributes()) copy->set_attr(a);

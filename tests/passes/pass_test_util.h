@@ -104,7 +104,7 @@ inline int count_ops(const ir::Graph& g, const std::string& op) {
 
 // Runs the named passes once each (or to a fixpoint) with verification after every pass.
 inline passes::PipelineReport run_passes(ir::Model& m, const std::vector<std::string>& names, bool fixpoint = false,
-                                         size_t fold_max_bytes = size_t{16} << 20) {
+                                         size_t fold_max_bytes = size_t{16} << 20, bool runtime_ops = false) {
   passes::PassManagerOptions o;
   o.verify_each = true;
   o.max_iterations = fixpoint ? 16 : 1;
@@ -112,6 +112,7 @@ inline passes::PipelineReport run_passes(ir::Model& m, const std::vector<std::st
   for (const std::string& n : names) REQUIRE(pm.add(n).is_ok());
   passes::PassContext ctx;
   ctx.fold_max_bytes = fold_max_bytes;
+  ctx.runtime_ops = runtime_ops;
   auto r = pm.run(m, ctx);
   REQUIRE_MESSAGE(r.is_ok(), r.status().message());
   REQUIRE_MESSAGE(m.graph->verify().is_ok(), m.graph->verify().message());
@@ -143,12 +144,14 @@ inline void check_same_outputs(const ir::Model& want_model, const ir::Model& got
   }
 }
 
-// Runs `names` on a copy of `m`, checks the outputs still agree, and returns the optimized copy.
+// Runs `names` on a copy of `m`, checks the outputs still agree, and returns the optimized copy. `runtime_ops`:
+// as for a graph that stays in memory (PassContext::runtime_ops), else as for one that will be written.
 inline std::unique_ptr<ir::Model> optimize_and_compare(const ir::Model& m, const std::vector<std::string>& names,
-                                                       bool fixpoint = false, Tolerance tol = {1e-5, 1e-4}) {
+                                                       bool fixpoint = false, Tolerance tol = {1e-5, 1e-4},
+                                                       bool runtime_ops = false) {
   auto before = clone_model(m);
   auto after = clone_model(m);
-  run_passes(*after, names, fixpoint);
+  run_passes(*after, names, fixpoint, size_t{16} << 20, runtime_ops);
   check_same_outputs(*before, *after, 2, tol);
   return after;
 }

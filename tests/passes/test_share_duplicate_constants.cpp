@@ -19,3 +19,22 @@ TEST_CASE("share_duplicate_constants merges equal initializers only") {
   CHECK(m->graph->initializers().size() == 3);
   CHECK(m->graph->find_value("a2") == nullptr);
 }
+
+TEST_CASE("share_duplicate_constants keeps int8 weights and zero points of Q/DQ nodes one per node in a written model") {
+  // Two DequantizeLinear nodes of equal int8 weights and zero points, and two equal float scales.
+  ModelBuilder b(13);
+  auto dq = [&](const std::string& n) {
+    Tensor w(DType::Int8, {2, 2});
+    for (int64_t i = 0; i < 4; ++i) w.mutable_data<int8_t>()[i] = static_cast<int8_t>(3 * i - 5);
+    return b.node("DequantizeLinear", {b.init(n + "_w", std::move(w)), b.init(n + "_s", Tensor::from_vector<float>(DType::Float, {}, {0.1f})),
+                                       b.init(n + "_z", Tensor::from_vector<int8_t>(DType::Int8, {}, {0}))});
+  };
+  ir::Value* x = b.input("x", {2, 2});
+  b.output(b.node("MatMul", {b.node("MatMul", {x, dq("a")}), dq("b")}));
+  for (bool in_memory : {false, true}) {
+    INFO("in memory: " << in_memory);
+    auto m = optimize_and_compare(*b.model, {"share_duplicate_constants"}, false, {1e-5, 1e-4}, in_memory);
+    // Written: the scales merge, the int8 weights and zero points do not. In memory everything equal merges.
+    CHECK(m->graph->initializers().size() == (in_memory ? 3u : 5u));
+  }
+}
