@@ -45,6 +45,7 @@ struct QuantizeArgs {
   bool write_table = false;  // --calibration-table FILE: written when missing (or --recalibrate), else read
   std::string activation_type = "uint8", weight_type = "int8";
   bool per_tensor_weights = false, symmetric_activations = false, reduce_range = false, dynamic_conv = false;
+  bool share_weights = false;
   bool equalize = false, bias_correction = false, no_effects = false;
   bool no_speed = false;
   double min_speedup = 0;
@@ -74,6 +75,7 @@ Result<quant::PipelineOptions> pipeline_options(const QuantizeArgs& a) {
   o.quantize.per_channel = !a.per_tensor_weights;
   o.quantize.symmetric_activations = a.symmetric_activations;
   o.quantize.reduce_range = a.reduce_range;
+  o.quantize.share_weights = a.share_weights;
   o.quantize.op_types = a.op_types;
   o.quantize.exclude_nodes = a.exclude_nodes;
   o.quantize.exclude_op_types = a.exclude_op_types;
@@ -519,6 +521,8 @@ Command register_quantize(CLI::App& parent) {
   app->add_flag("--symmetric-activations", a->symmetric_activations, "Activation zero point at the middle of the range");
   app->add_flag("--reduce-range", a->reduce_range, "7-bit weights (ONNX Runtime's reduce_range): on x86 CPUs without VNNI oneDNN's int8 kernels, faster, and ONNX "
                  "Runtime's default ones are exact only with them");
+  app->add_flag("--share-weights", a->share_weights, "Store a float weight several nodes read once (default: one quantized copy per node, "
+                 "which ONNX Runtime's exact int8 mode on x86, session.x64quantprecision=1, needs)");
   app->add_option("--op-types", a->op_types, "Quantize only these op types (comma-separated; default every supported one)")
       ->delimiter(',')
       ->type_name("A,B");

@@ -41,6 +41,10 @@ struct QuantizeOptions {
   bool per_channel = true;                     // weights: one scale per output channel; false: per tensor
   bool symmetric_activations = false;          // activation zero point at the middle of the type's range
   bool reduce_range = false;                   // 7-bit weights, for CPUs whose 8-bit products saturate (no VNNI)
+  // A float weight several nodes read stored once, quantized, behind one shared DequantizeLinear (static) or
+  // read by every MatMulInteger/ConvInteger (dynamic). Off: one quantized copy per node, which ONNX Runtime's
+  // exact int8 mode on x86 (session.x64quantprecision=1) needs: it cannot load int8 weights nodes share.
+  bool share_weights = false;
   std::vector<std::string> op_types;           // op types to quantize; empty: every supported one of the mode
   std::vector<std::string> exclude_nodes;      // node names left in float
   std::vector<std::string> exclude_op_types;   // op types left in float

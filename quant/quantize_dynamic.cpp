@@ -114,12 +114,16 @@ class DynamicRewriter {
     ir::Value* scale = nullptr;       // per channel (times Gemm's alpha), shaped to broadcast
   };
 
-  // The node's weight quantized once per (weight, layout, alpha): a weight shared by nodes is stored once.
+  // The node's weight quantized for it alone, also where nodes share the float weight: ONNX Runtime's exact int8
+  // mode on x86 (session.x64quantprecision=1) rewrites each node's int8 weight and zero point in place and
+  // cannot load a model where two nodes hold one; its default kernels saturate there (the benchmark
+  // transformer, whose four layers share weights: 19 dB from float in ONNX Runtime, 44 dB in exact mode).
+  // --share-weights: once per (weight, layout, alpha).
   const DynamicWeight& weight(ir::Node* n, bool conv, bool gemm) {
     ir::Value* wv = n->input(1);
     const bool transpose = gemm && n->attr_int("transB", 0) != 0;
     const float alpha = gemm ? n->attr_float("alpha", 1.0f) : 1.0f;
-    const auto key = std::make_tuple(static_cast<const ir::Value*>(wv), transpose, alpha);
+    const auto key = std::make_tuple(o_.share_weights ? static_cast<const void*>(wv) : static_cast<const void*>(n), transpose, alpha);
     if (auto it = weights_.find(key); it != weights_.end()) return it->second;
     Tensor w = *float_constant(wv);
     if (transpose) w = transposed(w);  // stored [K, N] for MatMulInteger
@@ -186,7 +190,7 @@ class DynamicRewriter {
   const QuantizeOptions& o_;
   QuantizeReport& report_;
   std::unordered_map<const ir::Value*, DynamicInput> inputs_;
-  std::map<std::tuple<const ir::Value*, bool, float>, DynamicWeight> weights_;
+  std::map<std::tuple<const void*, bool, float>, DynamicWeight> weights_;
   int64_t baked_inputs_ = 0;
 };
 

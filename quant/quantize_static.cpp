@@ -109,20 +109,27 @@ class QdqRewriter {
     // One quantized copy, DequantizeLinear and parameters per node, also for a weight two nodes share: runtimes
     // fuse "DQ(weight) -> op" only where the DQ is the node's own, and ONNX Runtime's exact int8 mode on x86
     // (session.x64quantprecision=1) rewrites each DQ's int8 weight and zero point in place and cannot load a
-    // model where two nodes hold one (a weight stored once failed there, as ONNX Runtime's own quantizer's files do).
-    std::vector<ir::Value*> original;
+    // model where two nodes hold one (as ONNX Runtime's own quantizer writes them). --share-weights: once.
+    std::vector<ir::Value*> original, weight_dq(plan_.weights.size());
     for (const WeightPlan& w : plan_.weights) original.push_back(w.node->input(static_cast<size_t>(w.input)));
     for (size_t i = 0; i < plan_.weights.size(); ++i) {
       const WeightPlan& w = plan_.weights[i];
       ir::Value* v = original[i];
-      const QuantParams& p = weight_params_[i];
-      ir::Value* q = ed_.add_initializer(v->name() + "_quantized", quantize_tensor(*float_constant(v), p));
-      ir::Value* dq = ed_.add_dequantize(q, ed_.add_qparams(v->name(), p), p.axis, v->name());
-      ++report_.weights_quantized;
-      if (v->is_graph_input() && std::find(original.begin(), original.begin() + static_cast<std::ptrdiff_t>(i), v) ==
-                                     original.begin() + static_cast<std::ptrdiff_t>(i))
-        ++baked_inputs_;
-      g_.set_input(mut(w.node), static_cast<size_t>(w.input), dq);
+      size_t same = i, seen = i;
+      for (size_t j = 0; j < i && seen == i; ++j)
+        if (original[j] == v) seen = j;
+      for (size_t j = 0; j < i && same == i && o_.share_weights; ++j)
+        if (original[j] == v && weight_params_[j] == weight_params_[i]) same = j;
+      if (same != i) {
+        weight_dq[i] = weight_dq[same];
+      } else {
+        const QuantParams& p = weight_params_[i];
+        ir::Value* q = ed_.add_initializer(v->name() + "_quantized", quantize_tensor(*float_constant(v), p));
+        weight_dq[i] = ed_.add_dequantize(q, ed_.add_qparams(v->name(), p), p.axis, v->name());
+        ++report_.weights_quantized;
+        if (v->is_graph_input() && seen == i) ++baked_inputs_;
+      }
+      g_.set_input(mut(w.node), static_cast<size_t>(w.input), weight_dq[i]);
       ed_.drop_if_unused(v);
     }
     for (size_t i = 0; i < plan_.biases.size(); ++i) {

@@ -1,5 +1,7 @@
 // quantize_dynamic: structure (DynamicQuantizeLinear shared per tensor, MatMulInteger/ConvInteger, scalar
 // zero points) and numbers against the float model.
+#include <set>
+
 #include "tests/quant/quant_doctest_util.h"
 
 using namespace ortool;
@@ -147,7 +149,21 @@ TEST_CASE("dynamic: option checks and the opset") {
   CHECK(outcome(r->left_float, "MatMul1")->detail == "excluded by name");
 }
 
-TEST_CASE("dynamic: a weight shared by two MatMuls is stored once") {
+TEST_CASE("dynamic share_weights: a weight shared by two MatMuls is stored once") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {3, 4});
+  ir::Value* w = b.random_init("w", {4, 4});
+  b.output(b.node("MatMul", {b.node("MatMul", {x, w}), w}));
+  auto [m, ref, feeds] = with_float_copy(std::move(b.model), 1);
+  quant::QuantizeOptions o;
+  o.share_weights = true;
+  auto r = quantize_dynamic(*m, o);
+  REQUIRE(r.is_ok());
+  CHECK(r->weights_quantized == 1);
+  CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
+}
+
+TEST_CASE("dynamic: a weight shared by two MatMuls is quantized for each (one int8 weight and zero point per node)") {
   ModelBuilder b(13);
   ir::Value* x = b.input("x", {3, 4});
   ir::Value* w = b.random_init("w", {4, 4});
@@ -157,7 +173,14 @@ TEST_CASE("dynamic: a weight shared by two MatMuls is stored once") {
   auto r = quantize_dynamic(*m, {});
   REQUIRE(r.is_ok());
   CHECK(r->quantized.size() == 2);
-  CHECK(r->weights_quantized == 1);
+  CHECK(r->weights_quantized == 2);
   CHECK(m->graph->find_value("w") == nullptr);
+  // ONNX Runtime's exact int8 mode rewrites each MatMulInteger's int8 weight and zero point: none shared.
+  std::set<const ir::Value*> seen;
+  for (const ir::Node* n : m->graph->nodes())
+    if (n->op_type() == "MatMulInteger")
+      for (size_t i : {size_t{1}, size_t{3}})
+        if (n->input(i) && n->input(i)->is_constant()) CHECK(seen.insert(n->input(i)).second);
+  CHECK(seen.size() == 4);
   CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
 }

@@ -489,6 +489,20 @@ TEST_CASE("a weight and a bias shared by two nodes: each node its own quantized 
   CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
 }
 
+TEST_CASE("share_weights: a weight two nodes read is stored once behind one DequantizeLinear") {
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {1, 2, 4, 4});
+  ir::Value* w = b.random_init("w", {2, 2, 1, 1});
+  b.output(b.node("Conv", {b.node("Conv", {x, w}), w}));
+  auto [m, ref, feeds] = with_float_copy(std::move(b.model), 2);
+  quant::QuantizeOptions o;
+  o.share_weights = true;
+  QuantizeReport r = quantize_minmax(*m, o, feeds);
+  CHECK(r.weights_quantized == 1);
+  CHECK(dq_into(*m, "Conv0", 1) == dq_into(*m, "Conv1", 1));
+  CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
+}
+
 TEST_CASE("pass-through chain: Transpose, Slice, Unsqueeze, Squeeze, Resize, AveragePool, Flatten, Reshape share one scale") {
   ModelBuilder b(13);
   ir::Value* x = b.input("x", {1, 4, 6, 6});
