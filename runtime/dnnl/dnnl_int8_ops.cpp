@@ -653,9 +653,16 @@ class Int8OpKernel final : public Kernel {
     auto* py = static_cast<uint8_t*>(y->raw_mutable());
     int64_t off = 0;
     for (size_t k = 0; k < xs.size(); ++k) {
-      const Geo gi = geo_of(xs[k]->dims(), s.layouts->input_nhwc(s.ins[k].input));
+      Geo gi = geo_of(xs[k]->dims(), s.layouts->input_nhwc(s.ins[k].input));
       const auto* px = static_cast<const uint8_t*>(xs[k]->raw());
       const std::vector<uint8_t>& rq = s.requant[k];
+      if (gi.nhwc != go.nhwc) {  // an input from outside the region: a copy in the output's layout first
+        in_nhwc_.resize(static_cast<size_t>(xs[k]->numel()));
+        if (go.nhwc) to_nhwc_bytes(px, in_nhwc_.data(), gi.n, gi.c, gi.hw());
+        else to_nchw_bytes(px, in_nhwc_.data(), gi.n, gi.c, gi.hw());
+        px = in_nhwc_.data();
+        gi.nhwc = go.nhwc;
+      }
       auto copy = [&](uint8_t* dst, const uint8_t* src, int64_t len) {
         if (rq.empty()) std::memcpy(dst, src, static_cast<size_t>(len));
         else cpu::lookup_bytes(src, dst, len, rq.data());
@@ -664,16 +671,8 @@ class Int8OpKernel final : public Kernel {
         split_loop(ctx, go.n * go.hw(), [&](int64_t lo, int64_t hi) {
           for (int64_t p = lo; p < hi; ++p) copy(py + p * go.c + off, px + p * gi.c, gi.c);
         }, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(gi.c, 1)));
-      } else if (!gi.nhwc && !go.nhwc) {
-        for (int64_t n = 0; n < go.n; ++n) copy(py + (n * go.c + off) * go.hw(), px + n * gi.c * gi.hw(), gi.c * gi.hw());
       } else {
-        for (int64_t n = 0; n < gi.n; ++n)
-          for (int64_t c = 0; c < gi.c; ++c)
-            for (int64_t h = 0; h < gi.h; ++h)
-              for (int64_t ww = 0; ww < gi.w; ++ww) {
-                const uint8_t v = px[gi.at(n, c, h, ww)];
-                py[go.at(n, off + c, h, ww)] = rq.empty() ? v : rq[v];
-              }
+        for (int64_t n = 0; n < go.n; ++n) copy(py + (n * go.c + off) * go.hw(), px + n * gi.c * gi.hw(), gi.c * gi.hw());
       }
       off += gi.c;
     }
@@ -782,7 +781,7 @@ class Int8OpKernel final : public Kernel {
   std::shared_ptr<const OpSpec> spec_;
   std::vector<Tensor> requantized_;
   ActMatMul matmul_;
-  std::vector<uint8_t> in_nhwc_, out_nhwc_;  // MaxPool: NHWC copies of a plain input or output
+  std::vector<uint8_t> in_nhwc_, out_nhwc_;  // MaxPool, Concat: an input or output copied into the other layout
   std::vector<int32_t> sums_;
 };
 
