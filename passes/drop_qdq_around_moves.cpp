@@ -167,6 +167,8 @@ class DropQdqAroundMoves final : public Pass {
       if (mv->input(i) == dq->output(0)) return false;
     ir::Value* y = mv->output(0);
     if (!y->has_uses()) return false;
+    for (const ir::Use& u : y->uses())
+      if (u.node->graph() != &g) return false;  // read inside a subgraph: the DQ would have no place here
     if (apply) {
       ir::Node* dq2 = copy_of(g, first_reader(g, y), *dq, y, y->name() + "_dequantized");
       dq2->output(0)->type = y->type;
