@@ -1,5 +1,6 @@
 // Pass share_duplicate_constants: initializers with equal type, dims and bytes become one. In a model that
-// will be written, int8 weights and zero points of QuantizeLinear/DequantizeLinear stay one per node:
+// will be written, int8 weights and zero points of quantized ops (Q/DQ, MatMulInteger, QLinearConv...) stay
+// one per node:
 // ONNX Runtime's exact int8 mode on x86 (session.x64quantprecision=1) rewrites each of them in place to
 // uint8 and fails to load a model where two nodes hold one ("Attempt to replace the existing tensor").
 #include <map>
@@ -13,12 +14,18 @@ namespace ortool::passes {
 
 namespace {
 
-// An int8 tensor a QuantizeLinear or DequantizeLinear reads as its data or zero point.
+// An int8 tensor a quantized op reads as a weight or zero point: DequantizeLinear's data or zero point,
+// QuantizeLinear's zero point, MatMulInteger's and ConvInteger's B / w and its zero point (dynamic
+// quantization), QLinearConv's and QLinearMatMul's weight and its zero point.
 bool signed_qdq_operand(const ir::Value* v, const Tensor& t) {
   if (t.dtype() != DType::Int8) return false;
-  for (const ir::Use& u : v->uses())
-    if ((is_op(u.node, "DequantizeLinear") && (u.index == 0 || u.index == 2)) || (is_op(u.node, "QuantizeLinear") && u.index == 2))
+  for (const ir::Use& u : v->uses()) {
+    const int i = u.index;
+    if ((is_op(u.node, "DequantizeLinear") && (i == 0 || i == 2)) || (is_op(u.node, "QuantizeLinear") && i == 2) ||
+        ((is_op(u.node, "MatMulInteger") || is_op(u.node, "ConvInteger")) && (i == 1 || i == 3)) ||
+        ((is_op(u.node, "QLinearConv") || is_op(u.node, "QLinearMatMul")) && (i == 3 || i == 5)))
       return true;
+  }
   return false;
 }
 

@@ -38,3 +38,21 @@ TEST_CASE("share_duplicate_constants keeps int8 weights and zero points of Q/DQ 
     CHECK(m->graph->initializers().size() == (in_memory ? 3u : 5u));
   }
 }
+
+TEST_CASE("share_duplicate_constants keeps the int8 weights of MatMulInteger nodes one per node in a written model") {
+  ModelBuilder b(13);
+  auto w = [&](const std::string& n) {
+    Tensor t(DType::Int8, {2, 2});
+    for (int64_t i = 0; i < 4; ++i) t.mutable_data<int8_t>()[i] = static_cast<int8_t>(2 * i - 3);
+    return b.init(n, std::move(t));
+  };
+  ir::Value* x = b.input("x", {2, 2}, DType::UInt8);
+  ir::Value* zx = b.init("zx", Tensor::from_vector<uint8_t>(DType::UInt8, {}, {3}));
+  b.output(b.node("MatMulInteger", {x, w("wa"), zx}));
+  b.output(b.node("MatMulInteger", {x, w("wb"), zx}));
+  for (bool in_memory : {false, true}) {
+    INFO("in memory: " << in_memory);
+    auto m = optimize_and_compare(*b.model, {"share_duplicate_constants"}, false, {0, 0}, in_memory);
+    CHECK(m->graph->initializers().size() == (in_memory ? 2u : 3u));
+  }
+}
