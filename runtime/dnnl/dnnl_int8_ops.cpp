@@ -131,23 +131,18 @@ void store_row(uint8_t* __restrict dst, const X* __restrict acc, int64_t n, cons
   cpu::lookup_bytes(reinterpret_cast<const uint8_t*>(acc), dst, n, rq);
 }
 
-// [N, C, HW] bytes -> [N, HW, C], and back; tiled so that both sides stay in cache.
-void to_nhwc_bytes(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
+// [N, R, C] bytes -> [N, C, R], tiled so that both sides stay in cache: NCHW -> NHWC with R = C, C = HW,
+// and back with R = HW, C = C.
+void transpose_bytes(const uint8_t* src, uint8_t* dst, int64_t n, int64_t rows, int64_t cols) {
   constexpr int64_t kTile = 32;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c0 = 0; c0 < c; c0 += kTile)
-      for (int64_t p0 = 0; p0 < hw; p0 += kTile)
-        for (int64_t p = p0; p < std::min(hw, p0 + kTile); ++p)
-          for (int64_t ch = c0; ch < std::min(c, c0 + kTile); ++ch) dst[(i * hw + p) * c + ch] = src[(i * c + ch) * hw + p];
+  for (int64_t i = 0; i < n; ++i, src += rows * cols, dst += rows * cols)
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c)
+          for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r) dst[c * rows + r] = src[r * cols + c];
 }
-void to_nchw_bytes(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
-  constexpr int64_t kTile = 32;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c0 = 0; c0 < c; c0 += kTile)
-      for (int64_t p0 = 0; p0 < hw; p0 += kTile)
-        for (int64_t ch = c0; ch < std::min(c, c0 + kTile); ++ch)
-          for (int64_t p = p0; p < std::min(hw, p0 + kTile); ++p) dst[(i * c + ch) * hw + p] = src[(i * hw + p) * c + ch];
-}
+void to_nhwc_bytes(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) { transpose_bytes(src, dst, n, c, hw); }
+void to_nchw_bytes(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) { transpose_bytes(src, dst, n, hw, c); }
 
 // dst[2j] = a[j], dst[2j + 1] = b[j] for j < n.
 void interleave_bytes(const uint8_t* __restrict a, const uint8_t* __restrict b, uint8_t* __restrict dst, int64_t n) {

@@ -80,6 +80,26 @@ class ModelBuilder {
   int counter_ = 0;
 };
 
+// An If node on `cond` whose branches read `v` (then: Neg(v), else: Abs(v)); returns its output.
+inline ir::Value* if_reading(ModelBuilder& b, ir::Value* cond, ir::Value* v) {
+  auto branch = [&](const std::string& op) {
+    auto sg = std::make_shared<ir::Graph>(&b.g(), nullptr);
+    ir::Node* n = sg->add_node(op, "", {v}, {op + "_out"});
+    sg->add_output(n->output(0));
+    return sg;
+  };
+  ir::Value* y = b.node("If", {cond});
+  for (const auto& [name, op] : {std::pair<const char*, const char*>{"then_branch", "Neg"}, {"else_branch", "Abs"}}) {
+    ir::Attribute a;
+    a.name = name;
+    a.type = ir::AttrType::Graph;
+    a.g = branch(op);
+    a.g->set_parent(&b.g(), b.last);
+    b.last->set_attr(a);
+  }
+  return y;
+}
+
 inline ir::Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
   return ir::Attribute::make_ints(name, std::move(v));
 }

@@ -160,24 +160,7 @@ TEST_CASE("drop_qdq_around_moves leaves a DequantizeLinear above a move whose ou
   ir::Value* cond = b.input("cond", {}, DType::Bool);
   const Quant p = quant(b, "p", 0.05f, 120);
   ir::Value* t = b.node("Transpose", {dq(b, q(b, x, p), p)});
-  auto branch = [&](const std::string& op) {
-    auto sg = std::make_shared<ir::Graph>(&b.g(), nullptr);
-    ir::Node* n = sg->add_node(op, "", {t}, {op + "_out"});
-    sg->add_output(n->output(0));
-    return sg;
-  };
-  ir::Value* y = b.node("If", {cond});
-  ir::Attribute then_a, else_a;
-  then_a.name = "then_branch";
-  then_a.type = ir::AttrType::Graph;
-  then_a.g = branch("Neg");
-  else_a.name = "else_branch";
-  else_a.type = ir::AttrType::Graph;
-  else_a.g = branch("Abs");
-  then_a.g->set_parent(&b.g(), b.last);
-  else_a.g->set_parent(&b.g(), b.last);
-  b.last->set_attr(then_a);
-  b.last->set_attr(else_a);
+  ir::Value* y = if_reading(b, cond, t);
   b.output(y);
   run_passes(*b.model, {"drop_qdq_around_moves"});
   REQUIRE(b.g().verify().is_ok());

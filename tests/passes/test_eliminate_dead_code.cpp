@@ -27,24 +27,7 @@ TEST_CASE("eliminate_dead_code keeps nodes feeding a subgraph") {
   ir::Value* x = b.input("x", {2});
   ir::Value* cond = b.input("cond", {}, DType::Bool);
   ir::Value* e = b.node("Exp", {x});
-  auto make_branch = [&](const std::string& op) {
-    auto sg = std::make_shared<ir::Graph>(&b.g(), nullptr);
-    ir::Node* n = sg->add_node(op, "", {e}, {op + "_out"});
-    sg->add_output(n->output(0));
-    return sg;
-  };
-  ir::Value* y = b.node("If", {cond});
-  ir::Attribute then_a, else_a;
-  then_a.name = "then_branch";
-  then_a.type = ir::AttrType::Graph;
-  then_a.g = make_branch("Neg");
-  else_a.name = "else_branch";
-  else_a.type = ir::AttrType::Graph;
-  else_a.g = make_branch("Abs");
-  then_a.g->set_parent(&b.g(), b.last);
-  else_a.g->set_parent(&b.g(), b.last);
-  b.last->set_attr(then_a);
-  b.last->set_attr(else_a);
+  ir::Value* y = if_reading(b, cond, e);
   b.output(y);
   run_passes(*b.model, {"eliminate_dead_code"});
   CHECK(count_ops(b.g(), "Exp") == 1);
