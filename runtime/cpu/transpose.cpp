@@ -5,33 +5,13 @@
 
 #include "runtime/cpu/shape_ops_util.h"
 #include "runtime/cpu/tensor.h"
+#include "runtime/cpu/transpose_tiled.h"
 
 namespace ortool::rt::cpu {
 
 using namespace tensor_util;  // NOLINT: helpers of this family (shape_ops_util.h)
 
 namespace {
-
-// out[b][j][i] = in[b * batch_stride + i * row_stride + j] (out of dims [batch, cols, rows], contiguous), in
-// tiles. The input's batches need not be whole matrices: attention's K^T ([1, S, H, D] -> [1, H, D, S]) reads
-// head h's D x S matrix at h * D with rows S apart.
-template <typename T>
-void transpose_tiled(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols, int64_t batch_stride,
-                     int64_t row_stride) {
-  constexpr int64_t kTile = 32;
-  for (int64_t b = 0; b < batch; ++b) {
-    const T* src = in + b * batch_stride;
-    T* dst = out + b * rows * cols;
-    for (int64_t i0 = 0; i0 < rows; i0 += kTile) {
-      const int64_t i1 = std::min(rows, i0 + kTile);
-      for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
-        const int64_t j1 = std::min(cols, j0 + kTile);
-        for (int64_t j = j0; j < j1; ++j)
-          for (int64_t i = i0; i < i1; ++i) dst[j * rows + i] = src[i * row_stride + j];
-      }
-    }
-  }
-}
 
 class TransposeKernel final : public Kernel {
  public:

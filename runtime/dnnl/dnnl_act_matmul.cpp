@@ -1,62 +1,42 @@
 // The widened-GEMM MatMul of two 8-bit activations (dnnl_act_matmul.h).
 #include "runtime/dnnl/dnnl_act_matmul.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <span>
 
 #include "lib/status.h"
-#include "runtime/cpu/conv.h"
+#include "runtime/cpu/linalg.h"
 
 namespace ortool::rt::dnnl_ep {
 
-namespace cf = cpu::conv_family;
-
 Status ActMatMul::run(KernelContext& ctx, const Tensor& a, const Tensor& b, const qdq::ActQuant& qa,
                       const qdq::ActQuant& qb, const qdq::ActQuant& qy, const std::string& what) {
-  const std::vector<int64_t>&ad = a.dims(), &bd = b.dims();
-  if (ad.size() < 2 || bd.size() < 2)
-    return invalid("{}: inputs of shapes {} and {}; want both of rank 2 or more", what, cf::dims_string(ad), cf::dims_string(bd));
-  const int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
-  if (bd[bd.size() - 2] != k)
-    return invalid("{}: inner dimensions differ: A is {}, B is {}", what, cf::dims_string(ad), cf::dims_string(bd));
+  Result<cpu::MatMulPlan> plan = cpu::plan_matmul(a.dims(), b.dims());  // MatMul's shapes, batch broadcast
+  if (!plan.is_ok()) return invalid("{}: {}", what, plan.status().message());
+  const cpu::MatMulPlan& p = *plan;
+  const int64_t m = p.M, k = p.K, n = p.N, batches = static_cast<int64_t>(p.a_offsets.size());
   if (k > wide8::kMaxReduction)
     return invalid("{}: a reduction over {} values could overflow the int8 kernel's 32-bit sums", what, k);
-  // Batch dims, right-aligned and broadcast; element strides of A's and B's matrices per output batch dim.
-  const size_t rank = std::max(ad.size(), bd.size()) - 2;
-  std::vector<int64_t> yd(rank), sa(rank, 0), sb(rank, 0);
-  int64_t step_a = m * k, step_b = k * n, batches_b = 1;
-  for (size_t i = rank; i-- > 0;) {
-    const size_t off_a = rank - i, off_b = rank - i;
-    const int64_t da = off_a <= ad.size() - 2 ? ad[ad.size() - 2 - off_a] : 1;
-    const int64_t db = off_b <= bd.size() - 2 ? bd[bd.size() - 2 - off_b] : 1;
-    if (da != db && da != 1 && db != 1)
-      return invalid("{}: batch dims of {} and {} do not broadcast", what, cf::dims_string(ad), cf::dims_string(bd));
-    yd[i] = da == 1 ? db : da;
-    sa[i] = da == 1 ? 0 : step_a;
-    sb[i] = db == 1 ? 0 : step_b;
-    step_a *= da;
-    step_b *= db;
-    batches_b *= db;
-  }
-  int64_t batches = 1;
-  for (int64_t d : yd) batches *= d;
-  yd.push_back(m);
-  yd.push_back(n);
   const bool empty = batches * m * n == 0;
-  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, qy.type, yd, empty ? KernelContext::Fill::Zero
-                                                                           : KernelContext::Fill::Uninitialized));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, qy.type, p.out_dims, empty ? KernelContext::Fill::Zero
+                                                                                  : KernelContext::Fill::Uninitialized));
   if (empty) return Status::ok();
   if (k == 0) {  // empty sums: every output is Q(0), the zero point
     std::fill_n(static_cast<uint8_t*>(y->raw_mutable()), y->numel(), static_cast<uint8_t>(qy.zero_point));
     return Status::ok();
   }
-  const auto* pa = static_cast<const uint8_t*>(a.raw());
+  // Each distinct matrix of B packed once (a B broadcast over A's batches is read by several jobs).
   const auto* pb = static_cast<const uint8_t*>(b.raw());
-  packed_.resize(static_cast<size_t>(batches_b));
-  for (int64_t i = 0; i < batches_b; ++i)
-    wide8::pack_bytes(pb + i * k * n, n, qb.type == DType::Int8, qb.zero_point, k, n, packed_[static_cast<size_t>(i)]);
+  std::vector<size_t> packed_of(static_cast<size_t>(batches));
+  std::vector<int64_t> packed_at;
+  for (int64_t t = 0; t < batches; ++t) {
+    const int64_t off = p.b_offsets[static_cast<size_t>(t)];
+    auto it = std::find(packed_at.begin(), packed_at.end(), off);
+    if (it == packed_at.end()) it = packed_at.insert(packed_at.end(), off);
+    packed_of[static_cast<size_t>(t)] = static_cast<size_t>(it - packed_at.begin());
+  }
+  packed_.resize(packed_at.size());
+  for (size_t i = 0; i < packed_at.size(); ++i)
+    wide8::pack_bytes(pb + packed_at[i], n, qb.type == DType::Int8, qb.zero_point, k, n, packed_[i]);
   const auto padded = static_cast<size_t>(packed_[0].panels() * wide8::kPanel);
   if (requant_.scale.size() != padded) {
     requant_.scale.assign(padded, qa.scale * qb.scale / qy.scale);
@@ -66,24 +46,17 @@ Status ActMatMul::run(KernelContext& ctx, const Tensor& a, const Tensor& b, cons
   }
   const bool a_signed = qa.type == DType::Int8;
   const int32_t za = qa.zero_point;
-  std::vector<wide8::WideJob> jobs(static_cast<size_t>(batches));
+  const auto* pa = static_cast<const uint8_t*>(a.raw());
   auto* out = static_cast<uint8_t*>(y->raw_mutable());
+  std::vector<wide8::WideJob> jobs(static_cast<size_t>(batches));
   for (int64_t t = 0; t < batches; ++t) {
-    // Offsets of this output batch's matrices in A and B (B's as a packed index).
-    int64_t rest = t, off_a = 0, off_b = 0;
-    for (size_t i = rank; i-- > 0;) {
-      const int64_t idx = rest % yd[i];
-      rest /= yd[i];
-      off_a += idx * sa[i];
-      off_b += idx * sb[i];
-    }
     wide8::WideJob& j = jobs[static_cast<size_t>(t)];
     j.rows = m;
-    j.w = &packed_[static_cast<size_t>(off_b / (k * n))];
+    j.w = &packed_[packed_of[static_cast<size_t>(t)]];
     j.q = &requant_;
     j.out = out + t * m * n;
     j.out_stride = n;
-    const uint8_t* rows = pa + off_a;
+    const uint8_t* rows = pa + p.a_offsets[static_cast<size_t>(t)];
     j.fill = [rows, k, a_signed, za](int64_t r0, int64_t r1, int16_t* dst, int64_t stride) {
       for (int64_t r = r0; r < r1; ++r) wide8::widen(rows + r * k, a_signed, za, k, stride, dst + (r - r0) * stride);
     };

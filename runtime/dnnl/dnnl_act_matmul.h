@@ -14,12 +14,12 @@ namespace ortool::rt::dnnl_ep {
 
 class ActMatMul {
  public:
-  // y = Q_y(DQ_a(a) x DQ_b(b)), exact integer products and sums; both inputs of rank >= 2.
+  // y = Q_y(DQ_a(a) x DQ_b(b)), exact integer products and sums, with MatMul's shapes (cpu::plan_matmul).
   Status run(KernelContext& ctx, const Tensor& a, const Tensor& b, const qdq::ActQuant& qa, const qdq::ActQuant& qb,
              const qdq::ActQuant& qy, const std::string& what);
 
  private:
-  std::vector<wide8::PackedWeights> packed_;  // per batch of B, kept between runs for their buffers
+  std::vector<wide8::PackedWeights> packed_;  // per distinct matrix of B, kept between runs for their buffers
   wide8::Requant requant_;
 };
 

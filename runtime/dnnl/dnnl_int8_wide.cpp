@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/cpu/transpose_tiled.h"
 #include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_int8_spec.h"
 #include "runtime/thread_pool.h"
@@ -51,12 +52,6 @@ Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::v
   return empty ? nullptr : y;
 }
 
-// [N, C, H, W] bytes <-> [N, H, W, C] bytes.
-void to_nhwc(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t p = 0; p < hw; ++p)
-      for (int64_t ch = 0; ch < c; ++ch) dst[(i * hw + p) * c + ch] = src[(i * c + ch) * hw + p];
-}
 // Pixels [lo, hi) of [N, C, H, W] bytes widened (minus `zp`) into [N, H, W, C] (the first conv of a model reads
 // its NCHW input); pixel p is image p / hw's pixel p % hw.
 void widen_to_nhwc(const uint8_t* src, bool is_signed, int32_t zp, int64_t c, int64_t hw, int64_t lo, int64_t hi,
@@ -69,12 +64,6 @@ void widen_to_nhwc(const uint8_t* src, bool is_signed, int32_t zp, int64_t c, in
     }
   }
 }
-void to_nchw(const uint8_t* src, uint8_t* dst, int64_t n, int64_t c, int64_t hw) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) dst[(i * c + ch) * hw + p] = src[(i * hw + p) * c + ch];
-}
-
 class WideConvKernel final : public Kernel {
  public:
   explicit WideConvKernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)) {
@@ -121,7 +110,7 @@ class WideConvKernel final : public Kernel {
     const uint8_t* src = x8;
     if (pointwise && nchw) {
       in_buf_.resize(static_cast<size_t>(numel_of(xd)));
-      to_nhwc(x8, in_buf_.data(), n, c, h * w);
+      cpu::nchw_to_nhwc_bytes(x8, in_buf_.data(), n, c, h * w);
       src = in_buf_.data();
     }
     if (!pointwise) {
@@ -208,7 +197,7 @@ class WideConvKernel final : public Kernel {
       }
     }
     wide8::run_jobs(jobs, ctx.threads());
-    if (!l.out_nhwc) to_nchw(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m_, oh * ow);
+    if (!l.out_nhwc) cpu::nhwc_to_nchw_bytes(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m_, oh * ow);
     return Status::ok();
   }
 
@@ -256,7 +245,7 @@ class WideDeconvKernel final : public Kernel {
     const uint8_t* src = x8;
     if (!l.input_nhwc(s.g.x_input)) {
       in_buf_.resize(static_cast<size_t>(numel_of(xd)));
-      to_nhwc(x8, in_buf_.data(), n, c_, h * w);
+      cpu::nchw_to_nhwc_bytes(x8, in_buf_.data(), n, c_, h * w);
       src = in_buf_.data();
     }
     uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
@@ -303,7 +292,7 @@ class WideDeconvKernel final : public Kernel {
     const auto rows = static_cast<size_t>(n * h);
     if (pool && pool->size() > 1 && pixels * cols >= (int64_t{1} << 17)) pool->parallel_for(rows, scatter);
     else scatter(0, rows);
-    if (!l.out_nhwc) to_nchw(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m_, oh * ow);
+    if (!l.out_nhwc) cpu::nhwc_to_nchw_bytes(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m_, oh * ow);
     return Status::ok();
   }
 
