@@ -12,6 +12,7 @@
 #include "lib/half.h"
 #include "runtime/session.h"
 #include "tests/runtime/kernel_test_util.h"
+#include "tests/runtime/provider_test_util.h"
 
 using namespace ortool;
 using namespace ortool::kernel_test;
@@ -245,6 +246,41 @@ TEST_CASE("DequantizeLinear per tensor and per axis; DynamicQuantizeLinear from 
   CHECK(values<uint8_t>(out(r, 0)) == std::vector<uint8_t>{153, 255, 0, 102});
   auto z = run1("DynamicQuantizeLinear", 11, {f32({2}, {0, 0})}, 3);
   CHECK(values<uint8_t>(out(z, 0)) == std::vector<uint8_t>{0, 0});
+}
+
+TEST_CASE("DynamicQuantizeLinear over many values: pieces and threads give the scalar definition's bytes, NaN to the zero point") {
+  // 70001 values: two whole pieces of 2^15 and a short one (the range and the quantization are split over threads),
+  // the extremes and NaNs in different pieces and at odd positions past the vector loops.
+  const int64_t n = 70001;
+  std::vector<float> x = random_floats(static_cast<size_t>(n), 21, -3.0f, 1.5f);
+  x[40000] = -7.25f;
+  x[70000] = 4.5f;
+  x[5] = x[65537] = x[69999] = std::nanf("");
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Value* in = m->graph->add_value("x");
+  m->graph->add_input(in);
+  ir::Node* node = m->graph->add_node("DynamicQuantizeLinear", "", {in}, {"y", "s", "z"}, "dql");
+  for (size_t i = 0; i < 3; ++i) m->graph->add_output(node->output(i));
+  const float scale = (4.5f + 7.25f) / 255.0f;
+  const float zp = std::nearbyint(7.25f / scale);
+  for (int threads : {1, 2}) {
+    INFO("threads " << threads);
+    const auto ran = provider_test::run(*m, {"cpu"}, {{"x", RValue(f32({n}, x))}}, threads);
+    CHECK(values<float>(ran.outputs[1]) == std::vector<float>{scale});
+    CHECK(values<uint8_t>(ran.outputs[2]) == std::vector<uint8_t>{static_cast<uint8_t>(zp)});
+    const std::vector<uint8_t> y = values<uint8_t>(ran.outputs[0]);
+    REQUIRE(y.size() == x.size());
+    int64_t off = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float q = std::isnan(x[i]) ? zp : std::clamp(std::nearbyint(x[i] / scale) + zp, 0.0f, 255.0f);
+      off += y[i] != static_cast<uint8_t>(q);
+    }
+    CHECK(off == 0);
+    CHECK(y[5] == static_cast<uint8_t>(zp));
+    CHECK(y[40000] == 0);
+    CHECK(y[70000] == 255);
+  }
 }
 
 TEST_CASE("Det of single and batched square matrices") {
