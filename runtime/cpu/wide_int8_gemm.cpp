@@ -40,8 +40,17 @@ void tile_portable(const int16_t* a, int64_t a_stride, int rows, int64_t pairs, 
       const int16_t* wj = panel + j * 2 * kPanel;
       for (int c = 0; c < kPanel; ++c) acc[c] += ar[2 * j] * wj[2 * c] + ar[2 * j + 1] * wj[2 * c + 1];
     }
-    if (q.raw) {
+    if (q.output == Requant::Output::Sums) {
       std::memcpy(out + r * out_stride, acc, static_cast<size_t>(cols) * sizeof(int32_t));
+      continue;
+    }
+    if (q.output == Requant::Output::Floats) {
+      float f[kPanel];
+      for (int c = 0; c < cols; ++c) {
+        f[c] = static_cast<float>(acc[c]) * scale[c];  // Cast, then Mul: two roundings (no contraction: CMakeLists)
+        if (q.float_bias) f[c] = f[c] + bias[c];
+      }
+      std::memcpy(out + r * out_stride, f, static_cast<size_t>(cols) * sizeof(float));
       continue;
     }
     for (int c = 0; c < cols; ++c) {
@@ -59,7 +68,9 @@ void tile_portable(const int16_t* a, int64_t a_stride, int rows, int64_t pairs, 
 struct Epilogue {
   __m256 s0, s1, b0, b1, lo, hi;
   __m256i zp;
-  bool out_signed, raw;
+  bool out_signed;
+  Requant::Output output;
+  bool float_bias;
 };
 
 __attribute__((target("avx2,fma"))) inline __m256i requant8(__m256i v, __m256 b, __m256 s, const Epilogue& e) {
@@ -70,11 +81,23 @@ __attribute__((target("avx2,fma"))) inline __m256i requant8(__m256i v, __m256 b,
 
 // One row's 16 sums (a0: columns 0-7, a1: 8-15) requantized and stored as `cols` bytes.
 __attribute__((target("avx2,fma"))) inline void store_row(__m256i a0, __m256i a1, const Epilogue& e, uint8_t* o, int cols) {
-  if (e.raw) {  // the 32-bit sums themselves
+  if (e.output != Requant::Output::Bytes) {  // the 32-bit sums themselves, or floats of them
     alignas(32) int32_t sums[kPanel];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(sums), a0);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), a1);
-    std::memcpy(o, sums, static_cast<size_t>(cols) * sizeof(int32_t));
+    if (e.output == Requant::Output::Sums) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), a0);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), a1);
+    } else {
+      // Cast, then Mul, then Add, each rounded (this file is compiled without contraction into FMA).
+      __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), e.s0), f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), e.s1);
+      if (e.float_bias) f0 = _mm256_add_ps(f0, e.b0), f1 = _mm256_add_ps(f1, e.b1);
+      _mm256_store_ps(reinterpret_cast<float*>(sums), f0);
+      _mm256_store_ps(reinterpret_cast<float*>(sums + 8), f1);
+    }
+    if (cols == kPanel) {
+      std::memcpy(o, sums, sizeof sums);
+    } else {
+      std::memcpy(o, sums, static_cast<size_t>(cols) * sizeof(int32_t));
+    }
     return;
   }
   // 16 sums -> 16 saturated 16-bit values in column order -> 16 saturated bytes.
@@ -144,7 +167,7 @@ __attribute__((target("avx2,fma"), noinline)) void tile_avx2(const int16_t* a, i
     }
   }
   const Epilogue e{_mm256_loadu_ps(scale), _mm256_loadu_ps(scale + 8), _mm256_loadu_ps(bias), _mm256_loadu_ps(bias + 8),
-                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed, q.raw};
+                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed, q.output, q.float_bias};
   store_row(c00, c01, e, out, cols);
   if constexpr (R > 1) store_row(c10, c11, e, out + out_stride, cols);
   if constexpr (R > 2) store_row(c20, c21, e, out + 2 * out_stride, cols);
@@ -232,7 +255,7 @@ __attribute__((target("avx2,fma"), noinline)) void tile6_avx2(const int16_t* a, 
 #undef ORTOOL_WIDE8_PAIR
 #undef ORTOOL_WIDE8_ROW
   const Epilogue e{_mm256_loadu_ps(scale), _mm256_loadu_ps(scale + 8), _mm256_loadu_ps(bias), _mm256_loadu_ps(bias + 8),
-                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed, q.raw};
+                   _mm256_set1_ps(q.lo),   _mm256_set1_ps(q.hi),        _mm256_set1_epi32(q.zero_point), q.out_signed, q.output, q.float_bias};
   for (int r = 0; r < 6; ++r)
     store_row(_mm256_load_si256(reinterpret_cast<const __m256i*>(acc[2 * r])),
               _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[2 * r + 1])), e, out + r * out_stride, cols);
@@ -310,7 +333,7 @@ void run_tile(const WideJob& job, const Tile& t) {
   thread_local std::vector<int16_t> rows_buf;
   const PackedWeights& w = *job.w;
   const int64_t stride = 2 * w.pairs;
-  const int64_t size = job.q->raw ? 4 : 1;  // bytes per output
+  const int64_t size = job.q->out_bytes();
   rows_buf.resize(static_cast<size_t>((t.r1 - t.r0) * stride + kSlack));
   job.fill(t.r0, t.r1, rows_buf.data(), stride);
   for (int64_t p = t.p0; p < t.p1; ++p) {

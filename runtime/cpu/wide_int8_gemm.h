@@ -47,7 +47,11 @@ struct Requant {
   float lo = -1e9f, hi = 1e9f;     // output units, before the zero point
   int32_t zero_point = 0;
   bool out_signed = false;         // int8 output, else uint8
-  bool raw = false;                // the int32 sums themselves (MatMulInteger): no requantization
+  // What a row's outputs are: requantized bytes; the int32 sums themselves (MatMulInteger); or floats, float(sum) *
+  // scale[c], then + bias[c] when float_bias: a MatMulInteger -> Cast -> Mul (-> Add) with the same roundings.
+  enum class Output { Bytes, Sums, Floats } output = Output::Bytes;
+  bool float_bias = false;
+  int64_t out_bytes() const { return output == Output::Bytes ? 1 : 4; }
 };
 
 // Widens `k` 8-bit values (int8 when `is_signed`) minus `zp` into `dst`, then zeros up to `padded` values.
@@ -65,8 +69,8 @@ inline void copy_short(const int16_t* src, int64_t n, int16_t* dst) {
 }
 
 // One GEMM: `rows` output rows; fill(r0, r1, a, stride) writes the widened activation rows r0..r1 (2 * w.pairs
-// values each, stride `stride` int16, then kSlack values of slack) at `a`; row r's outputs (w.n of them: bytes, or
-// int32 with Requant::raw) go to `out` + r * out_stride outputs.
+// values each, stride `stride` int16, then kSlack values of slack) at `a`; row r's outputs (w.n of them, of
+// Requant::output's kind) go to `out` + r * out_stride outputs.
 struct WideJob {
   int64_t rows = 0;
   const PackedWeights* w = nullptr;

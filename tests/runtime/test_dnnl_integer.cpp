@@ -2,6 +2,7 @@
 // int32 results equal to the cpu kernels' over shapes, activation types and zero points, and the cases left to cpu.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -86,6 +87,134 @@ TEST_CASE("dnnl MatMulInteger: a per-row activation zero point runs on the cpu k
   const Tensor& x = got.outputs[0].tensor;
   for (int64_t i = 0; i < x.numel(); ++i) CHECK(x.data<int32_t>()[i] == ref.outputs[0].tensor.data<int32_t>()[i]);
 }
+namespace {
+
+// What dynamic quantizers write for a MatMul: y = MatMulInteger(a, w, zp) -> Cast(to) -> Mul(by s, a graph input
+// of `s_dims`, its declared dims `declared`) [-> Add(a constant bias of n values, or the graph input "r")]; the
+// operands of Mul and Add in either order.
+struct TailCase {
+  DType at = DType::UInt8;
+  std::vector<int64_t> adims;
+  int64_t n = 1;
+  bool seven_bit = false;  // weights in [-64, 64] (oneDNN's own kernels with a uint8 activation)
+  std::vector<int64_t> s_dims, declared;
+  bool declare = true;
+  int64_t cast_to = static_cast<int64_t>(DType::Float);
+  enum class Add { None, Bias, Input } add = Add::Bias;
+  bool swap = false;
+  bool cast_output_too = false;  // the Cast output is also a graph output
+};
+
+std::unique_ptr<ir::Model> tail_model(const TailCase& c, std::mt19937& rng) {
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  auto input = [&](const std::string& name, DType t, const std::vector<int64_t>& dims, bool declare) {
+    ir::Value* v = g.add_value(name);
+    v->type = declare ? Type::tensor(t, shape_from_dims(dims)) : Type::tensor(t);
+    g.add_input(v);
+    return v;
+  };
+  const int64_t k = c.adims.back();
+  Tensor w = random_q8(DType::Int8, {k, c.n}, rng);
+  if (c.seven_bit)
+    for (int64_t i = 0; i < w.numel(); ++i) w.mutable_data<int8_t>()[i] = static_cast<int8_t>(w.data<int8_t>()[i] / 2);
+  ir::Value* a = input("a", c.at, c.adims, true);
+  ir::Value* zp = input("zp", c.at, {}, true);
+  ir::Value* y = g.add_node("MatMulInteger", "", {a, initializer(g, "w", std::move(w)), zp}, {"y"}, "mmi")->output(0);
+  ir::Node* cast = g.add_node("Cast", "", {y}, {"c"}, "cast");
+  cast->set_attr(ir::Attribute::make_int("to", c.cast_to));
+  ir::Value* s = input("s", DType::Float, c.declared.empty() ? c.s_dims : c.declared, c.declare);
+  ir::Value* cv = cast->output(0);
+  ir::Value* out = g.add_node("Mul", "", c.swap ? std::vector<ir::Value*>{s, cv} : std::vector<ir::Value*>{cv, s}, {"m"}, "mul")->output(0);
+  if (c.add != TailCase::Add::None) {
+    ir::Value* b = c.add == TailCase::Add::Bias ? initializer(g, "bias", random_tensor({c.n}, rng, -3, 3))
+                                                : input("r", DType::Float, {c.n}, true);
+    out = g.add_node("Add", "", c.swap ? std::vector<ir::Value*>{b, out} : std::vector<ir::Value*>{out, b}, {"o"}, "add")->output(0);
+  }
+  g.add_output(out);
+  if (c.cast_output_too) g.add_output(cv);
+  return m;
+}
+
+// Runs the case on dnnl,cpu and on cpu alone: outputs bit-equal; returns the steps the dnnl,cpu session ran.
+std::vector<rt::NodeTiming> check_tail(const TailCase& c, std::mt19937& rng, int threads = 1) {
+  auto m = tail_model(c, rng);
+  std::map<std::string, RValue> feeds{{"a", RValue(random_q8(c.at, c.adims, rng))}, {"zp", RValue(random_q8(c.at, {}, rng))},
+                                      {"s", RValue(random_tensor(c.s_dims, rng, 1e-4f, 2e-3f))}};
+  if (c.add == TailCase::Add::Input) feeds.emplace("r", RValue(random_tensor({c.n}, rng)));
+  const Ran ref = run(*m, {"cpu"}, feeds);
+  const Ran got = run(*m, {"dnnl", "cpu"}, feeds, threads);
+  REQUIRE(got.outputs.size() == ref.outputs.size());
+  for (size_t o = 0; o < got.outputs.size(); ++o) {
+    const Tensor& x = got.outputs[o].tensor;
+    const Tensor& y = ref.outputs[o].tensor;
+    REQUIRE(x.dims() == y.dims());
+    REQUIRE(x.dtype() == y.dtype());
+    REQUIRE(x.nbytes() == y.nbytes());
+    CHECK(std::memcmp(x.raw(), y.raw(), x.nbytes()) == 0);  // the same roundings: bit-equal
+  }
+  return got.timings;
+}
+
+}  // namespace
+
+TEST_CASE("dnnl MatMulInteger -> Cast -> Mul -> Add runs as one step with the nodes' bits, on both kernels") {
+  std::mt19937 rng(10);
+  for (int iter = 0; iter < 16; ++iter) {
+    TailCase c;
+    c.at = iter % 4 == 2 ? DType::Int8 : DType::UInt8;
+    const int64_t k = 1 + static_cast<int64_t>(rng() % 300);
+    c.n = 1 + static_cast<int64_t>(rng() % 90);
+    c.adims = iter % 2 ? std::vector<int64_t>{2, 1 + static_cast<int64_t>(rng() % 30), k}
+                       : std::vector<int64_t>{1 + static_cast<int64_t>(rng() % 40), k};
+    if (iter % 8 == 5) c.adims = {150 + static_cast<int64_t>(rng() % 60), k};  // the 2-thread split
+    c.seven_bit = iter % 3 == 0;
+    c.s_dims = iter % 3 == 1 ? std::vector<int64_t>{c.n} : iter % 3 == 2 ? std::vector<int64_t>{1} : std::vector<int64_t>{};
+    c.add = iter % 5 == 4 ? TailCase::Add::None : TailCase::Add::Bias;
+    c.swap = iter % 2 == 1;
+    const bool widened = iter % 2 == 0;
+    INFO("iter " << iter << " k " << k << " n " << c.n << " widened " << widened);
+    if (widened) rt::dnnl_ep::force_widened_int8(true);
+    const std::vector<rt::NodeTiming> t = check_tail(c, rng, 1 + iter % 2);
+    rt::dnnl_ep::force_widened_int8(false);
+    REQUIRE(t.size() == 1);  // one step: the MatMulInteger and its tail
+    CHECK(t[0].provider == "dnnl");
+    CHECK(t[0].fused_nodes == (c.add == TailCase::Add::None ? 3u : 4u));
+  }
+}
+
+TEST_CASE("dnnl MatMulInteger tail: scales that are not per column run the nodes one by one; what does not join") {
+  std::mt19937 rng(11);
+  TailCase base;
+  base.adims = {6, 40};
+  base.n = 24;
+  base.seven_bit = true;  // oneDNN's own kernels when not widened, even without VNNI
+  for (bool widened : {true, false}) {
+    INFO("widened " << widened);
+    rt::dnnl_ep::force_widened_int8(widened);
+    // Undeclared scale dims: claimed; a per-row scale at run time takes the nodes one by one, same bits.
+    TailCase rows = base;
+    rows.s_dims = {6, 1};
+    rows.declare = false;
+    CHECK(check_tail(rows, rng).size() == 1);
+    // Declared per-row scale: the MatMulInteger alone joins nothing.
+    TailCase declared = rows;
+    declared.declare = true;
+    CHECK(check_tail(declared, rng).size() == 4);
+    // A Cast output read outside; an Add of a computed tensor.
+    TailCase seen = base;
+    seen.cast_output_too = true;
+    CHECK(check_tail(seen, rng).size() == 4);
+    TailCase residual = base;
+    residual.add = TailCase::Add::Input;
+    const std::vector<rt::NodeTiming> t = check_tail(residual, rng);
+    REQUIRE(t.size() == 2);  // MatMulInteger, Cast and Mul in one step; the Add on its own
+    CHECK(t[0].fused_nodes == 3u);
+  }
+  rt::dnnl_ep::force_widened_int8(false);
+}
+
 TEST_CASE("dnnl ConvInteger equals the cpu kernel: groups, strides, dilations, pads reading the zero point") {
   std::mt19937 rng(9);
   const bool exact_cpu = rt::dnnl_ep::int8_exact_on_this_cpu();
