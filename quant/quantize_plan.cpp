@@ -6,8 +6,10 @@
 #include <limits>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "lib/op_id.h"
+#include "passes/layer_norm_pattern.h"
 #include "passes/pass_util.h"
 
 namespace ortool::quant {
@@ -72,6 +74,7 @@ class Planner {
                      o.op_types.empty() ? all.end() : o.op_types.end());
     excluded_types_.insert(o.exclude_op_types.begin(), o.exclude_op_types.end());
     excluded_nodes_.insert(o.exclude_nodes.begin(), o.exclude_nodes.end());
+    float_norms_ = passes::layer_norm_nodes(*m.graph);
   }
 
   Result<StaticPlan> run() {
@@ -92,6 +95,10 @@ class Planner {
     if (!selected_.count(n.op_type())) return "op type not selected";
     if (excluded_types_.count(n.op_type())) return "op type excluded";
     if (!n.name.empty() && excluded_nodes_.count(n.name)) return "excluded by name";
+    // In 8 bits a variance loses most of its digits and an epsilon rounds to 0 or to a step of the range; float
+    // there also lets the runtime fuse the normalization into one LayerNormalization.
+    if (float_norms_.count(&n)) return "part of a layer normalization written as ops (kept float)";
+    if (adds_epsilon(n)) return "adds an epsilon before a square root (kept float)";
     for (size_t i = 0; i < n.num_inputs(); ++i) {
       if (!is_data_input(s, n, i) || !n.input(i)) continue;
       const DType t = resolved_type(n.input(i));
@@ -113,6 +120,15 @@ class Planner {
     }
     quantized = quantized_.count(&n) > 0;
     return detail;
+  }
+
+  // An Add of a constant scalar whose sum only a Sqrt reads: the epsilon of a normalization the layer_norm_nodes
+  // pattern does not cover (RMSNorm, a LayerNorm over other axes).
+  static bool adds_epsilon(const ir::Node& n) {
+    if (n.op_type() != "Add" || n.num_inputs() != 2 || !n.output(0)) return false;
+    const bool constant = passes::constant_scalar(n.input(0)).has_value() || passes::constant_scalar(n.input(1)).has_value();
+    const ir::Node* reader = passes::single_consumer(n.output(0));
+    return constant && reader && reader->op_type() == "Sqrt";
   }
 
   // Inputs that must be float32 for the node to be quantized.
@@ -307,6 +323,7 @@ class Planner {
   const QuantizeOptions& o_;
   StaticPlan plan_;
   std::set<std::string> selected_, excluded_types_, excluded_nodes_;
+  std::unordered_set<const ir::Node*> float_norms_;  // nodes of decomposed layer normalizations
   std::unordered_map<const ir::Value*, size_t> index_;
   std::unordered_map<const ir::Value*, const ir::Value*> alias_;  // folded activation output -> producer output
   std::set<const ir::Node*> quantized_;

@@ -372,6 +372,44 @@ TEST_CASE("MatMul of two computed tensors, Softmax's fixed range, constants at a
   CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
 }
 
+TEST_CASE("layer normalizations written as ops stay float: a LayerNorm with gamma and beta, and an RMSNorm's epsilon") {
+  // x -> MatMul0 -> LayerNorm (ReduceMean1 Sub2 Pow3 ReduceMean4 Add5 Sqrt6 Div7 Mul8 Add9) -> MatMul10
+  //   -> RMSNorm (Pow11 ReduceMean12 Add13 Sqrt14 Div15) -> MatMul16
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {2, 6, 16});
+  ir::Value* h = b.node("MatMul", {x, b.random_init("w0", {16, 16})});
+  ir::Value* mean = b.node("ReduceMean", {h}, {ints_attr("axes", {-1})});
+  ir::Value* d = b.node("Sub", {h, mean});
+  ir::Value* var = b.node("ReduceMean", {b.node("Pow", {d, b.scalar("two", 2.0f)}), }, {ints_attr("axes", {-1})});
+  ir::Value* sd = b.node("Sqrt", {b.node("Add", {var, b.scalar("eps", 1e-5f)})});
+  ir::Value* ln = b.node("Add", {b.node("Mul", {b.node("Div", {d, sd}), b.random_init("gamma", {16})}), b.random_init("beta", {16})});
+  ir::Value* h2 = b.node("MatMul", {ln, b.random_init("w1", {16, 16})});
+  ir::Value* ms = b.node("ReduceMean", {b.node("Pow", {h2, b.scalar("two2", 2.0f)})}, {ints_attr("axes", {-1})});
+  ir::Value* rms = b.node("Div", {h2, b.node("Sqrt", {b.node("Add", {ms, b.scalar("eps2", 1e-6f)})})});
+  b.output(b.node("MatMul", {rms, b.random_init("w2", {16, 16})}));
+  auto [m, ref, feeds] = with_float_copy(std::move(b.model), 2);
+  QuantizeReport r = quantize_minmax(*m, {}, feeds);
+  for (const char* n : {"Add5", "Mul8", "Add9"}) {
+    CAPTURE(n);
+    REQUIRE(outcome(r.left_float, n));
+    CHECK(outcome(r.left_float, n)->detail == "part of a layer normalization written as ops (kept float)");
+  }
+  REQUIRE(outcome(r.left_float, "Add13"));
+  CHECK(outcome(r.left_float, "Add13")->detail == "adds an epsilon before a square root (kept float)");
+  // The three MatMuls are quantized; nothing inside either normalization is: the epsilons stay float constants,
+  // and no QuantizeLinear reads a value the normalizations compute before their outputs (which MatMuls quantize).
+  CHECK(r.quantized.size() == 3);
+  CHECK(m->graph->find_value("eps")->constant()->dtype() == DType::Float);
+  CHECK(m->graph->find_value("eps2")->constant()->dtype() == DType::Float);
+  for (const ir::Node* n : m->graph->nodes()) {
+    if (n->op_type() != "QuantizeLinear") continue;
+    const ir::Node* p = n->input(0)->producer();
+    CAPTURE(n->input(0)->name());
+    CHECK((!p || p->op_type() == "MatMul" || p->name == "Add9" || p->name == "Div15"));
+  }
+  CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
+}
+
 TEST_CASE("a bias that would overflow int32 raises the weight scale, and the model still computes") {
   // Weights of 1e-6 on an input of range 1e-3: input x weight scale is ~1e-14, so a bias of 100 would be
   // ~1e16 steps. The weight scale is raised until the bias fits.
