@@ -1,13 +1,17 @@
 // The dnnl provider's ConvInteger with a constant int8 weight (what `quantize --mode dynamic --dynamic-conv`
 // writes behind each DynamicQuantizeLinear): a 2-D u8s8 or s8s8 oneDNN convolution to int32, groups, strides,
 // dilations and pads included, the activation's zero point given at run time (padding then reads it, as
-// ConvInteger's does). Exact integer results, so only where oneDNN's int8 kernels are (VNNI); anything
-// the claim cannot see at session creation (another type, a zero point per channel) runs the cpu kernel.
+// ConvInteger's does). Exact integer results: where oneDNN's int8 kernels are not (no VNNI), the widened
+// convolution (dnnl_wide_conv.h) runs it; anything the claim cannot see at session creation (another type, a
+// zero point per channel) runs the cpu kernel.
+#include <array>
 #include <memory>
 #include <unordered_map>
 
 #include "runtime/cpu/conv.h"
+#include "runtime/cpu/transpose_tiled.h"
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_wide_conv.h"
 #include "runtime/partition.h"
 
 namespace ortool::rt::dnnl_ep {
@@ -117,11 +121,55 @@ class ConvIntegerKernel final : public Kernel {
   ShapeCache<Prepared> cache_;
 };
 
+// The int32 sums of the widened convolution (NHWC), transposed to ConvInteger's NCHW.
+class WideConvIntegerKernel final : public Kernel {
+ public:
+  WideConvIntegerKernel(const KernelInit& init, const TensorPtr& w, DType x_type, cf::WindowAttrs attrs, int64_t group)
+      : x_type_(x_type), attrs_(std::move(attrs)), group_(group), cg_(w->dims()[1]), kernel_{w->dims()[2], w->dims()[3]},
+        node_(init.node), fallback_(init), conv_(*w, group, [&](int64_t) {
+          wide8::Requant q;
+          q.output = wide8::Requant::Output::Sums;
+          const int64_t mg = w->dims()[0] / group;
+          q.scale.assign(static_cast<size_t>((mg + wide8::kPanel - 1) / wide8::kPanel * wide8::kPanel), 0.0f);
+          q.bias = q.scale;
+          return q;
+        }) {}
+
+  Status run(KernelContext& ctx) override {
+    const Tensor* x = ctx.input_tensor(0);
+    const Tensor* xz = ctx.input_tensor(2);
+    if (!x || x->dtype() != x_type_ || x->rank() != 4 || x->dims()[1] != cg_ * group_ ||
+        (xz && (xz->numel() != 1 || xz->dtype() != x_type_)))
+      return fallback_.run(ctx, x ? x->dtype() : x_type_);
+    const std::vector<int64_t>& xd = x->dims();
+    ASSIGN_OR_RETURN(cf::Window win, cf::resolve_window(node_, attrs_, std::span<const int64_t>(xd.data() + 2, 2),
+                                                          kernel_, cf::WindowKind::Conv));
+    const int64_t m = conv_.out_channels(), hw = win.out[0] * win.out[1];
+    const std::vector<int64_t> yd{xd[0], m, win.out[0], win.out[1]};
+    ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Int32, yd));
+    if (x->numel() == 0 || y->numel() == 0) return Status::ok();
+    sums_.resize(static_cast<size_t>(y->numel()));
+    conv_.run(static_cast<const uint8_t*>(x->raw()), xd, true, x_type_ == DType::Int8,
+              xz ? static_cast<int32_t>(xz->get_int64(0)) : 0, win, reinterpret_cast<uint8_t*>(sums_.data()), ctx.threads());
+    cpu::transpose_tiled(sums_.data(), y->mutable_data<int32_t>(), xd[0], hw, m, hw * m, m);
+    return Status::ok();
+  }
+
+ private:
+  DType x_type_;
+  cf::WindowAttrs attrs_;
+  int64_t group_, cg_;
+  std::array<int64_t, 2> kernel_;
+  const ir::Node& node_;
+  CpuFallback fallback_;
+  WideConv conv_;
+  std::vector<int32_t> sums_;  // [N, oH, oW, M]
+};
+
 }  // namespace
 
 std::optional<DnnlClaim> claim_conv_integer(const GraphView& view, const ir::Node& node, int threads) {
   std::optional<IntegerOperands> ops = integer_operands(view, node, 4);
-  if (ops && ops->wide) return std::nullopt;  // no widened ConvInteger: the cpu kernel (exact)
   if (!ops) return std::nullopt;
   const TensorPtr w = ops->w;
   cf::WindowAttrs attrs;
@@ -133,7 +181,9 @@ std::optional<DnnlClaim> claim_conv_integer(const GraphView& view, const ir::Nod
   dc.claim.nodes = {&node};
   dc.nhwc_ok.assign(node.num_inputs(), false);
   dc.nhwc_8bit_ok.assign(node.num_inputs(), false);
-  dc.claim.factory = [w, x_type, attrs, group, threads](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+  const bool wide = ops->wide;
+  dc.claim.factory = [w, x_type, attrs, group, threads, wide](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    if (wide) return std::unique_ptr<Kernel>(std::make_unique<WideConvIntegerKernel>(init, w, x_type, attrs, group));
     set_threads(threads);
     return std::unique_ptr<Kernel>(std::make_unique<ConvIntegerKernel>(init, w, x_type, attrs, group));
   };

@@ -244,7 +244,9 @@ std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir:
   if (!x->type.is_tensor() || (x->type.elem != DType::UInt8 && x->type.elem != DType::Int8)) return std::nullopt;
   o.x_type = x->type.elem;
   o.wide = widened_int8_forced() || !int8_exact_for(*o.w, o.x_type);
-  if (o.wide && o.w->dims()[0] > wide8::kMaxReduction) return std::nullopt;  // 32-bit sums could overflow
+  // The reduction: [K, N] for MatMulInteger, C/group x kH x kW of [M, C/group, kH, kW] for ConvInteger.
+  const int64_t k = rank == 2 ? o.w->dims()[0] : o.w->dims()[1] * o.w->dims()[2] * o.w->dims()[3];
+  if (o.wide && k > wide8::kMaxReduction) return std::nullopt;  // 32-bit sums could overflow
   return o;
 }
 
