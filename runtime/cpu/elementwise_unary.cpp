@@ -129,7 +129,7 @@ void register_unary_kernels(KernelRegistry& r) {
   add_f32_array<SqrtF, vec::sqrt_f32>(r, "Sqrt", 1);
   add_f32_array<ExpF, vec::exp_f32>(r, "Exp", 1);
   add_unary<LogF, TypeSet::Float>(r, "Log", 1, f);
-  add_unary<ErfF, TypeSet::Float>(r, "Erf", 9, f);
+  add_f32_array<ErfF, vec::erf_f32>(r, "Erf", 9);
   add_unary<SinF, TypeSet::Float>(r, "Sin", 7, f);
   add_unary<CosF, TypeSet::Float>(r, "Cos", 7, f);
   add_unary<TanF, TypeSet::Float>(r, "Tan", 7, f);
