@@ -80,17 +80,24 @@ Result<std::vector<GroupRow>> int8_group_report(const ir::Model& model, const st
     }
     if (nodes.size() != 1 || is_qdq(*nodes[0])) continue;
     const ir::Node& n = *nodes[0];
+    // Where the op stands: reading a DequantizeLinear (of an activation, or of a weight) and feeding a QuantizeLinear.
+    bool from_dq = false, from_weight_dq = false, to_q = false;
+    for (const ir::Value* v : n.inputs()) {
+      const ir::Node* p = v ? v->producer() : nullptr;
+      if (!p || !ir::is_op(*p, "DequantizeLinear")) continue;
+      (const_dq(*p) ? from_weight_dq : from_dq) = true;
+    }
+    for (const ir::Value* v : n.outputs())
+      if (v)
+        for (const ir::Use& u : v->uses()) to_q = to_q || ir::is_op(*u.node, "QuantizeLinear");
     std::string why;
     if (int8_rule(n)) {
+      // A Conv or MatMul with no Q/DQ around it is a float op (a float model's, or a dynamic model's attention):
+      // nothing fell back.
+      if (!qop && !from_dq && !from_weight_dq && !to_q) continue;
       if (match_int8_group(view, n, &why)) why = fell_back_why(view, n, providers, qop);
     } else {
       // A float op between a DequantizeLinear and a QuantizeLinear run alone.
-      bool from_dq = false, to_q = false;
-      for (const ir::Value* v : n.inputs())
-        from_dq = from_dq || (v && v->producer() && ir::is_op(*v->producer(), "DequantizeLinear") && !const_dq(*v->producer()));
-      for (const ir::Value* v : n.outputs())
-        if (v)
-          for (const ir::Use& u : v->uses()) to_q = to_q || ir::is_op(*u.node, "QuantizeLinear");
       if (!from_dq || !to_q) continue;
       why = fmt::format("no int8 step for {} between DequantizeLinear and QuantizeLinear here: ran in float", n.op_type());
     }

@@ -6,7 +6,8 @@ The model: x -> Q -> DQ -> conv_a (int8 weights, zero point 0) -> Q -> DQ -> con
 int8 group can take it) -> Q -> DQ -> y. conv_a must be listed as "DQ->Conv->Q 'conv_a'" on the provider
 (--provider: dnnl, or xnnpack; dnnl on a CPU without VNNI: as fallen back with a reason naming VNNI); on dnnl
 also pool, resize and convt as their DQ->op->Q groups (convt, without VNNI, fallen back with such a reason);
-conv_b as fallen back with "weight zero point is not 0", in the text and in --json.
+conv_b as fallen back with "weight zero point is not 0", in the text and in --json. A float model (Conv, Relu,
+MatMul without any Q/DQ) has no int8 rows at all: nothing there fell back.
 
 Usage: bench_int8_groups_check.py --ortool ortool [--provider dnnl|xnnpack]
 """
@@ -60,6 +61,18 @@ def model(path):
     onnx.save(m, path)
 
 
+def float_model(path):
+    rng = np.random.default_rng(6)
+    inits = [numpy_helper.from_array(rng.standard_normal((8, 4, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.standard_normal((6, 5)).astype(np.float32), "m")]
+    n = helper.make_node
+    nodes = [n("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]), n("Relu", ["c"], ["r"], name="relu"),
+             n("MatMul", ["r", "m"], ["y"], name="matmul")]
+    g = helper.make_graph(nodes, "float", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 6, 5])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ortool", required=True)
@@ -102,6 +115,16 @@ def main():
             failures.append(f"conv_b should have fallen back because of its weight zero point: {b_row}")
         if "fell back" not in text or "weight zero point is not 0" not in text:
             failures.append("the text does not show conv_b falling back with the reason")
+        fpath = os.path.join(tmp, "float.onnx")
+        float_model(fpath)
+        fbase = [a.ortool, "bench", fpath, "--iters", "2", "--warmup", "0", "--profile", "--providers", a.provider + ",cpu"]
+        p = subprocess.run(fbase + ["--json"], capture_output=True, text=True)
+        if p.returncode != 0:
+            failures.append(f"bench --json on the float model: exit {p.returncode}: {p.stderr.strip()[-400:]}")
+        elif json.loads(p.stdout)["profile"].get("int8_groups"):
+            failures.append(f"the float model has int8 rows: {json.loads(p.stdout)['profile']['int8_groups']}")
+        if "fell back" in subprocess.run(fbase, capture_output=True, text=True).stdout:
+            failures.append("the float model's text lists int8 ops that fell back")
         if not failures:
             print(f"ok   conv_a: {'fused ' + a_row['group'] if a_row['fused'] else 'fell back: ' + a_row['reason']}; "
                   f"conv_b fell back: {b_row['reason']}")
