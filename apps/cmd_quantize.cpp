@@ -363,6 +363,9 @@ void print_text(const QuantizeArgs& a, const quant::PipelineResult& r, const Siz
   print_verdicts(*r.proof->accuracy, r.proof->accuracy->verdicts());
 }
 
+// Below this output SQNR a run without gates gets a warning (8-bit models are usually 25-45 dB from float).
+constexpr double kLowSqnrDb = 15.0;
+
 int quantize_command(QuantizeArgs& a) {
   if (a.output.empty()) return report(invalid("no output given: -o OUT.onnx"));
   if (Status st = check_not_same_file(a.input, a.output, a.force); !st.is_ok()) return report(st);
@@ -471,6 +474,19 @@ int quantize_command(QuantizeArgs& a) {
                                "--min-speedup {:g}; nothing written",
                                a.input, r.speed->speedup(), r.speed->int8_ms.median, r.speed->float_ms.median,
                                a.min_speedup));
+  // Without gates a run passes whatever the numbers; one far from the float model still deserves a word
+  // (a ViT whose quantized LayerNorm divided by zero passed at 0.4 dB).
+  if (r.proof && !a.target_given && !r.proof->accuracy->gates().min_sqnr_db && !r.proof->accuracy->gates().min_cosine &&
+      !r.proof->accuracy->gates().max_top1_drop && r.proof->worst_output_sqnr_db() &&
+      *r.proof->worst_output_sqnr_db() < kLowSqnrDb)
+    print_warning(fmt::format("{}: the int8 model is far from the float one (output SQNR {} dB, below {:g}): `ortool "
+                              "compare {} {} --layerwise` shows where it departs; --target-sqnr N leaves the worst "
+                              "nodes float until the output reaches N dB, --exclude-nodes names them by hand, "
+                              "--min-sqnr N gates the run{}",
+                              a.input, format_db(r.proof->worst_output_sqnr_db()), kLowSqnrDb, a.input, a.output,
+                              a.calib.empty() ? " (proved on random inputs, which may be far from the data the model "
+                                                "sees: give --calib for a proof on real samples)"
+                                              : ""));
   if (a.target_given && !r.target_reached)
     print_warning(fmt::format("{}: --target-sqnr {:g} dB not reached (output SQNR {} dB after {} rounds); written "
                               "anyway, gate it with --min-sqnr",
