@@ -7,14 +7,17 @@ namespace ortool::passes {
 
 namespace {
 
-// Dropout is an identity at inference: no training_mode input (or a constant false one) and no
-// reader of the mask output.
+// Dropout is an identity at inference: no training_mode input (or a constant false one), or a constant ratio
+// of 0 (training mode then keeps every value and scales by 1 / (1 - 0); exporters write Swin's attention dropout
+// so), and no reader of the mask output.
 bool inference_dropout(const ir::Node& n) {
   if (n.num_inputs() < 1 || !n.input(0)) return false;
   if (const ir::Value* mask = n.output(1); mask && (mask->has_uses() || mask->is_graph_output())) return false;
   if (const ir::Value* training = n.input(2)) {
     auto v = constant_scalar(training);
-    if (!v || *v != 0) return false;
+    const ir::Value* ratio = n.input(1);
+    const auto r = ratio ? constant_scalar(ratio) : std::nullopt;
+    if ((!v || *v != 0) && !(r && *r == 0)) return false;
   }
   return true;
 }

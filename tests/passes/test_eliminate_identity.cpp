@@ -18,7 +18,7 @@ TEST_CASE("eliminate_identity removes Identity chains and inference Dropout") {
   CHECK(m->graph->num_nodes() == 2);
 }
 
-TEST_CASE("eliminate_identity keeps Dropout whose mask is read or that trains") {
+TEST_CASE("eliminate_identity keeps Dropout whose mask is read or that trains, not one training with ratio 0") {
   ModelBuilder b(13);
   ir::Value* x = b.input("x", {4});
   b.node("Dropout", {x}, {}, 2);
@@ -26,10 +26,15 @@ TEST_CASE("eliminate_identity keeps Dropout whose mask is read or that trains") 
   b.output(with_mask->output(0));
   b.output(with_mask->output(1));
   ir::Value* training = b.init("t", Tensor::from_vector<uint8_t>(DType::Bool, {}, {1}));
-  b.node("Dropout", {x, b.scalar("ratio", 0.0f), training});
+  b.node("Dropout", {x, b.scalar("ratio", 0.5f), training});
   b.output(b.last->output(0));
+  // Training with ratio 0 keeps every value and scales by 1 / (1 - 0): an identity (Swin's attention dropout).
+  b.node("Dropout", {x, b.scalar("zero", 0.0f), training});
+  ir::Node* zero = b.last;
+  b.output(b.node("Exp", {zero->output(0)}));
   run_passes(*b.model, {"eliminate_identity"});
   CHECK(count_ops(b.g(), "Dropout") == 2);
+  for (const ir::Node* n : b.g().nodes()) CHECK(n != zero);
 }
 
 TEST_CASE("eliminate_identity keeps graph output names") {
