@@ -9,7 +9,7 @@ namespace ortool::quant {
 
 const std::vector<std::string>& supported_op_types(QuantMode mode, bool dynamic_conv) {
   static const std::vector<std::string> static_ops = {
-      "Add",     "AveragePool", "Clip",    "Concat",  "Conv",      "ConvTranspose", "Flatten", "Gemm",
+      "Add",     "AveragePool", "Clip",    "Concat",  "Conv",      "ConvTranspose", "Flatten", "Gather", "Gemm",
       "GlobalAveragePool",      "HardSwish", "LeakyRelu", "MatMul", "MaxPool",     "Mul",     "Relu",
       "Reshape", "Resize",      "Sigmoid", "Slice",   "Softmax",   "Split",         "Squeeze", "Transpose",
       "Unsqueeze"};  // sorted

@@ -30,7 +30,7 @@ Scheme scheme_of(const ir::Node& n, const ir::Model& m) {
   // MaxPool takes 8-bit inputs from opset 12; before that it is quantized like any other op.
   if (t == "MaxPool") return ir::node_opset(m, n) >= 12 ? Scheme::Passthrough : Scheme::Generic;
   for (const char* p : {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Split", "Resize",
-                        "AveragePool"})
+                        "AveragePool", "Gather"})
     if (t == p) return Scheme::Passthrough;
   for (const char* g : {"Add", "Mul", "Concat", "GlobalAveragePool", "LeakyRelu", "Sigmoid", "HardSwish"})
     if (t == g) return Scheme::Generic;
