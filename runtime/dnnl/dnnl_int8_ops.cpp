@@ -278,8 +278,24 @@ class Int8OpKernel final : public Kernel {
     };
     ASSIGN_OR_RETURN(Pick pa, pick_of(a, 0));
     ASSIGN_OR_RETURN(Pick pb, pick_of(b, 1));
-    if (s.mul) binary_as<true>(ctx, a, b, *y, pa, pb, g);
-    else binary_as<false>(ctx, a, b, *y, pa, pb, g);
+    // A whole operand in the other layout is copied into the output's first (tiled byte transposes), so that
+    // the row loops run rather than the per-element indexing: ConvNeXt's layer scale, Mul(NCHW x, gamma[C, 1, 1])
+    // into NHWC, took 4.7 ns per value there.
+    Tensor relaid[2];
+    const Tensor* in[2] = {&a, &b};
+    Pick* pick[2] = {&pa, &pb};
+    for (int k = 0; k < 2; ++k) {
+      if (*pick[k] != Pick::Other) continue;
+      relaid[k] = Tensor(in[k]->dtype(), in[k]->dims());
+      const auto* src = static_cast<const uint8_t*>(in[k]->raw());
+      auto* dst = static_cast<uint8_t*>(relaid[k].raw_mutable());
+      if (g.nhwc) cpu::nchw_to_nhwc_bytes(src, dst, g.n, g.c, g.hw());
+      else cpu::nhwc_to_nchw_bytes(src, dst, g.n, g.c, g.hw());
+      in[k] = &relaid[k];
+      *pick[k] = Pick::Same;
+    }
+    if (s.mul) binary_as<true>(ctx, *in[0], *in[1], *y, pa, pb, g);
+    else binary_as<false>(ctx, *in[0], *in[1], *y, pa, pb, g);
     return Status::ok();
   }
 
