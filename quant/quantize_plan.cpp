@@ -66,6 +66,51 @@ std::optional<std::pair<double, double>> clip_bounds(const ir::Node& n, const ir
   return std::make_pair(lo, hi);
 }
 
+// The operand of a two-input node besides a constant scalar, or null.
+const ir::Value* besides_scalar(const ir::Node& n) {
+  if (n.num_inputs() != 2) return nullptr;
+  if (passes::constant_scalar(n.input(1))) return n.input(0);
+  if (passes::constant_scalar(n.input(0))) return n.input(1);
+  return nullptr;
+}
+
+// The nodes of every GELU written as ops around an Erf, x * 0.5 * (1 + erf(x / sqrt(2))) in the orders exporters
+// write it (Div or Mul by the constant; the 0.5 applied to x, to the sum or to the product): kept float, its
+// input and output quantized, the whole function is one elementwise chain between a DequantizeLinear and a
+// QuantizeLinear, which int8 runtimes run as one lookup table (dnnl here), where 8-bit rounding inside it made
+// two more passes and lost digits.
+std::unordered_set<const ir::Node*> gelu_nodes(const ir::Graph& g) {
+  std::unordered_set<const ir::Node*> out;
+  for (const ir::Node* erf : g.nodes()) {
+    if (erf->op_type() != "Erf" || erf->num_inputs() != 1 || !erf->input(0)) continue;
+    const ir::Node* pre = erf->input(0)->producer();
+    if (!pre || (pre->op_type() != "Div" && pre->op_type() != "Mul")) continue;
+    const ir::Value* x = besides_scalar(*pre);
+    const ir::Node* add = passes::single_consumer(erf->output(0));
+    if (!x || !add || add->op_type() != "Add" || !besides_scalar(*add)) continue;
+    const ir::Node* m1 = passes::single_consumer(add->output(0));
+    if (!m1 || m1->op_type() != "Mul" || m1->num_inputs() != 2) continue;
+    const ir::Value* other = m1->input(0) == add->output(0) ? m1->input(1) : m1->input(0);
+    std::vector<const ir::Node*> found{pre, erf, add, m1};
+    const ir::Node* half = other ? other->producer() : nullptr;
+    if (other == x) {  // (x * (1 + erf)) * 0.5
+      const ir::Node* m2 = passes::single_consumer(m1->output(0));
+      if (m2 && m2->op_type() == "Mul" && besides_scalar(*m2) == m1->output(0)) found.push_back(m2);
+    } else if (half && half->op_type() == "Mul" && besides_scalar(*half) == x &&
+               passes::single_consumer(other) == m1) {  // (x * 0.5) * (1 + erf)
+      found.push_back(half);
+    } else if (passes::constant_scalar(other)) {  // ((1 + erf) * 0.5) * x
+      const ir::Node* m2 = passes::single_consumer(m1->output(0));
+      if (!m2 || m2->op_type() != "Mul" || (m2->input(0) != x && m2->input(1) != x)) continue;
+      found.push_back(m2);
+    } else {
+      continue;
+    }
+    out.insert(found.begin(), found.end());
+  }
+  return out;
+}
+
 class Planner {
  public:
   Planner(const ir::Model& m, const QuantizeOptions& o) : m_(m), o_(o) {
@@ -75,6 +120,7 @@ class Planner {
     excluded_types_.insert(o.exclude_op_types.begin(), o.exclude_op_types.end());
     excluded_nodes_.insert(o.exclude_nodes.begin(), o.exclude_nodes.end());
     float_norms_ = passes::layer_norm_nodes(*m.graph);
+    float_gelus_ = gelu_nodes(*m.graph);
   }
 
   Result<StaticPlan> run() {
@@ -99,6 +145,7 @@ class Planner {
     // there also lets the runtime fuse the normalization into one LayerNormalization.
     if (float_norms_.count(&n)) return "part of a layer normalization written as ops (kept float)";
     if (adds_epsilon(n)) return "adds an epsilon before a square root (kept float)";
+    if (float_gelus_.count(&n)) return "part of a GELU written as ops (kept float: one elementwise function)";
     for (size_t i = 0; i < n.num_inputs(); ++i) {
       if (!is_data_input(s, n, i) || !n.input(i)) continue;
       const DType t = resolved_type(n.input(i));
@@ -324,6 +371,7 @@ class Planner {
   StaticPlan plan_;
   std::set<std::string> selected_, excluded_types_, excluded_nodes_;
   std::unordered_set<const ir::Node*> float_norms_;  // nodes of decomposed layer normalizations
+  std::unordered_set<const ir::Node*> float_gelus_;  // nodes of decomposed GELUs
   std::unordered_map<const ir::Value*, size_t> index_;
   std::unordered_map<const ir::Value*, const ir::Value*> alias_;  // folded activation output -> producer output
   std::set<const ir::Node*> quantized_;

@@ -410,6 +410,36 @@ TEST_CASE("layer normalizations written as ops stay float: a LayerNorm with gamm
   CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
 }
 
+TEST_CASE("GELUs written as ops stay float between their input's and output's quantization, in both orders") {
+  // x -> MatMul0 -> GELU (Div1 Erf2 Add3 Mul4(x, .) Mul5(., 0.5)) -> MatMul6
+  //   -> GELU (Mul7(x, 0.7071) Erf8 Add9 Mul10(x, 0.5) Mul11(., .)) -> MatMul12
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {2, 6, 16});
+  ir::Value* h = b.node("MatMul", {x, b.random_init("w0", {16, 16})});
+  ir::Value* e = b.node("Add", {b.node("Erf", {b.node("Div", {h, b.scalar("sqrt2", 1.4142135f)})}), b.scalar("one", 1.0f)});
+  ir::Value* g1 = b.node("Mul", {b.node("Mul", {h, e}), b.scalar("half", 0.5f)});
+  ir::Value* h2 = b.node("MatMul", {g1, b.random_init("w1", {16, 16})});
+  ir::Value* e2 = b.node("Add", {b.node("Erf", {b.node("Mul", {h2, b.scalar("rsqrt2", 0.70710678f)})}), b.scalar("one2", 1.0f)});
+  ir::Value* g2 = b.node("Mul", {b.node("Mul", {h2, b.scalar("half2", 0.5f)}), e2});
+  b.output(b.node("MatMul", {g2, b.random_init("w2", {16, 16})}));
+  auto [m, ref, feeds] = with_float_copy(std::move(b.model), 2);
+  QuantizeReport r = quantize_minmax(*m, {}, feeds);
+  for (const char* n : {"Add3", "Mul4", "Mul5", "Mul7", "Add9", "Mul10", "Mul11"}) {
+    CAPTURE(n);
+    REQUIRE(outcome(r.left_float, n));
+    CHECK(outcome(r.left_float, n)->detail == "part of a GELU written as ops (kept float: one elementwise function)");
+  }
+  CHECK(r.quantized.size() == 3);
+  // Quantized values: the MatMuls' inputs (x, each GELU's output) and outputs (each GELU's input) only.
+  for (const ir::Node* n : m->graph->nodes()) {
+    if (n->op_type() != "QuantizeLinear") continue;
+    const ir::Node* p = n->input(0)->producer();
+    CAPTURE(n->input(0)->name());
+    CHECK((!p || p->op_type() == "MatMul" || p->name == "Mul5" || p->name == "Mul11"));
+  }
+  CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
+}
+
 TEST_CASE("a bias that would overflow int32 raises the weight scale, and the model still computes") {
   // Weights of 1e-6 on an input of range 1e-3: input x weight scale is ~1e-14, so a bias of 100 would be
   // ~1e16 steps. The weight scale is raised until the bias fits.
