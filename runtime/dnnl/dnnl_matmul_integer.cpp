@@ -79,6 +79,12 @@ Status run_nodes(KernelContext& ctx, const FloatTail& t, const ir::Model& model)
   return ctx.set_output(0, std::move(v[0]));
 }
 
+// The activation's zero point: step input 2 when the MatMulInteger has one (with a tail, a two-input
+// MatMulInteger's step input 2 is the scale).
+const Tensor* zero_point(const KernelContext& ctx, const std::optional<FloatTail>& tail) {
+  return !tail || tail->mmi->num_inputs() > 2 ? ctx.input_tensor(2) : nullptr;
+}
+
 // out[r * n + c] = float(sums[r * n + c]) * scale[c] (+ bias[c]): the tail after oneDNN's int32 matmul.
 void apply_tail(const int32_t* sums, int64_t rows, int64_t n, const std::vector<float>& scale, const std::vector<float>* bias,
                 float* out) {
@@ -107,7 +113,7 @@ class MatMulIntegerKernel final : public Kernel {
 
   Status run(KernelContext& ctx) override {
     const Tensor* a = ctx.input_tensor(0);
-    const Tensor* az = ctx.input_tensor(2);
+    const Tensor* az = zero_point(ctx, tail_);
     const int64_t k = w_->dims()[0], n = w_->dims()[1];
     if (!fits(a, az, a_type_, k)) return tail_ ? run_nodes(ctx, *tail_, model_) : fallback_.run(ctx, a ? a->dtype() : a_type_);
     if (tail_ && !tail_columns(ctx, *tail_, n, a->dims().size(), static_cast<size_t>(n), scale_, bias_))
@@ -192,7 +198,7 @@ class WideMatMulIntegerKernel final : public Kernel {
 
   Status run(KernelContext& ctx) override {
     const Tensor* a = ctx.input_tensor(0);
-    const Tensor* az = ctx.input_tensor(2);
+    const Tensor* az = zero_point(ctx, tail_);
     const int64_t k = packed_.k;
     if (!fits(a, az, a_type_, k)) return tail_ ? run_nodes(ctx, *tail_, model_) : fallback_.run(ctx, a ? a->dtype() : a_type_);
     if (tail_ && !tail_columns(ctx, *tail_, packed_.n, a->dims().size(), sums_.scale.size(), sums_.scale, sums_.bias))
