@@ -6,11 +6,13 @@ For each model: `ortool optimize` (its own check must pass); `ortool quantize` w
 seeded random inputs, the file through onnx's full checker, run by ONNX Runtime (npm onnxruntime-node) and by
 ortool on a fifth input (ONNX Runtime's int8 output against its float output, and ortool against ONNX Runtime
 on the same int8 file); `ortool prune --ratio 0.3`, the file through the checker and run by ONNX Runtime with
-the original output shape. Prints one JSON line per model and a markdown table. A campaign, not a test:
-minutes per model.
+the original output shape. With --speed, also the int8 file on ortool's fast providers against its cpu
+reference kernels (SQNR) and the latencies at one thread (median of --iters runs) of the float and int8 files on
+ortool and on ONNX Runtime (its exact int8 mode on x86 without VNNI, as scripts/ort_run.mjs sets it), each pair
+alternating. Prints one JSON line per model and a markdown table. A campaign, not a test: minutes per model.
 
 Usage: /usr/bin/python3 scripts/torchvision_sweep.py [--ortool build/apps/ortool] [--work DIR]
-           [--models mobilenet_v3_small,mnasnet0_5,...]
+           [--models mobilenet_v3_small,mnasnet0_5,...] [--speed [--iters N]]
 """
 import argparse
 import json
@@ -54,6 +56,34 @@ def ort(model, ind, outd):
         return None, (err.strip().splitlines() or ["failed"])[-1][:300]
     return [np.load(os.path.join(outd, n.replace("/", "_").replace(":", "_") + ".npy"))
             for n in json.loads(out.strip().splitlines()[-1])["outputs"]], None
+
+
+def ortool_ms(a, model):
+    code, out, _ = run([a.ortool, "bench", model, "--threads", "1", "--iters", str(a.iters), "--json"])
+    return round(json.loads(out)["latency_ms"]["median"], 2) if code == 0 else None
+
+
+def ort_ms(a, model, ind, outd):
+    shutil.rmtree(outd, ignore_errors=True)
+    code, out, _ = run(["node", os.path.join(ROOT, "scripts", "ort_run.mjs"), model, ind, outd, "--threads", "1",
+                        "--bench", f"3,{a.iters}"])
+    return round(json.loads(out.strip().splitlines()[-1])["latency_ms"]["median"], 2) if code == 0 else None
+
+
+def speed(a, row, model, q, ind, tmp):
+    """dnnl-vs-cpu SQNR of the int8 file, and the four latencies (ortool and ONNX Runtime alternating)."""
+    outs = {}
+    for prov in ("cpu", "default"):
+        d = os.path.join(tmp, "sp_" + prov)
+        cmd = [a.ortool, "run", q, "--input", f"input={ind}/input.npy", "--format", "npy", "--output-dir", d]
+        code, _, _ = run(cmd + (["--providers", "cpu"] if prov == "cpu" else []))
+        if code == 0:
+            outs[prov] = np.load(os.path.join(d, "output.npy"))
+    if len(outs) == 2:
+        row["fast_vs_cpu_db"] = round(sqnr(outs["cpu"], outs["default"]), 1)
+    for tag, f in (("fp32", model), ("int8", q)):
+        row[f"{tag}_ms_ortool"] = ortool_ms(a, f)
+        row[f"{tag}_ms_ort"] = ort_ms(a, f, ind, os.path.join(tmp, "sp_ort"))
 
 
 def checker(path):
@@ -101,6 +131,8 @@ def sweep(a, name):
         else:
             row["int8_vs_float_db"] = round(sqnr(fl[0], qo[0]), 1)
             row["ortool_vs_ort_db"] = round(sqnr(qo[0], np.load(os.path.join(outd, "output.npy"))), 1)
+            if a.speed:
+                speed(a, row, model, q, ind, tmp)
     p = os.path.join(tmp, "pruned.onnx")
     code, out, err = run([a.ortool, "prune", model, "-o", p, "--ratio", "0.3", "--json"])
     if code:
@@ -120,6 +152,8 @@ def main():
     ap.add_argument("--ortool", default=os.path.join(ROOT, "build", "apps", "ortool"))
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "torchvision_models"))
     ap.add_argument("--models", default=MODELS)
+    ap.add_argument("--speed", action="store_true", help="also fast-provider SQNR and one-thread latencies")
+    ap.add_argument("--iters", type=int, default=20, help="timed runs per latency (--speed)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     rows = []
@@ -128,6 +162,8 @@ def main():
         print(json.dumps(rows[-1]), flush=True)
     cols = ["model", "optimize", "quant_checker", "int8_vs_float_db", "ortool_vs_ort_db", "prune_macs",
             "prune_checker", "prune_ort"]
+    if a.speed:
+        cols += ["fast_vs_cpu_db", "fp32_ms_ortool", "fp32_ms_ort", "int8_ms_ortool", "int8_ms_ort"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for r in rows:
         print("| " + " | ".join(str(r.get(c, r.get("error", "-"))) for c in cols) + " |")
