@@ -60,7 +60,7 @@ void with_q8(DType t, F&& f) {
   else f(uint8_t{});
 }
 
-enum class Kind { Table, Binary, GlobalAvg, MaxPool, AvgPool, Resize, Concat, Shuffle, Slice, MatMul, Softmax };
+enum class Kind { Table, Binary, GlobalAvg, MaxPool, AvgPool, Resize, Concat, Shuffle, Slice, MatMul, Softmax, LayerNorm };
 
 // One 8-bit activation input of a step.
 struct In8 {
@@ -83,6 +83,8 @@ struct OpSpec {
   bool count_include_pad = false;            // AvgPool
   std::vector<float> deq;                    // AvgPool: DQ(byte) per byte, as DequantizeLinear computes it
   std::vector<float> exp_of_gap;             // Softmax: exp(-scale * d) for byte gaps d = max - x in 0..255
+  std::vector<float> ln_scale, ln_bias;      // LayerNorm over the last axis: gamma and beta (one value or n)
+  float ln_eps = 1e-5f;
   rz::Attrs resize;                          // Resize
   std::vector<TensorPtr> resize_in;          // Resize: its roi, scales, sizes inputs (constants; null: absent)
   uint8_t extrapolated = 0;                  // Resize: Q(extrapolation_value) (tf_crop_and_resize)
@@ -185,6 +187,7 @@ class Int8OpKernel final : public Kernel {
       case Kind::Slice: return slice(ctx, *xs[0]);
       case Kind::MatMul: return matmul_.run(ctx, *xs[0], *xs[1], s.ins[0].q, s.ins[1].q, s.y, s.what);
       case Kind::Softmax: return softmax(ctx, *xs[0]);
+      case Kind::LayerNorm: return layer_norm(ctx, *xs[0]);
     }
     return Status::ok();
   }
@@ -765,6 +768,65 @@ class Int8OpKernel final : public Kernel {
     return Status::ok();
   }
 
+  // LayerNormalization over the last axis, a row at a time: dequantized into floats, mean and variance in float
+  // (eight partial sums each), normalized, scaled and shifted, quantized: one pass over the bytes where a DQ step,
+  // the float kernel and a Q step made three over floats. Within a step of the cpu kernels (which sum in double).
+  Status layer_norm(KernelContext& ctx, const Tensor& x) {
+    const OpSpec& s = *spec_;
+    if (x.rank() == 0) return invalid("{}: input is a scalar; want the normalized axis last", s.what);
+    const int64_t n = x.dims().back(), rows = n == 0 ? 0 : x.numel() / n;
+    const auto params = static_cast<int64_t>(s.ln_scale.size());
+    if ((params != 1 && params != n) || (s.ln_bias.size() != s.ln_scale.size() && !s.ln_bias.empty()))
+      return invalid("{}: Scale of {} values for a normalized axis of {}", s.what, params, n);
+    ASSIGN_OR_RETURN(Tensor * y, output(ctx, x.dims()));
+    const ActQuant xq = s.ins[0].q, yq = s.y;
+    const auto* in = static_cast<const uint8_t*>(x.raw());
+    auto* out = static_cast<uint8_t*>(y->raw_mutable());
+    split_loop(ctx, rows, [&](int64_t r0, int64_t r1) {
+      thread_local std::vector<float> row, gamma, beta;
+      row.resize(static_cast<size_t>(n));
+      // Gamma and beta spread over the row once (a one-value Scale broadcasts).
+      gamma.assign(static_cast<size_t>(n), s.ln_scale[0]);
+      beta.assign(static_cast<size_t>(n), s.ln_bias.empty() ? 0.0f : s.ln_bias[0]);
+      if (params == n) {
+        std::copy(s.ln_scale.begin(), s.ln_scale.end(), gamma.begin());
+        if (!s.ln_bias.empty()) std::copy(s.ln_bias.begin(), s.ln_bias.end(), beta.begin());
+      }
+      float* e = row.data();
+      for (int64_t r = r0; r < r1; ++r) {
+        with_q8(xq.type, [&](auto xv) {
+          dequantize_loop(reinterpret_cast<const decltype(xv)*>(in + r * n), e, 0, n, xq.scale, xq.zero_point);
+        });
+        const float mean = sum8<false>(e, n, 0.0f) / static_cast<float>(n);
+        const float var = sum8<true>(e, n, mean) / static_cast<float>(n);
+        const float inv = 1.0f / std::sqrt(var + s.ln_eps);
+        for (int64_t i = 0; i < n; ++i) e[i] = (e[i] - mean) * inv * gamma[static_cast<size_t>(i)] + beta[static_cast<size_t>(i)];
+        with_q8(yq.type, [&](auto yv) {
+          quantize_loop(e, reinterpret_cast<decltype(yv)*>(out + r * n), 0, n, yq.scale, yq.zero_point);
+        });
+      }
+    }, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(n, 1)));
+    return Status::ok();
+  }
+
+  // The sum of x[0, n) (of (x - c)^2 with Squares), in eight partial sums the compiler vectorizes.
+  template <bool Squares>
+  static float sum8(const float* x, int64_t n, float c) {
+    float acc[8] = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) {
+        const float d = x[i + j] - c;
+        acc[j] += Squares ? d * d : x[i + j];
+      }
+    float t = 0;
+    for (; i < n; ++i) {
+      const float d = x[i] - c;
+      t += Squares ? d * d : x[i];
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + t;
+  }
+
   Status slice(KernelContext& ctx, const Tensor& x) {
     TRY(need_4d(x, "data"));
     const OpSpec& s = *spec_;
@@ -1087,7 +1149,33 @@ std::optional<Match> match_move8(const GraphView& view, const ir::Node& n, Kind 
   return m;
 }
 
+// LayerNormalization (opset 17, or the runtime's domain where fuse_layer_norm wrote it below 17) over the last
+// axis with constant Scale and B of one value or one per element of that axis, float statistics, Y only.
+std::optional<Match> match_layer_norm(const GraphView& view, const ir::Node& n) {
+  if (n.num_inputs() < 2 || n.num_inputs() > 3 || n.num_outputs() != 1 || n.attr_int("stash_type", 1) != 1)
+    return std::nullopt;
+  const int64_t r = known_rank(view, n.input(0)), axis = n.attr_int("axis", -1);
+  if (r < 1 || (axis != -1 && axis != r - 1)) return std::nullopt;
+  const TensorPtr scale = fixed_tensor(view, n.input(1));
+  const TensorPtr bias = n.num_inputs() > 2 && n.input(2) ? fixed_tensor(view, n.input(2)) : nullptr;
+  auto row = [](const TensorPtr& t) {  // one value, or a row: [k] with leading 1s
+    return t && t->dtype() == DType::Float && (t->numel() == 1 || t->numel() == t->dims().back());
+  };
+  if (!row(scale) || (n.num_inputs() > 2 && n.input(2) && (!row(bias) || bias->numel() != scale->numel())))
+    return std::nullopt;
+  auto m = match_op(view, n, Kind::LayerNorm, 1);
+  if (!m) return std::nullopt;
+  OpSpec& s = *m->spec;
+  s.ln_scale.assign(scale->data<float>(), scale->data<float>() + scale->numel());
+  if (bias) s.ln_bias.assign(bias->data<float>(), bias->data<float>() + bias->numel());
+  s.ln_eps = n.attr_float("epsilon", 1e-5f);
+  return m;
+}
+
 std::optional<Match> match_core(const GraphView& view, const ir::Node& n) {
+  if (n.op_type() == "LayerNormalization" &&
+      (n.domain() == kRuntimeDomain || (ir::is_default_domain(n.domain()) && view.opset(n) >= 17)))
+    return match_layer_norm(view, n);
   if (!ir::is_default_domain(n.domain())) return std::nullopt;
   const std::string& op = n.op_type();
   if (op == "Add" || op == "Mul") {
@@ -1226,7 +1314,7 @@ DnnlClaim make_claim(const Match& m) {
   dc.layouts = m.spec->layouts;
   const OpSpec& s = *m.spec;
   // A MatMul's operands are matrices and a Softmax's axis is the last: neither reads images in NHWC.
-  const bool nhwc = s.kind != Kind::MatMul && s.kind != Kind::Softmax;
+  const bool nhwc = s.kind != Kind::MatMul && s.kind != Kind::Softmax && s.kind != Kind::LayerNorm;
   for (const In8& in : s.ins) {
     dc.nhwc_8bit_ok[in.input] = nhwc;
     dc.nhwc_ok[in.input] = nhwc && in.shared;  // a float DequantizeLinear output, quantized back

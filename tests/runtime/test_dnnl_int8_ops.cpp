@@ -468,6 +468,43 @@ TEST_CASE("dnnl int8 Softmax between DQ and Q is within one step of the cpu refe
   CHECK(inside * 2 >= total);  // not all saturated (or zero)
 }
 
+TEST_CASE("dnnl int8 LayerNormalization between DQ and Q is within one step of the cpu reference (last axis, "
+          "opset 17 and the runtime's domain, one or n gamma/beta values)") {
+  std::mt19937 rng(49);
+  int64_t off = 0, total = 0, inside = 0;
+  for (int iter = 0; iter < 16; ++iter) {
+    Builder b(rng);
+    const bool runtime_domain = iter % 2 == 0;
+    if (runtime_domain) b.m->set_opset(std::string(kRuntimeDomain), 1);
+    else b.m->set_opset("", 17);
+    std::vector<int64_t> d;
+    const int rank = static_cast<int>(pick(rng, 1, 4));
+    for (int i = 0; i < rank; ++i) d.push_back(pick(rng, 1, i + 1 == rank ? 300 : 6));
+    const int64_t n = d.back();
+    const bool one = iter % 5 == 3;  // one gamma and beta value for the whole row
+    Tensor gamma(DType::Float, {one ? 1 : n}), beta(DType::Float, {one ? 1 : n});
+    for (int64_t i = 0; i < gamma.numel(); ++i) {
+      gamma.mutable_data<float>()[i] = pickf(rng, 0.5f, 2.0f);
+      beta.mutable_data<float>()[i] = pickf(rng, -0.5f, 0.5f);
+    }
+    const Q8 qx = Q8::random(rng);
+    std::vector<ir::Value*> ins{b.dq(b.input(qx, d), qx), initializer(b.g, "gamma", std::move(gamma))};
+    if (iter % 3 != 1) ins.push_back(initializer(b.g, "beta", std::move(beta)));
+    ir::Node* ln = b.g.add_node("LayerNormalization", runtime_domain ? std::string(kRuntimeDomain) : "", ins, {"ln"}, "ln");
+    if (iter % 4 == 1) ln->set_attr(ir::Attribute::make_int("axis", rank - 1));
+    if (iter % 4 == 2) ln->set_attr(ir::Attribute::make_float("epsilon", 1e-3f));
+    Q8 qy = Q8::random(rng);
+    qy.s = pickf(rng, 0.01f, 0.03f);  // normalized values within a few units: most outputs inside the range
+    qy.z = qy.t == DType::Int8 ? 0 : 128;
+    b.g.add_output(b.q(ln->output(0), qy, d));
+    off += check(b, fmt::format("case {}: dims {}", iter, fmt::join(d, "x")), 1, iter % 2 + 1, &inside);
+    total += numel_of(d);
+  }
+  INFO(off << " of " << total << " elements a step off, " << inside << " inside the range");
+  CHECK(off * 100 <= total);   // float statistics against the reference's double: ties are rare
+  CHECK(inside * 2 >= total);  // not all saturated
+}
+
 // An int8 weight DequantizeLinear (per channel along `axis` when `scales` has several values) and an int32 bias
 // DequantizeLinear in accumulator units (x_scale * w_scale), as quantizers write them; returns (weight, bias).
 std::pair<ir::Value*, ir::Value*> weight_and_bias(Builder& b, std::vector<int64_t> wd, const std::vector<float>& scales,
