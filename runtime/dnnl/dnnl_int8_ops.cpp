@@ -768,9 +768,10 @@ class Int8OpKernel final : public Kernel {
     return Status::ok();
   }
 
-  // LayerNormalization over the last axis, a row at a time: dequantized into floats, mean and variance in float
-  // (eight partial sums each), normalized, scaled and shifted, quantized: one pass over the bytes where a DQ step,
-  // the float kernel and a Q step made three over floats. Within a step of the cpu kernels (which sum in double).
+  // LayerNormalization over the last axis, a row at a time, from the bytes: the mean and variance from exact integer
+  // sums of q - z (in double), then y = gamma * (q * k1 - k2) + beta / y_scale, rounded, as one multiply-add per
+  // value: one pass over the bytes where a DQ step, the float kernel and a Q step made three over floats. Within a
+  // step of the cpu kernels (double statistics of the dequantized values, a division by y_scale).
   Status layer_norm(KernelContext& ctx, const Tensor& x) {
     const OpSpec& s = *spec_;
     if (x.rank() == 0) return invalid("{}: input is a scalar; want the normalized axis last", s.what);
@@ -782,49 +783,55 @@ class Int8OpKernel final : public Kernel {
     const ActQuant xq = s.ins[0].q, yq = s.y;
     const auto* in = static_cast<const uint8_t*>(x.raw());
     auto* out = static_cast<uint8_t*>(y->raw_mutable());
-    split_loop(ctx, rows, [&](int64_t r0, int64_t r1) {
-      thread_local std::vector<float> row, gamma, beta;
-      row.resize(static_cast<size_t>(n));
-      // Gamma and beta spread over the row once (a one-value Scale broadcasts).
-      gamma.assign(static_cast<size_t>(n), s.ln_scale[0]);
-      beta.assign(static_cast<size_t>(n), s.ln_bias.empty() ? 0.0f : s.ln_bias[0]);
-      if (params == n) {
-        std::copy(s.ln_scale.begin(), s.ln_scale.end(), gamma.begin());
-        if (!s.ln_bias.empty()) std::copy(s.ln_bias.begin(), s.ln_bias.end(), beta.begin());
-      }
-      float* e = row.data();
-      for (int64_t r = r0; r < r1; ++r) {
-        with_q8(xq.type, [&](auto xv) {
-          dequantize_loop(reinterpret_cast<const decltype(xv)*>(in + r * n), e, 0, n, xq.scale, xq.zero_point);
-        });
-        const float mean = sum8<false>(e, n, 0.0f) / static_cast<float>(n);
-        const float var = sum8<true>(e, n, mean) / static_cast<float>(n);
-        const float inv = 1.0f / std::sqrt(var + s.ln_eps);
-        for (int64_t i = 0; i < n; ++i) e[i] = (e[i] - mean) * inv * gamma[static_cast<size_t>(i)] + beta[static_cast<size_t>(i)];
-        with_q8(yq.type, [&](auto yv) {
-          quantize_loop(e, reinterpret_cast<decltype(yv)*>(out + r * n), 0, n, yq.scale, yq.zero_point);
-        });
-      }
-    }, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(n, 1)));
+    // Gamma, and beta / y_scale, spread over the row (a one-value Scale broadcasts).
+    std::vector<float> gamma(static_cast<size_t>(n), s.ln_scale[0]), beta(static_cast<size_t>(n), 0.0f);
+    if (params == n) std::copy(s.ln_scale.begin(), s.ln_scale.end(), gamma.begin());
+    for (int64_t i = 0; i < n && !s.ln_bias.empty(); ++i)
+      beta[static_cast<size_t>(i)] = s.ln_bias[static_cast<size_t>(params == n ? i : 0)] / yq.scale;
+    with_q8(xq.type, [&](auto xv) {
+      with_q8(yq.type, [&](auto yv) {
+        using X = decltype(xv);
+        using Y = decltype(yv);
+        split_loop(ctx, rows, [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r)
+            norm_row(reinterpret_cast<const X*>(in) + r * n, reinterpret_cast<Y*>(out) + r * n, n, gamma.data(), beta.data(),
+                     xq, yq, s.ln_eps);
+        }, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(n, 1)));
+      });
+    });
     return Status::ok();
   }
 
-  // The sum of x[0, n) (of (x - c)^2 with Squares), in eight partial sums the compiler vectorizes.
-  template <bool Squares>
-  static float sum8(const float* x, int64_t n, float c) {
-    float acc[8] = {};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-      for (int j = 0; j < 8; ++j) {
-        const float d = x[i + j] - c;
-        acc[j] += Squares ? d * d : x[i + j];
+  template <typename X, typename Y>
+  static void norm_row(const X* __restrict x, Y* __restrict y, int64_t n, const float* __restrict gamma,
+                       const float* __restrict beta, const ActQuant& xq, const ActQuant& yq, float eps) {
+    const int32_t zx = xq.zero_point;
+    int64_t sum = 0, squares = 0;  // exact: |q - z| <= 255
+    // In 32 bits (which vectorize) while 255^2 * n fits: rows up to 33025 values.
+    for (int64_t i0 = 0; i0 < n; i0 += 33025) {
+      int32_t s32 = 0, q32 = 0;
+      for (int64_t i = i0, e = std::min(n, i0 + 33025); i < e; ++i) {
+        const int32_t v = static_cast<int32_t>(x[i]) - zx;
+        s32 += v;
+        q32 += v * v;
       }
-    float t = 0;
-    for (; i < n; ++i) {
-      const float d = x[i] - c;
-      t += Squares ? d * d : x[i];
+      sum += s32;
+      squares += q32;
     }
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + t;
+    const double mean_q = static_cast<double>(sum) / static_cast<double>(n);
+    const double var_q = std::max(0.0, static_cast<double>(squares) / static_cast<double>(n) - mean_q * mean_q);
+    const double sx = xq.scale, inv = 1.0 / std::sqrt(var_q * sx * sx + static_cast<double>(eps));
+    // ((q - z) sx - mean) inv gamma / y_scale = gamma ((q - z) k1 - k2).
+    const auto k1 = static_cast<float>(sx * inv / yq.scale), k2 = static_cast<float>(mean_q * sx * inv / yq.scale);
+    constexpr float lo = std::is_same_v<Y, uint8_t> ? 0.0f : -128.0f, hi = std::is_same_v<Y, uint8_t> ? 255.0f : 127.0f;
+    constexpr float magic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds half to even
+    const auto zy = static_cast<float>(yq.zero_point);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto v = static_cast<float>(static_cast<int32_t>(x[i]) - zx);
+      float t = gamma[i] * (v * k1 - k2) + beta[i];
+      t = std::min(std::max(t, lo - zy), hi - zy);
+      y[i] = static_cast<Y>(static_cast<int32_t>(((t + magic) - magic) + zy));
+    }
   }
 
   Status slice(KernelContext& ctx, const Tensor& x) {
