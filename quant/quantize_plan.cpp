@@ -66,11 +66,15 @@ std::optional<std::pair<double, double>> clip_bounds(const ir::Node& n, const ir
   return std::make_pair(lo, hi);
 }
 
-// The operand of a two-input node besides a constant scalar, or null.
-const ir::Value* besides_scalar(const ir::Node& n) {
+// The operand of a two-input node besides a constant scalar of about `want` (exporters round sqrt(2)), or null.
+const ir::Value* besides_scalar(const ir::Node& n, double want) {
   if (n.num_inputs() != 2) return nullptr;
-  if (passes::constant_scalar(n.input(1))) return n.input(0);
-  if (passes::constant_scalar(n.input(0))) return n.input(1);
+  auto near = [&](const ir::Value* v) {
+    const std::optional<double> c = passes::constant_scalar(v);
+    return c && std::fabs(*c - want) <= 1e-3 * want;
+  };
+  if (near(n.input(1))) return n.input(0);
+  if (near(n.input(0))) return n.input(1);
   return nullptr;
 }
 
@@ -85,9 +89,9 @@ std::unordered_set<const ir::Node*> gelu_nodes(const ir::Graph& g) {
     if (erf->op_type() != "Erf" || erf->num_inputs() != 1 || !erf->input(0)) continue;
     const ir::Node* pre = erf->input(0)->producer();
     if (!pre || (pre->op_type() != "Div" && pre->op_type() != "Mul")) continue;
-    const ir::Value* x = besides_scalar(*pre);
+    const ir::Value* x = besides_scalar(*pre, pre->op_type() == "Div" ? std::sqrt(2.0) : std::sqrt(0.5));
     const ir::Node* add = passes::single_consumer(erf->output(0));
-    if (!x || !add || add->op_type() != "Add" || !besides_scalar(*add)) continue;
+    if (!x || !add || add->op_type() != "Add" || !besides_scalar(*add, 1.0)) continue;
     const ir::Node* m1 = passes::single_consumer(add->output(0));
     if (!m1 || m1->op_type() != "Mul" || m1->num_inputs() != 2) continue;
     const ir::Value* other = m1->input(0) == add->output(0) ? m1->input(1) : m1->input(0);
@@ -95,11 +99,11 @@ std::unordered_set<const ir::Node*> gelu_nodes(const ir::Graph& g) {
     const ir::Node* half = other ? other->producer() : nullptr;
     if (other == x) {  // (x * (1 + erf)) * 0.5
       const ir::Node* m2 = passes::single_consumer(m1->output(0));
-      if (m2 && m2->op_type() == "Mul" && besides_scalar(*m2) == m1->output(0)) found.push_back(m2);
-    } else if (half && half->op_type() == "Mul" && besides_scalar(*half) == x &&
+      if (m2 && m2->op_type() == "Mul" && besides_scalar(*m2, 0.5) == m1->output(0)) found.push_back(m2);
+    } else if (half && half->op_type() == "Mul" && besides_scalar(*half, 0.5) == x &&
                passes::single_consumer(other) == m1) {  // (x * 0.5) * (1 + erf)
       found.push_back(half);
-    } else if (passes::constant_scalar(other)) {  // ((1 + erf) * 0.5) * x
+    } else if (besides_scalar(*m1, 0.5) == add->output(0)) {  // ((1 + erf) * 0.5) * x
       const ir::Node* m2 = passes::single_consumer(m1->output(0));
       if (!m2 || m2->op_type() != "Mul" || (m2->input(0) != x && m2->input(1) != x)) continue;
       found.push_back(m2);

@@ -303,21 +303,13 @@ Status run_dynamic_quantize(KernelContext& ctx) {
     std::fill(yd, yd + n, static_cast<uint8_t>(zpf));
     return Status::ok();
   }
-  // round(x / scale) + zp clamped to [0, 255], NaN to zp: clamping x / scale to [-zp, 255 - zp] first
-  // (integers, so it commutes with rounding) lets the 1.5 * 2^23 trick round half to even, vectorized.
-  constexpr float magic = 12582912.0f;
-  const float lo = -zpf, hi = 255.0f - zpf;
+  // round(x / scale) + zp clamped to [0, 255], NaN to zp (DynamicQuantizeLinear's zero point is a whole number).
   over_pieces([&](int64_t b, int64_t e) {
     // Locals, not the captured references: the byte stores may alias those, which kept the loop scalar.
-    const float s = scale, l = lo, h = hi, z = zpf;
+    const float s = scale, z = zpf;
     const float* from = xd;
     uint8_t* to = yd;
-    for (int64_t k = b; k < e; ++k) {
-      float t = from[k] / s;
-      t = t == t ? t : 0.0f;
-      t = std::min(std::max(t, l), h);
-      to[k] = static_cast<uint8_t>(static_cast<int32_t>(((t + magic) - magic) + z));
-    }
+    for (int64_t k = b; k < e; ++k) to[k] = quantize_steps<uint8_t>(from[k] / s, z);
   });
   return Status::ok();
 }

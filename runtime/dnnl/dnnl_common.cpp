@@ -61,6 +61,21 @@ std::optional<PostOp> silu_from(const GraphView& view, const ir::Node& sig) {
   return p;
 }
 
+// The other input of a two-input node that reads `v`, or null.
+const ir::Value* other_input(const ir::Node& n, const ir::Value* v) {
+  if (n.num_inputs() != 2) return nullptr;
+  if (n.input(0) == v) return n.input(1) == v ? nullptr : n.input(1);
+  return n.input(1) == v ? n.input(0) : nullptr;
+}
+
+// The free default-domain node that alone reads `x`, with one output, or null.
+const ir::Node* sole_reader(const GraphView& view, const ir::Value* x) {
+  if (!x || x->uses().size() != 1) return nullptr;
+  const ir::Node* n = x->uses()[0].node;
+  if (view.is_taken(n) || !ir::is_default_domain(n->domain()) || n->num_outputs() != 1 || !n->output(0)) return nullptr;
+  return n;
+}
+
 namespace {
 
 // SiLU where `producer` writes v: Sigmoid(v) and Mul(v, Sigmoid(v)) as v's only two readers.
@@ -79,21 +94,6 @@ std::optional<PostOp> fusable_silu(const GraphView& view, const ir::Node& produc
 bool is_scalar(const GraphView& view, const ir::Value* v, float want) {
   const std::optional<float> c = v ? constant_float_scalar(view, v, 0.0f) : std::nullopt;
   return c && std::fabs(*c - want) <= 1e-6f * std::fabs(want);
-}
-
-// The other input of a two-input node that reads `v`, or null.
-const ir::Value* other_input(const ir::Node& n, const ir::Value* v) {
-  if (n.num_inputs() != 2) return nullptr;
-  if (n.input(0) == v) return n.input(1) == v ? nullptr : n.input(1);
-  return n.input(1) == v ? n.input(0) : nullptr;
-}
-
-// The free default-domain node that alone reads `x`, with one output, or null.
-const ir::Node* sole_reader(const GraphView& view, const ir::Value* x) {
-  if (!x || x->uses().size() != 1) return nullptr;
-  const ir::Node* n = x->uses()[0].node;
-  if (view.is_taken(n) || !ir::is_default_domain(n->domain()) || n->num_outputs() != 1 || !n->output(0)) return nullptr;
-  return n;
 }
 
 // n computes x / 6 (Div by 6, or Mul by 1/6).

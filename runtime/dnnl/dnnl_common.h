@@ -153,6 +153,11 @@ struct DnnlClaim {
   bool same_layout = false;
 };
 
+// The other input of a two-input node that reads `v` (once), or null.
+const ir::Value* other_input(const ir::Node& n, const ir::Value* v);
+// The free default-domain node that alone reads `x`, with one output, or null.
+const ir::Node* sole_reader(const GraphView& view, const ir::Value* x);
+
 // The int64 values of a session-fixed 1-D tensor, or nullopt.
 std::optional<std::vector<int64_t>> fixed_ints(const GraphView& view, const ir::Value* v);
 // ONNX Reshape's target (allowzero 0) for input dims `in`: 0 copies the input dim, one -1 takes what is left.

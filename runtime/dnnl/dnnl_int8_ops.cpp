@@ -83,7 +83,7 @@ struct OpSpec {
   bool count_include_pad = false;            // AvgPool
   std::vector<float> deq;                    // AvgPool: DQ(byte) per byte, as DequantizeLinear computes it
   std::vector<float> exp_of_gap;             // Softmax: exp(-scale * d) for byte gaps d = max - x in 0..255
-  std::vector<float> ln_scale, ln_bias;      // LayerNorm over the last axis: gamma and beta (one value or n)
+  std::vector<float> ln_scale, ln_beta;      // LayerNorm over the last axis: gamma, and beta / y_scale (one or n)
   float ln_eps = 1e-5f;
   rz::Attrs resize;                          // Resize
   std::vector<TensorPtr> resize_in;          // Resize: its roi, scales, sizes inputs (constants; null: absent)
@@ -777,25 +777,29 @@ class Int8OpKernel final : public Kernel {
     if (x.rank() == 0) return invalid("{}: input is a scalar; want the normalized axis last", s.what);
     const int64_t n = x.dims().back(), rows = n == 0 ? 0 : x.numel() / n;
     const auto params = static_cast<int64_t>(s.ln_scale.size());
-    if ((params != 1 && params != n) || (s.ln_bias.size() != s.ln_scale.size() && !s.ln_bias.empty()))
-      return invalid("{}: Scale of {} values for a normalized axis of {}", s.what, params, n);
+    if (params != 1 && params != n) return invalid("{}: Scale of {} values for a normalized axis of {}", s.what, params, n);
     ASSIGN_OR_RETURN(Tensor * y, output(ctx, x.dims()));
     const ActQuant xq = s.ins[0].q, yq = s.y;
     const auto* in = static_cast<const uint8_t*>(x.raw());
     auto* out = static_cast<uint8_t*>(y->raw_mutable());
-    // Gamma, and beta / y_scale, spread over the row (a one-value Scale broadcasts).
-    std::vector<float> gamma(static_cast<size_t>(n), s.ln_scale[0]), beta(static_cast<size_t>(n), 0.0f);
-    if (params == n) std::copy(s.ln_scale.begin(), s.ln_scale.end(), gamma.begin());
-    for (int64_t i = 0; i < n && !s.ln_bias.empty(); ++i)
-      beta[static_cast<size_t>(i)] = s.ln_bias[static_cast<size_t>(params == n ? i : 0)] / yq.scale;
+    const float* gamma = s.ln_scale.data();
+    const float* beta = s.ln_beta.data();
+    if (params == 1 && n > 1) {  // a one-value Scale broadcasts: spread once per row length
+      if (spread_.size() != static_cast<size_t>(2 * n)) {
+        spread_.assign(static_cast<size_t>(n), s.ln_scale[0]);
+        spread_.resize(static_cast<size_t>(2 * n), s.ln_beta[0]);
+      }
+      gamma = spread_.data();
+      beta = spread_.data() + n;
+    }
     with_q8(xq.type, [&](auto xv) {
       with_q8(yq.type, [&](auto yv) {
         using X = decltype(xv);
         using Y = decltype(yv);
         split_loop(ctx, rows, [&](int64_t r0, int64_t r1) {
           for (int64_t r = r0; r < r1; ++r)
-            norm_row(reinterpret_cast<const X*>(in) + r * n, reinterpret_cast<Y*>(out) + r * n, n, gamma.data(), beta.data(),
-                     xq, yq, s.ln_eps);
+            norm_row(reinterpret_cast<const X*>(in) + r * n, reinterpret_cast<Y*>(out) + r * n, n, gamma, beta, xq, yq,
+                     s.ln_eps);
         }, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(n, 1)));
       });
     });
@@ -823,14 +827,10 @@ class Int8OpKernel final : public Kernel {
     const double sx = xq.scale, inv = 1.0 / std::sqrt(var_q * sx * sx + static_cast<double>(eps));
     // ((q - z) sx - mean) inv gamma / y_scale = gamma ((q - z) k1 - k2).
     const auto k1 = static_cast<float>(sx * inv / yq.scale), k2 = static_cast<float>(mean_q * sx * inv / yq.scale);
-    constexpr float lo = std::is_same_v<Y, uint8_t> ? 0.0f : -128.0f, hi = std::is_same_v<Y, uint8_t> ? 255.0f : 127.0f;
-    constexpr float magic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds half to even
     const auto zy = static_cast<float>(yq.zero_point);
     for (int64_t i = 0; i < n; ++i) {
       const auto v = static_cast<float>(static_cast<int32_t>(x[i]) - zx);
-      float t = gamma[i] * (v * k1 - k2) + beta[i];
-      t = std::min(std::max(t, lo - zy), hi - zy);
-      y[i] = static_cast<Y>(static_cast<int32_t>(((t + magic) - magic) + zy));
+      y[i] = quantize_steps<Y>(gamma[i] * (v * k1 - k2) + beta[i], zy);
     }
   }
 
@@ -852,6 +852,7 @@ class Int8OpKernel final : public Kernel {
   ActMatMul matmul_;
   std::vector<uint8_t> relaid_in_, relaid_out_;  // MaxPool, Concat: an input or output copied into the other layout
   std::vector<int32_t> sums_;
+  std::vector<float> spread_;  // LayerNorm: a one-value gamma and beta spread over a row
 };
 
 // --- matching --------------------------------------------------------------------------------------------
@@ -891,7 +892,7 @@ std::optional<DType> eight_bit(const ir::Value* v) {
 }
 
 // The free node reading `v` alone, as its first input (`v` not a graph output).
-const ir::Node* sole_reader(const GraphView& view, const ir::Value* v) {
+const ir::Node* sole_first_reader(const GraphView& view, const ir::Value* v) {
   if (!v || v->uses().size() != 1 || v->is_graph_output()) return nullptr;
   const ir::Node* n = v->uses()[0].node;
   if (view.is_taken(n) || n->input(0) != v || n->num_outputs() != 1 || !n->output(0)) return nullptr;
@@ -1087,7 +1088,7 @@ std::optional<Match> match_shuffle(const GraphView& view, const ir::Node& r1) {
   if (dq0) m.nodes.push_back(dq0);
   // The op after `op`: directly on 8 bits, or through Q -> DQ (both with x's parameters, each read only by the next).
   auto next = [&](const ir::Node* op) -> const ir::Node* {
-    if (t8) return sole_reader(view, op->output(0));
+    if (t8) return sole_first_reader(view, op->output(0));
     ActQuant q;
     const ir::Node* qn = q8_after(view, op->output(0), &q);
     if (!qn || !same_quant(q, xq) || qn->output(0)->uses().size() != 1) return nullptr;
@@ -1174,7 +1175,8 @@ std::optional<Match> match_layer_norm(const GraphView& view, const ir::Node& n) 
   if (!m) return std::nullopt;
   OpSpec& s = *m->spec;
   s.ln_scale.assign(scale->data<float>(), scale->data<float>() + scale->numel());
-  if (bias) s.ln_bias.assign(bias->data<float>(), bias->data<float>() + bias->numel());
+  s.ln_beta.assign(s.ln_scale.size(), 0.0f);
+  for (size_t i = 0; bias && i < s.ln_beta.size(); ++i) s.ln_beta[i] = bias->data<float>()[i] / s.y.scale;
   s.ln_eps = n.attr_float("epsilon", 1e-5f);
   return m;
 }

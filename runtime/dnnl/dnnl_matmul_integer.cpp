@@ -258,20 +258,6 @@ std::optional<IntegerOperands> integer_operands(const GraphView& view, const ir:
 
 namespace {
 
-// The free default-domain node that alone reads `v`, with one output, or null.
-const ir::Node* only_reader(const GraphView& view, const ir::Value* v) {
-  if (!v || v->uses().size() != 1) return nullptr;
-  const ir::Node* n = v->uses()[0].node;
-  if (view.is_taken(n) || !ir::is_default_domain(n->domain()) || n->num_outputs() != 1 || !n->output(0)) return nullptr;
-  return n;
-}
-
-// The other input of a two-input node that reads `v` once, or null.
-const ir::Value* operand_besides(const ir::Node& n, const ir::Value* v) {
-  if (n.num_inputs() != 2 || !n.input(0) || !n.input(1) || (n.input(0) == v) == (n.input(1) == v)) return nullptr;
-  return n.input(0) == v ? n.input(1) : n.input(0);
-}
-
 // Whether `v` may be a per-column operand of an output with n columns: a float tensor whose declared dims, where
 // known, are one value or [..., n] with leading 1s (run time checks the tensor itself).
 bool may_be_columns(const ir::Value* v, int64_t n) {
@@ -287,19 +273,19 @@ bool may_be_columns(const ir::Value* v, int64_t n) {
 std::optional<FloatTail> float_tail(const GraphView& view, const ir::Node& mmi, int64_t n) {
   FloatTail t;
   t.mmi = &mmi;
-  t.cast = only_reader(view, mmi.output(0));
+  t.cast = sole_reader(view, mmi.output(0));
   if (!t.cast || !ir::is_op(*t.cast, "Cast") || t.cast->num_inputs() != 1 ||
       t.cast->attr_int("to", 0) != static_cast<int64_t>(DType::Float))
     return std::nullopt;
-  t.mul = only_reader(view, t.cast->output(0));
-  const ir::Value* scale = t.mul && ir::is_op(*t.mul, "Mul") ? operand_besides(*t.mul, t.cast->output(0)) : nullptr;
+  t.mul = sole_reader(view, t.cast->output(0));
+  const ir::Value* scale = t.mul && ir::is_op(*t.mul, "Mul") ? other_input(*t.mul, t.cast->output(0)) : nullptr;
   if (!scale || !may_be_columns(scale, n)) return std::nullopt;
   t.scale_input = mmi.num_inputs();
   std::vector<const ir::Node*> group{&mmi, t.cast, t.mul};
   if (!view.read_only_by(*mmi.output(0), group) || !view.read_only_by(*t.cast->output(0), group)) return std::nullopt;
   // A bias fixed for the session joins (a residual Add of a computed tensor would not broadcast per column).
-  const ir::Node* add = only_reader(view, t.mul->output(0));
-  const ir::Value* bias = add && ir::is_op(*add, "Add") ? operand_besides(*add, t.mul->output(0)) : nullptr;
+  const ir::Node* add = sole_reader(view, t.mul->output(0));
+  const ir::Value* bias = add && ir::is_op(*add, "Add") ? other_input(*add, t.mul->output(0)) : nullptr;
   const TensorPtr b = bias ? fixed_tensor(view, bias) : nullptr;
   group.push_back(add);
   if (b && b->dtype() == DType::Float && (b->numel() == 1 || (b->numel() == n && b->dims().back() == n)) &&

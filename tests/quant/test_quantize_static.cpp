@@ -440,6 +440,23 @@ TEST_CASE("GELUs written as ops stay float between their input's and output's qu
   CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
 }
 
+TEST_CASE("an Erf chain with other constants than GELU's is quantized as usual") {
+  // x -> MatMul0 -> Div1(3) -> Erf2 -> Add3(1) -> Mul4(x, .) -> Mul5(., 0.5) -> MatMul6: not x * Phi(x).
+  ModelBuilder b(13);
+  ir::Value* x = b.input("x", {2, 6, 16});
+  ir::Value* h = b.node("MatMul", {x, b.random_init("w0", {16, 16})});
+  ir::Value* e = b.node("Add", {b.node("Erf", {b.node("Div", {h, b.scalar("three", 3.0f)})}), b.scalar("one", 1.0f)});
+  ir::Value* g = b.node("Mul", {b.node("Mul", {h, e}), b.scalar("half", 0.5f)});
+  b.output(b.node("MatMul", {g, b.random_init("w1", {16, 16})}));
+  auto [m, ref, feeds] = with_float_copy(std::move(b.model), 2);
+  QuantizeReport r = quantize_minmax(*m, {}, feeds);
+  for (const char* n : {"Add3", "Mul4", "Mul5"}) {
+    CAPTURE(n);
+    CHECK(!outcome(r.left_float, n));
+  }
+  CHECK(output_sqnr(*ref, *m, feeds[0]) >= kMinSqnr);
+}
+
 TEST_CASE("a bias that would overflow int32 raises the weight scale, and the model still computes") {
   // Weights of 1e-6 on an input of range 1e-3: input x weight scale is ~1e-14, so a bias of 100 would be
   // ~1e16 steps. The weight scale is raised until the bias fits.
