@@ -6,15 +6,20 @@
 // buffer when it dies here, else the kernel copies the addend there first), then optionally an activation (eltwise post-op).
 //
 // Layouts: the input, addend and output tensors are NCHW or NHWC as the provider decided (see
-// Layouts). The primitive picks its own activation layout (format_tag::any; oneDNN 2.6 picks NHWC for
-// its AVX-512 brgconv kernels, which beat its plain-NCHW kernels by ~2x on resnet18) and the kernel
-// reorders only where a tensor's order differs from the primitive's; the weights are reordered once
-// per input shape. The packed weights and the reorder buffers live outside the session's memory meter.
+// Layouts). A pointwise or depthwise conv inside an NHWC region asks oneDNN for NHWC activations: left
+// to its own choice (format_tag::any) oneDNN 2.6 picks NHWC for its AVX-512 brgconv kernels but
+// 8-channel blocks for its AVX2 kernels, and the two reorders around every conv cost more than such a
+// conv (mobilenet_v2 13 -> 8.7 ms, mnasnet0_5 6.3 -> 3.2 ms at one thread on an AVX2 Zen 3). Other
+// convs, and those oneDNN has only a reference kernel for in NHWC, let the primitive pick (see
+// choose_pd); the kernel reorders where a tensor's order differs from the primitive's. The weights are
+// reordered once per input shape. The packed weights and the reorder buffers live outside the
+// session's memory meter.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 
 #include "runtime/cpu/conv.h"
@@ -58,11 +63,12 @@ std::vector<int64_t> out_dims(const ConvSpec& s, const std::vector<int64_t>& x, 
   return {x[0], s.w->dims()[0], win.out[0], win.out[1]};
 }
 
-// Throws dnnl::error when oneDNN has no implementation for this geometry.
+// Throws dnnl::error when oneDNN has no implementation for this geometry. Activations layout `act`
+// (format_tag::any: the primitive's choice).
 dnnl::convolution_forward::primitive_desc make_pd(const ConvSpec& s, const std::vector<int64_t>& x,
-                                                  const cf::Window& win) {
+                                                  const cf::Window& win, tag act) {
   const std::vector<int64_t> y = out_dims(s, x, win);
-  md src({x[0], x[1], x[2], x[3]}, f32, tag::any), dst({y[0], y[1], y[2], y[3]}, f32, tag::any);
+  md src({x[0], x[1], x[2], x[3]}, f32, act), dst({y[0], y[1], y[2], y[3]}, f32, act);
   md wts(weight_dims(s), f32, tag::any);
   dnnl::memory::dims strides{win.stride[0], win.stride[1]};
   dnnl::memory::dims dil{win.dilation[0] - 1, win.dilation[1] - 1};  // oneDNN counts the holes
@@ -77,6 +83,25 @@ dnnl::convolution_forward::primitive_desc make_pd(const ConvSpec& s, const std::
             cpu_engine()};
   }
   return {dnnl::convolution_forward::desc(prop, alg, src, wts, dst, strides, dil, pl, pr), attr, cpu_engine()};
+}
+
+// NHWC activations when the step's input and output are both NHWC, the conv is pointwise (1 x 1) or
+// depthwise, and oneDNN has an optimized kernel for it; else the primitive's own choice (see the file
+// comment). Dense spatial convs keep oneDNN's choice: its AVX2 NHWC kernels for them are 5-35% slower
+// than the blocked ones (resnet18's 3 x 3 convs), more than the reorders cost; pointwise and depthwise
+// convs do little work per element, so there the reorders cost more than the layout saves.
+dnnl::convolution_forward::primitive_desc choose_pd(const ConvSpec& s, const std::vector<int64_t>& x,
+                                                    const cf::Window& win) {
+  const auto& w = s.w->dims();
+  const bool pointwise = s.group == 1 && w[2] * w[3] == 1, depthwise = s.group > 1 && w[1] == 1;
+  if ((pointwise || depthwise) && s.layouts->input_nhwc(0) && s.layouts->out_nhwc) {
+    try {
+      auto pd = make_pd(s, x, win, tag::nhwc);
+      if (std::string_view(pd.impl_info_str()).substr(0, 3) != "ref") return pd;
+    } catch (const dnnl::error&) {
+    }
+  }
+  return make_pd(s, x, win, tag::any);
 }
 
 // A view of caller memory; oneDNN only reads through `src` handles.
@@ -167,7 +192,7 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
   p->team = team_for_work(static_cast<double>(numel_of(p->dst_dims)) * static_cast<double>(per_output));
   // oneDNN rejects empty tensors; the run only allocates the (empty) output.
   if (!p->empty) TRY(guarded(s.what, [&]() -> Status {
-    auto pd = make_pd(s, x, win);
+    auto pd = choose_pd(s, x, win);
     p->prim = dnnl::convolution_forward(pd);
     const auto& eng = cpu_engine();
     dnnl::memory user_w(md(weight_dims(s), f32, s.group == 1 ? tag::oihw : tag::goihw), eng,
@@ -355,7 +380,7 @@ std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv,
     auto win = window_for(*spec, xd);
     if (!win.is_ok()) return std::nullopt;
     Status supported = guarded(spec->what, [&]() -> Status {
-      (void)make_pd(*spec, xd, *win);
+      (void)make_pd(*spec, xd, *win, tag::any);
       return Status::ok();
     });
     if (!supported.is_ok()) return std::nullopt;
