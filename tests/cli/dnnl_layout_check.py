@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+# Inside an NHWC region of the dnnl provider, pointwise and depthwise convs and windowed pools take the NHWC
+# tensors as they are: oneDNN's verbose log shows no reorder of an activation between them, and the outputs
+# equal the cpu provider's.
+"""Builds a mobilenet-like chain (1x1 convs, depthwise 3x3 conv, 1x1 conv, max and average pools, 1x1 convs)
+whose inner tensors have shapes nothing else in the model has, runs it with ONEDNN_VERBOSE=1 on
+dnnl,cpu and on cpu, and checks: no reorder in the log names an inner tensor's shape (on AVX2 oneDNN's own
+choice would put one before and after every conv), every inner step ran, and the outputs agree."""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_util import FAILS, check  # noqa: E402
+
+H, W = 17, 19
+
+
+def build(path):
+    rng = np.random.RandomState(3)
+    inits, nodes = [], []
+
+    def conv(x, name, cin, cout, k, group=1, relu=True):
+        w = numpy_helper.from_array((rng.randn(cout, cin // group, k, k) * 0.3).astype(np.float32), name + "_w")
+        b = numpy_helper.from_array(rng.randn(cout).astype(np.float32) * 0.1, name + "_b")
+        inits.extend([w, b])
+        pad = k // 2
+        nodes.append(helper.make_node("Conv", [x, w.name, b.name], [name], name=name, group=group,
+                                      kernel_shape=[k, k], pads=[pad] * 4))
+        if not relu:
+            return name
+        nodes.append(helper.make_node("Relu", [name], [name + "_relu"], name=name + "_relu"))
+        return name + "_relu"
+
+    # The first and last convs meet the graph's NCHW input and output: one reorder each (of a 16-channel tensor)
+    # is the region's edge.
+    e = conv("x", "pw0", 8, 16, 1)
+    a = conv(e, "pw1", 16, 24, 1)
+    d = conv(a, "dw", 24, 24, 3, group=24)
+    p = conv(d, "pw2", 24, 40, 1, relu=False)
+    nodes.append(helper.make_node("MaxPool", [p], ["mp"], name="mp", kernel_shape=[3, 3], pads=[1] * 4))
+    nodes.append(helper.make_node("AveragePool", ["mp"], ["ap"], name="ap", kernel_shape=[3, 3], pads=[1] * 4,
+                                  count_include_pad=1))
+    f = conv("ap", "pw3", 40, 16, 1, relu=False)
+    y = conv(f, "pw4", 16, 8, 1, relu=False)
+    graph = helper.make_graph(nodes, "layout", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, H, W])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 8, H, W])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def run(ortool, model, providers, out_dir, verbose):
+    env = dict(os.environ)
+    if verbose:
+        env["ONEDNN_VERBOSE"] = "1"
+    p = subprocess.run([ortool, "run", model, "--random", "--seed", "5", "--providers", providers, "--output-dir",
+                        out_dir, "--format", "npy"], capture_output=True, text=True, timeout=120, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ortool", required=True)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "layout.onnx")
+        build(model)
+        fast_dir, ref_dir = os.path.join(tmp, "fast"), os.path.join(tmp, "ref")
+        code, out, err = run(args.ortool, model, "dnnl,cpu", fast_dir, True)
+        check(code == 0, "run on dnnl,cpu", err)
+        execs = [l.split(",") for l in out.splitlines() if l.startswith("onednn_verbose,exec,cpu,")]
+        inner = {f"1x24x{H}x{W}", f"1x40x{H}x{W}"}
+        reorders = [",".join(e) for e in execs if e[3] == "reorder" and any(s in ",".join(e) for s in inner)]
+        check(not reorders, "no reorder of an inner NHWC tensor", "\n".join(reorders[:4]))
+        convs = [e for e in execs if e[3] == "convolution"]
+        check(len(convs) == 6, f"the six convs ran on oneDNN ({len(convs)})")
+        code, _, err = run(args.ortool, model, "cpu", ref_dir, False)
+        check(code == 0, "run on cpu", err)
+        if not FAILS:
+            names = sorted(os.listdir(ref_dir))
+            check(names == sorted(os.listdir(fast_dir)) and names, "same output files", names)
+            for n in names:
+                a, b = np.load(os.path.join(fast_dir, n)), np.load(os.path.join(ref_dir, n))
+                check(a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-4),
+                      f"{n}: dnnl equals cpu (max diff {np.abs(a - b).max() if a.shape == b.shape else 'shape'})")
+    print(f"{len(FAILS)} failed")
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
