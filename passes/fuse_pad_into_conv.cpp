@@ -1,5 +1,7 @@
 // Pass fuse_pad_into_conv: a constant-mode Pad of the spatial dims before Conv, AveragePool
-// (count_include_pad=1, pad value 0) or MaxPool (pad value -inf) moves into the op's own pads.
+// (pad value 0; count_include_pad=1, or no pads of its own) or MaxPool (pad value -inf) moves into the
+// op's own pads. Pools with ceil_mode keep their Pad.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -66,7 +68,13 @@ class FusePadIntoConv final : public Pass {
       ir::Node* pad = n->input(0)->producer();
       if (!is_op(pad, "Pad") || pad->graph() != &g || single_consumer(n->input(0)) != n || !pad->input(0)) continue;
       if (n->attr_string("auto_pad", "NOTSET") != "NOTSET") continue;
-      if (avg && n->attr_int("count_include_pad", 0) != 1) continue;
+      // ceil_mode's last window may start in the Pad's end padding, which the op's own pads do not allow.
+      if ((avg || max) && n->attr_int("ceil_mode", 0) != 0) continue;
+      // An AveragePool without pads of its own averages the Pad's zeros whatever count_include_pad says
+      // (torchvision's Inception exports Pad -> AveragePool so): it becomes count_include_pad=1.
+      const std::vector<int64_t> op_pads = n->attr_ints("pads");
+      const bool own_pads = std::any_of(op_pads.begin(), op_pads.end(), [](int64_t v) { return v != 0; });
+      if (avg && n->attr_int("count_include_pad", 0) != 1 && own_pads) continue;
       if (max && n->output(1)) continue;  // indices would refer to the padded input
       // Rank from the Pad's input, or from the Conv weight / pooling kernel.
       int64_t rank = value_rank(pad->input(0));
@@ -92,6 +100,7 @@ class FusePadIntoConv final : public Pass {
         pads[static_cast<size_t>(spatial + i)] += p[static_cast<size_t>(rank + 2 + i)];
       }
       n->set_attr(ir::Attribute::make_ints("pads", pads));
+      if (avg) n->set_attr(ir::Attribute::make_int("count_include_pad", 1));
       g.set_input(n, 0, pad->input(0));
       remove_dead_chain(g, pad);
       changed = true;
