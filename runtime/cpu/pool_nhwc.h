@@ -1,4 +1,4 @@
-// MaxPool and AveragePool of a float32 tensor stored NHWC, for the dnnl provider's NHWC regions.
+// MaxPool and AveragePool of tensors stored NHWC (float32; 8-bit MaxPool), for the dnnl provider's NHWC regions.
 #pragma once
 
 #include <cstdint>
@@ -21,5 +21,11 @@ enum class NhwcPool { Max, Average, AverageIncludePad };
 // Output rows are split over `pool` when the output is large.
 void pool2d_nhwc(NhwcPool kind, const conv_family::Window& w, const float* x, float* y, int64_t n, int64_t c,
                  ThreadPool* pool);
+
+// MaxPool of 8-bit NHWC data (int8 when `is_signed`, else uint8) as pool2d_nhwc lays it out, each maximum
+// then mapped through `table` (256 entries, the requantization between the input's and output's
+// parameters; null: none). A window over padding only gives the type's lowest value (through the table).
+void max_pool2d_nhwc_bytes(bool is_signed, const conv_family::Window& w, const uint8_t* x, uint8_t* y, int64_t n,
+                           int64_t c, const uint8_t* table, ThreadPool* pool);
 
 }  // namespace ortool::rt::cpu

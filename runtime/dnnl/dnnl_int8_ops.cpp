@@ -33,6 +33,7 @@
 
 #include "runtime/cpu/byte_table.h"
 #include "runtime/cpu/conv.h"
+#include "runtime/cpu/pool_nhwc.h"
 #include "runtime/cpu/transpose_tiled.h"
 #include "runtime/cpu/vec_math.h"
 #include "runtime/dnnl/dnnl_act_matmul.h"
@@ -117,22 +118,6 @@ struct Geo {
   }
 };
 Geo geo_of(const std::vector<int64_t>& d, bool nhwc) { return {d[0], d[1], d[2], d[3], nhwc}; }
-
-// acc = max(acc, src) over n values, and the row out of acc (through a requantization table when given):
-// restrict pointers, so the compiler vectorizes them (an 8-bit store could otherwise alias anything).
-template <typename X>
-void max_into(X* __restrict acc, const X* __restrict src, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] = std::max(acc[i], src[i]);
-}
-template <typename X>
-void store_row(uint8_t* __restrict dst, const X* __restrict acc, int64_t n, const uint8_t* __restrict rq) {
-  if (!rq) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(acc[i]);
-    return;
-  }
-  static_assert(sizeof(X) == 1);
-  cpu::lookup_bytes(reinterpret_cast<const uint8_t*>(acc), dst, n, rq);
-}
 
 // dst[2j] = a[j], dst[2j + 1] = b[j] for j < n.
 void interleave_bytes(const uint8_t* __restrict a, const uint8_t* __restrict b, uint8_t* __restrict dst, int64_t n) {
@@ -440,7 +425,7 @@ class Int8OpKernel final : public Kernel {
     return p;
   }
 
-  // Window maxima over NHWC rows, a vector of channels at a time. An input or output in the plain layout (a
+  // Window maxima over NHWC rows, a vector of channels at a time (cpu::max_pool2d_nhwc_bytes). An input or output in the plain layout (a
   // region's edge: a graph input or output, a float reader) goes through an NHWC copy: a per-element loop over
   // the plain layout took 20 ns an output (4.1 ms for resnet18's max pool when its output left the region).
   Status max_pool(KernelContext& ctx, const Tensor& x) {
@@ -462,38 +447,9 @@ class Int8OpKernel final : public Kernel {
       relaid_out_.resize(static_cast<size_t>(y->numel()));
       dst = relaid_out_.data();
     }
-    const Geo gn{go.n, go.c, go.h, go.w, true};
     const std::vector<uint8_t>& rq = s.requant[0];
-    with_q8(s.ins[0].q.type, [&](auto xv) {
-      using X = decltype(xv);
-      const X* px = reinterpret_cast<const X*>(src);
-      const X lowest = std::numeric_limits<X>::lowest();
-      // Where the window of output row/column o starts in the input (padding included).
-      auto start = [&](int d, int64_t o) { return o * w.stride[d] - w.pad_begin[d]; };
-      // Output rows (image, oh), split over threads when the output is large.
-      auto rows = [&](int64_t lo, int64_t hi) {
-        std::vector<X> acc(static_cast<size_t>(gi.c));
-        for (int64_t r = lo; r < hi; ++r) {
-          const int64_t n = r / gn.h, oh = r % gn.h;
-          const int64_t sh = start(0, oh);
-          for (int64_t ow = 0; ow < gn.w; ++ow) {
-            const int64_t sw = start(1, ow);
-            std::fill(acc.begin(), acc.end(), lowest);
-            for (int64_t kh = 0; kh < w.kernel[0]; ++kh) {
-              const int64_t ih = sh + kh * w.dilation[0];
-              if (ih < 0 || ih >= gi.h) continue;
-              for (int64_t kw = 0; kw < w.kernel[1]; ++kw) {
-                const int64_t iw = sw + kw * w.dilation[1];
-                if (iw < 0 || iw >= gi.w) continue;
-                max_into(acc.data(), px + gi.at(n, 0, ih, iw), gi.c);
-              }
-            }
-            store_row(dst + gn.at(n, 0, oh, ow), acc.data(), gi.c, rq.empty() ? nullptr : rq.data());
-          }
-        }
-      };
-      split_rows(ctx, gn.n * gn.h, gn.w * gn.c * w.kernel_size(), rows);  // the work: every window's bytes
-    });
+    cpu::max_pool2d_nhwc_bytes(s.ins[0].q.type == DType::Int8, w, src, dst, go.n, go.c, rq.empty() ? nullptr : rq.data(),
+                               ctx.threads());
     if (!go.nhwc) cpu::nhwc_to_nchw_bytes(dst, py, go.n, go.c, go.hw());
     return Status::ok();
   }

@@ -164,3 +164,46 @@ TEST_CASE("pool2d_nhwc: a large output split over two threads equals one thread"
     CHECK(zeros < 10);
   }
 }
+
+TEST_CASE("max_pool2d_nhwc_bytes equals the float max pool on 8-bit values, through the table") {
+  // Channel counts that take every vector width (32, 16, 8 lanes) and the scalar tail.
+  std::mt19937 rng(43);
+  rt::ThreadPool two(2);
+  std::vector<uint8_t> table(256);
+  for (int i = 0; i < 256; ++i) table[static_cast<size_t>(i)] = static_cast<uint8_t>((i * 7 + 3) & 0xff);
+  int checked = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    CAPTURE(iter);
+    Geometry g = random_geometry(rng);
+    g.max = true;
+    const int64_t channels[] = {1, 7, 8, 13, 16, 24, 31, 32, 40, 57, 64, 71};
+    g.c = channels[iter % 12];
+    const bool is_signed = iter % 2 == 1, with_table = iter % 3 == 0;
+    cf::Window win;
+    Tensor probe(DType::Float, {g.n, 1, g.h, g.w});
+    reference(g, probe, win);  // resolves the window
+    std::vector<uint8_t> x(static_cast<size_t>(g.n * g.h * g.w * g.c));
+    std::vector<float> xf(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      x[i] = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 255)(rng));
+      xf[i] = is_signed ? static_cast<float>(static_cast<int8_t>(x[i])) : static_cast<float>(x[i]);
+    }
+    const size_t outs = static_cast<size_t>(g.n * win.out[0] * win.out[1] * g.c);
+    std::vector<uint8_t> y(outs);
+    std::vector<float> yf(outs);
+    rt::cpu::max_pool2d_nhwc_bytes(is_signed, win, x.data(), y.data(), g.n, g.c, with_table ? table.data() : nullptr,
+                                   iter % 4 == 1 ? &two : nullptr);
+    rt::cpu::pool2d_nhwc(rt::cpu::NhwcPool::Max, win, xf.data(), yf.data(), g.n, g.c, nullptr);
+    int bad = 0;
+    for (size_t i = 0; i < outs; ++i) {
+      const float lowest = is_signed ? -128.0f : 0.0f;
+      const float m = yf[i] == std::numeric_limits<float>::lowest() ? lowest : yf[i];  // a window over padding only
+      uint8_t want = is_signed ? static_cast<uint8_t>(static_cast<int8_t>(m)) : static_cast<uint8_t>(m);
+      if (with_table) want = table[want];
+      if (y[i] != want && ++bad <= 3) FAIL_CHECK(fmt::format("element {}: {} vs {}", i, y[i], want));
+    }
+    CHECK(bad == 0);
+    ++checked;
+  }
+  CHECK(checked == 300);
+}
