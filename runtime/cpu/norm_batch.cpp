@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/cpu/batch_norm_affine.h"
 #include "runtime/thread_pool.h"
 
 #include "runtime/cpu/dispatch.h"
@@ -92,7 +93,7 @@ class BatchNormKernel final : public Kernel {
     }
 
     const double eps = epsilon_;
-    if (x.dtype() == DType::Float && !training_) return run_float(ctx, x, N, C, inner, per, scale, bias, mean, var);
+    if (x.dtype() == DType::Float && !training_) return run_float(ctx, x, N, C, inner, scale, bias, mean, var);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.dims()));
     bool ok = dispatch_float(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -113,15 +114,11 @@ class BatchNormKernel final : public Kernel {
 
  private:
   // y = x * a + b per parameter (a channel, or with spatial = 0 a channel's position), rows threaded.
-  Status run_float(KernelContext& ctx, const Tensor& x, int64_t N, int64_t C, int64_t inner, int64_t per,
+  Status run_float(KernelContext& ctx, const Tensor& x, int64_t N, int64_t C, int64_t inner,
                    const std::vector<double>& scale, const std::vector<double>& bias, const std::vector<double>& mean,
                    const std::vector<double>& var) const {
-    std::vector<float> a(static_cast<size_t>(per)), b(static_cast<size_t>(per));
-    for (size_t p = 0; p < a.size(); ++p) {
-      const double k = scale[p] / std::sqrt(var[p] + static_cast<double>(epsilon_));
-      a[p] = static_cast<float>(k);
-      b[p] = static_cast<float>(bias[p] - mean[p] * k);
-    }
+    std::vector<float> a, b;
+    batch_norm_affine(scale, bias, mean, var, epsilon_, a, b);
     ASSIGN_OR_RETURN(Tensor * y, ctx.reuse_input_or_allocate(0, 0, DType::Float, x.dims()));
     const float* xd = x.data<float>();
     float* yd = y->mutable_data<float>();

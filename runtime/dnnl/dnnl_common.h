@@ -172,6 +172,7 @@ std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node,
 // MatMul of two computed float tensors of rank 2 or more (batch dims broadcast); ask claim_gemm first.
 std::optional<DnnlClaim> claim_matmul(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node, int threads);
+std::optional<DnnlClaim> claim_batch_norm(const GraphView& view, const ir::Node& node, int threads);
 // Add/Mul and Concat: the provider asks only when every input is a float 4-D tensor from its steps.
 std::optional<DnnlClaim> claim_binary(const GraphView& view, const ir::Node& node, int threads);
 std::optional<DnnlClaim> claim_concat(const GraphView& view, const ir::Node& node, int threads);

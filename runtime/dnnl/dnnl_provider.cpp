@@ -174,6 +174,8 @@ class DnnlProvider final : public Provider {
                 float4.count(n->input(0))) ||
                op == "GlobalAveragePool" || op == "GlobalMaxPool")
         c = dnnl_ep::claim_pool(local, *n, threads_);
+      else if (op == "BatchNormalization" && n->num_inputs() == 5 && float4.count(n->input(0)))
+        c = dnnl_ep::claim_batch_norm(local, *n, threads_);
       else if ((op == "Add" || op == "Mul") && from_region(*n)) c = dnnl_ep::claim_binary(local, *n, threads_);
       else if (op == "Concat" && from_region(*n) && !(c = dnnl_ep::claim_shuffle(local, *n)))
         c = dnnl_ep::claim_concat(local, *n, threads_);

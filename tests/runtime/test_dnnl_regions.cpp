@@ -248,6 +248,33 @@ TEST_CASE("dnnl region: fire modules with Concat along channels, then a pool and
   compare(b.m, {feed("x", {2, 6, 9, 9}, rng)}, {});
 }
 
+TEST_CASE("dnnl region: standalone BatchNormalization after a Concat, with and without a Relu (DenseNet)") {
+  std::mt19937 rng(19);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Builder b(rng);
+    ir::Value* x = b.input("x", Shape{Dim::known(2), Dim::known(8), Dim::known(12), Dim::known(11)});
+    ir::Value* f0 = b.conv(x, "c0", 8, 16, 3, 1, 1);
+    ir::Value* f1 = b.node("Relu", {b.conv(f0, "c1", 16, 8, 1)}, "r1");
+    ir::Node* cat = b.g.add_node("Concat", "", {f0, f1}, {"cat_out"}, "cat");
+    cat->set_attr(ir::Attribute::make_int("axis", 1));
+    auto bn = [&](ir::Value* v, int64_t c, const std::string& name) {
+      return b.node("BatchNormalization",
+                    {v, b.init(random_tensor({c}, rng)), b.init(random_tensor({c}, rng)), b.init(random_tensor({c}, rng)),
+                     b.init(random_tensor({c}, rng, 0.5f, 2.0f))},
+                    name);
+    };
+    ir::Value* n1 = b.node("Relu", {bn(cat->output(0), 24, "bn1")}, "bn1_relu");  // fused
+    ir::Value* y1 = b.conv(n1, "c2", 24, 8, 3, 1, 1);
+    ir::Value* n2 = bn(y1, 8, "bn2");  // folded into c2; read by a Relu and a conv, so no Relu fused
+    ir::Value* y2 = b.conv(b.node("Relu", {n2}, "bn2_relu"), "c3", 8, 4, 1);
+    ir::Value* y3 = b.conv(n2, "c4", 8, 4, 1);
+    b.g.add_output(b.node("Add", {y2, y3}, "sum"));
+    b.g.add_output(bn(y3, 4, "bn3"));  // standalone (y3 has two readers), a graph output: NCHW in and out
+    compare(b.m, {feed("x", {2, 8, 12, 11}, rng)}, {}, threads);
+  }
+}
+
 TEST_CASE("dnnl region: symbolic batch and spatial dims, several shapes in one session") {
   std::mt19937 rng(14);
   Builder b(rng);
