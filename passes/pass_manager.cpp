@@ -41,13 +41,14 @@ const std::vector<std::pair<std::string_view, Factory>>& registry() {
       {"push_transposes", make_push_transposes},
       {"shape_inference", make_shape_inference},
       {"share_duplicate_constants", make_share_duplicate_constants},
+      {"trim_conv_taps", make_trim_conv_taps},
       {"unique_weight_dequantize", make_unique_weight_dequantize},
   };
   return kPasses;
 }
 
 // Basic: cleanups, the transpose pushing and the fusions ONNX Runtime's basic level does (all
-// semantics-preserving standard ONNX). Extended adds Gemm, Pad and LayerNormalization rewrites.
+// semantics-preserving standard ONNX). Extended adds Gemm, Pad, Conv-tap and LayerNormalization rewrites.
 const std::vector<std::string>& basic_pipeline() {
   static const std::vector<std::string> kBasic = {
       "constant_to_initializer", "shape_inference",  "fold_shape_computation", "constant_folding",
@@ -65,7 +66,7 @@ const std::vector<std::string>& extended_pipeline() {
       "eliminate_identity",      "eliminate_noop",    "eliminate_neutral_elements", "push_transposes",
       "fuse_transpose_pairs",    "eliminate_common_subexpressions",
       "share_duplicate_constants", "unique_weight_dequantize", "drop_qdq_around_moves", "fuse_conv_bn", "fuse_conv_mul", "fuse_conv_add",
-      "fuse_pad_into_conv",      "fuse_gemm_bn",      "fuse_matmul_add",        "fuse_transpose_into_gemm",
+      "fuse_pad_into_conv",      "trim_conv_taps",    "fuse_gemm_bn",      "fuse_matmul_add",        "fuse_transpose_into_gemm",
       "fuse_relu_clip",          "fuse_layer_norm",   "eliminate_dead_code",
   };
   return kExtended;

@@ -9,7 +9,7 @@ set, real models, all), peak RSS of both, and the threads ortool used (fewer tha
 processes kept the cores busy as its session started). Speed is measured here, never asserted by tests.
 
 Usage: /usr/bin/python3 scripts/bench_vs_ort.py [--models DIR] [--threads 1,2] [--iters 30]
-           [--rounds 3] [--providers LIST] [--only name,name]
+           [--rounds 3] [--providers LIST] [--only name,name] [--extra 'DIR/*.onnx' [--no-default]]
 """
 import argparse
 import glob
@@ -93,17 +93,24 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--providers", default="", help="passed to ortool bench (default: ortool's default providers)")
     ap.add_argument("--only", default="")
+    ap.add_argument("--extra", action="append", default=[],
+                    help="also these model files (a glob; repeatable), e.g. torchvision exports; symbolic dims set to 1")
+    ap.add_argument("--no-default", action="store_true", help="only the --extra models")
     a = ap.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
     if not os.path.isdir(os.path.join(ROOT, "scripts", "node_modules", "onnxruntime-node")):
         subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=os.path.join(ROOT, "scripts"),
                        check=True, capture_output=True)
-    if any(not os.path.exists(os.path.join(a.models, n + ".onnx")) for n in BENCH_SET):
+    if not a.no_default and any(not os.path.exists(os.path.join(a.models, n + ".onnx")) for n in BENCH_SET):
         print(f"generating the benchmark models into {a.models}", flush=True)
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_models.py"), a.models], check=True)
-    models = [(os.path.join(a.models, n + ".onnx"), n) for n in BENCH_SET]
-    for p in sorted(glob.glob(os.path.join(ROOT, "..", "shared", "models", "*", "model.onnx"))):
-        models.append((p, os.path.basename(os.path.dirname(p))))
+    models = [] if a.no_default else [(os.path.join(a.models, n + ".onnx"), n) for n in BENCH_SET]
+    if not a.no_default:
+        for p in sorted(glob.glob(os.path.join(ROOT, "..", "shared", "models", "*", "model.onnx"))):
+            models.append((p, os.path.basename(os.path.dirname(p))))
+    for pattern in a.extra:
+        for p in sorted(glob.glob(pattern)):
+            models.append((p, os.path.splitext(os.path.basename(p))[0]))
     only = set(filter(None, a.only.split(",")))
     if only:
         models = [m for m in models if m[1] in only]
@@ -130,7 +137,7 @@ def main():
               f"{r['ortool_rss'] / 2**20:.0f} | {r['ort_rss'] / 2**20:.0f} | {r['used']} |")
     for t in a.threads:
         for label, pick in [("benchmark set", lambda r: r["model"] in BENCH_SET),
-                            ("real models", lambda r: r["model"] not in BENCH_SET), ("all", lambda r: True)]:
+                            ("other models", lambda r: r["model"] not in BENCH_SET), ("all", lambda r: True)]:
             sel = [r for r in rows if r["threads"] == t and pick(r)]
             if sel:
                 g = math.exp(sum(math.log(r["ratio"]) for r in sel) / len(sel))
