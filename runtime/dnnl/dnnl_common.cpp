@@ -166,6 +166,31 @@ dnnl::memory::desc act_desc(const std::vector<int64_t>& d, bool nhwc) {
                             nhwc ? dnnl::memory::format_tag::nhwc : dnnl::memory::format_tag::nchw);
 }
 
+dnnl::memory::desc act_desc(const std::vector<int64_t>& d, bool nhwc, bool blocked) {
+  if (!blocked) return act_desc(d, nhwc);
+  return dnnl::memory::desc(dnnl::memory::dims(d.begin(), d.end()), dnnl::memory::data_type::f32,
+                            dnnl::memory::format_tag::nChw8c);
+}
+
+bool convs_prefer_blocked8() {
+  static const bool prefer = [] {
+    using md = dnnl::memory::desc;
+    using tag = dnnl::memory::format_tag;
+    constexpr auto f32 = dnnl::memory::data_type::f32;
+    try {
+      const dnnl::memory::dims x{1, 64, 28, 28}, w{64, 64, 3, 3};
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                        md(x, f32, tag::any), md(w, f32, tag::any), md(x, f32, tag::any), {1, 1},
+                                        {1, 1}, {1, 1});
+      dnnl::convolution_forward::primitive_desc pd(d, cpu_engine());
+      return pd.src_desc() == md(x, f32, tag::nChw8c);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return prefer;
+}
+
 std::optional<PostOp> fusable_activation(const GraphView& view, const ir::Node& producer) {
   const ir::Value* v = producer.output(0);
   if (v && v->uses().size() == 2) {

@@ -114,7 +114,7 @@ struct Prepared {
   int team = 1;  // team_for_work
   dnnl::convolution_forward prim;
   dnnl::memory weights, bias;
-  md src_user, dst_user, addend_user;  // the step's tensors as they are (NCHW or NHWC)
+  md src_user, dst_user, addend_user;  // the step's tensors as they are (NCHW, NHWC or 8-channel blocks)
   // Reorders between the tensors' layouts and the primitive's, with the primitive-layout buffers;
   // empty when the primitive takes the tensor's layout itself. to_dst: the addend into the
   // destination, unless it is a plain copy.
@@ -206,9 +206,9 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
     }
     if (s.b) p->bias = dnnl::memory(pd.bias_desc(), eng, const_cast<float*>(s.b->data<float>()));
     const Layouts& l = *s.layouts;
-    p->src_user = act_desc(x, l.input_nhwc(0));
-    p->dst_user = act_desc(p->dst_dims, l.out_nhwc);
-    p->addend_user = act_desc(p->dst_dims, s.add && l.input_nhwc(s.addend_input));
+    p->src_user = act_desc(x, l.input_nhwc(0), l.input_blocked(0));
+    p->dst_user = act_desc(p->dst_dims, l.out_nhwc, l.out_blocked);
+    p->addend_user = act_desc(p->dst_dims, s.add && l.input_nhwc(s.addend_input), s.add && l.input_blocked(s.addend_input));
     if (pd.src_desc() != p->src_user) {
       p->src_buf = dnnl::memory(pd.src_desc(), eng);
       p->to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->src_user, eng, pd.src_desc()));
@@ -387,11 +387,23 @@ std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv,
   }
   DnnlClaim dc;
   dc.layouts = spec->layouts;
-  dc.nhwc_ok.assign(group_inputs(spec->nodes).size(), false);
+  const std::vector<const ir::Value*> ins = group_inputs(spec->nodes);
+  dc.nhwc_ok.assign(ins.size(), false);
   dc.nhwc_ok[0] = true;
-  if (spec->add) dc.nhwc_ok[spec->addend_input] = true;
+  // The addend at every step input holding it: Add(Conv(x), x) lists x twice.
+  if (spec->add)
+    for (size_t k = 0; k < ins.size(); ++k) dc.nhwc_ok[k] = dc.nhwc_ok[k] || ins[k] == ins[spec->addend_input];
   dc.out_nhwc_ok = true;
   dc.out_float4_always = true;
+  // 8-channel blocks only between dense spatial convs, where oneDNN's AVX2 kernels want them on both sides:
+  // pointwise and depthwise convs run NHWC (choose_pd), and a blocked value read by one of them (or by a
+  // grouped conv) moves the reorder rather than saving it (RegNet, ResNeXt: 2-4% slower so).
+  const auto& wd = spec->w->dims();
+  const bool dense = spec->group == 1 && wd[2] * wd[3] > 1;
+  dc.blocked_ok.assign(dc.nhwc_ok.size(), false);
+  if (dense) dc.blocked_ok = dc.nhwc_ok;  // the input and the fused Add's addend
+  dc.out_blocked_ok = dense;
+  dc.out_channels = spec->w->dims()[0];
   Claim& c = dc.claim;
   c.nodes = spec->nodes;
   c.factory = [spec, xd, threads](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {

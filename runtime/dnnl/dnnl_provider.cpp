@@ -109,12 +109,38 @@ void decide_layouts(const GraphView& view, std::vector<DnnlClaim>& claims) {
       }
     }
   }
+  // Values between float convs go in 8-channel blocks where the CPU's conv kernels want them: written
+  // by a conv, read only by convs (each where it takes blocks), a multiple of 8 channels. Only convs
+  // read or write them, so taking one out of the NHWC set leaves the same-layout steps alone.
+  std::unordered_set<const ir::Value*> blocked;
+  if (dnnl_ep::convs_prefer_blocked8()) {
+    for (const auto& [v, i] : producer) {
+      if (!claims[i].out_blocked_ok || claims[i].out_channels <= 0 || claims[i].out_channels % 8 != 0 ||
+          !view.read_only_by(*v, all))
+        continue;
+      bool ok = true;
+      for (const ir::Use& u : v->uses()) {
+        const size_t j = owner.at(u.node);
+        for (size_t k = 0; k < inputs[j].size(); ++k)
+          if (inputs[j][k] == v && !(k < claims[j].blocked_ok.size() && claims[j].blocked_ok[k])) ok = false;
+      }
+      if (ok) {
+        blocked.insert(v);
+        nhwc.erase(v);
+      }
+    }
+  }
   for (size_t i = 0; i < claims.size(); ++i) {
     dnnl_ep::Layouts& l = *claims[i].layouts;
     l.in_nhwc.assign(inputs[i].size(), false);
-    for (size_t k = 0; k < inputs[i].size(); ++k) l.in_nhwc[k] = inputs[i][k] && nhwc.count(inputs[i][k]) > 0;
+    l.in_blocked.assign(inputs[i].size(), false);
+    for (size_t k = 0; k < inputs[i].size(); ++k) {
+      l.in_nhwc[k] = inputs[i][k] && nhwc.count(inputs[i][k]) > 0;
+      l.in_blocked[k] = inputs[i][k] && blocked.count(inputs[i][k]) > 0;
+    }
     const ir::Value* o = claims[i].claim.nodes.back()->output(0);
     l.out_nhwc = o && nhwc.count(o) > 0;
+    l.out_blocked = o && blocked.count(o) > 0;
   }
 }
 

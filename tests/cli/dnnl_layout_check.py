@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-# Inside an NHWC region of the dnnl provider, pointwise and depthwise convs and windowed pools take the NHWC
-# tensors as they are: oneDNN's verbose log shows no reorder of an activation between them, and the outputs
+# Inside a region of the dnnl provider, pointwise and depthwise convs and windowed pools take the NHWC tensors
+# as they are, and dense 3x3 convs pass each other tensors in the layout their kernels use (8-channel blocks on
+# AVX2, NHWC on AVX-512): oneDNN's verbose log shows no reorder of an activation between them, and the outputs
 # equal the cpu provider's.
 """Builds a mobilenet-like chain (1x1 convs, depthwise 3x3 conv, 1x1 conv, max and average pools, 1x1 convs)
 whose inner tensors have shapes nothing else in the model has, runs it with ONEDNN_VERBOSE=1 on
@@ -56,6 +57,35 @@ def build(path):
     onnx.save(model, path)
 
 
+def build_dense(path):
+    """Dense 3x3 convs with a residual Add: on AVX2 oneDNN runs them in 8-channel blocks, on AVX-512 NHWC; either
+    way the tensors between them (16 and 24 channels) must not be reordered."""
+    rng = np.random.RandomState(4)
+    inits, nodes = [], []
+
+    def conv(x, name, cin, cout, add=None):
+        w = numpy_helper.from_array((rng.randn(cout, cin, 3, 3) * 0.2).astype(np.float32), name + "_w")
+        b = numpy_helper.from_array(rng.randn(cout).astype(np.float32) * 0.1, name + "_b")
+        inits.extend([w, b])
+        nodes.append(helper.make_node("Conv", [x, w.name, b.name], [name], name=name, kernel_shape=[3, 3], pads=[1] * 4))
+        y = name
+        if add:
+            nodes.append(helper.make_node("Add", [y, add], [name + "_add"], name=name + "_add"))
+            y = name + "_add"
+        nodes.append(helper.make_node("Relu", [y], [name + "_relu"], name=name + "_relu"))
+        return name + "_relu"
+
+    a = conv("x", "d0", 8, 16)
+    b = conv(a, "d1", 16, 24)
+    c = conv(b, "d2", 24, 24, add=b)
+    y = conv(c, "d3", 24, 8)
+    graph = helper.make_graph(nodes, "dense", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, H, W])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 8, H, W])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
 def run(ortool, model, providers, out_dir, verbose):
     env = dict(os.environ)
     if verbose:
@@ -70,6 +100,20 @@ def main():
     ap.add_argument("--ortool", required=True)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        dense = os.path.join(tmp, "dense.onnx")
+        build_dense(dense)
+        code, out, err = run(args.ortool, dense, "dnnl,cpu", os.path.join(tmp, "dense_fast"), True)
+        check(code == 0, "dense convs: run on dnnl,cpu", err)
+        execs = [l.split(",") for l in out.splitlines() if l.startswith("onednn_verbose,exec,cpu,")]
+        inner = {f"1x16x{H}x{W}", f"1x24x{H}x{W}"}
+        reorders = [",".join(e) for e in execs if e[3] == "reorder" and any(s in ",".join(e) for s in inner)]
+        check(not reorders, "dense convs: no reorder of a tensor between them", "\n".join(reorders[:4]))
+        code, _, err = run(args.ortool, dense, "cpu", os.path.join(tmp, "dense_ref"), False)
+        check(code == 0, "dense convs: run on cpu", err)
+        if code == 0:
+            a = np.load(os.path.join(tmp, "dense_fast", "d3_relu.npy"))
+            b = np.load(os.path.join(tmp, "dense_ref", "d3_relu.npy"))
+            check(np.allclose(a, b, rtol=1e-4, atol=1e-4), f"dense convs: dnnl equals cpu (max diff {np.abs(a - b).max()})")
         model = os.path.join(tmp, "layout.onnx")
         build(model)
         fast_dir, ref_dir = os.path.join(tmp, "fast"), os.path.join(tmp, "ref")
