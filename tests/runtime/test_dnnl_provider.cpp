@@ -459,4 +459,31 @@ TEST_CASE("dnnl Gemm and MatMul with constant weights match the cpu reference") 
   }
 }
 
+TEST_CASE("dnnl MatMul with a constant weight: tall products (the 1x1 convolution path) and few rows over two threads") {
+  // {batch, rows, K, N, threads}: 2 x 37 rows run as a 1x1 convolution; 3 rows of 256 x 512 at two threads
+  // split over both (the matmul path); a transformer-sized 197 x 96 x 384.
+  const int64_t cases[][5] = {{2, 37, 24, 40, 1}, {2, 37, 24, 40, 2}, {1, 3, 256, 512, 2}, {1, 197, 96, 384, 2},
+                              {1, 8, 33, 17, 1}};
+  std::mt19937 rng(14);
+  for (const auto& c : cases) {
+    CAPTURE(c[1]);
+    CAPTURE(c[4]);
+    ir::Model m;
+    m.set_opset("", 13);
+    ir::Graph& g = *m.graph;
+    ir::Value* a = g.add_value("a");
+    a->type = Type::tensor(DType::Float, Shape{Dim::known(c[0]), Dim::known(c[1]), Dim::known(c[2])});
+    g.add_input(a);
+    ir::Node* mm = g.add_node("MatMul", "", {a, initializer(g, "w", random_tensor({c[2], c[3]}, rng))}, {"p"}, "mm");
+    ir::Node* add = g.add_node("Add", "", {mm->output(0), initializer(g, "bias", random_tensor({c[3]}, rng))}, {"q"}, "add");
+    ir::Value* y = g.add_node("Relu", "", {add->output(0)}, {"y"}, "act")->output(0);
+    g.add_output(y);
+    std::map<std::string, RValue> feeds{{"a", RValue(random_tensor({c[0], c[1], c[2]}, rng))}};
+    Ran want = run(m, {"cpu"}, feeds);
+    Ran got = run(m, {"dnnl", "cpu"}, feeds, static_cast<int>(c[4]));
+    check_close(got.outputs[0], want.outputs[0]);
+    CHECK(ran_by(got.timings, "mm") == std::pair<std::string, size_t>{"dnnl", 3u});
+  }
+}
+
 #endif  // ORTOOL_HAVE_DNNL
