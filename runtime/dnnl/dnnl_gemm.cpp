@@ -30,7 +30,11 @@ struct GemmSpec {
   std::string what;
   bool gemm = false;        // Gemm: A must be 2-D
   int64_t k = 0, n = 0;
-  std::vector<float> w;     // [K, N] row-major, alpha applied
+  // The weight: the graph's constant B itself ([K, N], or [N, K] with trans_b), or with alpha != 1 a
+  // scaled [K, N] copy in `w`: no copy of a model's weights beside the primitive's packed ones.
+  TensorPtr b;
+  bool trans_b = false;
+  std::vector<float> w;
   std::vector<float> bias;  // [N] with beta applied; empty: none
   bool bias_2d = false;     // a MatMul's fused bias is [1, N]: the product must be a matrix or more
   std::optional<PostOp> post;
@@ -100,7 +104,8 @@ class DnnlGemmKernel final : public Kernel {
         p->dst = cpd->dst_desc();
         weights_desc = cpd->weights_desc();
         bias_desc = cpd->bias_desc();
-        user_w_desc = md({s.n, s.k, 1, 1}, f32, tag::ihwo);  // [K, N] row-major is [N, K, 1, 1] as ihwo
+        // [K, N] row-major is [N, K, 1, 1] as ihwo; [N, K] (trans_b) is oihw.
+        user_w_desc = md({s.n, s.k, 1, 1}, f32, s.w.empty() && s.trans_b ? tag::oihw : tag::ihwo);
       } else {
         md src({rows, s.k}, f32, tag::ab), dst({rows, s.n}, f32, tag::ab), wts({s.k, s.n}, f32, tag::any);
         dnnl::matmul::primitive_desc pd =
@@ -112,9 +117,9 @@ class DnnlGemmKernel final : public Kernel {
         p->dst = dst;
         weights_desc = pd.weights_desc();
         bias_desc = pd.bias_desc();
-        user_w_desc = md({s.k, s.n}, f32, tag::ab);
+        user_w_desc = md({s.k, s.n}, f32, s.w.empty() && s.trans_b ? tag::ba : tag::ab);
       }
-      dnnl::memory user_w(user_w_desc, eng, const_cast<float*>(s.w.data()));
+      dnnl::memory user_w(user_w_desc, eng, const_cast<float*>(s.w.empty() ? s.b->data<float>() : s.w.data()));
       if (weights_desc == user_w.get_desc()) {
         p->weights = user_w;
       } else {
@@ -248,11 +253,15 @@ std::optional<DnnlClaim> claim_gemm(const GraphView& view, const ir::Node& node,
     if (!bias) return std::nullopt;
     spec->bias = std::move(*bias);
   }
-  spec->w.resize(static_cast<size_t>(spec->k * spec->n));
-  const float* src = bt.data<float>();
-  for (int64_t i = 0; i < spec->k; ++i)
-    for (int64_t j = 0; j < spec->n; ++j)
-      spec->w[static_cast<size_t>(i * spec->n + j)] = alpha * (trans_b ? src[j * spec->k + i] : src[i * spec->n + j]);
+  spec->b = bc;
+  spec->trans_b = trans_b;
+  if (alpha != 1.0f) {
+    spec->w.resize(static_cast<size_t>(spec->k * spec->n));
+    const float* src = bt.data<float>();
+    for (int64_t i = 0; i < spec->k; ++i)
+      for (int64_t j = 0; j < spec->n; ++j)
+        spec->w[static_cast<size_t>(i * spec->n + j)] = alpha * (trans_b ? src[j * spec->k + i] : src[i * spec->n + j]);
+  }
   spec->nodes = {&node};
   if (const ir::Node* add = gemm ? nullptr : bias_add(view, node, spec->n)) {
     spec->bias = *gemm_bias(view, add->input(add->input(0) == node.output(0) ? 1 : 0), spec->n, 1.0f);

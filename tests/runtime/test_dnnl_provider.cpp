@@ -445,7 +445,8 @@ TEST_CASE("dnnl Gemm and MatMul with constant weights match the cpu reference") 
     ir::Node* mm = g.add_node(gemm ? "Gemm" : "MatMul", "", ins, {"p"}, "mm");
     if (gemm) {
       mm->set_attr(ir::Attribute::make_int("transB", trans_b ? 1 : 0));
-      mm->set_attr(ir::Attribute::make_float("alpha", 0.5f + static_cast<float>(i % 3)));
+      // alpha 1 (a Linear layer: the constant B used as it is, transposed or not) or not (a scaled copy)
+      mm->set_attr(ir::Attribute::make_float("alpha", i % 3 == 0 ? 1.0f : 0.5f + static_cast<float>(i % 3)));
       mm->set_attr(ir::Attribute::make_float("beta", 1.5f));
     }
     ir::Value* y = mm->output(0);
