@@ -5,15 +5,15 @@
 // (oneDNN's sum post-op, which accumulates into the destination: the output takes the addend's
 // buffer when it dies here, else the kernel copies the addend there first), then optionally an activation (eltwise post-op).
 //
-// Layouts: the input, addend and output tensors are NCHW or NHWC as the provider decided (see
-// Layouts). A pointwise or depthwise conv inside an NHWC region asks oneDNN for NHWC activations: left
-// to its own choice (format_tag::any) oneDNN 2.6 picks NHWC for its AVX-512 brgconv kernels but
-// 8-channel blocks for its AVX2 kernels, and the two reorders around every conv cost more than such a
-// conv (mobilenet_v2 13 -> 8.7 ms, mnasnet0_5 6.3 -> 3.2 ms at one thread on an AVX2 Zen 3). Other
-// convs, and those oneDNN has only a reference kernel for in NHWC, let the primitive pick (see
-// choose_pd); the kernel reorders where a tensor's order differs from the primitive's. The weights are
-// reordered once per input shape. The packed weights and the reorder buffers live outside the
-// session's memory meter.
+// Layouts: the input, addend and output tensors are NCHW, NHWC or (between two dense convs) oneDNN's
+// 8-channel blocks, as the provider decided (see Layouts). A pointwise or depthwise conv inside an NHWC
+// region asks oneDNN for NHWC activations: left to its own choice (format_tag::any) oneDNN 2.6 picks
+// NHWC for its AVX-512 brgconv kernels but 8-channel blocks for its AVX2 kernels, and the two reorders
+// around every conv cost more than such a conv (mobilenet_v2 13 -> 8.7 ms, mnasnet0_5 6.3 -> 3.2 ms at
+// one thread on an AVX2 Zen 3). Other convs, and those oneDNN has only a reference kernel for in NHWC,
+// let the primitive pick (see choose_pd); the kernel reorders where a tensor's order differs from the
+// primitive's. The weights are reordered once per input shape. The packed weights and the reorder
+// buffers live outside the session's memory meter.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
