@@ -26,16 +26,16 @@ struct BatchNormSpec {
 };
 
 // y[i] = x[i] * a[i] + b[i] (the reference's expression, so the compiler contracts it alike), then Relu.
+// x and y may be the same buffer (the output reuses a dying input), so they are not restrict.
 template <bool Relu>
-void affine_row(const float* __restrict x, float* __restrict y, const float* __restrict a, const float* __restrict b,
-                int64_t n) {
+void affine_row(const float* x, float* y, const float* __restrict a, const float* __restrict b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i] * a[i] + b[i];
     y[i] = Relu ? (v < 0.0f ? 0.0f : v) : v;
   }
 }
 template <bool Relu>
-void affine_plane(const float* __restrict x, float* __restrict y, float a, float b, int64_t n) {
+void affine_plane(const float* x, float* y, float a, float b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i] * a + b;
     y[i] = Relu ? (v < 0.0f ? 0.0f : v) : v;
