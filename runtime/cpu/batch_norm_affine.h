@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "lib/tensor.h"
+
 namespace ortool::rt::cpu {
 
 // a = scale / sqrt(var + epsilon) and b = bias - mean * a, computed in double and rounded to float once.
@@ -19,6 +21,17 @@ inline void batch_norm_affine(const std::vector<double>& scale, const std::vecto
     a[p] = static_cast<float>(k);
     b[p] = static_cast<float>(bias[p] - mean[p] * k);
   }
+}
+
+// The same from the node's constant inputs (any numeric type).
+inline void batch_norm_affine(const Tensor& scale, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                              float epsilon, std::vector<float>& a, std::vector<float>& b) {
+  auto values = [](const Tensor& t) {
+    std::vector<double> v(static_cast<size_t>(t.numel()));
+    for (int64_t i = 0; i < t.numel(); ++i) v[static_cast<size_t>(i)] = t.get_double(i);
+    return v;
+  };
+  batch_norm_affine(values(scale), values(bias), values(mean), values(var), epsilon, a, b);
 }
 
 }  // namespace ortool::rt::cpu

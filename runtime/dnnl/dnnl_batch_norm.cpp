@@ -88,12 +88,6 @@ class DnnlBatchNormKernel final : public Kernel {
   std::shared_ptr<const BatchNormSpec> spec_;
 };
 
-std::vector<double> doubles_of(const Tensor& t) {
-  std::vector<double> v(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) v[static_cast<size_t>(i)] = t.get_double(i);
-  return v;
-}
-
 }  // namespace
 
 std::optional<DnnlClaim> claim_batch_norm(const GraphView& view, const ir::Node& node, int threads) {
@@ -113,8 +107,8 @@ std::optional<DnnlClaim> claim_batch_norm(const GraphView& view, const ir::Node&
   }
   auto spec = std::make_shared<BatchNormSpec>();
   spec->nodes = {&node};
-  cpu::batch_norm_affine(doubles_of(*params[0]), doubles_of(*params[1]), doubles_of(*params[2]),
-                         doubles_of(*params[3]), node.attr_float("epsilon", 1e-5f), spec->a, spec->b);
+  cpu::batch_norm_affine(*params[0], *params[1], *params[2], *params[3], node.attr_float("epsilon", 1e-5f), spec->a,
+                         spec->b);
   if (const ir::Node* r = sole_reader(view, node.output(0)); r && ir::is_op(*r, "Relu") && r->output(0)) {
     const ir::Node* group[] = {&node, r};
     if (view.read_only_by(*node.output(0), group)) {  // not when the value is watched (layerwise compare)

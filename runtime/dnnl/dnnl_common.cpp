@@ -1,6 +1,8 @@
 // Shared pieces of the dnnl provider: engine, thread count, and the activations fused as eltwise post-ops.
 #include "runtime/dnnl/dnnl_common.h"
 
+#include <string_view>
+
 #include <omp.h>
 
 #include <algorithm>
@@ -170,6 +172,10 @@ dnnl::memory::desc act_desc(const std::vector<int64_t>& d, bool nhwc, bool block
   if (!blocked) return act_desc(d, nhwc);
   return dnnl::memory::desc(dnnl::memory::dims(d.begin(), d.end()), dnnl::memory::data_type::f32,
                             dnnl::memory::format_tag::nChw8c);
+}
+
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+  return std::string_view(pd.impl_info_str()).substr(0, 3) == "ref";
 }
 
 bool convs_prefer_blocked8() {

@@ -142,6 +142,9 @@ dnnl::memory::desc act_desc(const std::vector<int64_t>& d, bool nhwc, bool block
 // Whether oneDNN's float conv kernels on this CPU take 8-channel blocks when left to choose (a 3 x 3
 // conv of 64 channels): then values between float convs are stored so. Asked once.
 bool convs_prefer_blocked8();
+// Whether oneDNN picked its reference (unoptimized) implementation for a primitive descriptor: callers
+// that have another way to run the step (another layout, another primitive) take that instead.
+bool is_reference_impl(const dnnl::primitive_desc_base& pd);
 
 // A claim and what its kernel can take, for the provider's layout decision.
 struct DnnlClaim {

@@ -19,7 +19,6 @@
 #include <cstring>
 #include <memory>
 #include <span>
-#include <string_view>
 #include <unordered_map>
 
 #include "runtime/cpu/conv.h"
@@ -43,6 +42,10 @@ struct ConvSpec {
   TensorPtr w, b;  // session constants (or their BatchNormalization-folded copies): they outlive every run
   std::optional<PostOp> post;
   const ir::Node* add = nullptr;  // fused residual Add
+  // The weight's shape class, which decides the activation layouts (choose_pd, the claim's Layouts flags).
+  bool pointwise() const { return group == 1 && w->dims()[2] * w->dims()[3] == 1; }
+  bool depthwise() const { return group > 1 && w->dims()[1] == 1; }
+  bool dense() const { return group == 1 && !pointwise(); }  // a dense spatial conv
   size_t addend_input = 0;        // the step input holding the Add's other operand (see Claim)
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
 };
@@ -92,12 +95,10 @@ dnnl::convolution_forward::primitive_desc make_pd(const ConvSpec& s, const std::
 // convs do little work per element, so there the reorders cost more than the layout saves.
 dnnl::convolution_forward::primitive_desc choose_pd(const ConvSpec& s, const std::vector<int64_t>& x,
                                                     const cf::Window& win) {
-  const auto& w = s.w->dims();
-  const bool pointwise = s.group == 1 && w[2] * w[3] == 1, depthwise = s.group > 1 && w[1] == 1;
-  if ((pointwise || depthwise) && s.layouts->input_nhwc(0) && s.layouts->out_nhwc) {
+  if ((s.pointwise() || s.depthwise()) && s.layouts->input_nhwc(0) && s.layouts->out_nhwc) {
     try {
       auto pd = make_pd(s, x, win, tag::nhwc);
-      if (std::string_view(pd.impl_info_str()).substr(0, 3) != "ref") return pd;
+      if (!is_reference_impl(pd)) return pd;
     } catch (const dnnl::error&) {
     }
   }
@@ -398,11 +399,9 @@ std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv,
   // 8-channel blocks only between dense spatial convs, where oneDNN's AVX2 kernels want them on both sides:
   // pointwise and depthwise convs run NHWC (choose_pd), and a blocked value read by one of them (or by a
   // grouped conv) moves the reorder rather than saving it (RegNet, ResNeXt: 2-4% slower so).
-  const auto& wd = spec->w->dims();
-  const bool dense = spec->group == 1 && wd[2] * wd[3] > 1;
   dc.blocked_ok.assign(dc.nhwc_ok.size(), false);
-  if (dense) dc.blocked_ok = dc.nhwc_ok;  // the input and the fused Add's addend
-  dc.out_blocked_ok = dense;
+  if (spec->dense()) dc.blocked_ok = dc.nhwc_ok;  // the input and the fused Add's addend
+  dc.out_blocked_ok = spec->dense();
   dc.out_channels = spec->w->dims()[0];
   Claim& c = dc.claim;
   c.nodes = spec->nodes;

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -65,7 +64,7 @@ std::optional<dnnl::convolution_forward::primitive_desc> conv_pd(int64_t rows, i
                    attr, cpu_engine())
              : dnnl::convolution_forward::primitive_desc(
                    dnnl::convolution_forward::desc(prop, alg, src, wts, dst, {1, 1}, {0, 0}, {0, 0}), attr, cpu_engine());
-    if (std::string_view(pd.impl_info_str()).substr(0, 3) == "ref") return std::nullopt;
+    if (is_reference_impl(pd)) return std::nullopt;
     return pd;
   } catch (const dnnl::error&) {
     return std::nullopt;
