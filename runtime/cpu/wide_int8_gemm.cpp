@@ -22,12 +22,16 @@ constexpr int kRows = 6;                // micro-kernel rows
 constexpr int64_t kChunkBytes = 160 << 10;  // widened activation rows per tile: about half an L2
 std::atomic<bool> g_portable{false};
 
-// As vmaxps then vminps: a NaN (absurd scales) becomes `lo`, so both paths give the same bytes and the
-// conversion to int32 below is defined.
-inline float clip_scale(int32_t acc, float bias, float scale, float lo, float hi) {
-  float v = (static_cast<float>(acc) + bias) * scale;
-  v = v > lo ? v : lo;
-  return v < hi ? v : hi;
+// One output byte: saturate(round_half_even(clip((acc + bias) * scale, lo, hi)) + zp). The clip as vmaxps then
+// vminps: a NaN (absurd scales) becomes `lo`, so both paths give the same bytes and the conversion to int32 is
+// defined.
+inline uint8_t requant_one(float acc, float bias, float scale, const Requant& q) {
+  float v = (acc + bias) * scale;
+  v = v > q.lo ? v : q.lo;
+  v = v < q.hi ? v : q.hi;
+  const int32_t y = static_cast<int32_t>(std::nearbyint(v)) + q.zero_point;
+  if (q.out_signed) return static_cast<uint8_t>(static_cast<int8_t>(std::clamp(y, -128, 127)));
+  return static_cast<uint8_t>(std::clamp(y, 0, 255));
 }
 
 // rows x cols outputs (cols <= kPanel) of one panel, with the vectorized path's exact arithmetic.
@@ -53,14 +57,7 @@ void tile_portable(const int16_t* a, int64_t a_stride, int rows, int64_t pairs, 
       std::memcpy(out + r * out_stride, f, static_cast<size_t>(cols) * sizeof(float));
       continue;
     }
-    for (int c = 0; c < cols; ++c) {
-      const float v = clip_scale(acc[c], bias[c], scale[c], q.lo, q.hi);
-      const int32_t y = static_cast<int32_t>(std::nearbyint(v)) + q.zero_point;
-      if (q.out_signed)
-        out[r * out_stride + c] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(y, -128, 127)));
-      else
-        out[r * out_stride + c] = static_cast<uint8_t>(std::clamp(y, 0, 255));
-    }
+    for (int c = 0; c < cols; ++c) out[r * out_stride + c] = requant_one(static_cast<float>(acc[c]), bias[c], scale[c], q);
   }
 }
 
@@ -285,6 +282,40 @@ __attribute__((target("avx2"))) void pack_pair_avx2(const uint8_t* r0, const uin
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_permute2x128_si256(lo, hi, 0x20));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + kPanel), _mm256_permute2x128_si256(lo, hi, 0x31));
 }
+
+// Eight channels of float sums to eight bytes, with requant8's arithmetic on float(acc) = the sum.
+__attribute__((target("avx2,fma"))) inline __m128i requant_sums8(const float* sums, const float* bias, const float* scale,
+                                                               const Epilogue& e) {
+  __m256 f = _mm256_mul_ps(_mm256_add_ps(_mm256_loadu_ps(sums), _mm256_loadu_ps(bias)), _mm256_loadu_ps(scale));
+  f = _mm256_min_ps(_mm256_max_ps(f, e.lo), e.hi);
+  const __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(f), e.zp);
+  const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return e.out_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16);
+}
+
+__attribute__((target("avx2,fma"))) void requant_float_sums_avx2(const float* sums, int64_t pixels, int64_t channels,
+                                                                 int64_t pixel_stride, int64_t block_stride,
+                                                                 const Requant& q, uint8_t* out, int64_t out_stride) {
+  Epilogue e{};
+  e.lo = _mm256_set1_ps(q.lo);
+  e.hi = _mm256_set1_ps(q.hi);
+  e.zp = _mm256_set1_epi32(q.zero_point);
+  e.out_signed = q.out_signed;
+  const int64_t whole = channels / 8;
+  for (int64_t p = 0; p < pixels; ++p) {
+    const float* src = sums + p * pixel_stride;
+    uint8_t* dst = out + p * out_stride;
+    for (int64_t b = 0; b < whole; ++b)
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 8 * b),
+                       requant_sums8(src + b * block_stride, q.bias.data() + 8 * b, q.scale.data() + 8 * b, e));
+    if (whole * 8 < channels) {
+      alignas(16) uint8_t tmp[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp),
+                      requant_sums8(src + whole * block_stride, q.bias.data() + 8 * whole, q.scale.data() + 8 * whole, e));
+      std::memcpy(dst + 8 * whole, tmp, static_cast<size_t>(channels - whole * 8));
+    }
+  }
+}
 #endif
 
 bool avx2() {
@@ -407,6 +438,18 @@ void widen(const uint8_t* src, bool is_signed, int32_t zp, int64_t k, int64_t pa
       dst[i] = static_cast<int16_t>((is_signed ? static_cast<int32_t>(static_cast<int8_t>(src[i])) : src[i]) - zp);
   }
   std::fill(dst + k, dst + padded, int16_t{0});
+}
+
+void requant_float_sums(const float* sums, int64_t pixels, int64_t channels, int64_t pixel_stride, int64_t block_stride,
+                        const Requant& q, uint8_t* out, int64_t out_stride) {
+#ifdef ORTOOL_WIDE8_AVX2
+  if (avx2() && !g_portable.load(std::memory_order_relaxed))
+    return requant_float_sums_avx2(sums, pixels, channels, pixel_stride, block_stride, q, out, out_stride);
+#endif
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t c = 0; c < channels; ++c)
+      out[p * out_stride + c] = requant_one(sums[p * pixel_stride + (c / 8) * block_stride + c % 8],
+                                            q.bias[static_cast<size_t>(c)], q.scale[static_cast<size_t>(c)], q);
 }
 
 void run_jobs(std::span<const WideJob> jobs, ThreadPool* pool) {

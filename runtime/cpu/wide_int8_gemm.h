@@ -80,6 +80,15 @@ struct WideJob {
   int64_t out_stride = 0;
 };
 
+// Float sums of products of 8-bit values requantized to bytes with Requant's arithmetic (q.output Bytes): each
+// sum an exact integer (what the GEMM's int32 sum would be: below 2^24 in magnitude, so float(acc) is the sum), the
+// bytes those of run_jobs. Channel c of pixel p is read at sums[p * pixel_stride + (c / 8) * block_stride + c % 8]
+// (NHWC: pixel_stride = channels, block_stride = 8; oneDNN's 8-channel blocks: 8 and pixels * 8), whole blocks of 8
+// (a partial last block reads up to 7 floats past its channels: slack; q.scale and q.bias cover whole blocks, as
+// the panels pad them); written to out[p * out_stride + c].
+void requant_float_sums(const float* sums, int64_t pixels, int64_t channels, int64_t pixel_stride, int64_t block_stride,
+                        const Requant& q, uint8_t* out, int64_t out_stride);
+
 // Runs the jobs, split into tiles of rows and panels over `pool` (null or one thread: on the caller).
 void run_jobs(std::span<const WideJob> jobs, ThreadPool* pool);
 

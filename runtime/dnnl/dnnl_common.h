@@ -251,6 +251,10 @@ bool int8_exact_for(const Tensor& w, DType activation);
 // CPUs without VNNI otherwise), for sessions created while it is on.
 void force_widened_int8(bool on);
 bool widened_int8_forced();
+// Tests: every widened Conv group whose sums are exact in float runs on oneDNN's float convolution
+// (dnnl_int8_float_conv.cpp), for sessions created while it is on; and how many such kernels were made.
+void force_float_int8_conv(bool on);
+int64_t float_int8_conv_kernels_made();
 // Whether the provider runs the int8 group exactly on this CPU, on oneDNN or on its widened kernels
 // (dnnl_int8_wide.cpp: Conv, Gemm and MatMul groups oneDNN is not exact for, ConvTranspose upsampling blocks);
 // other ConvTranspose geometries without VNNI not.

@@ -593,7 +593,10 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
       if (!xd.empty()) {
         auto win = conv_window_for(*s, xd);
         if (!win.is_ok()) return std::nullopt;
-        if (s->wide) return s;
+        if (s->wide) {
+          s->float_conv = use_float_conv(*s, xd, *win);
+          return s;
+        }
         Status ok = guarded(s->what, [&]() -> Status {
           (void)Int8ConvKernel::make_pd(*s, xd, *win);
           return Status::ok();

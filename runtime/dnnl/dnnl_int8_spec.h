@@ -2,12 +2,14 @@
 // layouts, shared by the oneDNN kernels (dnnl_int8.cpp) and the widened ones (dnnl_int8_wide.cpp).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "runtime/cpu/conv.h"
+#include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_deconv_geometry.h"
 #include "runtime/qdq_group.h"
@@ -24,6 +26,8 @@ struct Int8Spec {
   bool per_channel = false;
   // Run on the widened kernels (oneDNN is not exact for this group on this CPU).
   bool wide = false;
+  // A wide Conv run instead by oneDNN's float convolution on integer-valued floats (dnnl_int8_float_conv.cpp).
+  bool float_conv = false;
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // (de)conv: NHWC activations (provider's choice)
 };
 
@@ -41,8 +45,41 @@ Result<const uint8_t*> activation_bytes(const Int8Spec& s, const Tensor* x, std:
 // U-Nets and text detectors), which the widened kernels run as a GEMM per tap.
 bool deconv_blocks(const DeconvAttrs& a, const std::vector<int64_t>& w);
 
+// The requantization of `n` output columns, column c being the group's output channel channel(c).
+template <typename Channel>
+wide8::Requant requant_for(const Int8Spec& s, int64_t n, Channel channel) {
+  wide8::Requant q;
+  const auto padded = static_cast<size_t>((n + wide8::kPanel - 1) / wide8::kPanel * wide8::kPanel);
+  q.scale.assign(padded, 0.0f);
+  q.bias.assign(padded, 0.0f);
+  for (int64_t c = 0; c < n; ++c) {
+    const auto m = static_cast<size_t>(channel(c));
+    q.scale[static_cast<size_t>(c)] = s.oscale[s.per_channel ? m : 0];
+    if (!s.g.bias.empty()) q.bias[static_cast<size_t>(c)] = s.g.bias[m];
+  }
+  // The fused Relu/Clip in output units; the outer bounds keep the float -> int32 conversion in range.
+  q.lo = std::max(s.g.act_lo / s.g.y.scale, -1e9f);
+  q.hi = std::min(s.g.act_hi / s.g.y.scale, 1e9f);
+  q.zero_point = s.g.y.zero_point;
+  q.out_signed = s.g.y.type == DType::Int8;
+  return q;
+}
+
+// The group's output of dims `yd` for an input of dims `xd`; null, after writing an all-zero output, when either
+// is empty (nothing to compute).
+Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::vector<int64_t>& xd,
+                             const std::vector<int64_t>& yd);
+
 // A kernel for a group that oneDNN cannot run exactly here (Int8Spec::wide): Conv, Gemm, MatMul, or a
 // ConvTranspose of deconv_blocks.
 std::unique_ptr<Kernel> make_wide_kernel(std::shared_ptr<const Int8Spec> spec);
+
+// Whether a wide Conv group runs on oneDNN's float convolution (dnnl_int8_float_conv.cpp) for input dims `xd`:
+// every partial sum exact in float, a conv the widened kernels run slowly (few input channels: im2col of a few
+// values per tap), and an optimized oneDNN kernel for it; or forced (tests).
+bool use_float_conv(const Int8Spec& s, const std::vector<int64_t>& xd, const cpu::conv_family::Window& win);
+
+// The kernel of a group with Int8Spec::float_conv.
+std::unique_ptr<Kernel> make_float_conv_kernel(std::shared_ptr<const Int8Spec> spec);
 
 }  // namespace ortool::rt::dnnl_ep

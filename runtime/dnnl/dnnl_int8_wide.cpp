@@ -15,32 +15,7 @@
 #include "runtime/thread_pool.h"
 
 namespace ortool::rt::dnnl_ep {
-namespace {
 
-namespace cf = cpu::conv_family;
-
-// The requantization of `n` output columns, column c being the group's output channel channel(c).
-template <typename Channel>
-wide8::Requant requant_for(const Int8Spec& s, int64_t n, Channel channel) {
-  wide8::Requant q;
-  const auto padded = static_cast<size_t>((n + wide8::kPanel - 1) / wide8::kPanel * wide8::kPanel);
-  q.scale.assign(padded, 0.0f);
-  q.bias.assign(padded, 0.0f);
-  for (int64_t c = 0; c < n; ++c) {
-    const auto m = static_cast<size_t>(channel(c));
-    q.scale[static_cast<size_t>(c)] = s.oscale[s.per_channel ? m : 0];
-    if (!s.g.bias.empty()) q.bias[static_cast<size_t>(c)] = s.g.bias[m];
-  }
-  // The fused Relu/Clip in output units; the outer bounds keep the float -> int32 conversion in range.
-  q.lo = std::max(s.g.act_lo / s.g.y.scale, -1e9f);
-  q.hi = std::min(s.g.act_hi / s.g.y.scale, 1e9f);
-  q.zero_point = s.g.y.zero_point;
-  q.out_signed = s.g.y.type == DType::Int8;
-  return q;
-}
-
-// The group's output of dims `yd` for an input of dims `xd`; null, after writing an all-zero output, when either
-// is empty (nothing to compute).
 Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::vector<int64_t>& xd,
                              const std::vector<int64_t>& yd) {
   const bool empty = numel_of(xd) == 0 || numel_of(yd) == 0;
@@ -48,6 +23,10 @@ Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::v
                                                                             : KernelContext::Fill::Uninitialized));
   return empty ? nullptr : y;
 }
+
+namespace {
+
+namespace cf = cpu::conv_family;
 
 class WideConvKernel final : public Kernel {
  public:
@@ -231,6 +210,7 @@ class WideMatMulKernel final : public Kernel {
 }  // namespace
 
 std::unique_ptr<Kernel> make_wide_kernel(std::shared_ptr<const Int8Spec> spec) {
+  if (spec->float_conv) return make_float_conv_kernel(std::move(spec));
   if (spec->g.rule->op == qdq::Int8Op::Conv) return std::make_unique<WideConvKernel>(std::move(spec));
   if (spec->g.rule->op == qdq::Int8Op::ConvTranspose) return std::make_unique<WideDeconvKernel>(std::move(spec));
   return std::make_unique<WideMatMulKernel>(std::move(spec));

@@ -229,7 +229,9 @@ inline std::pair<int64_t, int64_t> check_q8(const ir::Model& m, const Tensor& x,
 
 // Random int8 Conv groups (QDQ and QLinearConv; uint8 and int8 activations, per-tensor and per-channel
 // weights, grouped and depthwise, strides, pads, dilations, Relu/Clip) on `provider` against cpu.
-inline void conv_cases(const std::string& provider, uint32_t seed, int iters) {
+// `also(model, x, what)`, when given, runs after each case's check (further comparisons on the same case).
+using CaseHook = std::function<void(const ir::Model&, const Tensor&, const std::string&)>;
+inline void conv_cases(const std::string& provider, uint32_t seed, int iters, const CaseHook& also = {}) {
   std::mt19937 rng(seed);
   int64_t inside = 0, total = 0;
   for (int iter = 0; iter < iters; ++iter) {
@@ -262,7 +264,9 @@ inline void conv_cases(const std::string& provider, uint32_t seed, int iters) {
     const std::string what = fmt::format("case {}: {} n{} g{} cg{} mg{} {}x{} k{}x{} s{},{} d{} p{},{},{},{}", iter,
                                          q.describe(), n, group, cg, mg, h, w, kh, kw, strides[0], strides[1], dil[0],
                                          pads[0], pads[1], pads[2], pads[3]);
-    const auto [in, all] = check_q8(*b.m, random_q8(q.xt, {n, cin, h, w}, rng), what, provider, q.yz, iter % 2 + 1);
+    const Tensor x = random_q8(q.xt, {n, cin, h, w}, rng);
+    const auto [in, all] = check_q8(*b.m, x, what, provider, q.yz, iter % 2 + 1);
+    if (also) also(*b.m, x, what);
     inside += in;
     total += all;
   }
