@@ -22,18 +22,6 @@ constexpr int kRows = 6;                // micro-kernel rows
 constexpr int64_t kChunkBytes = 160 << 10;  // widened activation rows per tile: about half an L2
 std::atomic<bool> g_portable{false};
 
-// One output byte: saturate(round_half_even(clip((acc + bias) * scale, lo, hi)) + zp). The clip as vmaxps then
-// vminps: a NaN (absurd scales) becomes `lo`, so both paths give the same bytes and the conversion to int32 is
-// defined.
-inline uint8_t requant_one(float acc, float bias, float scale, const Requant& q) {
-  float v = (acc + bias) * scale;
-  v = v > q.lo ? v : q.lo;
-  v = v < q.hi ? v : q.hi;
-  const int32_t y = static_cast<int32_t>(std::nearbyint(v)) + q.zero_point;
-  if (q.out_signed) return static_cast<uint8_t>(static_cast<int8_t>(std::clamp(y, -128, 127)));
-  return static_cast<uint8_t>(std::clamp(y, 0, 255));
-}
-
 // rows x cols outputs (cols <= kPanel) of one panel, with the vectorized path's exact arithmetic.
 void tile_portable(const int16_t* a, int64_t a_stride, int rows, int64_t pairs, const int16_t* panel, const float* scale,
                    const float* bias, const Requant& q, uint8_t* out, int64_t out_stride, int cols) {

@@ -4,6 +4,8 @@
 // (vpmaddubsw) and are exact there only for 7-bit weights; this is exact for any 8-bit operands.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -53,6 +55,18 @@ struct Requant {
   bool float_bias = false;
   int64_t out_bytes() const { return output == Output::Bytes ? 1 : 4; }
 };
+
+// One output byte with Requant's arithmetic (Output::Bytes), the vector kernels' too: saturate(round_half_even(
+// clip((acc + bias) * scale, lo, hi)) + zp). The clip as vmaxps then vminps: a NaN (absurd scales) becomes `lo`,
+// so every path gives the same bytes and the conversion to int32 is defined.
+inline uint8_t requant_one(float acc, float bias, float scale, const Requant& q) {
+  float v = (acc + bias) * scale;
+  v = v > q.lo ? v : q.lo;
+  v = v < q.hi ? v : q.hi;
+  const int32_t y = static_cast<int32_t>(std::nearbyint(v)) + q.zero_point;
+  if (q.out_signed) return static_cast<uint8_t>(static_cast<int8_t>(std::clamp(y, -128, 127)));
+  return static_cast<uint8_t>(std::clamp(y, 0, 255));
+}
 
 // Widens `k` 8-bit values (int8 when `is_signed`) minus `zp` into `dst`, then zeros up to `padded` values.
 void widen(const uint8_t* src, bool is_signed, int32_t zp, int64_t k, int64_t padded, int16_t* dst);

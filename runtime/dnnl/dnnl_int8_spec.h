@@ -26,6 +26,9 @@ struct Int8Spec {
   bool per_channel = false;
   // Run on the widened kernels (oneDNN is not exact for this group on this CPU).
   bool wide = false;
+  // A depthwise Conv (one channel per group, as many outputs) run on wide8::depthwise_int8 where oneDNN's int8
+  // kernels lack VNNI: faster than its own there, and exact for int8 activations too (wide is then set).
+  bool depthwise = false;
   // A wide Conv run instead by oneDNN's float convolution on integer-valued floats (dnnl_int8_float_conv.cpp).
   bool float_conv = false;
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();  // (de)conv: NHWC activations (provider's choice)

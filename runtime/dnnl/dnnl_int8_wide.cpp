@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/cpu/transpose_tiled.h"
+#include "runtime/cpu/wide_int8_depthwise.h"
 #include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_int8_spec.h"
 #include "runtime/dnnl/dnnl_wide_conv.h"
@@ -60,6 +61,45 @@ class WideConvKernel final : public Kernel {
  private:
   std::shared_ptr<const Int8Spec> spec_;
   WideConv conv_;
+  std::vector<uint8_t> requantized_, out_buf_;
+};
+
+// A depthwise Conv (Int8Spec::depthwise) on wide8::depthwise_int8, one image at a time.
+class DepthwiseKernel final : public Kernel {
+ public:
+  explicit DepthwiseKernel(std::shared_ptr<const Int8Spec> spec)
+      : spec_(std::move(spec)),
+        weights_(wide8::pack_depthwise(spec_->g.w->dims()[0], spec_->g.w->dims()[2] * spec_->g.w->dims()[3],
+                                       [this](int64_t c, int64_t t) { return weight_at(*spec_->g.w, c * (spec_->g.w->numel() / spec_->g.w->dims()[0]) + t); })),
+        requant_(requant_for(*spec_, spec_->g.w->dims()[0], [](int64_t c) { return c; })) {}
+
+  Status run(KernelContext& ctx) override {
+    const Int8Spec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(s.g.x_input);
+    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
+    const std::vector<int64_t>& xd = x->dims();
+    ASSIGN_OR_RETURN(cf::Window win, conv_window_for(s, xd));
+    const int64_t n = xd[0], c = xd[1], h = xd[2], w = xd[3], oh = win.out[0], ow = win.out[1];
+    const std::vector<int64_t> yd{n, c, oh, ow};
+    ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
+    if (!y) return Status::ok();
+    const Layouts& l = *s.layouts;
+    uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
+    if (!l.out_nhwc) {
+      out_buf_.resize(static_cast<size_t>(numel_of(yd)));
+      dst = out_buf_.data();
+    }
+    for (int64_t i = 0; i < n; ++i)
+      wide8::depthwise_int8(x8 + i * c * h * w, l.input_nhwc(s.g.x_input), s.g.x.type == DType::Int8, s.g.x.zero_point,
+                            c, h, w, win, weights_, requant_, dst + i * c * oh * ow, ctx.threads());
+    if (!l.out_nhwc) cpu::nhwc_to_nchw_bytes(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, c, oh * ow);
+    return Status::ok();
+  }
+
+ private:
+  std::shared_ptr<const Int8Spec> spec_;
+  wide8::DepthwiseWeights weights_;
+  wide8::Requant requant_;
   std::vector<uint8_t> requantized_, out_buf_;
 };
 
@@ -211,6 +251,7 @@ class WideMatMulKernel final : public Kernel {
 
 std::unique_ptr<Kernel> make_wide_kernel(std::shared_ptr<const Int8Spec> spec) {
   if (spec->float_conv) return make_float_conv_kernel(std::move(spec));
+  if (spec->depthwise) return std::make_unique<DepthwiseKernel>(std::move(spec));
   if (spec->g.rule->op == qdq::Int8Op::Conv) return std::make_unique<WideConvKernel>(std::move(spec));
   if (spec->g.rule->op == qdq::Int8Op::ConvTranspose) return std::make_unique<WideDeconvKernel>(std::move(spec));
   return std::make_unique<WideMatMulKernel>(std::move(spec));
