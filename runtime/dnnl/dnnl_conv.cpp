@@ -17,11 +17,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <span>
 #include <unordered_map>
 
 #include "runtime/cpu/conv.h"
+#include "runtime/cpu/conv_groups4_nhwc.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/partition.h"
 
@@ -46,6 +48,8 @@ struct ConvSpec {
   bool pointwise() const { return group == 1 && w->dims()[2] * w->dims()[3] == 1; }
   bool depthwise() const { return group > 1 && w->dims()[1] == 1; }
   bool dense() const { return group == 1 && !pointwise(); }  // a dense spatial conv
+  // Groups of 4 input and 4 output channels (ResNeXt-50 32x4d): narrower than oneDNN's AVX2 blocks.
+  bool groups_of4() const { return group > 1 && w->dims()[1] == 4 && w->dims()[0] == 4 * group; }
   size_t addend_input = 0;        // the step input holding the Add's other operand (see Claim)
   std::shared_ptr<Layouts> layouts = std::make_shared<Layouts>();
 };
@@ -124,10 +128,32 @@ struct Prepared {
   bool copy_addend = false;
 };
 
+// The fused activation as bounds [lo, hi] (Relu, Clip, or none), when it is one.
+std::optional<std::pair<float, float>> activation_bounds(const std::optional<PostOp>& p) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  if (!p) return std::pair{-inf, inf};
+  if (p->clip_after || !p->before.empty()) return std::nullopt;
+  if (p->alg == dnnl::algorithm::eltwise_relu && p->alpha == 0.0f) return std::pair{0.0f, inf};
+  if (p->alg == dnnl::algorithm::eltwise_clip) return std::pair{p->alpha, p->beta};
+  return std::nullopt;
+}
+
 class DnnlConvKernel final : public Kernel {
  public:
   explicit DnnlConvKernel(std::shared_ptr<const ConvSpec> spec)
-      : spec_(std::move(spec)), stream_(cpu_engine()) {}
+      : spec_(std::move(spec)), stream_(cpu_engine()) {
+    // Groups of 4 channels between NHWC tensors on cpu::conv_groups4_nhwc (see its header), with a fused Relu or
+    // Clip and no Add; oneDNN runs the rest.
+    const ConvSpec& s = *spec_;
+    const auto bounds = activation_bounds(s.post);
+    if (s.groups_of4() && !s.add && bounds && s.layouts->input_nhwc(0) && s.layouts->out_nhwc && cpu::conv_groups4_fast()) {
+      groups4_ = cpu::pack_groups4(s.w->data<float>(), s.w->dims()[0], s.w->dims()[2], s.w->dims()[3]);
+      lo_ = bounds->first;
+      hi_ = bounds->second;
+    }
+  }
+
+  bool on_groups4() const { return !groups4_.empty(); }
 
   // The primitive and packed weights for input dims `x`; built on first sight of a shape.
   Result<Prepared*> prepare(const std::vector<int64_t>& x);
@@ -141,6 +167,16 @@ class DnnlConvKernel final : public Kernel {
     if (x->rank() != 4 || x->dims()[1] != s.w->dims()[1] * s.group)
       return invalid("{}: input X has shape {}; want [N, {}, H, W] for a weight of shape {} and group {}", s.what,
                      cf::dims_string(x->dims()), s.w->dims()[1] * s.group, cf::dims_string(s.w->dims()), s.group);
+    if (on_groups4()) {
+      ASSIGN_OR_RETURN(cf::Window win, window_for(s, x->dims()));
+      const std::vector<int64_t> yd = out_dims(s, x->dims(), win);
+      ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, yd, KernelContext::Fill::Uninitialized));
+      if (numel_of(yd) == 0) return Status::ok();
+      const auto& xd = x->dims();
+      cpu::conv_groups4_nhwc(x->data<float>(), xd[0], xd[2], xd[3], xd[1], groups4_, s.b ? s.b->data<float>() : nullptr,
+                             win, lo_, hi_, y->mutable_data<float>(), ctx.threads());
+      return Status::ok();
+    }
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
     set_threads(p->team);
@@ -172,6 +208,8 @@ class DnnlConvKernel final : public Kernel {
   std::shared_ptr<const ConvSpec> spec_;
   dnnl::stream stream_;
   std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
+  std::vector<float> groups4_;  // the packed weight, when the conv runs on conv_groups4_nhwc
+  float lo_ = 0, hi_ = 0;
 };
 
 Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
@@ -412,7 +450,7 @@ std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv,
       return Status::ok();
     }));
     set_threads(threads);
-    if (!xd.empty()) TRY(k->prepare(xd).status());  // weights packed at session creation
+    if (!xd.empty() && !k->on_groups4()) TRY(k->prepare(xd).status());  // weights packed at session creation
     return std::unique_ptr<Kernel>(std::move(k));
   };
   return dc;

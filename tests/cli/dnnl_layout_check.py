@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # Inside a region of the dnnl provider, pointwise and depthwise convs and windowed pools take the NHWC tensors
 # as they are, and dense 3x3 convs pass each other tensors in the layout their kernels use (8-channel blocks on
-# AVX2, NHWC on AVX-512): oneDNN's verbose log shows no reorder of an activation between them, and the outputs
-# equal the cpu provider's.
+# AVX2, NHWC on AVX-512), and grouped convs of 4-channel groups run NHWC on ortool's own kernel: oneDNN's
+# verbose log shows no reorder of an activation between them, and the outputs equal the cpu provider's.
 """Builds a mobilenet-like chain (1x1 convs, depthwise 3x3 conv, 1x1 conv, max and average pools, 1x1 convs)
 whose inner tensors have shapes nothing else in the model has, runs it with ONEDNN_VERBOSE=1 on
 dnnl,cpu and on cpu, and checks: no reorder in the log names an inner tensor's shape (on AVX2 oneDNN's own
@@ -86,6 +86,43 @@ def build_dense(path):
     onnx.save(model, path)
 
 
+def build_groups4(path):
+    """Grouped 3x3 convs of 4-channel groups (8 groups, then 9: a last half block) between 1x1 convs: they run on
+    ortool's own NHWC kernel, so no tensor around them is reordered and oneDNN runs only the 1x1 convs."""
+    rng = np.random.RandomState(5)
+    inits, nodes = [], []
+
+    def conv(x, name, cin, cout, k, group=1, act="Relu"):
+        w = numpy_helper.from_array((rng.randn(cout, cin // group, k, k) * 0.3).astype(np.float32), name + "_w")
+        b = numpy_helper.from_array(rng.randn(cout).astype(np.float32) * 0.1, name + "_b")
+        inits.extend([w, b])
+        nodes.append(helper.make_node("Conv", [x, w.name, b.name], [name], name=name, group=group,
+                                      kernel_shape=[k, k], pads=[k // 2] * 4))
+        if act == "Relu":
+            nodes.append(helper.make_node("Relu", [name], [name + "_act"], name=name + "_act"))
+        elif act == "Clip":
+            lo = numpy_helper.from_array(np.array(-0.5, np.float32), name + "_lo")
+            hi = numpy_helper.from_array(np.array(1.5, np.float32), name + "_hi")
+            inits.extend([lo, hi])
+            nodes.append(helper.make_node("Clip", [name, lo.name, hi.name], [name + "_act"], name=name + "_act"))
+        else:
+            return name
+        return name + "_act"
+
+    e = conv("x", "gp0", 8, 16, 1)
+    a = conv(e, "gp1", 16, 32, 1)
+    g = conv(a, "g8", 32, 32, 3, group=8)
+    b = conv(g, "gp2", 32, 36, 1)
+    h = conv(b, "g9", 36, 36, 3, group=9, act="Clip")
+    c = conv(h, "gp3", 36, 16, 1, act="")
+    y = conv(c, "gp4", 16, 8, 1, act="")
+    graph = helper.make_graph(nodes, "groups4", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, H, W])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 8, H, W])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
 def run(ortool, model, providers, out_dir, verbose):
     env = dict(os.environ)
     if verbose:
@@ -117,6 +154,23 @@ def main():
             a = np.load(os.path.join(tmp, "dense_fast", "d3_relu.npy"))
             b = np.load(os.path.join(tmp, "dense_ref", "d3_relu.npy"))
             check(np.allclose(a, b, rtol=1e-4, atol=1e-4), f"dense convs: dnnl equals cpu (max diff {np.abs(a - b).max()})")
+        groups = os.path.join(tmp, "groups4.onnx")
+        build_groups4(groups)
+        code, out, err = run(args.ortool, groups, "dnnl,cpu", os.path.join(tmp, "groups_fast"), True)
+        check(code == 0, "groups of 4: run on dnnl,cpu", err)
+        execs = [l.split(",") for l in out.splitlines() if l.startswith("onednn_verbose,exec,cpu,")]
+        inner = {f"1x32x{H}x{W}", f"1x36x{H}x{W}"}
+        reorders = [",".join(e) for e in execs if e[3] == "reorder" and any(s in ",".join(e) for s in inner)]
+        check(not reorders, "groups of 4: no reorder of a tensor around them", "\n".join(reorders[:4]))
+        convs = [",".join(e) for e in execs if e[3] == "convolution"]
+        check(len(convs) == 5 and not any(s in c for c in convs for s in ("g8mb1", "g9mb1")),
+              f"groups of 4: oneDNN ran the five 1x1 convs only ({len(convs)})", "\n".join(convs[:8]))
+        code, _, err = run(args.ortool, groups, "cpu", os.path.join(tmp, "groups_ref"), False)
+        check(code == 0, "groups of 4: run on cpu", err)
+        if code == 0:
+            a = np.load(os.path.join(tmp, "groups_fast", "gp4.npy"))
+            b = np.load(os.path.join(tmp, "groups_ref", "gp4.npy"))
+            check(np.allclose(a, b, rtol=1e-4, atol=1e-4), f"groups of 4: dnnl equals cpu (max diff {np.abs(a - b).max()})")
         model = os.path.join(tmp, "layout.onnx")
         build(model)
         fast_dir, ref_dir = os.path.join(tmp, "fast"), os.path.join(tmp, "ref")
