@@ -41,6 +41,7 @@ const std::vector<std::pair<std::string_view, Factory>>& registry() {
       {"push_transposes", make_push_transposes},
       {"shape_inference", make_shape_inference},
       {"share_duplicate_constants", make_share_duplicate_constants},
+      {"split_dilated_conv", make_split_dilated_conv},
       {"trim_conv_taps", make_trim_conv_taps},
       {"unique_weight_dequantize", make_unique_weight_dequantize},
   };
@@ -66,7 +67,7 @@ const std::vector<std::string>& extended_pipeline() {
       "eliminate_identity",      "eliminate_noop",    "eliminate_neutral_elements", "push_transposes",
       "fuse_transpose_pairs",    "eliminate_common_subexpressions",
       "share_duplicate_constants", "unique_weight_dequantize", "drop_qdq_around_moves", "fuse_conv_bn", "fuse_conv_mul", "fuse_conv_add",
-      "fuse_pad_into_conv",      "trim_conv_taps",    "fuse_gemm_bn",      "fuse_matmul_add",        "fuse_transpose_into_gemm",
+      "fuse_pad_into_conv",      "trim_conv_taps",    "split_dilated_conv", "fuse_gemm_bn",      "fuse_matmul_add",        "fuse_transpose_into_gemm",
       "fuse_relu_clip",          "fuse_layer_norm",   "eliminate_dead_code",
   };
   return kExtended;

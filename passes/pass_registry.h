@@ -23,6 +23,7 @@ std::unique_ptr<Pass> make_fuse_layer_norm();
 std::unique_ptr<Pass> make_fuse_matmul_add();
 std::unique_ptr<Pass> make_fuse_pad_into_conv();
 std::unique_ptr<Pass> make_trim_conv_taps();
+std::unique_ptr<Pass> make_split_dilated_conv();
 std::unique_ptr<Pass> make_fuse_relu_clip();
 std::unique_ptr<Pass> make_fuse_transpose_into_gemm();
 std::unique_ptr<Pass> make_fuse_transpose_pairs();
