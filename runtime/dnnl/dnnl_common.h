@@ -251,9 +251,11 @@ bool int8_exact_for(const Tensor& w, DType activation);
 // CPUs without VNNI otherwise), for sessions created while it is on.
 void force_widened_int8(bool on);
 bool widened_int8_forced();
-// Tests: every widened Conv group whose sums are exact in float runs on oneDNN's float convolution
-// (dnnl_int8_float_conv.cpp), for sessions created while it is on; and how many such kernels were made.
-void force_float_int8_conv(bool on);
+// Tests: which widened Conv groups run on the float convolution (dnnl_int8_float_conv.cpp) in sessions created
+// while it is set: the provider's choice (Default), every one whose sums are exact in float (Always), none
+// (Never); and how many such kernels were made.
+enum class FloatConvMode { Default, Always, Never };
+void set_float_int8_conv_mode(FloatConvMode mode);
 int64_t float_int8_conv_kernels_made();
 // Whether the provider runs the int8 group exactly on this CPU, on oneDNN or on its widened kernels
 // (dnnl_int8_wide.cpp: Conv, Gemm and MatMul groups oneDNN is not exact for, ConvTranspose upsampling blocks);

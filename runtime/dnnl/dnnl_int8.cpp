@@ -611,6 +611,11 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
           return Status::ok();
         });
         if (!ok.is_ok()) return std::nullopt;
+      } else if (s->wide && !s->depthwise) {
+        // The input's size unknown (a symbolic batch): whether oneDNN has an optimized float kernel for the conv
+        // does not depend on it; asked about a probe of 64 x 64.
+        const std::vector<int64_t> probe{1, s->g.w->dims()[1] * s->group, 64, 64};
+        if (auto win = conv_window_for(*s, probe); win.is_ok()) s->float_conv = use_float_conv(*s, probe, *win);
       }
       return s;
     }

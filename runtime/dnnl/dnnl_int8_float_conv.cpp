@@ -8,9 +8,11 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 
+#include "runtime/cpu/conv_groups4_nhwc.h"
 #include "runtime/cpu/transpose_tiled.h"
 #include "runtime/dnnl/dnnl_int8_spec.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
@@ -24,7 +26,7 @@ using md = dnnl::memory::desc;
 using tag = dnnl::memory::format_tag;
 constexpr auto f32 = dnnl::memory::data_type::f32;
 
-std::atomic<bool> g_force_float{false};
+std::atomic<FloatConvMode> g_mode{FloatConvMode::Default};
 std::atomic<int64_t> g_kernels_made{0};
 
 // Every partial sum exact: per output channel, the weights' absolute sum times the largest |x - zp| at most 2^24.
@@ -39,6 +41,12 @@ bool float_sums_exact(const Int8Spec& s) {
     if (l1 * x_max > 16777216.0) return false;
   }
   return true;
+}
+
+// Groups of 4 input and 4 output channels (ResNeXt-50 32x4d), which cpu::conv_groups4_nhwc runs over NHWC floats.
+bool groups_of4(const Int8Spec& s) {
+  const auto& w = s.g.w->dims();
+  return s.group > 1 && w[1] == 4 && w[0] == 4 * s.group && cpu::conv_groups4_fast();
 }
 
 dnnl::memory::dims weight_dims(const Int8Spec& s) {
@@ -125,6 +133,7 @@ class FloatConvKernel final : public Kernel {
     const Tensor& w = *spec_->g.w;
     weights_.resize(static_cast<size_t>(w.numel()));
     for (int64_t i = 0; i < w.numel(); ++i) weights_[static_cast<size_t>(i)] = static_cast<float>(weight_at(w, i));
+    if (groups_of4(*spec_)) groups4_ = cpu::pack_groups4(weights_.data(), w.dims()[0], w.dims()[2], w.dims()[3]);
     g_kernels_made.fetch_add(1);
   }
 
@@ -137,41 +146,50 @@ class FloatConvKernel final : public Kernel {
     const std::vector<int64_t> yd = out_dims(s, xd, win);
     ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
     if (!y) return Status::ok();
-    use_threads(ctx);  // before prepare(): the weight reorder runs on OpenMP too
-    ASSIGN_OR_RETURN(Prepared * p, prepare(xd, win));
     const Layouts& l = *s.layouts;
-    xf_.resize(static_cast<size_t>(numel_of(xd)));
-    if (s.g.x.type == DType::Int8)
-      floats_of(ctx, reinterpret_cast<const int8_t*>(x8), s.g.x.zero_point, xd, l.input_nhwc(s.g.x_input), p->src_nhwc, xf_.data());
-    else
-      floats_of(ctx, x8, s.g.x.zero_point, xd, l.input_nhwc(s.g.x_input), p->src_nhwc, xf_.data());
-    // Slack after the sums: requant_float_sums reads whole blocks of 8.
-    sums_.resize(p->dst_md.get_size() / sizeof(float) + 8);
-    TRY(guarded(s.what, [&]() -> Status {
-      set_threads(p->team);
-      dnnl::memory src(p->src_md, cpu_engine(), xf_.data()), dst(p->dst_md, cpu_engine(), sums_.data());
-      p->prim.execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, dst}});
-      if (p->to_nhwc) {
-        nhwc_.resize(static_cast<size_t>(numel_of(yd)) + 8);
-        dnnl::memory out(p->nhwc_md, cpu_engine(), nhwc_.data());
-        p->to_nhwc.execute(stream_, dst, out);
-      }
-      stream_.wait();
-      return Status::ok();
-    }));
-    const float* sums = p->to_nhwc ? nhwc_.data() : sums_.data();
     const int64_t n = yd[0], m = yd[1], pixels = yd[2] * yd[3];
+    // Where the sums are: channel c of pixel p of image i at i * image + p * pixel + (c / 8) * block + c % 8.
+    const float* sums = nullptr;
+    int64_t image = pixels * m, pixel = m, block = 8;
+    if (!groups4_.empty()) {
+      widen(ctx, s, x8, xd, true);
+      sums_.resize(static_cast<size_t>(numel_of(yd)) + 8);
+      constexpr float inf = std::numeric_limits<float>::infinity();
+      cpu::conv_groups4_nhwc(xf_.data(), n, xd[2], xd[3], m, groups4_, nullptr, win, -inf, inf, sums_.data(), ctx.threads());
+      sums = sums_.data();
+    } else {
+      use_threads(ctx);  // before prepare(): the weight reorder runs on OpenMP too
+      ASSIGN_OR_RETURN(Prepared * p, prepare(xd, win));
+      widen(ctx, s, x8, xd, p->src_nhwc);
+      // Slack after the sums: requant_float_sums reads whole blocks of 8.
+      sums_.resize(p->dst_md.get_size() / sizeof(float) + 8);
+      TRY(guarded(s.what, [&]() -> Status {
+        set_threads(p->team);
+        dnnl::memory src(p->src_md, cpu_engine(), xf_.data()), dst(p->dst_md, cpu_engine(), sums_.data());
+        p->prim.execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, dst}});
+        if (p->to_nhwc) {
+          nhwc_.resize(static_cast<size_t>(numel_of(yd)) + 8);
+          dnnl::memory out(p->nhwc_md, cpu_engine(), nhwc_.data());
+          p->to_nhwc.execute(stream_, dst, out);
+        }
+        stream_.wait();
+        return Status::ok();
+      }));
+      sums = p->to_nhwc ? nhwc_.data() : sums_.data();
+      image = p->image_stride;
+      pixel = p->pixel_stride;
+      block = p->block_stride;
+    }
     uint8_t* out = static_cast<uint8_t*>(y->raw_mutable());
     if (!l.out_nhwc) {
       out_buf_.resize(static_cast<size_t>(numel_of(yd)));
       out = out_buf_.data();
     }
     for (int64_t i = 0; i < n; ++i) {
-      const float* image = sums + i * p->image_stride;
+      const float* from = sums + i * image;
       uint8_t* bytes = out + i * pixels * m;
       split_loop(ctx, pixels, [&](int64_t lo, int64_t hi) {
-        wide8::requant_float_sums(image + lo * p->pixel_stride, hi - lo, m, p->pixel_stride, p->block_stride, requant_,
-                                  bytes + lo * m, m);
+        wide8::requant_float_sums(from + lo * pixel, hi - lo, m, pixel, block, requant_, bytes + lo * m, m);
       }, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(m, 1)));
     }
     if (!l.out_nhwc) cpu::nhwc_to_nchw_bytes(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m, pixels);
@@ -181,10 +199,21 @@ class FloatConvKernel final : public Kernel {
  private:
   Result<Prepared*> prepare(const std::vector<int64_t>& xd, const cf::Window& win);
 
+  // The activation minus its zero point as floats in xf_, NHWC when `nhwc`.
+  void widen(KernelContext& ctx, const Int8Spec& s, const uint8_t* x8, const std::vector<int64_t>& xd, bool nhwc) {
+    xf_.resize(static_cast<size_t>(numel_of(xd)));
+    const bool in_nhwc = s.layouts->input_nhwc(s.g.x_input);
+    if (s.g.x.type == DType::Int8)
+      floats_of(ctx, reinterpret_cast<const int8_t*>(x8), s.g.x.zero_point, xd, in_nhwc, nhwc, xf_.data());
+    else
+      floats_of(ctx, x8, s.g.x.zero_point, xd, in_nhwc, nhwc, xf_.data());
+  }
+
   std::shared_ptr<const Int8Spec> spec_;
   dnnl::stream stream_;
   wide8::Requant requant_;
   std::vector<float> weights_;  // the 8-bit weights as floats, [M, C/group, kH, kW]
+  std::vector<float> groups4_;  // packed for cpu::conv_groups4_nhwc (groups of 4 channels), else empty
   ShapeCache<Prepared> cache_;
   // Kernel-owned buffers (outside the session's memory meter, as the other dnnl kernels' reorder buffers).
   std::vector<float> xf_, sums_, nhwc_;
@@ -241,8 +270,12 @@ bool use_float_conv(const Int8Spec& s, const std::vector<int64_t>& xd, const cf:
   // of 1, 3 and 4 channels into 16 to 64 at 224x224 (AVX2): 15-40% faster up to 36 products per output, even at
   // 49-64, but 3-20% slower from 100 (resnet18's 7x7 over 3 channels, 147: 2.7 against 2.4 ms).
   const auto& w = s.g.w->dims();
-  const bool suited = s.group == 1 && w[1] <= 4 && w[1] * w[2] * w[3] <= 64;
-  if (!(suited || g_force_float.load()) || !float_sums_exact(s)) return false;
+  // Groups of 4 channels: the widened GEMM filled a quarter of its 16-column panels with them (resnext50's int8
+  // file 1.06x ONNX Runtime's); they run on cpu::conv_groups4_nhwc, without oneDNN.
+  const bool suited = (s.group == 1 && w[1] <= 4 && w[1] * w[2] * w[3] <= 64) || groups_of4(s);
+  const FloatConvMode mode = g_mode.load();
+  if (mode == FloatConvMode::Never || !(suited || mode == FloatConvMode::Always) || !float_sums_exact(s)) return false;
+  if (groups_of4(s)) return true;
   try {
     return !is_reference_impl(choose_pd(s, xd, win, false));
   } catch (const dnnl::error&) {
@@ -254,7 +287,7 @@ std::unique_ptr<Kernel> make_float_conv_kernel(std::shared_ptr<const Int8Spec> s
   return std::make_unique<FloatConvKernel>(std::move(spec));
 }
 
-void force_float_int8_conv(bool on) { g_force_float.store(on); }
+void set_float_int8_conv_mode(FloatConvMode mode) { g_mode.store(mode); }
 int64_t float_int8_conv_kernels_made() { return g_kernels_made.load(); }
 
 }  // namespace ortool::rt::dnnl_ep

@@ -2,6 +2,7 @@
 // integer sums in float, so the widened kernels' bytes; which convs take it; the float sums' requantization.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <random>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "runtime/cpu/conv_groups4_nhwc.h"
 #include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "tests/runtime/int8_test_util.h"
@@ -23,16 +25,16 @@ using namespace ortool::int8_test;
 namespace {
 
 // The widened kernels on any CPU (a VNNI machine runs every group on oneDNN's int8 kernels otherwise), and the
-// float convolution for every such Conv group whose sums are exact when `float_conv`.
+// float convolution where `mode` says.
 class ScopedKernels {
  public:
-  explicit ScopedKernels(bool float_conv) {
+  explicit ScopedKernels(rt::dnnl_ep::FloatConvMode mode) {
     rt::dnnl_ep::force_widened_int8(true);
-    rt::dnnl_ep::force_float_int8_conv(float_conv);
+    rt::dnnl_ep::set_float_int8_conv_mode(mode);
   }
   ~ScopedKernels() {
     rt::dnnl_ep::force_widened_int8(false);
-    rt::dnnl_ep::force_float_int8_conv(false);
+    rt::dnnl_ep::set_float_int8_conv_mode(rt::dnnl_ep::FloatConvMode::Default);
   }
   ScopedKernels(const ScopedKernels&) = delete;
   ScopedKernels& operator=(const ScopedKernels&) = delete;
@@ -58,7 +60,7 @@ Built pointwise(int64_t c, int8_t w, std::mt19937& rng) {
 }
 
 TEST_CASE("dnnl int8 Conv groups on oneDNN's float convolution (forced): the cpu reference, and the widened kernels' bytes") {
-  const ScopedKernels kernels(true);
+  const ScopedKernels kernels(rt::dnnl_ep::FloatConvMode::Always);
   int64_t made = 0, cases = 0;
   conv_cases("dnnl", 20261213, 40, [&](const ir::Model& m, const Tensor& x, const std::string& what) {
     INFO(what);
@@ -66,9 +68,9 @@ TEST_CASE("dnnl int8 Conv groups on oneDNN's float convolution (forced): the cpu
     const int64_t before = rt::dnnl_ep::float_int8_conv_kernels_made();
     const Ran on_float = run(m, {"dnnl", "cpu"}, feeds, 2);
     made += rt::dnnl_ep::float_int8_conv_kernels_made() - before;
-    rt::dnnl_ep::force_float_int8_conv(false);
+    rt::dnnl_ep::set_float_int8_conv_mode(rt::dnnl_ep::FloatConvMode::Never);
     const Ran widened = run(m, {"dnnl", "cpu"}, feeds);
-    rt::dnnl_ep::force_float_int8_conv(true);
+    rt::dnnl_ep::set_float_int8_conv_mode(rt::dnnl_ep::FloatConvMode::Always);
     CHECK(same_bytes(on_float.outputs[0].tensor, widened.outputs[0].tensor));
     ++cases;
   });
@@ -79,7 +81,7 @@ TEST_CASE("dnnl int8 Conv groups on oneDNN's float convolution (forced): the cpu
 }
 
 TEST_CASE("dnnl int8: an image's first conv (few channels, short windows) takes the float convolution by default") {
-  const ScopedKernels kernels(false);
+  const ScopedKernels kernels(rt::dnnl_ep::FloatConvMode::Default);
   std::mt19937 rng(21);
   struct Shape {
     int64_t c, k;
@@ -100,11 +102,46 @@ TEST_CASE("dnnl int8: an image's first conv (few channels, short windows) takes 
     const int64_t before = rt::dnnl_ep::float_int8_conv_kernels_made();
     check_q8(*b.m, random_q8(q.xt, {1, sh.c, 40, 40}, rng), q.describe(), "dnnl", q.yz, 2);
     CHECK(rt::dnnl_ep::float_int8_conv_kernels_made() - before == (sh.float_conv ? 1 : 0));
+    // The same with a symbolic batch and image size (exports' dynamic axes): the choice does not need them.
+    b.x->type = Type::tensor(q.xt, ortool::Shape{Dim::symbol("batch"), Dim::known(sh.c), Dim::symbol("h"), Dim::symbol("w")});
+    const int64_t again = rt::dnnl_ep::float_int8_conv_kernels_made();
+    check_q8(*b.m, random_q8(q.xt, {2, sh.c, 23, 31}, rng), q.describe() + " symbolic", "dnnl", q.yz, 1);
+    CHECK(rt::dnnl_ep::float_int8_conv_kernels_made() - again == (sh.float_conv ? 1 : 0));
+  }
+}
+
+TEST_CASE("dnnl int8: grouped convs of 4-channel groups run on the NHWC groups kernel, the widened kernels' bytes") {
+  if (!rt::cpu::conv_groups4_fast()) return;  // the scalar loop is no faster than the widened GEMM
+  const ScopedKernels kernels(rt::dnnl_ep::FloatConvMode::Default);
+  std::mt19937 rng(24);
+  for (int iter = 0; iter < 8; ++iter) {
+    QCase q;
+    q.randomize(rng);
+    const int64_t groups = iter % 2 ? 9 : 8, c = 4 * groups, k = 1 + 2 * (iter % 2), stride = 1 + iter % 3 / 2;
+    auto attrs = [&](ir::Node& node) {
+      node.set_attr(ir::Attribute::make_int("group", groups));
+      node.set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
+      node.set_attr(ir::Attribute::make_ints("pads", {k / 2, k / 2, k / 2, k / 2}));
+    };
+    const float ys = q.xs * 0.01f * std::sqrt(static_cast<float>(4 * k * k)) * 40.0f;
+    Built b = build(q, "Conv", {2, c, 9, 7}, random_w({c, 4, k, k}, rng), 0, c, rng, attrs, ys);
+    const Tensor x = random_q8(q.xt, {2, c, 9, 7}, rng);
+    const std::string what = q.describe() + " groups " + std::to_string(groups) + " kernel " + std::to_string(k);
+    const int64_t before = rt::dnnl_ep::float_int8_conv_kernels_made();
+    check_q8(*b.m, x, what, "dnnl", q.yz, 1 + iter % 2);
+    CHECK(rt::dnnl_ep::float_int8_conv_kernels_made() - before == 1);
+    INFO(what);
+    const std::map<std::string, RValue> feeds{{"x", RValue(x)}};
+    const Ran fast = run(*b.m, {"dnnl", "cpu"}, feeds);
+    rt::dnnl_ep::set_float_int8_conv_mode(rt::dnnl_ep::FloatConvMode::Never);
+    const Ran widened = run(*b.m, {"dnnl", "cpu"}, feeds);
+    rt::dnnl_ep::set_float_int8_conv_mode(rt::dnnl_ep::FloatConvMode::Default);
+    CHECK(same_bytes(fast.outputs[0].tensor, widened.outputs[0].tensor));
   }
 }
 
 TEST_CASE("dnnl int8: sums that could leave float's exact integers stay on the widened kernels, even forced") {
-  const ScopedKernels kernels(true);
+  const ScopedKernels kernels(rt::dnnl_ep::FloatConvMode::Always);
   std::mt19937 rng(22);
   // 518 x 127 x 255 = 16775310 <= 2^24 = 16777216 < 519 x 127 x 255.
   for (const auto& [c, float_conv] : std::vector<std::pair<int64_t, bool>>{{518, true}, {519, false}}) {
