@@ -545,6 +545,16 @@ std::vector<int64_t> activation_dims(const qdq::Int8Group& g) {
   return d;
 }
 
+// The activation's height and width when declared (the batch may be symbolic, as in most exports), else nullopt.
+std::optional<std::pair<int64_t, int64_t>> activation_hw(const qdq::Int8Group& g) {
+  for (const ir::Value* v : {g.core->input(static_cast<size_t>(g.rule->x_input)), g.x_dq ? g.x_dq->input(0) : nullptr}) {
+    if (!v || !v->type.is_tensor() || !v->type.shape || v->type.shape->size() != 4) continue;
+    const Dim &h = (*v->type.shape)[2], &w = (*v->type.shape)[3];
+    if (h.is_known() && w.is_known()) return std::pair{h.value, w.value};
+  }
+  return std::nullopt;
+}
+
 // Whether oneDNN's int8 primitives are exact for the group on this CPU (int8_exact_for), or its depthwise
 // kernels are: with a uint8 activation they widen to 32 bits (vpmovzxbd, vpmulld) on AVX2 too; with an int8
 // one they halve the weights as the others do (tested: 12 of 30 random int8-activation cases off by one step).
@@ -611,7 +621,12 @@ std::optional<std::shared_ptr<Int8Spec>> supported(qdq::Int8Group g) {
           return Status::ok();
         });
         if (!ok.is_ok()) return std::nullopt;
-      } else if (s->wide && !s->depthwise) {
+      } else if (auto hw = activation_hw(s->g); depthwise && hw) {
+        // The batch symbolic, the image's size declared: the depthwise choice as above.
+        auto win = conv_window_for(*s, {1, s->g.w->dims()[0], hw->first, hw->second});
+        if (win.is_ok() && win->out[0] * win->out[1] <= 400) s->depthwise = s->wide = true;
+      }
+      if (xd.empty() && s->wide && !s->depthwise) {
         // The input's size unknown (a symbolic batch): whether oneDNN has an optimized float kernel for the conv
         // does not depend on it; asked about a probe of 64 x 64.
         const std::vector<int64_t> probe{1, s->g.w->dims()[1] * s->group, 64, 64};
