@@ -180,19 +180,15 @@ class FloatConvKernel final : public Kernel {
       pixel = p->pixel_stride;
       block = p->block_stride;
     }
-    uint8_t* out = static_cast<uint8_t*>(y->raw_mutable());
-    if (!l.out_nhwc) {
-      out_buf_.resize(static_cast<size_t>(numel_of(yd)));
-      out = out_buf_.data();
-    }
+    const NhwcBytesOut out(*y, l.out_nhwc, out_buf_);
     for (int64_t i = 0; i < n; ++i) {
       const float* from = sums + i * image;
-      uint8_t* bytes = out + i * pixels * m;
+      uint8_t* bytes = out.data() + i * pixels * m;
       split_loop(ctx, pixels, [&](int64_t lo, int64_t hi) {
         wide8::requant_float_sums(from + lo * pixel, hi - lo, m, pixel, block, requant_, bytes + lo * m, m);
       }, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(m, 1)));
     }
-    if (!l.out_nhwc) cpu::nhwc_to_nchw_bytes(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m, pixels);
+    out.finish();
     return Status::ok();
   }
 

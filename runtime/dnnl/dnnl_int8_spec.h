@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/cpu/conv.h"
+#include "runtime/cpu/transpose_tiled.h"
 #include "runtime/cpu/wide_int8_gemm.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/dnnl/dnnl_deconv_geometry.h"
@@ -72,6 +73,26 @@ wide8::Requant requant_for(const Int8Spec& s, int64_t n, Channel channel) {
 // is empty (nothing to compute).
 Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::vector<int64_t>& xd,
                              const std::vector<int64_t>& yd);
+
+// Where a conv group's kernel writes its output bytes in NHWC order: the output tensor itself when the provider
+// keeps it NHWC, else `scratch`, which finish() puts into the tensor in NCHW order.
+class NhwcBytesOut {
+ public:
+  NhwcBytesOut(Tensor& y, bool nhwc, std::vector<uint8_t>& scratch) : y_(y), nhwc_(nhwc), scratch_(scratch) {
+    if (!nhwc_) scratch_.resize(static_cast<size_t>(y.numel()));
+  }
+  uint8_t* data() const { return nhwc_ ? static_cast<uint8_t*>(y_.raw_mutable()) : scratch_.data(); }
+  void finish() const {
+    if (nhwc_) return;
+    const auto& d = y_.dims();
+    cpu::nhwc_to_nchw_bytes(scratch_.data(), static_cast<uint8_t*>(y_.raw_mutable()), d[0], d[1], d[2] * d[3]);
+  }
+
+ private:
+  Tensor& y_;
+  bool nhwc_;
+  std::vector<uint8_t>& scratch_;
+};
 
 // A kernel for a group that oneDNN cannot run exactly here (Int8Spec::wide): Conv, Gemm, MatMul, or a
 // ConvTranspose of deconv_blocks.

@@ -47,14 +47,10 @@ class WideConvKernel final : public Kernel {
     const std::vector<int64_t> yd{n, m, oh, ow};
     ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
     if (!y) return Status::ok();
-    const Layouts& l = *s.layouts;
-    uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
-    if (!l.out_nhwc) {
-      out_buf_.resize(static_cast<size_t>(numel_of(yd)));
-      dst = out_buf_.data();
-    }
-    conv_.run(x8, xd, !l.input_nhwc(s.g.x_input), s.g.x.type == DType::Int8, s.g.x.zero_point, win, dst, ctx.threads());
-    if (!l.out_nhwc) cpu::nhwc_to_nchw_bytes(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, m, oh * ow);
+    const NhwcBytesOut out(*y, s.layouts->out_nhwc, out_buf_);
+    conv_.run(x8, xd, !s.layouts->input_nhwc(s.g.x_input), s.g.x.type == DType::Int8, s.g.x.zero_point, win, out.data(),
+              ctx.threads());
+    out.finish();
     return Status::ok();
   }
 
@@ -83,16 +79,11 @@ class DepthwiseKernel final : public Kernel {
     const std::vector<int64_t> yd{n, c, oh, ow};
     ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
     if (!y) return Status::ok();
-    const Layouts& l = *s.layouts;
-    uint8_t* dst = static_cast<uint8_t*>(y->raw_mutable());
-    if (!l.out_nhwc) {
-      out_buf_.resize(static_cast<size_t>(numel_of(yd)));
-      dst = out_buf_.data();
-    }
+    const NhwcBytesOut out(*y, s.layouts->out_nhwc, out_buf_);
     for (int64_t i = 0; i < n; ++i)
-      wide8::depthwise_int8(x8 + i * c * h * w, l.input_nhwc(s.g.x_input), s.g.x.type == DType::Int8, s.g.x.zero_point,
-                            c, h, w, win, weights_, requant_, dst + i * c * oh * ow, ctx.threads());
-    if (!l.out_nhwc) cpu::nhwc_to_nchw_bytes(out_buf_.data(), static_cast<uint8_t*>(y->raw_mutable()), n, c, oh * ow);
+      wide8::depthwise_int8(x8 + i * c * h * w, s.layouts->input_nhwc(s.g.x_input), s.g.x.type == DType::Int8,
+                            s.g.x.zero_point, c, h, w, win, weights_, requant_, out.data() + i * c * oh * ow, ctx.threads());
+    out.finish();
     return Status::ok();
   }
 
