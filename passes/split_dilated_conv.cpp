@@ -38,9 +38,7 @@ Span span_of(const cf::Window& w, size_t d, int64_t t) {
 }
 
 ir::Value* ints(ir::Graph& g, std::string_view hint, const std::vector<int64_t>& v) {
-  Tensor t(DType::Int64, {static_cast<int64_t>(v.size())});
-  for (size_t i = 0; i < v.size(); ++i) t.mutable_data<int64_t>()[i] = v[i];
-  return add_constant(g, hint, std::move(t));
+  return add_constant(g, hint, Tensor::from_vector(DType::Int64, {static_cast<int64_t>(v.size())}, v));
 }
 
 class SplitDilatedConv final : public Pass {

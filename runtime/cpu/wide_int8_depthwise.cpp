@@ -45,37 +45,9 @@ inline void tap_pixels(const Image& im, const cpu::conv_family::Window& win, int
   for (int64_t t = taps; t < 2 * pairs; ++t) px[t] = px[0];
 }
 
-// Per block, the requantization's scale and bias and the zero point's share zp x sum(w), in the lane order of
-// the two halves (lo: channels 0-3, 8-11; hi: 4-7, 12-15).
-struct LaneConstants {
-  std::vector<float> scale, bias;  // blocks x 16: lo's 8 then hi's 8
-  std::vector<int32_t> comp;
-};
-
-LaneConstants lane_constants(const DepthwiseWeights& dw, const Requant& q, int32_t zp) {
-  LaneConstants k;
-  const auto n = static_cast<size_t>(dw.blocks * kBlock);
-  k.scale.assign(n, 0.0f);
-  k.bias.assign(n, 0.0f);
-  k.comp.assign(n, 0);
-  for (int64_t b = 0; b < dw.blocks; ++b) {
-    for (int64_t i = 0; i < 8; ++i) {
-      for (int half = 0; half < 2; ++half) {
-        const int64_t ch = b * kBlock + (half == 0 ? lo_channel(i) : hi_channel(i));
-        const auto at = static_cast<size_t>(b * kBlock + half * 8 + i);
-        if (ch >= dw.channels) continue;
-        k.scale[at] = q.scale[static_cast<size_t>(ch)];
-        k.bias[at] = q.bias[static_cast<size_t>(ch)];
-        k.comp[at] = zp * dw.sums[static_cast<size_t>(ch)];
-      }
-    }
-  }
-  return k;
-}
-
 // Output rows [r0, r1) with the portable loop (the vector kernel's arithmetic).
 void rows_portable(const Image& im, const cpu::conv_family::Window& win, const DepthwiseWeights& dw,
-                   const LaneConstants& k, bool is_signed, const Requant& q, int64_t r0, int64_t r1, uint8_t* y) {
+                   bool is_signed, const Requant& q, int64_t r0, int64_t r1, uint8_t* y) {
   const int64_t ow = win.out[1];
   std::vector<const uint8_t*> px(static_cast<size_t>(2 * dw.pairs));
   for (int64_t oy = r0; oy < r1; ++oy) {
@@ -94,7 +66,7 @@ void rows_portable(const Image& im, const cpu::conv_family::Window& win, const D
           acc += xv * pair[t % 2];
         }
         const auto at = static_cast<size_t>(b * kBlock + half * 8 + i);
-        out[ch] = requant_one(static_cast<float>(acc - k.comp[at]), k.bias[at], k.scale[at], q);
+        out[ch] = requant_one(static_cast<float>(acc - dw.comp[at]), dw.bias[at], dw.scale[at], q);
       }
     }
   }
@@ -105,8 +77,10 @@ void rows_portable(const Image& im, const cpu::conv_family::Window& win, const D
 // of them), the block's weights at `wp`, its lane constants from k's entry `at`. Out of line, so that the two
 // accumulators stay in registers (inlined into the pixel loop, one lived on the stack).
 template <bool Signed>
-__attribute__((target("avx2,fma"), noinline)) __m128i block16(const uint8_t* const* px, int64_t at, int64_t pairs,
-                                                              const int16_t* wp, const LaneConstants& k, const Requant& q) {
+__attribute__((target("avx2,fma"), noinline)) __m128i block16(const uint8_t* const* px, int64_t at,
+                                                              const DepthwiseWeights& dw, const Requant& q) {
+  const int64_t pairs = dw.pairs;
+  const int16_t* wp = dw.data.data() + at / kBlock * pairs * 2 * kBlock;
   __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
   for (int64_t j = 0; j < pairs; ++j, wp += 2 * kBlock) {
     const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(px[2 * j] + at));
@@ -121,9 +95,9 @@ __attribute__((target("avx2,fma"), noinline)) __m128i block16(const uint8_t* con
   const __m256 lo = _mm256_set1_ps(q.lo), hi = _mm256_set1_ps(q.hi);
   const __m256i zp = _mm256_set1_epi32(q.zero_point);
   auto requant = [&](__m256i acc, size_t i) {
-    acc = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.comp.data() + i)));
-    __m256 f = _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(k.bias.data() + i)),
-                             _mm256_loadu_ps(k.scale.data() + i));
+    acc = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dw.comp.data() + i)));
+    __m256 f = _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(dw.bias.data() + i)),
+                             _mm256_loadu_ps(dw.scale.data() + i));
     f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
     return _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
   };
@@ -136,7 +110,7 @@ __attribute__((target("avx2,fma"), noinline)) __m128i block16(const uint8_t* con
 
 template <bool Signed>
 __attribute__((target("avx2,fma"))) void rows_avx2(const Image& im, const cpu::conv_family::Window& win,
-                                                   const DepthwiseWeights& dw, const LaneConstants& k, const Requant& q,
+                                                   const DepthwiseWeights& dw, const Requant& q,
                                                    int64_t r0, int64_t r1, uint8_t* y) {
   const int64_t ow = win.out[1], kw = win.kernel[1], taps = 2 * dw.pairs, whole = dw.channels / kBlock;
   const int64_t tail = dw.channels - whole * kBlock, sy = win.stride[0], sx = win.stride[1];
@@ -169,7 +143,7 @@ __attribute__((target("avx2,fma"))) void rows_avx2(const Image& im, const cpu::c
       uint8_t* out = y + (oy * ow + ox) * dw.channels;
       for (int64_t b = 0; b < whole; ++b)
         _mm_storeu_si128(reinterpret_cast<__m128i*>(out + b * kBlock),
-                         block16<Signed>(px.data(), b * kBlock, dw.pairs, dw.data.data() + b * dw.pairs * 2 * kBlock, k, q));
+                         block16<Signed>(px.data(), b * kBlock, dw, q));
       if (tail == 0) continue;
       bool direct = true;
       for (int64_t t = 0; t < taps; ++t) {
@@ -181,8 +155,7 @@ __attribute__((target("avx2,fma"))) void rows_avx2(const Image& im, const cpu::c
           std::memcpy(tail_bytes.data() + t * kBlock, px[static_cast<size_t>(t)] + whole * kBlock, static_cast<size_t>(tail));
       alignas(16) uint8_t bytes[kBlock];
       _mm_store_si128(reinterpret_cast<__m128i*>(bytes),
-                      block16<Signed>(direct ? px.data() : tail_px.data(), whole * kBlock, dw.pairs,
-                                      dw.data.data() + whole * dw.pairs * 2 * kBlock, k, q));
+                      block16<Signed>(direct ? px.data() : tail_px.data(), whole * kBlock, dw, q));
       std::memcpy(out + whole * kBlock, bytes, static_cast<size_t>(tail));
     }
   }
@@ -191,17 +164,32 @@ __attribute__((target("avx2,fma"))) void rows_avx2(const Image& im, const cpu::c
 
 }  // namespace
 
-DepthwiseWeights pack_depthwise(int64_t channels, int64_t taps, const std::function<int32_t(int64_t, int64_t)>& w) {
+DepthwiseWeights pack_depthwise(int64_t channels, int64_t taps, const std::function<int32_t(int64_t, int64_t)>& w,
+                                const Requant& q, int32_t zp) {
   DepthwiseWeights d;
   d.channels = channels;
   d.taps = taps;
   d.pairs = (taps + 1) / 2;
   d.blocks = (channels + kBlock - 1) / kBlock;
+  d.zero_point = zp;
   d.data.assign(static_cast<size_t>(d.blocks * d.pairs * 2 * kBlock), 0);
-  d.sums.assign(static_cast<size_t>(d.blocks * kBlock), 0);
-  for (int64_t ch = 0; ch < channels; ++ch)
-    for (int64_t t = 0; t < taps; ++t) d.sums[static_cast<size_t>(ch)] += w(ch, t);
+  const auto lanes = static_cast<size_t>(d.blocks * kBlock);
+  d.scale.assign(lanes, 0.0f);
+  d.bias.assign(lanes, 0.0f);
+  d.comp.assign(lanes, 0);
   for (int64_t b = 0; b < d.blocks; ++b) {
+    for (int64_t i = 0; i < 8; ++i) {
+      for (int half = 0; half < 2; ++half) {
+        const int64_t ch = b * kBlock + (half == 0 ? lo_channel(i) : hi_channel(i));
+        if (ch >= channels) continue;
+        const auto at = static_cast<size_t>(b * kBlock + half * 8 + i);
+        int32_t sum = 0;
+        for (int64_t t = 0; t < taps; ++t) sum += w(ch, t);
+        d.scale[at] = q.scale[static_cast<size_t>(ch)];
+        d.bias[at] = q.bias[static_cast<size_t>(ch)];
+        d.comp[at] = zp * sum;
+      }
+    }
     for (int64_t j = 0; j < d.pairs; ++j) {
       int16_t* pair = d.data.data() + (b * d.pairs + j) * 2 * kBlock;
       for (int64_t i = 0; i < 8; ++i) {
@@ -217,12 +205,12 @@ DepthwiseWeights pack_depthwise(int64_t channels, int64_t taps, const std::funct
   return d;
 }
 
-void depthwise_int8(const uint8_t* x, bool nhwc, bool is_signed, int32_t zp, int64_t c, int64_t h, int64_t w,
-                    const cpu::conv_family::Window& win, const DepthwiseWeights& weights, const Requant& q, uint8_t* y,
-                    ThreadPool* pool) {
-  const int64_t oh = win.out[0], ow = win.out[1];
+void depthwise_int8(const uint8_t* x, bool nhwc, bool is_signed, int64_t h, int64_t w, const cpu::conv_family::Window& win,
+                    const DepthwiseWeights& weights, const Requant& q, uint8_t* y, ThreadPool* pool) {
+  const int64_t oh = win.out[0], ow = win.out[1], c = weights.channels;
   if (oh <= 0 || ow <= 0 || c == 0) return;
-  // ~1/4 ms of work before a second thread pays for its wake-up (as run_jobs).
+  // 64K multiply-adds before a second thread: a sixteenth of the widened GEMM's bar, which left mobilenet_v2's
+  // 14x14 layers on one thread while oneDNN's kernel used two (0.048 against 0.076 ms there at two threads).
   const double work = static_cast<double>(oh * ow * c) * static_cast<double>(weights.taps);
   const bool parallel = pool && pool->size() > 1 && work >= static_cast<double>(1 << 16);
   Image im{x, c, h, w, nullptr};
@@ -232,19 +220,18 @@ void depthwise_int8(const uint8_t* x, bool nhwc, bool is_signed, int32_t zp, int
     cpu::nchw_to_nhwc_bytes(x, nhwc_copy.data(), 1, c, h * w);
     im.x = nhwc_copy.data();
   }
-  pad_pixel.assign(static_cast<size_t>(weights.blocks * kBlock), static_cast<uint8_t>(zp));
+  pad_pixel.assign(static_cast<size_t>(weights.blocks * kBlock), static_cast<uint8_t>(weights.zero_point));
   im.pad = pad_pixel.data();
-  const LaneConstants k = lane_constants(weights, q, zp);
   auto rows = [&](size_t r0, size_t r1) {
     const auto a = static_cast<int64_t>(r0), b = static_cast<int64_t>(r1);
 #ifdef ORTOOL_DW8_AVX2
     if (vectorized()) {
-      if (is_signed) rows_avx2<true>(im, win, weights, k, q, a, b, y);
-      else rows_avx2<false>(im, win, weights, k, q, a, b, y);
+      if (is_signed) rows_avx2<true>(im, win, weights, q, a, b, y);
+      else rows_avx2<false>(im, win, weights, q, a, b, y);
       return;
     }
 #endif
-    rows_portable(im, win, weights, k, is_signed, q, a, b, y);
+    rows_portable(im, win, weights, is_signed, q, a, b, y);
   };
   if (parallel) pool->parallel_for(static_cast<size_t>(oh), rows);
   else rows(0, static_cast<size_t>(oh));

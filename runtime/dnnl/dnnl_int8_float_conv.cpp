@@ -134,19 +134,21 @@ class FloatConvKernel final : public Kernel {
     const Tensor& w = *spec_->g.w;
     weights_.resize(static_cast<size_t>(w.numel()));
     for (int64_t i = 0; i < w.numel(); ++i) weights_[static_cast<size_t>(i)] = static_cast<float>(weight_at(w, i));
-    if (groups_of4(*spec_)) groups4_ = cpu::pack_groups4(weights_.data(), w.dims()[0], w.dims()[2], w.dims()[3]);
+    if (groups_of4(*spec_)) {  // the packed copy alone: oneDNN never runs this group
+      groups4_ = cpu::pack_groups4(weights_.data(), w.dims()[0], w.dims()[2], w.dims()[3]);
+      weights_ = {};
+    }
     g_kernels_made.fetch_add(1);
   }
 
   Status run(KernelContext& ctx) override {
     const Int8Spec& s = *spec_;
-    const Tensor* x = ctx.input_tensor(s.g.x_input);
-    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
-    const std::vector<int64_t>& xd = x->dims();
-    ASSIGN_OR_RETURN(cf::Window win, conv_window_for(s, xd));
-    const std::vector<int64_t> yd = out_dims(s, xd, win);
-    ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
-    if (!y) return Status::ok();
+    ASSIGN_OR_RETURN(ConvRun r, start_conv_run(ctx, s, requantized_));
+    if (!r.y) return Status::ok();
+    const uint8_t* x8 = r.x8;
+    const std::vector<int64_t>&xd = r.xd, &yd = r.yd;
+    const cf::Window& win = r.win;
+    Tensor* y = r.y;
     const Layouts& l = *s.layouts;
     const int64_t n = yd[0], m = yd[1], pixels = yd[2] * yd[3];
     // Where the sums are: channel c of pixel p of image i at i * image + p * pixel + (c / 8) * block + c % 8.
@@ -209,7 +211,7 @@ class FloatConvKernel final : public Kernel {
   std::shared_ptr<const Int8Spec> spec_;
   dnnl::stream stream_;
   wide8::Requant requant_;
-  std::vector<float> weights_;  // the 8-bit weights as floats, [M, C/group, kH, kW]
+  std::vector<float> weights_;  // the 8-bit weights as floats, [M, C/group, kH, kW] (oneDNN's path)
   std::vector<float> groups4_;  // packed for cpu::conv_groups4_nhwc (groups of 4 channels), else empty
   ShapeCache<Prepared> cache_;
   // Kernel-owned buffers (outside the session's memory meter, as the other dnnl kernels' reorder buffers).

@@ -74,6 +74,17 @@ wide8::Requant requant_for(const Int8Spec& s, int64_t n, Channel channel) {
 Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::vector<int64_t>& xd,
                              const std::vector<int64_t>& yd);
 
+// The start of a Conv group's run: its 8-bit activation (quantized back into `scratch` when it reads a shared
+// float DequantizeLinear output), the input's dims, the resolved window, and the [N, M, oH, oW] output, null
+// (after writing an all-zero output) when there is nothing to compute.
+struct ConvRun {
+  const uint8_t* x8 = nullptr;
+  std::vector<int64_t> xd, yd;
+  cpu::conv_family::Window win;
+  Tensor* y = nullptr;
+};
+Result<ConvRun> start_conv_run(KernelContext& ctx, const Int8Spec& s, std::vector<uint8_t>& scratch);
+
 // Where a conv group's kernel writes its output bytes in NHWC order: the output tensor itself when the provider
 // keeps it NHWC, else `scratch`, which finish() puts into the tensor in NCHW order.
 class NhwcBytesOut {

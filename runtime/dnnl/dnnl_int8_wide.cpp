@@ -25,6 +25,17 @@ Result<Tensor*> group_output(KernelContext& ctx, const Int8Spec& s, const std::v
   return empty ? nullptr : y;
 }
 
+Result<ConvRun> start_conv_run(KernelContext& ctx, const Int8Spec& s, std::vector<uint8_t>& scratch) {
+  ConvRun r;
+  const Tensor* x = ctx.input_tensor(s.g.x_input);
+  ASSIGN_OR_RETURN(r.x8, activation_bytes(s, x, scratch));
+  r.xd = x->dims();
+  ASSIGN_OR_RETURN(r.win, conv_window_for(s, r.xd));
+  r.yd = {r.xd[0], s.g.w->dims()[0], r.win.out[0], r.win.out[1]};
+  ASSIGN_OR_RETURN(r.y, group_output(ctx, s, r.xd, r.yd));
+  return r;
+}
+
 namespace {
 
 namespace cf = cpu::conv_family;
@@ -39,17 +50,11 @@ class WideConvKernel final : public Kernel {
 
   Status run(KernelContext& ctx) override {
     const Int8Spec& s = *spec_;
-    const Tensor* x = ctx.input_tensor(s.g.x_input);
-    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
-    const std::vector<int64_t>& xd = x->dims();
-    ASSIGN_OR_RETURN(cf::Window win, conv_window_for(s, xd));
-    const int64_t m = conv_.out_channels(), n = xd[0], oh = win.out[0], ow = win.out[1];
-    const std::vector<int64_t> yd{n, m, oh, ow};
-    ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
-    if (!y) return Status::ok();
-    const NhwcBytesOut out(*y, s.layouts->out_nhwc, out_buf_);
-    conv_.run(x8, xd, !s.layouts->input_nhwc(s.g.x_input), s.g.x.type == DType::Int8, s.g.x.zero_point, win, out.data(),
-              ctx.threads());
+    ASSIGN_OR_RETURN(ConvRun r, start_conv_run(ctx, s, requantized_));
+    if (!r.y) return Status::ok();
+    const NhwcBytesOut out(*r.y, s.layouts->out_nhwc, out_buf_);
+    conv_.run(r.x8, r.xd, !s.layouts->input_nhwc(s.g.x_input), s.g.x.type == DType::Int8, s.g.x.zero_point, r.win,
+              out.data(), ctx.threads());
     out.finish();
     return Status::ok();
   }
@@ -65,32 +70,29 @@ class DepthwiseKernel final : public Kernel {
  public:
   explicit DepthwiseKernel(std::shared_ptr<const Int8Spec> spec)
       : spec_(std::move(spec)),
-        weights_(wide8::pack_depthwise(spec_->g.w->dims()[0], spec_->g.w->dims()[2] * spec_->g.w->dims()[3],
-                                       [this](int64_t c, int64_t t) { return weight_at(*spec_->g.w, c * (spec_->g.w->numel() / spec_->g.w->dims()[0]) + t); })),
-        requant_(requant_for(*spec_, spec_->g.w->dims()[0], [](int64_t c) { return c; })) {}
+        requant_(requant_for(*spec_, spec_->g.w->dims()[0], [](int64_t c) { return c; })),
+        weights_(wide8::pack_depthwise(
+            spec_->g.w->dims()[0], spec_->g.w->dims()[2] * spec_->g.w->dims()[3],
+            [this](int64_t c, int64_t t) { return weight_at(*spec_->g.w, c * (spec_->g.w->numel() / spec_->g.w->dims()[0]) + t); },
+            requant_, spec_->g.x.zero_point)) {}
 
   Status run(KernelContext& ctx) override {
     const Int8Spec& s = *spec_;
-    const Tensor* x = ctx.input_tensor(s.g.x_input);
-    ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
-    const std::vector<int64_t>& xd = x->dims();
-    ASSIGN_OR_RETURN(cf::Window win, conv_window_for(s, xd));
-    const int64_t n = xd[0], c = xd[1], h = xd[2], w = xd[3], oh = win.out[0], ow = win.out[1];
-    const std::vector<int64_t> yd{n, c, oh, ow};
-    ASSIGN_OR_RETURN(Tensor * y, group_output(ctx, s, xd, yd));
-    if (!y) return Status::ok();
-    const NhwcBytesOut out(*y, s.layouts->out_nhwc, out_buf_);
-    for (int64_t i = 0; i < n; ++i)
-      wide8::depthwise_int8(x8 + i * c * h * w, s.layouts->input_nhwc(s.g.x_input), s.g.x.type == DType::Int8,
-                            s.g.x.zero_point, c, h, w, win, weights_, requant_, out.data() + i * c * oh * ow, ctx.threads());
+    ASSIGN_OR_RETURN(ConvRun r, start_conv_run(ctx, s, requantized_));
+    if (!r.y) return Status::ok();
+    const int64_t c = r.xd[1], in = c * r.xd[2] * r.xd[3], out_size = c * r.win.out[0] * r.win.out[1];
+    const NhwcBytesOut out(*r.y, s.layouts->out_nhwc, out_buf_);
+    for (int64_t i = 0; i < r.xd[0]; ++i)
+      wide8::depthwise_int8(r.x8 + i * in, s.layouts->input_nhwc(s.g.x_input), s.g.x.type == DType::Int8, r.xd[2], r.xd[3],
+                            r.win, weights_, requant_, out.data() + i * out_size, ctx.threads());
     out.finish();
     return Status::ok();
   }
 
  private:
   std::shared_ptr<const Int8Spec> spec_;
-  wide8::DepthwiseWeights weights_;
   wide8::Requant requant_;
+  wide8::DepthwiseWeights weights_;  // with requant_'s constants and the zero point's share
   std::vector<uint8_t> requantized_, out_buf_;
 };
 

@@ -52,9 +52,9 @@ struct Case {
   std::vector<uint8_t> run(rt::ThreadPool* pool) const {
     const auto packed = rt::wide8::pack_depthwise(c, kh * kw, [&](int64_t ch, int64_t t) {
       return weights[static_cast<size_t>(ch * kh * kw + t)];
-    });
+    }, q, zp);
     std::vector<uint8_t> y(static_cast<size_t>(win.out[0] * win.out[1] * c), 0xCD);
-    rt::wide8::depthwise_int8(x.data(), nhwc, is_signed, zp, c, h, w, win, packed, q, y.data(), pool);
+    rt::wide8::depthwise_int8(x.data(), nhwc, is_signed, h, w, win, packed, q, y.data(), pool);
     return y;
   }
 };
