@@ -27,16 +27,21 @@ void set_threads(int n) {
 
 void use_threads(const KernelContext& ctx) { set_threads(ctx.threads() ? ctx.threads()->size() : 1); }
 
+bool avx512_kernels() {
+  static const bool on = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto avx512 = static_cast<unsigned>(dnnl_cpu_isa_avx512_core) & ~static_cast<unsigned>(dnnl_cpu_isa_avx2);
+    return (isa & avx512) != 0;
+  }();
+  return on;
+}
+
 int team_for_work(double work) {
   // About 20 microseconds on one core of an AVX-512 Zen 4 (oneDNN's AVX-512 kernels). Where oneDNN has only
   // AVX2 kernels, a quarter of that gave the best 2-thread latencies on a Zen 3 (alternating rounds, median
   // of five: int8 7-bit mobilenet_v2 4.39 -> 3.77 ms, efficientnet_b0 9.19 -> 8.26, shufflenet_v2 3.56 ->
   // 3.05, squeezenet1_1 3.16 -> 2.93; float mobilenet_v2 about 10 -> 9 ms).
-  static const double kParallelWork = [] {
-    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-    const auto avx512 = static_cast<unsigned>(dnnl_cpu_isa_avx512_core) & ~static_cast<unsigned>(dnnl_cpu_isa_avx2);
-    return (isa & avx512) != 0 ? double(1 << 20) : double(1 << 18);
-  }();
+  static const double kParallelWork = avx512_kernels() ? double(1 << 20) : double(1 << 18);
   const int team = work < kParallelWork ? 1 : omp_get_max_threads();
   set_threads(team);
   return team;

@@ -79,6 +79,9 @@ void use_threads(const KernelContext& ctx);
 // 0.01 to 16 ms on a loaded machine). Kernels keep the team with the primitive (oneDNN fixes a
 // primitive's thread count when it creates it) and set it again before each execution.
 int team_for_work(double work);
+// Whether oneDNN runs AVX-512 kernels on this CPU (its effective ISA): the rules that pick our own loops over
+// oneDNN's AVX2 ones (team sizes, NHWC pools) differ there.
+bool avx512_kernels();
 // Elements of a tensor of dims `d`.
 inline int64_t numel_of(const std::vector<int64_t>& d) {
   int64_t n = 1;
@@ -255,6 +258,11 @@ bool widened_int8_forced();
 // while it is set: the provider's choice (Default), every one whose sums are exact in float (Always), none
 // (Never); and how many such kernels were made.
 enum class FloatConvMode { Default, Always, Never };
+// Tests: which kernel runs windowed float pools over NHWC inputs in sessions created while it is set: the
+// provider's choice (Default: cpu::pool2d_nhwc without AVX-512, oneDNN with it), always cpu::pool2d_nhwc (Own),
+// or oneDNN wherever it has the geometry (Dnnl).
+enum class NhwcPoolMode { Default, Own, Dnnl };
+void set_nhwc_pool_mode(NhwcPoolMode mode);
 void set_float_int8_conv_mode(FloatConvMode mode);
 int64_t float_int8_conv_kernels_made();
 // Whether the provider runs the int8 group exactly on this CPU, on oneDNN or on its widened kernels

@@ -1,5 +1,6 @@
 // The dnnl provider's 2-D float32 pooling: MaxPool, AveragePool, GlobalAverage/MaxPool, ReduceMean over H, W.
-// Windowed pools over an NHWC input run on cpu::pool2d_nhwc (faster than oneDNN's there), the rest on oneDNN.
+// Windowed pools over an NHWC input run on cpu::pool2d_nhwc where oneDNN has only AVX2 kernels (faster than
+// oneDNN's there), the rest on oneDNN.
 //
 // Graphs often leave the input's type unannotated: then an input that is not float (or not 4-D) at
 // run time goes to the cpu provider's kernel instead (never the case for an NHWC input: the provider
@@ -10,6 +11,7 @@
 // by the pads); that is exact for MaxPool, whose padding never wins, and AveragePool is claimed
 // only without ceil_mode.
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <span>
 #include <vector>
@@ -27,6 +29,8 @@ namespace cf = cpu::conv_family;
 using md = dnnl::memory::desc;
 using tag = dnnl::memory::format_tag;
 constexpr auto f32 = dnnl::memory::data_type::f32;
+
+std::atomic<NhwcPoolMode> g_nhwc_pool_mode{NhwcPoolMode::Default};
 
 struct PoolSpec {
   const ir::Node* node = nullptr;
@@ -75,7 +79,10 @@ dnnl::pooling_v2_forward::primitive_desc make_pd(const std::vector<int64_t>& x, 
 class DnnlPoolKernel final : public Kernel {
  public:
   DnnlPoolKernel(std::shared_ptr<const PoolSpec> spec, const KernelInit& init)
-      : spec_(std::move(spec)), stream_(cpu_engine()), fallback_(init) {}
+      : spec_(std::move(spec)), stream_(cpu_engine()), fallback_(init) {
+    const NhwcPoolMode mode = g_nhwc_pool_mode.load();
+    own_nhwc_ = mode == NhwcPoolMode::Own || (mode == NhwcPoolMode::Default && !avx512_kernels());
+  }
 
   Result<Prepared*> prepare(const std::vector<int64_t>& x) {
     if (Prepared* hit = cache_.find(x)) return hit;
@@ -113,9 +120,16 @@ class DnnlPoolKernel final : public Kernel {
         return invalid("{}: input X is not a float 4-D tensor with a non-empty window, as planned", s.what);
       return fallback_.run(ctx, x ? x->dtype() : DType::Float);
     }
-    if (!s.global && s.layouts->input_nhwc(0)) return run_nhwc(ctx, *x);
+    const bool nhwc_window = !s.global && s.layouts->input_nhwc(0);
+    if (nhwc_window && own_nhwc_) return run_nhwc(ctx, *x);
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
-    ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
+    Result<Prepared*> prepared = prepare(x->dims());
+    // A geometry oneDNN has no NHWC kernel for: the loop, from now on.
+    if (nhwc_window && !prepared.is_ok()) {
+      own_nhwc_ = true;
+      return run_nhwc(ctx, *x);
+    }
+    ASSIGN_OR_RETURN(Prepared * p, std::move(prepared));
     set_threads(p->team);
     std::vector<int64_t> out_dims = p->dst_dims;
     if (s.squeeze) out_dims.resize(2);  // [N, C, 1, 1] and [N, C] are the same memory
@@ -133,9 +147,10 @@ class DnnlPoolKernel final : public Kernel {
   }
 
  private:
-  // A windowed pool over an NHWC input runs on cpu::pool2d_nhwc: oneDNN 2.6's AVX2 NHWC pooling was
-  // 5-20x slower (googlenet's 13 max pools: 6.3 ms of 43). Its output goes through an NHWC copy when
-  // the provider wants it NCHW (a region's edge).
+  // A windowed pool over an NHWC input runs on cpu::pool2d_nhwc where oneDNN has only AVX2 kernels: its AVX2
+  // NHWC pooling was 5-20x slower (googlenet's 13 max pools: 6.3 ms of 43). With AVX-512 oneDNN's is the faster
+  // one (Zen 5: googlenet's max pools 0.83 -> 0.51 ms, inception_v3's pools 2.0 -> 1.1 ms, squeezenet1_1's
+  // 0.30 -> 0.18 ms). Its output goes through an NHWC copy when the provider wants it NCHW (a region's edge).
   Status run_nhwc(KernelContext& ctx, const Tensor& x) {
     const PoolSpec& s = *spec_;
     ASSIGN_OR_RETURN(cf::Window w, window_for(s, x.dims()));
@@ -162,6 +177,7 @@ class DnnlPoolKernel final : public Kernel {
 
   std::shared_ptr<const PoolSpec> spec_;
   std::vector<float> nhwc_out_;  // run_nhwc's output before it goes NCHW
+  bool own_nhwc_ = true;          // windowed NHWC pools on cpu::pool2d_nhwc
   dnnl::stream stream_;
   ShapeCache<Prepared> cache_;
   CpuFallback fallback_;
@@ -222,5 +238,7 @@ std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node,
   };
   return dc;
 }
+
+void set_nhwc_pool_mode(NhwcPoolMode mode) { g_nhwc_pool_mode.store(mode); }
 
 }  // namespace ortool::rt::dnnl_ep

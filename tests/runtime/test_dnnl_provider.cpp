@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "runtime/dnnl/dnnl_common.h"
 #include "runtime/session.h"
 #include "tests/runtime/provider_test_util.h"
 
@@ -314,8 +315,13 @@ TEST_CASE("dnnl fuses a residual Add (and an activation after it) into the conv"
 TEST_CASE("dnnl MaxPool and AveragePool after a dnnl Conv match the cpu reference; on a graph input the cpu runs them") {
   std::mt19937 rng(19);
   auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
-  for (int i = 0; i < 60; ++i) {
+  // NHWC pools on the provider's loop (cpu::pool2d_nhwc) and on oneDNN's kernels: which one runs depends on the CPU.
+  struct ModeReset {
+    ~ModeReset() { rt::dnnl_ep::set_nhwc_pool_mode(rt::dnnl_ep::NhwcPoolMode::Default); }
+  } reset;
+  for (int i = 0; i < 120; ++i) {
     CAPTURE(i);
+    rt::dnnl_ep::set_nhwc_pool_mode(i < 60 ? rt::dnnl_ep::NhwcPoolMode::Own : rt::dnnl_ep::NhwcPoolMode::Dnnl);
     const bool max = i % 2 == 0;
     const int64_t kh = pick(1, 3), kw = pick(1, 4), h = pick(kh + 2, 12), w = pick(kw + 2, 12);
     ir::Model m;
