@@ -1,5 +1,6 @@
-// The dnnl provider's Concat of float 4-D tensors along channels (squeezenet's fire modules) on
-// oneDNN's concat primitive, which reads and writes NCHW or NHWC tensors as the provider decided.
+// The dnnl provider's Concat of float 4-D tensors along channels (squeezenet's fire modules): between NHWC
+// tensors on cpu::concat_channels_nhwc, otherwise on oneDNN's concat primitive, which reads and writes NCHW or
+// NHWC tensors as the provider decided.
 //
 // Claimed only when every input comes from a dnnl step that always writes a float 4-D tensor; inputs
 // that disagree on N, H or W are an error naming the node (the cpu kernel rejects them too).
@@ -7,6 +8,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "runtime/cpu/concat_nhwc.h"
 #include "runtime/cpu/conv.h"
 #include "runtime/dnnl/dnnl_common.h"
 #include "runtime/partition.h"
@@ -26,6 +28,7 @@ struct Prepared {
   std::vector<size_t> used;  // the inputs with channels (oneDNN rejects empty sources)
   std::vector<int64_t> dst_dims;
   int team = 1;  // team_for_work
+  bool nhwc = false;  // every input and the output NHWC: cpu::concat_channels_nhwc, no primitive
   dnnl::concat prim;
   std::vector<dnnl::memory::desc> src_user;
   dnnl::memory::desc dst_user;
@@ -56,6 +59,17 @@ class DnnlConcatKernel final : public Kernel {
     set_threads(p->team);
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::Float, p->dst_dims, KernelContext::Fill::Uninitialized));
     if (p->used.empty() || y->numel() == 0) return Status::ok();
+    if (p->nhwc) {
+      std::vector<const float*> srcs;
+      std::vector<int64_t> channels;
+      for (size_t i : p->used) {
+        srcs.push_back(xs[i]->data<float>());
+        channels.push_back(dims[i][1]);
+      }
+      const auto& d = p->dst_dims;
+      cpu::concat_channels_nhwc(srcs, channels, y->mutable_data<float>(), d[0] * d[2] * d[3], ctx.threads());
+      return Status::ok();
+    }
     return guarded(s.what, [&]() -> Status {
       const auto& eng = cpu_engine();
       std::unordered_map<int, dnnl::memory> args;
@@ -91,7 +105,9 @@ class DnnlConcatKernel final : public Kernel {
     for (int64_t d : p->dst_dims) numel *= d;
     if (numel == 0) p->used.clear();
     p->team = team_for_work(elementwise_work(static_cast<double>(numel)));
-    if (!p->used.empty()) TRY(guarded(s.what, [&]() -> Status {
+    p->nhwc = l.out_nhwc;
+    for (size_t i : p->used) p->nhwc = p->nhwc && l.input_nhwc(i);
+    if (!p->used.empty() && !p->nhwc) TRY(guarded(s.what, [&]() -> Status {
       for (size_t i : p->used) p->src_user.push_back(act_desc(dims[i], l.input_nhwc(i)));
       p->dst_user = act_desc(p->dst_dims, l.out_nhwc);
       p->prim = dnnl::concat(dnnl::concat::primitive_desc(p->dst_user, 1, p->src_user, cpu_engine()));
