@@ -258,11 +258,14 @@ bool widened_int8_forced();
 // while it is set: the provider's choice (Default), every one whose sums are exact in float (Always), none
 // (Never); and how many such kernels were made.
 enum class FloatConvMode { Default, Always, Never };
-// Tests: which kernel runs windowed float pools over NHWC inputs in sessions created while it is set: the
-// provider's choice (Default: cpu::pool2d_nhwc without AVX-512, oneDNN with it), always cpu::pool2d_nhwc (Own),
-// or oneDNN wherever it has the geometry (Dnnl).
-enum class NhwcPoolMode { Default, Own, Dnnl };
-void set_nhwc_pool_mode(NhwcPoolMode mode);
+// Tests: where the provider has its own loop beside oneDNN's kernel for the same work, which one sessions created
+// while it is set use: the provider's choice for this CPU (Default), its own (Own) or oneDNN's (Dnnl).
+enum class KernelChoice { Default, Own, Dnnl };
+// Windowed float pools over NHWC inputs: cpu::pool2d_nhwc (Default without AVX-512) or oneDNN's (Default with
+// it; where oneDNN refuses a geometry in NHWC the loop runs it anyway).
+void set_nhwc_pool_mode(KernelChoice mode);
+// SiLU after a float Conv: cpu::silu_in_place over the output (Default with AVX-512) or oneDNN's swish post-op.
+void set_silu_mode(KernelChoice mode);
 void set_float_int8_conv_mode(FloatConvMode mode);
 int64_t float_int8_conv_kernels_made();
 // Whether the provider runs the int8 group exactly on this CPU, on oneDNN or on its widened kernels

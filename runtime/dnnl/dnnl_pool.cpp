@@ -30,7 +30,7 @@ using md = dnnl::memory::desc;
 using tag = dnnl::memory::format_tag;
 constexpr auto f32 = dnnl::memory::data_type::f32;
 
-std::atomic<NhwcPoolMode> g_nhwc_pool_mode{NhwcPoolMode::Default};
+std::atomic<KernelChoice> g_nhwc_pool_mode{KernelChoice::Default};
 
 struct PoolSpec {
   const ir::Node* node = nullptr;
@@ -80,8 +80,8 @@ class DnnlPoolKernel final : public Kernel {
  public:
   DnnlPoolKernel(std::shared_ptr<const PoolSpec> spec, const KernelInit& init)
       : spec_(std::move(spec)), stream_(cpu_engine()), fallback_(init) {
-    const NhwcPoolMode mode = g_nhwc_pool_mode.load();
-    own_nhwc_ = mode == NhwcPoolMode::Own || (mode == NhwcPoolMode::Default && !avx512_kernels());
+    const KernelChoice mode = g_nhwc_pool_mode.load();
+    own_nhwc_ = mode == KernelChoice::Own || (mode == KernelChoice::Default && !avx512_kernels());
   }
 
   Result<Prepared*> prepare(const std::vector<int64_t>& x) {
@@ -239,6 +239,6 @@ std::optional<DnnlClaim> claim_pool(const GraphView& view, const ir::Node& node,
   return dc;
 }
 
-void set_nhwc_pool_mode(NhwcPoolMode mode) { g_nhwc_pool_mode.store(mode); }
+void set_nhwc_pool_mode(KernelChoice mode) { g_nhwc_pool_mode.store(mode); }
 
 }  // namespace ortool::rt::dnnl_ep

@@ -317,11 +317,11 @@ TEST_CASE("dnnl MaxPool and AveragePool after a dnnl Conv match the cpu referenc
   auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
   // NHWC pools on the provider's loop (cpu::pool2d_nhwc) and on oneDNN's kernels: which one runs depends on the CPU.
   struct ModeReset {
-    ~ModeReset() { rt::dnnl_ep::set_nhwc_pool_mode(rt::dnnl_ep::NhwcPoolMode::Default); }
+    ~ModeReset() { rt::dnnl_ep::set_nhwc_pool_mode(rt::dnnl_ep::KernelChoice::Default); }
   } reset;
   for (int i = 0; i < 120; ++i) {
     CAPTURE(i);
-    rt::dnnl_ep::set_nhwc_pool_mode(i < 60 ? rt::dnnl_ep::NhwcPoolMode::Own : rt::dnnl_ep::NhwcPoolMode::Dnnl);
+    rt::dnnl_ep::set_nhwc_pool_mode(i < 60 ? rt::dnnl_ep::KernelChoice::Own : rt::dnnl_ep::KernelChoice::Dnnl);
     const bool max = i % 2 == 0;
     const int64_t kh = pick(1, 3), kw = pick(1, 4), h = pick(kh + 2, 12), w = pick(kw + 2, 12);
     ir::Model m;

@@ -15,6 +15,7 @@
 
 #include "lib/graph.h"
 #include "lib/onnx_shape_inference.h"
+#include "runtime/dnnl/dnnl_common.h"
 #include "runtime/session.h"
 
 #ifdef ORTOOL_HAVE_DNNL
@@ -190,8 +191,14 @@ TEST_CASE("dnnl region: conv chain with strided, dilated convs, pool and residua
 
 TEST_CASE("dnnl region: SiLU and a squeeze-excite block (efficientnet's MBConv)") {
   std::mt19937 rng(12);
-  for (int threads : {1, 2}) {
-    CAPTURE(threads);
+  // The convs' SiLU on cpu::silu_in_place and on oneDNN's swish post-op: which one runs depends on the CPU.
+  struct ModeReset {
+    ~ModeReset() { rt::dnnl_ep::set_silu_mode(rt::dnnl_ep::KernelChoice::Default); }
+  } reset;
+  for (int run = 0; run < 4; ++run) {
+    const int threads = 1 + run % 2;
+    rt::dnnl_ep::set_silu_mode(run < 2 ? rt::dnnl_ep::KernelChoice::Own : rt::dnnl_ep::KernelChoice::Dnnl);
+    CAPTURE(run);
     Builder b(rng);
     const int64_t c = 12;
     ir::Value* x = b.input("x", Shape{Dim::known(1), Dim::known(4), Dim::known(10), Dim::known(10)});
