@@ -12,8 +12,8 @@ namespace ortool::rt::cpu {
 
 namespace {
 
-// `rows` rows of `c` floats from x (rows of c) into y (rows of `stride`). The fixed-width cases are the usual
-// channel counts of CNN branches (DenseNet's growth of 32, Inception's and SqueezeNet's 64 and more).
+// `rows` rows of `c` floats from x (rows of c) into y (rows of `stride`): one copy when the rows are the whole
+// output's (a single input), else one per row.
 void copy_rows(const float* x, int64_t c, float* y, int64_t stride, int64_t rows) {
   if (c == 1) {
     for (int64_t r = 0; r < rows; ++r) y[r * stride] = x[r];

@@ -40,7 +40,8 @@ ORTOOL_AVX512_FN inline __m512 silu16(__m512 x) {
   // -x clamped to [-88, 88] (MIN/MAX return the second operand on NaN: NaN lanes keep it).
   __m512 t = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_sub_ps(_mm512_setzero_ps(), x));
   t = _mm512_max_ps(_mm512_set1_ps(-88.0f), t);
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(d::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 n =
+      _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(d::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(d::kLn2Hi), t);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(d::kLn2Lo), r);
   __m512 p = _mm512_set1_ps(d::kExpP0);

@@ -258,6 +258,8 @@ bool widened_int8_forced();
 // while it is set: the provider's choice (Default), every one whose sums are exact in float (Always), none
 // (Never); and how many such kernels were made.
 enum class FloatConvMode { Default, Always, Never };
+void set_float_int8_conv_mode(FloatConvMode mode);
+int64_t float_int8_conv_kernels_made();
 // Tests: where the provider has its own loop beside oneDNN's kernel for the same work, which one sessions created
 // while it is set use: the provider's choice for this CPU (Default), its own (Own) or oneDNN's (Dnnl).
 enum class KernelChoice { Default, Own, Dnnl };
@@ -266,8 +268,6 @@ enum class KernelChoice { Default, Own, Dnnl };
 void set_nhwc_pool_mode(KernelChoice mode);
 // SiLU after a float Conv: cpu::silu_in_place over the output (Default with AVX-512) or oneDNN's swish post-op.
 void set_silu_mode(KernelChoice mode);
-void set_float_int8_conv_mode(FloatConvMode mode);
-int64_t float_int8_conv_kernels_made();
 // Whether the provider runs the int8 group exactly on this CPU, on oneDNN or on its widened kernels
 // (dnnl_int8_wide.cpp: Conv, Gemm and MatMul groups oneDNN is not exact for, ConvTranspose upsampling blocks);
 // other ConvTranspose geometries without VNNI not.
