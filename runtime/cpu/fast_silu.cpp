@@ -4,7 +4,6 @@
 #include "runtime/cpu/fast_silu.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "runtime/cpu/vec_math.h"
 #include "runtime/thread_pool.h"
@@ -23,11 +22,6 @@ namespace d = vec::detail;
 // From x = -88 down SiLU is below 6e-37 in magnitude; there 0 * x (-0, or NaN for -inf as Sigmoid then Mul
 // give it), so that exp(-x) stays finite and 1 + e has a reciprocal.
 constexpr float kSiluZeroBelow = -88.0f;
-
-inline float silu1(float x) {
-  if (x <= kSiluZeroBelow) return 0.0f * x;
-  return x / (1.0f + std::exp(std::max(-x, kSiluZeroBelow)));
-}
 
 #if defined(ORTOOL_SILU_AVX512)
 // GCC 12's AVX-512 headers pass _mm512_undefined_ps() through masked forms and then warn about it.
@@ -87,7 +81,7 @@ void silu_range(float* y, int64_t n) {
 #if defined(ORTOOL_SILU_AVX512)
   if (kWide) return silu_range_avx512(y, n);
 #endif
-  for (int64_t i = 0; i < n; ++i) y[i] = silu1(y[i]);
+  vec::silu_f32(y, y, n);  // without AVX-512: the cpu kernels' SiLU (8 lanes with AVX2)
 }
 
 }  // namespace

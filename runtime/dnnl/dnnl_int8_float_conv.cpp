@@ -146,7 +146,8 @@ class FloatConvKernel final : public Kernel {
     ASSIGN_OR_RETURN(ConvRun r, start_conv_run(ctx, s, requantized_));
     if (!r.y) return Status::ok();
     const uint8_t* x8 = r.x8;
-    const std::vector<int64_t>&xd = r.xd, &yd = r.yd;
+    const std::vector<int64_t>& xd = r.xd;
+    const std::vector<int64_t>& yd = r.yd;
     const cf::Window& win = r.win;
     Tensor* y = r.y;
     const Layouts& l = *s.layouts;
