@@ -57,10 +57,20 @@ class KernelContext {
   virtual int64_t max_loop_iterations() const = 0;
 };
 
+// How a step runs inside a Team (runtime/team.h), the threads a session keeps across a run of steps.
+enum class TeamUse {
+  None,   // splits its work itself (oneDNN's own OpenMP split, a subgraph): the session ends the team first
+  Pool,   // splits only through ctx.threads(), which hands the team its parts
+  Parts,  // splits itself in the same parts every run with Team::for_each: worth starting a team for
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status run(KernelContext& ctx) = 0;
+  // How run(ctx) would use a team for these inputs. Asked just before run with the same context; a kernel
+  // that answers Parts checks Team::current() in run and splits its work without one too.
+  virtual TeamUse team_use(KernelContext&) { return TeamUse::None; }
 };
 
 // A kernel from a plain function, for ops with nothing to prepare.

@@ -19,6 +19,7 @@
 #include "runtime/core_load.h"
 #include "runtime/partition.h"
 #include "runtime/provider.h"
+#include "runtime/team.h"
 #include "runtime/thread_pool.h"
 
 namespace ortool::rt {
@@ -430,43 +431,65 @@ class SessionImpl final : public Session {
     return f;
   }
 
+  Context context_for(Frame& frame, const Step& s) {
+    std::vector<const RValue*> in;
+    in.reserve(s.inputs.size());
+    for (const Ref& r : s.inputs) in.push_back(resolve(&frame, r));
+    std::vector<RValue*> out;
+    std::vector<size_t*> owned;
+    for (int o : s.outputs) {
+      out.push_back(o >= 0 ? &frame.slots[static_cast<size_t>(o)] : nullptr);
+      owned.push_back(o >= 0 ? &frame.owned_bytes[static_cast<size_t>(o)] : nullptr);
+    }
+    ThreadPool* pool = cpu_on_one_thread_ && s.provider == cpu_on_one_thread_ ? &solo_ : &pool_;
+    return Context(*s.node, s.opset, std::move(in), std::move(out), s.wanted, std::move(owned), &meter_, pool, this,
+                   &frame, buffers_.get(), &s.dying_inputs);
+  }
+
+  // Runs step `s` of `frame` in `ctx` (context_for), then releases the values it read last.
+  Status run_step(Frame& frame, const Step& s, Context& ctx) {
+    const auto t0 = opts_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    Status st = s.kernel->run(ctx);
+    if (opts_.profile) record_time(s, std::chrono::steady_clock::now() - t0);
+    if (!st.is_ok()) {
+      // Errors name the node of the main graph and the innermost node that failed: the levels of
+      // nested subgraphs in between add nothing (one line, whatever the depth).
+      const std::string& msg = st.message();
+      const bool named = msg.find(s.node->describe()) != std::string::npos ||
+                         (frame.parent && (msg.find("node '") != std::string::npos ||
+                                           msg.find(" node producing '") != std::string::npos ||
+                                           msg.find("unnamed ") != std::string::npos));
+      return named ? st : st.with_context(s.node->describe());
+    }
+    if (!s.observe.empty()) TRY(notify(s.observe, frame));
+    for (int slot : s.release) {
+      frame.slots[static_cast<size_t>(slot)] = RValue();
+      meter_.release(frame.owned_bytes[static_cast<size_t>(slot)]);
+      frame.owned_bytes[static_cast<size_t>(slot)] = 0;
+    }
+    return Status::ok();
+  }
+
   Status execute(Frame& frame) {
-    const Plan& plan = *frame.plan;
-    for (const Step& s : plan.steps) {
-      std::vector<const RValue*> in;
-      in.reserve(s.inputs.size());
-      for (const Ref& r : s.inputs) {
-        const RValue* v = resolve(&frame, r);
-        in.push_back(v);
+    const std::vector<Step>& steps = frame.plan->steps;
+    const bool teams = opts_.team && pool_.size() > 1 && !Team::current();
+    for (size_t i = 0; i < steps.size();) {
+      Context ctx = context_for(frame, steps[i]);
+      if (teams && steps[i].kernel->team_use(ctx) == TeamUse::Parts) {
+        // A team for this step and those after it that can run on it.
+        TRY(Team::run(pool_.size(), [&]() -> Status {
+          TRY(run_step(frame, steps[i], ctx));
+          for (++i; i < steps.size(); ++i) {
+            Context next = context_for(frame, steps[i]);
+            if (steps[i].kernel->team_use(next) == TeamUse::None) break;
+            TRY(run_step(frame, steps[i], next));
+          }
+          return Status::ok();
+        }));
+        continue;
       }
-      std::vector<RValue*> out;
-      std::vector<size_t*> owned;
-      for (int o : s.outputs) {
-        out.push_back(o >= 0 ? &frame.slots[static_cast<size_t>(o)] : nullptr);
-        owned.push_back(o >= 0 ? &frame.owned_bytes[static_cast<size_t>(o)] : nullptr);
-      }
-      ThreadPool* pool = cpu_on_one_thread_ && s.provider == cpu_on_one_thread_ ? &solo_ : &pool_;
-      Context ctx(*s.node, s.opset, std::move(in), std::move(out), s.wanted, std::move(owned), &meter_, pool, this,
-                  &frame, buffers_.get(), &s.dying_inputs);
-      const auto t0 = opts_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-      Status st = s.kernel->run(ctx);
-      if (opts_.profile) record_time(s, std::chrono::steady_clock::now() - t0);
-      if (!st.is_ok()) {
-        // Errors name the node of the main graph and the innermost node that failed: the levels of
-        // nested subgraphs in between add nothing (one line, whatever the depth).
-        const std::string& msg = st.message();
-        const bool named = msg.find(s.node->describe()) != std::string::npos ||
-                           (frame.parent && (msg.find("node '") != std::string::npos ||
-                                             msg.find(" node producing '") != std::string::npos ||
-                                             msg.find("unnamed ") != std::string::npos));
-        return named ? st : st.with_context(s.node->describe());
-      }
-      if (!s.observe.empty()) TRY(notify(s.observe, frame));
-      for (int slot : s.release) {
-        frame.slots[static_cast<size_t>(slot)] = RValue();
-        meter_.release(frame.owned_bytes[static_cast<size_t>(slot)]);
-        frame.owned_bytes[static_cast<size_t>(slot)] = 0;
-      }
+      TRY(run_step(frame, steps[i], ctx));
+      ++i;
     }
     // What is left in this frame (outputs) stays alive with the caller; count it as released here.
     for (size_t b : frame.owned_bytes) meter_.release(b);

@@ -48,6 +48,10 @@ struct SessionOptions {
   // leave free at session creation, at least one. Off by default (tests ask for exact teams); the
   // command-line tools turn it on. Session::threads_used() tells the count.
   bool spare_busy_cores = false;
+  // With two threads or more, run consecutive steps that can (Kernel::team_use) inside one Team
+  // (runtime/team.h) instead of forking and joining threads per step. Off: every step splits its own work
+  // (the tests compare the two).
+  bool team = true;
   // Execution providers in priority order ("dnnl", "cpu"); "cpu" is appended when missing, so it
   // takes every node the others leave.
   std::vector<std::string> providers = {"cpu"};

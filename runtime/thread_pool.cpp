@@ -6,6 +6,8 @@
 // up for the next cpu kernel), which made --threads 2 slower than --threads 1 on mixed graphs.
 #include "runtime/thread_pool.h"
 
+#include "runtime/team.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -84,6 +86,16 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
   const size_t chunk =
       std::max(min_chunk, (n + static_cast<size_t>(threads_) * 4 - 1) / (static_cast<size_t>(threads_) * 4));
 #ifdef _OPENMP
+  if (Team* team = Team::current()) {  // a step inside a Team: one part per team thread, the same every time
+    const int parts = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::min(threads_, team->size())),
+                                                        (n + min_chunk - 1) / min_chunk));
+    team->for_each(parts, [&](int k) {
+      const size_t b = n * static_cast<size_t>(k) / static_cast<size_t>(parts);
+      const size_t e = n * static_cast<size_t>(k + 1) / static_cast<size_t>(parts);
+      if (b < e) fn(b, e);
+    });
+    return;
+  }
   if (omp_in_parallel()) {  // a nested call runs inline, as below
     fn(0, n);
     return;

@@ -49,6 +49,9 @@ class AddGroupKernel final : public Kernel {
         form_(cpu::qlinear::add_form(g_.a.scale, g_.a.zero_point, g_.b.scale, g_.b.zero_point, g_.y.scale,
                                      g_.y.zero_point, g_.y.type == DType::UInt8)) {}
 
+  // Its loops split through ctx.threads(); relaid's oneDNN reorder runs on the calling thread in a team.
+  TeamUse team_use(KernelContext&) override { return TeamUse::Pool; }
+
   Status run(KernelContext& ctx) override {
     const bool a_nhwc = layouts_->input_nhwc(g_.a_input), b_nhwc = layouts_->input_nhwc(g_.b_input);
     const bool out_nhwc = layouts_->out_nhwc;

@@ -30,6 +30,8 @@
 #include "runtime/dnnl/dnnl_quant_loops.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_group.h"
+#include "runtime/thread_pool.h"
+#include "runtime/team.h"
 
 namespace ortool::rt::dnnl_ep {
 
@@ -75,6 +77,7 @@ struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
   int team = 1;
+  double work = 0;  // in team_for_work's unit
   dnnl::primitive prim;
   dnnl::memory weights, bias, src_zp, dst_zp;
   md src_user, dst_user;
@@ -93,6 +96,16 @@ struct Prepared {
   // the float one on cpu; the matmul and scatter 0.15 ms (see Int8DeconvKernel::shape for when it is used).
   bool blocks = false;
   std::vector<int8_t> block_w;  // [C, kH, kW, M]
+  // A conv's bands of output rows for a Team (Int8ConvKernel::build_bands): band k, a single-threaded
+  // primitive reading the input rows its windows touch, runs on team thread k every time. Empty: no team use.
+  struct Band {
+    int64_t in_row = 0, out_row = 0;
+    dnnl::primitive prim;
+    dnnl::memory weights;
+    md src, dst;
+  };
+  std::vector<Band> bands;
+  int64_t src_row_bytes = 0, dst_row_bytes = 0;
 };
 
 // What differs between the conv and the matmul: shapes and primitive descriptors.
@@ -105,11 +118,16 @@ class Int8Kernel : public Kernel {
     const Tensor* x = ctx.input_tensor(s.g.x_input);
     ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
     use_threads(ctx);
+    session_threads_ = ctx.threads() ? ctx.threads()->size() : 1;
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
     set_threads(p->team);
     const auto fill = p->empty ? KernelContext::Fill::Zero : KernelContext::Fill::Uninitialized;
     ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, s.g.y.type, p->dst_dims, fill));
     if (p->empty) return Status::ok();
+    if (Team* team = Team::current(); team && !p->bands.empty()) return guarded(s.what, [&]() -> Status {
+      run_bands(*team, *p, x8, static_cast<uint8_t*>(y->raw_mutable()));
+      return Status::ok();
+    });
     return guarded(s.what, [&]() -> Status {
       dnnl::memory src = view_of(p->src_user, x8);
       dnnl::memory dst = view_of(p->dst_user, y->raw_mutable());
@@ -128,6 +146,19 @@ class Int8Kernel : public Kernel {
       after_run(*p, static_cast<uint8_t*>(y->raw_mutable()));
       return Status::ok();
     });
+  }
+
+  void set_session_threads(int threads) { session_threads_ = threads; }
+
+  TeamUse team_use(KernelContext& ctx) override {
+    const Tensor* x = ctx.input_tensor(spec_->g.x_input);
+    if (!x) return TeamUse::None;
+    use_threads(ctx);
+    session_threads_ = ctx.threads() ? ctx.threads()->size() : 1;
+    Result<Prepared*> p = prepare(x->dims());
+    if (!p.is_ok()) return TeamUse::None;  // run reports it
+    // A step oneDNN runs on one thread anyway runs as well on thread 0 of a team (nested: one thread).
+    return !(*p)->bands.empty() ? TeamUse::Parts : (*p)->team == 1 ? TeamUse::Pool : TeamUse::None;
   }
 
   Result<Prepared*> prepare(const std::vector<int64_t>& x) {
@@ -163,6 +194,25 @@ class Int8Kernel : public Kernel {
   // What the output needs after the primitive ran (the ConvTranspose's).
   virtual void after_run(Prepared&, uint8_t*) {}
 
+  // Each band's primitive on its team thread, each with its own stream.
+  void run_bands(Team& team, Prepared& p, const uint8_t* x8, uint8_t* y) {
+    const int k = static_cast<int>(p.bands.size());
+    while (static_cast<int>(band_streams_.size()) < k) band_streams_.emplace_back(cpu_engine());
+    team.for_each(k, [&](int b) {
+      Prepared::Band& band = p.bands[static_cast<size_t>(b)];
+      std::unordered_map<int, dnnl::memory> args{
+          {DNNL_ARG_SRC, view_of(band.src, x8 + band.in_row * p.src_row_bytes)},
+          {DNNL_ARG_WEIGHTS, band.weights},
+          {DNNL_ARG_DST, view_of(band.dst, y + band.out_row * p.dst_row_bytes)}};
+      if (p.bias) args.emplace(DNNL_ARG_BIAS, p.bias);
+      if (p.src_zp) args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, p.src_zp);
+      if (p.dst_zp) args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, p.dst_zp);
+      dnnl::stream& st = band_streams_[static_cast<size_t>(b)];
+      band.prim.execute(st, args);
+      st.wait();
+    });
+  }
+
   // Weights (user layout `user`, the group's weight or `w_data`) reordered into the primitive's, the bias
   // (repeated `repeat` times, as make_attr's scales), and the activation reorders.
   template <typename PD>
@@ -192,6 +242,8 @@ class Int8Kernel : public Kernel {
   dnnl::stream stream_;
   ShapeCache<Prepared> cache_;
   std::vector<uint8_t> requantized_;              // the 8-bit activation made from a float input
+  std::vector<dnnl::stream> band_streams_;         // one per band (run_bands)
+  int session_threads_ = 1;                        // of the session running the kernel
 
 };
 
@@ -235,7 +287,8 @@ class Int8ConvKernel final : public Int8Kernel {
     // int8 runs ~4x the float rate: a quarter of the work per thread; not the depthwise kernels (one channel
     // per output: 32-bit multiplies), whose 28x28 ShuffleNet layers ran on one thread at 27 us each.
     const bool depthwise = spec_->g.w->dims()[1] == 1 && spec_->group > 1;
-    p.team = team_for_work(static_cast<double>(numel_of(p.dst_dims)) * per_out / (depthwise ? 1 : 4));
+    p.work = static_cast<double>(numel_of(p.dst_dims)) * per_out / (depthwise ? 1 : 4);
+    p.team = team_for_work(p.work);
     return Status::ok();
   }
 
@@ -247,9 +300,69 @@ class Int8ConvKernel final : public Int8Kernel {
     p.src_user = md(dims_of(p.src_dims), dnnl_type(s.g.x.type), l.input_nhwc(s.g.x_input) ? tag::nhwc : tag::nchw);
     p.dst_user = md(dims_of(p.dst_dims), dnnl_type(s.g.y.type), l.out_nhwc ? tag::nhwc : tag::nchw);
     finish(p, pd, md(weight_dims(s), dt::s8, s.group == 1 ? tag::oihw : tag::goihw));
+    build_bands(p, pd);
   }
 
  private:
+  // Bands of output rows for a team of the session's threads: one image, NHWC on both sides, the primitive
+  // on the user's layouts, at least a row per thread. Band k's primitive reads input rows from the first
+  // its windows touch, with the whole conv's top pad when it starts at the top and its bottom pad when it
+  // ends at the bottom, so every output is computed as by the whole primitive (int32 sums: the same bytes).
+  void build_bands(Prepared& p, const dnnl::convolution_forward::primitive_desc& whole) {
+    const int threads = session_threads_;
+    const Int8Spec& s = *spec_;
+    const Layouts& l = *s.layouts;
+    // Above kMaxWork oneDNN's own split over the team wins: resnet18's 3x3 convs of 29M (115M multiply-adds)
+    // lost 15-23% on bands of 3 and 4 of 7 rows, and kept even on balanced ones; mobilenet_v2's largest conv
+    // is 4.8M. Below it the fork, the join and reading half of the input from the other core cost more.
+    constexpr double kMaxWork = double(1 << 23);
+    if (threads < 2 || p.work > kMaxWork || p.src_dims[0] != 1 || p.src_buf || p.dst_buf || !l.input_nhwc(s.g.x_input) ||
+        !l.out_nhwc)
+      return;
+    const int64_t oh = p.dst_dims[2], ow = p.dst_dims[3];
+    const int k = static_cast<int>(std::min<int64_t>(threads, oh));
+    if (k < 2) return;
+    const int64_t h = p.src_dims[2], w = p.src_dims[3], c = p.src_dims[1], m = p.dst_dims[1];
+    const int64_t span = (win_.kernel[0] - 1) * win_.dilation[0] + 1, stride = win_.stride[0], top = win_.pad_begin[0];
+    set_threads(1);  // band primitives run on one thread each
+    std::vector<Prepared::Band> bands;
+    for (int b = 0; b < k; ++b) {
+      const int64_t r0 = oh * b / k, r1 = oh * (b + 1) / k;
+      const int64_t first = r0 * stride - top, end = (r1 - 1) * stride - top + span;  // rows read, pads included
+      const int64_t i0 = std::max<int64_t>(0, first), i1 = std::min<int64_t>(h, end);
+      cf::Window bw = win_;
+      bw.pad_begin[0] = i0 - first;
+      bw.pad_end[0] = end - i1;
+      bw.out[0] = r1 - r0;
+      const std::vector<int64_t> bx{1, c, i1 - i0, w};
+      auto bpd = make_pd(s, bx, bw);
+      Prepared::Band band;
+      band.in_row = i0;
+      band.out_row = r0;
+      band.src = md(dims_of(bx), dnnl_type(s.g.x.type), tag::nhwc);
+      band.dst = md(dims_of({1, m, r1 - r0, ow}), dnnl_type(s.g.y.type), tag::nhwc);
+      if (bpd.src_desc() != band.src || bpd.dst_desc() != band.dst) {
+        set_threads(p.team);
+        return;  // oneDNN wants another layout for the band: no bands
+      }
+      band.prim = dnnl::convolution_forward(bpd);
+      if (bpd.weights_desc() == whole.weights_desc()) {
+        band.weights = p.weights;
+      } else {
+        dnnl::memory uw(md(weight_dims(s), dt::s8, s.group == 1 ? tag::oihw : tag::goihw), cpu_engine(),
+                        const_cast<void*>(s.g.w->raw()));
+        band.weights = dnnl::memory(bpd.weights_desc(), cpu_engine());
+        dnnl::reorder(uw, band.weights).execute(stream_, uw, band.weights);
+        stream_.wait();
+      }
+      bands.push_back(std::move(band));
+    }
+    set_threads(p.team);
+    p.bands = std::move(bands);
+    p.src_row_bytes = w * c;
+    p.dst_row_bytes = ow * m;
+  }
+
   mutable cf::Window win_;  // of the shape being prepared
 };
 
@@ -530,6 +643,7 @@ class Int8MatMulKernel final : public Int8Kernel {
 // A shared DequantizeLinear of an activation, carried as its 8-bit input (see the file comment).
 class CarryKernel final : public Kernel {
  public:
+  TeamUse team_use(KernelContext&) override { return TeamUse::Pool; }
   Status run(KernelContext& ctx) override {
     const RValue* v = ctx.input(0);
     if (!v || !v->is_tensor()) return invalid("{}: input x is absent", ctx.node().describe());
@@ -705,6 +819,7 @@ DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
     }));
     if (spec->wide) return make_wide_kernel(spec);  // weights packed here, whatever the input's shape
     set_threads(threads);
+    k->set_session_threads(threads);
     if (!xd.empty()) TRY(k->prepare(xd).status());  // weights packed at session creation
     return std::unique_ptr<Kernel>(std::move(k));
   };

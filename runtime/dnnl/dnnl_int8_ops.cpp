@@ -152,6 +152,9 @@ class Int8OpKernel final : public Kernel {
  public:
   explicit Int8OpKernel(std::shared_ptr<const OpSpec> spec) : spec_(std::move(spec)) {}
 
+  // Loops split through ctx.threads(); the MatMul is a oneDNN primitive with its own split.
+  TeamUse team_use(KernelContext&) override { return spec_->kind == Kind::MatMul ? TeamUse::None : TeamUse::Pool; }
+
   Status run(KernelContext& ctx) override {
     const OpSpec& s = *spec_;
     std::vector<const Tensor*> xs;

@@ -42,6 +42,7 @@ namespace cf = cpu::conv_family;
 
 class WideConvKernel final : public Kernel {
  public:
+  TeamUse team_use(KernelContext&) override { return TeamUse::Pool; }  // splits through ctx.threads() only
   explicit WideConvKernel(std::shared_ptr<const Int8Spec> spec)
       : spec_(std::move(spec)), conv_(*spec_->g.w, spec_->group, [this](int64_t g) {
           const int64_t mg = spec_->g.w->dims()[0] / spec_->group;
@@ -68,6 +69,7 @@ class WideConvKernel final : public Kernel {
 // A depthwise Conv (Int8Spec::depthwise) on wide8::depthwise_int8, one image at a time.
 class DepthwiseKernel final : public Kernel {
  public:
+  TeamUse team_use(KernelContext&) override { return TeamUse::Pool; }  // splits through ctx.threads() only
   explicit DepthwiseKernel(std::shared_ptr<const Int8Spec> spec)
       : spec_(std::move(spec)),
         requant_(requant_for(*spec_, spec_->g.w->dims()[0], [](int64_t c) { return c; })),
@@ -102,6 +104,7 @@ class DepthwiseKernel final : public Kernel {
 // row and tap instead ran 320 jobs of 80 rows for ppocr_det's 80x80 upsampling: 1.7 ms for 15M multiply-adds.)
 class WideDeconvKernel final : public Kernel {
  public:
+  TeamUse team_use(KernelContext&) override { return TeamUse::Pool; }  // splits through ctx.threads() only
   explicit WideDeconvKernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)) {
     const Int8Spec& s = *spec_;
     const Tensor& w = *s.g.w;  // [C, M, kH, kW]
@@ -193,6 +196,7 @@ class WideDeconvKernel final : public Kernel {
 // Gemm and MatMul with a constant 2-D weight: the activation's leading dims flattened into rows.
 class WideMatMulKernel final : public Kernel {
  public:
+  TeamUse team_use(KernelContext&) override { return TeamUse::Pool; }  // splits through ctx.threads() only
   explicit WideMatMulKernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)) {
     const Int8Spec& s = *spec_;
     const Tensor& w = *s.g.w;

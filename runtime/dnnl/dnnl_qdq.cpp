@@ -27,6 +27,7 @@ struct QdqSpec {
 
 class QdqKernel final : public Kernel {
  public:
+  TeamUse team_use(KernelContext&) override { return TeamUse::Pool; }  // splits through ctx.threads() only
   QdqKernel(const KernelInit& init, QdqSpec s) : spec_(s), fallback_(init) {}
 
   Status run(KernelContext& ctx) override {

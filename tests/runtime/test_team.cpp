@@ -1,0 +1,279 @@
+// Tests of Team (runtime/team.h): parts on their threads, errors, nesting, the thread pool inside a team; and
+// int8 conv chains run as row bands on a team giving the bytes of the same session without a team.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "lib/graph.h"
+#include "runtime/session.h"
+#include "runtime/team.h"
+#include "runtime/thread_pool.h"
+#include "tests/runtime/int8_test_util.h"
+
+#ifdef ORTOOL_HAVE_DNNL
+#include <omp.h>
+
+using namespace ortool;
+using namespace ortool::provider_test;
+using namespace ortool::int8_test;
+using rt::Team;
+
+TEST_CASE("team: each part runs once, part k on team thread k % size, and current() is the team inside run") {
+  CHECK(Team::current() == nullptr);
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    int size = 0;
+    const Status st = Team::run(threads, [&]() -> Status {
+      Team* team = Team::current();
+      if (threads == 1) {
+        CHECK(team == nullptr);  // one thread: no team
+        return Status::ok();
+      }
+      REQUIRE(team != nullptr);
+      size = team->size();
+      CHECK(size == threads);
+      for (int round = 0; round < 200; ++round) {
+        const int parts = 1 + round % 7;
+        std::vector<std::atomic<int>> runs(static_cast<size_t>(parts));
+        std::vector<int> on(static_cast<size_t>(parts), -1);
+        const uint64_t before = Team::jobs_handed();
+        team->for_each(parts, [&](int k) {
+          runs[static_cast<size_t>(k)].fetch_add(1);
+          on[static_cast<size_t>(k)] = omp_get_thread_num();
+        });
+        CHECK(Team::jobs_handed() == before + (parts > 1 ? 1 : 0));
+        for (int k = 0; k < parts; ++k) {
+          CHECK(runs[static_cast<size_t>(k)].load() == 1);
+          CHECK(on[static_cast<size_t>(k)] == k % size);
+        }
+      }
+      return Status::ok();
+    });
+    CHECK(st.is_ok());
+    CHECK(Team::current() == nullptr);
+  }
+}
+
+TEST_CASE("team: an exception of a part on another thread reaches the caller, and the team goes on") {
+  const Status st = Team::run(2, [&]() -> Status {
+    Team& team = *Team::current();
+    CHECK_THROWS_WITH_AS(team.for_each(2, [](int k) { if (k == 1) throw std::runtime_error("part 1 failed"); }),
+                         "part 1 failed", std::runtime_error);
+    CHECK_THROWS_WITH_AS(team.for_each(3, [](int k) { if (k == 0) throw std::runtime_error("part 0 failed"); }),
+                         "part 0 failed", std::runtime_error);
+    std::atomic<int> sum{0};
+    team.for_each(2, [&](int k) { sum += k + 1; });
+    CHECK(sum.load() == 3);
+    return Status::ok();
+  });
+  CHECK(st.is_ok());
+}
+
+TEST_CASE("team: the body's error is run's result; a team inside a team runs its body on the outer one") {
+  const Status st = Team::run(2, []() -> Status { return invalid("stop here"); });
+  CHECK(st.message() == "stop here");
+  const Status nested = Team::run(2, []() -> Status {
+    Team* outer = Team::current();
+    return Team::run(2, [outer]() -> Status {
+      CHECK(Team::current() == outer);
+      return Status::ok();
+    });
+  });
+  CHECK(nested.is_ok());
+}
+
+TEST_CASE("team: a thread pool inside a team splits on the team's threads and covers the range once") {
+  rt::ThreadPool pool(2);
+  const Status st = Team::run(2, [&]() -> Status {
+    for (size_t n : {size_t{1}, size_t{2}, size_t{7}, size_t{1000}}) {
+      CAPTURE(n);
+      std::vector<int> hits(n, 0);
+      std::mutex mu;
+      std::vector<int> threads;
+      const uint64_t before = Team::jobs_handed();
+      pool.parallel_for(n, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) ++hits[i];
+        std::lock_guard lk(mu);
+        threads.push_back(omp_get_thread_num());
+      });
+      for (int h : hits) CHECK(h == 1);
+      const bool split = n > 1;
+      CHECK(Team::jobs_handed() == before + (split ? 1 : 0));
+      if (split) {
+        std::sort(threads.begin(), threads.end());
+        CHECK(threads == std::vector<int>{0, 1});
+      }
+    }
+    return Status::ok();
+  });
+  CHECK(st.is_ok());
+}
+
+namespace {
+
+// A QDQ conv group on `in` (8-bit, scale `xs`, zero point `xz`, dims `xd`): per-channel int8 weights, an int32
+// bias, an optional Relu; returns the QuantizeLinear's output with its dims declared in `yd`.
+ir::Value* qconv(ir::Graph& g, ir::Value* in, float xs, int32_t xz, const std::vector<int64_t>& xd, int64_t cout,
+                 int64_t k, int64_t stride, std::vector<int64_t> pads, int64_t group, bool relu, const std::string& name,
+                 std::mt19937& rng, std::vector<int64_t>& yd) {
+  const int64_t cin = xd[1], per = cin / group;
+  ir::Value* xf = g.add_node("DequantizeLinear", "", {in, initializer(g, name + "_xs", scalar_f(xs)),
+                                                       initializer(g, name + "_xz", scalar_q(DType::UInt8, xz))},
+                             {name + "_xf"}, name + "_dqx")->output(0);
+  std::vector<float> ws(static_cast<size_t>(cout));
+  for (float& v : ws) v = pickf(rng, 0.004f, 0.02f);
+  ir::Node* dw = g.add_node("DequantizeLinear", "",
+                            {initializer(g, name + "_wq", random_w({cout, per, k, k}, rng)),
+                             initializer(g, name + "_ws", vec_f(ws)),
+                             initializer(g, name + "_wz", Tensor(DType::Int8, {cout}))},
+                            {name + "_wf"}, name + "_dqw");
+  dw->set_attr(ir::Attribute::make_int("axis", 0));
+  Tensor bias(DType::Int32, {cout});
+  std::vector<float> bs(static_cast<size_t>(cout));
+  for (int64_t i = 0; i < cout; ++i) {
+    bias.mutable_data<int32_t>()[i] = static_cast<int32_t>(pick(rng, -2000, 2000));
+    bs[static_cast<size_t>(i)] = xs * ws[static_cast<size_t>(i)];
+  }
+  ir::Node* db = g.add_node("DequantizeLinear", "",
+                            {initializer(g, name + "_bq", std::move(bias)), initializer(g, name + "_bs", vec_f(bs)),
+                             initializer(g, name + "_bz", Tensor(DType::Int32, {cout}))},
+                            {name + "_bf"}, name + "_dqb");
+  db->set_attr(ir::Attribute::make_int("axis", 0));
+  ir::Node* conv = g.add_node("Conv", "", {xf, dw->output(0), db->output(0)}, {name + "_c"}, name);
+  conv->set_attr(ir::Attribute::make_ints("kernel_shape", {k, k}));
+  conv->set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
+  conv->set_attr(ir::Attribute::make_ints("pads", pads));
+  conv->set_attr(ir::Attribute::make_int("group", group));
+  ir::Value* c = conv->output(0);
+  if (relu) c = g.add_node("Relu", "", {c}, {name + "_r"}, name + "_relu")->output(0);
+  // Outputs spanning a few hundred steps: the sum of per*k*k products of about 1.9 * 0.6.
+  const float ys = 0.35f * std::sqrt(static_cast<float>(per * k * k)) / 8.0f;
+  ir::Value* q = g.add_node("QuantizeLinear", "", {c, initializer(g, name + "_ys", scalar_f(ys)),
+                                                   initializer(g, name + "_yz", scalar_q(DType::UInt8, relu ? 0 : 128))},
+                            {name + "_q"}, name + "_q")->output(0);
+  yd = {1, cout, (xd[2] + pads[0] + pads[2] - k) / stride + 1, (xd[3] + pads[1] + pads[3] - k) / stride + 1};
+  Shape s;
+  for (int64_t d : yd) s.push_back(Dim::known(d));
+  q->type = Type::tensor(DType::UInt8, s);
+  return q;
+}
+
+float scale_of(const ir::Graph& g, const std::string& name) {
+  return g.find_value(name)->constant()->data<float>()[0];
+}
+
+// A MobileNet-like chain on x [1, c, h, w]: a strided 3x3 conv, an inverted residual block (1x1 expand, 3x3
+// depthwise, 1x1 project, residual Add as QDQ), a strided depthwise conv with a bottom-right pad, a 1x1 conv;
+// with `cpu_op`, a float Sin between (a step no team runs) before the last conv.
+std::unique_ptr<ir::Model> chain(std::mt19937& rng, int64_t c, int64_t h, int64_t w, bool cpu_op) {
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  ir::Value* x = q8_value(g, "x", DType::UInt8, {1, c, h, w});
+  g.add_input(x);
+  std::vector<int64_t> d0, d1, d2, d3, d4, d5;
+  ir::Value* a = qconv(g, x, 0.03f, 120, {1, c, h, w}, 2 * c, 3, 2, {1, 1, 1, 1}, 1, true, "stem", rng, d0);
+  const float as = scale_of(g, "stem_ys");
+  ir::Value* e = qconv(g, a, as, 0, d0, 4 * c, 1, 1, {0, 0, 0, 0}, 1, true, "expand", rng, d1);
+  ir::Value* dw = qconv(g, e, scale_of(g, "expand_ys"), 0, d1, 4 * c, 3, 1, {1, 1, 1, 1}, 4 * c, true, "dw", rng, d2);
+  ir::Value* p = qconv(g, dw, scale_of(g, "dw_ys"), 0, d2, 2 * c, 1, 1, {0, 0, 0, 0}, 1, false, "project", rng, d3);
+  ir::Value* pf = g.add_node("DequantizeLinear", "", {p, initializer(g, "pf_s", scalar_f(scale_of(g, "project_ys"))),
+                                                      initializer(g, "pf_z", scalar_q(DType::UInt8, 128))},
+                             {"pf"}, "pf")->output(0);
+  ir::Value* af = g.add_node("DequantizeLinear", "", {a, initializer(g, "af_s", scalar_f(as)),
+                                                      initializer(g, "af_z", scalar_q(DType::UInt8, 0))},
+                             {"af"}, "af")->output(0);
+  ir::Value* sum = g.add_node("Add", "", {pf, af}, {"sum"}, "add")->output(0);
+  ir::Value* sq = g.add_node("QuantizeLinear", "", {sum, initializer(g, "sum_s", scalar_f(2 * as)),
+                                                    initializer(g, "sum_z", scalar_q(DType::UInt8, 100))},
+                             {"sum_q"}, "sum_q")->output(0);
+  Shape s3;
+  for (int64_t d : d3) s3.push_back(Dim::known(d));
+  sq->type = Type::tensor(DType::UInt8, s3);
+  ir::Value* down = qconv(g, sq, 2 * as, 100, d3, 2 * c, 3, 2, {0, 0, 1, 1}, 2 * c, false, "down", rng, d4);
+  float ds = scale_of(g, "down_ys");
+  int32_t dz = 128;
+  if (cpu_op) {
+    ir::Value* f = g.add_node("DequantizeLinear", "", {down, initializer(g, "sin_xs", scalar_f(ds)),
+                                                       initializer(g, "sin_xz", scalar_q(DType::UInt8, 128))},
+                              {"sin_x"}, "sin_dq")->output(0);
+    ir::Value* sn = g.add_node("Sin", "", {f}, {"sin"}, "sin")->output(0);
+    down = g.add_node("QuantizeLinear", "", {sn, initializer(g, "sin_ys", scalar_f(1.0f / 127)),
+                                             initializer(g, "sin_yz", scalar_q(DType::UInt8, 128))},
+                      {"sin_q"}, "sin_q")->output(0);
+    Shape s4;
+    for (int64_t d : d4) s4.push_back(Dim::known(d));
+    down->type = Type::tensor(DType::UInt8, s4);
+    ds = 1.0f / 127;
+  }
+  ir::Value* out = qconv(g, down, ds, dz, d4, 3 * c, 1, 1, {0, 0, 0, 0}, 1, false, "head", rng, d5);
+  g.add_output(out);
+  g.add_output(sq);
+  return m;
+}
+
+std::vector<RValue> run_chain(const ir::Model& m, const std::map<std::string, RValue>& feeds, int threads, bool team) {
+  rt::SessionOptions o;
+  o.providers = {"dnnl", "cpu"};
+  o.threads = threads;
+  o.team = team;
+  auto s = rt::Session::create(m, o);
+  INFO(s.status().message());
+  REQUIRE(s.is_ok());
+  std::vector<RValue> last;
+  for (int i = 0; i < 2; ++i) {  // the second run on the primitives the first one prepared
+    auto out = (*s)->run(feeds);
+    INFO(out.status().message());
+    REQUIRE(out.is_ok());
+    last = std::move(out).value();
+  }
+  return last;
+}
+
+void check_bytes_equal(const std::vector<RValue>& a, const std::vector<RValue>& b) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    REQUIRE(a[i].tensor.dims() == b[i].tensor.dims());
+    const auto* x = static_cast<const uint8_t*>(a[i].tensor.raw());
+    const auto* y = static_cast<const uint8_t*>(b[i].tensor.raw());
+    int64_t off = 0;
+    for (size_t k = 0; k < a[i].tensor.nbytes(); ++k) off += x[k] != y[k];
+    CHECK_MESSAGE(off == 0, fmt::format("output {}: {} of {} bytes differ", i, off, a[i].tensor.nbytes()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("team: int8 conv chains as row bands give the bytes of one thread and of two without a team") {
+  std::mt19937 rng(41);
+  for (int iter = 0; iter < 12; ++iter) {
+    const int64_t c = 4 * pick(rng, 1, 4), h = pick(rng, 6, 30), w = pick(rng, 5, 21);
+    const bool cpu_op = iter % 3 == 2;
+    CAPTURE(iter);
+    CAPTURE(c);
+    CAPTURE(h);
+    CAPTURE(w);
+    CAPTURE(cpu_op);
+    auto m = chain(rng, c, h, w, cpu_op);
+    const std::map<std::string, RValue> feeds{{"x", RValue(random_q8(DType::UInt8, {1, c, h, w}, rng))}};
+    const std::vector<RValue> one = run_chain(*m, feeds, 1, true);
+    const std::vector<RValue> plain = run_chain(*m, feeds, 2, false);
+    const uint64_t before = Team::jobs_handed();
+    const std::vector<RValue> banded = run_chain(*m, feeds, 2, true);
+    CHECK(Team::jobs_handed() > before);  // the team ran parts
+    check_bytes_equal(plain, one);
+    check_bytes_equal(banded, one);
+  }
+}
+
+#endif  // ORTOOL_HAVE_DNNL
