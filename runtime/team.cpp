@@ -117,10 +117,12 @@ Status Team::run(int threads, const std::function<Status()>& body) {
 }
 
 void Team::for_each(int parts, const std::function<void(int)>& part) {
-  if (size_ < 2 || parts < 2) {
+  // Inside a part of thread 0 (a kernel's part splitting through the thread pool) the others are busy.
+  if (size_ < 2 || parts < 2 || busy_) {
     for (int k = 0; k < parts; ++k) part(k);
     return;
   }
+  busy_ = true;
   handed.fetch_add(1, std::memory_order_relaxed);
   State& s = *state_;
   s.part = &part;
@@ -142,6 +144,7 @@ void Team::for_each(int parts, const std::function<void(int)>& part) {
     }
   }
   s.part = nullptr;
+  busy_ = false;
   if (error) std::rethrow_exception(error);
 }
 

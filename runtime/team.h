@@ -33,6 +33,7 @@ class Team {
 
   // Calls part(k) for every k in [0, parts), part k on team thread k % size(), and returns when all are done.
   // The caller runs the parts of thread 0. An exception thrown by a part is rethrown here (the first one).
+  // Called again from inside a part, it runs the parts in order on the calling thread.
   void for_each(int parts, const std::function<void(int)>& part);
 
   Team(const Team&) = delete;
@@ -43,6 +44,7 @@ class Team {
   struct State;
   State* state_ = nullptr;
   int size_ = 1;
+  bool busy_ = false;  // thread 0 is inside for_each
 };
 
 }  // namespace ortool::rt

@@ -53,6 +53,18 @@ class DnnlBinaryKernel final : public Kernel {
       : spec_(std::move(spec)), stream_(cpu_engine()),
         fallback_(KernelInit{*spec_->nodes.front(), init.opset, init.model}) {}
 
+  // On one thread (oneDNN's team of 1 for this size) a step runs as well on thread 0 of a team.
+  TeamUse team_use(KernelContext& ctx) override {
+    const Tensor* a = ctx.input_tensor(0);
+    const Tensor* b = ctx.input_tensor(1);
+    if (!a || !b || a->dtype() != DType::Float || b->dtype() != DType::Float || a->rank() != 4 || b->rank() != 4 ||
+        !(broadcasts_to(b->dims(), a->dims()) || broadcasts_to(a->dims(), b->dims())))
+      return TeamUse::None;
+    use_threads(ctx);
+    Result<Prepared*> p = prepare(a->dims(), b->dims());
+    return p.is_ok() && (*p)->team == 1 ? TeamUse::Pool : TeamUse::None;
+  }
+
   Status run(KernelContext& ctx) override {
     const BinarySpec& s = *spec_;
     const Layouts& l = *s.layouts;

@@ -38,6 +38,23 @@ class DnnlConcatKernel final : public Kernel {
  public:
   explicit DnnlConcatKernel(std::shared_ptr<const ConcatSpec> spec) : spec_(std::move(spec)), stream_(cpu_engine()) {}
 
+  // The NHWC copy splits through ctx.threads(); a primitive oneDNN runs on one thread runs as well on thread 0
+  // of a team.
+  TeamUse team_use(KernelContext& ctx) override {
+    std::vector<std::vector<int64_t>> dims;
+    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+      const Tensor* t = ctx.input_tensor(i);
+      if (!t || t->dtype() != DType::Float || t->rank() != 4) return TeamUse::None;
+      const auto& d = t->dims();
+      if (!dims.empty() && (d[0] != dims[0][0] || d[2] != dims[0][2] || d[3] != dims[0][3])) return TeamUse::None;
+      dims.push_back(d);
+    }
+    if (dims.empty()) return TeamUse::None;
+    use_threads(ctx);
+    Result<Prepared*> p = prepare(dims);
+    return p.is_ok() && ((*p)->nhwc || (*p)->team == 1) ? TeamUse::Pool : TeamUse::None;
+  }
+
   Status run(KernelContext& ctx) override {
     const ConcatSpec& s = *spec_;
     std::vector<const Tensor*> xs;

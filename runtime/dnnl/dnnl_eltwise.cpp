@@ -33,6 +33,15 @@ class DnnlEltwiseKernel final : public Kernel {
  public:
   explicit DnnlEltwiseKernel(std::shared_ptr<const EltwiseSpec> spec) : spec_(std::move(spec)), stream_(cpu_engine()) {}
 
+  // On one thread (oneDNN's team of 1 for this size) a step runs as well on thread 0 of a team.
+  TeamUse team_use(KernelContext& ctx) override {
+    const Tensor* x = ctx.input_tensor(0);
+    if (!x || x->dtype() != DType::Float || x->rank() != 4) return TeamUse::None;
+    use_threads(ctx);
+    Result<Prepared*> p = prepare(x->dims());
+    return p.is_ok() && (*p)->team == 1 ? TeamUse::Pool : TeamUse::None;
+  }
+
   Status run(KernelContext& ctx) override {
     const EltwiseSpec& s = *spec_;
     const Tensor* x = ctx.input_tensor(0);

@@ -109,6 +109,20 @@ class DnnlPoolKernel final : public Kernel {
     return cache_.add(std::move(p));
   }
 
+  // The NHWC loop splits through ctx.threads(); a primitive oneDNN runs on one thread runs as well on thread 0
+  // of a team.
+  TeamUse team_use(KernelContext& ctx) override {
+    const PoolSpec& s = *spec_;
+    const Tensor* x = ctx.input_tensor(0);
+    if (!x || x->dtype() != DType::Float || x->rank() != 4) return TeamUse::None;
+    const bool nhwc_window = !s.global && s.layouts->input_nhwc(0);
+    if (nhwc_window && own_nhwc_) return TeamUse::Pool;
+    if (s.global && (x->dims()[2] == 0 || x->dims()[3] == 0)) return TeamUse::None;
+    use_threads(ctx);
+    Result<Prepared*> p = prepare(x->dims());
+    return p.is_ok() && (*p)->team == 1 ? TeamUse::Pool : TeamUse::None;
+  }
+
   Status run(KernelContext& ctx) override {
     const PoolSpec& s = *spec_;
     const Tensor* x = ctx.input_tensor(0);

@@ -1,5 +1,6 @@
-// Tests of Team (runtime/team.h): parts on their threads, errors, nesting, the thread pool inside a team; and
-// int8 conv chains run as row bands on a team giving the bytes of the same session without a team.
+// Tests of Team (runtime/team.h): parts on their threads, errors, nesting, the thread pool inside a team; int8
+// conv chains run as row bands on a team giving the bytes of the same session without a team, and float ones
+// its values.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "lib/graph.h"
+#include "runtime/dnnl/dnnl_common.h"
 #include "runtime/session.h"
 #include "runtime/team.h"
 #include "runtime/thread_pool.h"
@@ -73,6 +75,22 @@ TEST_CASE("team: an exception of a part on another thread reaches the caller, an
                          "part 0 failed", std::runtime_error);
     std::atomic<int> sum{0};
     team.for_each(2, [&](int k) { sum += k + 1; });
+    CHECK(sum.load() == 3);
+    return Status::ok();
+  });
+  CHECK(st.is_ok());
+}
+
+TEST_CASE("team: for_each inside a part runs its parts in order on the calling thread") {
+  const Status st = Team::run(2, [&]() -> Status {
+    Team& team = *Team::current();
+    std::vector<std::vector<int>> seen(2);
+    team.for_each(2, [&](int k) {
+      if (k == 0) team.for_each(3, [&](int j) { seen[0].push_back(j * 10 + omp_get_thread_num()); });
+    });
+    CHECK(seen[0] == std::vector<int>{0, 10, 20});  // all on thread 0, in order
+    std::atomic<int> sum{0};
+    team.for_each(2, [&](int k) { sum += k + 1; });  // and the team still hands out parts
     CHECK(sum.load() == 3);
     return Status::ok();
   });
@@ -222,6 +240,55 @@ std::unique_ptr<ir::Model> chain(std::mt19937& rng, int64_t c, int64_t h, int64_
   return m;
 }
 
+// A float MobileNet/EfficientNet-like chain on x [1, 3, h, w]: a strided 3x3 conv with Relu, a 1x1 conv, a 1x1 expand with
+// Clip, a 3x3 depthwise conv with SiLU, a 1x1 project, a residual Add, a strided depthwise conv with Relu, a 1x1
+// head with SiLU; with `stem_out`, a Relu of the Add's addend after them (and a conv of the sum) as outputs too.
+std::unique_ptr<ir::Model> float_chain(std::mt19937& rng, int64_t c, int64_t h, int64_t w, bool stem_out) {
+  auto m = std::make_unique<ir::Model>();
+  m->set_opset("", 13);
+  ir::Graph& g = *m->graph;
+  ir::Value* x = g.add_value("x");
+  x->type = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(3), Dim::known(h), Dim::known(w)});
+  g.add_input(x);
+  auto random = [&](std::vector<int64_t> dims, float scale) {
+    Tensor t(DType::Float, std::move(dims));
+    for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = pickf(rng, -scale, scale);
+    return t;
+  };
+  auto conv = [&](ir::Value* in, const std::string& name, int64_t cin, int64_t cout, int64_t k, int64_t stride,
+                  int64_t group) {
+    ir::Node* n = g.add_node("Conv", "",
+                             {in, initializer(g, name + "_w", random({cout, cin / group, k, k}, 1.0f / static_cast<float>(k))),
+                              initializer(g, name + "_b", random({cout}, 0.2f))},
+                             {name + "_out"}, name);
+    n->set_attr(ir::Attribute::make_int("group", group));
+    n->set_attr(ir::Attribute::make_ints("strides", {stride, stride}));
+    n->set_attr(ir::Attribute::make_ints("pads", {k / 2, k / 2, k / 2, k / 2}));
+    return n->output(0);
+  };
+  auto node = [&](const std::string& op, std::vector<ir::Value*> ins, const std::string& name) {
+    return g.add_node(op, "", std::move(ins), {name + "_out"}, name)->output(0);
+  };
+  auto silu = [&](ir::Value* v, const std::string& name) { return node("Mul", {v, node("Sigmoid", {v}, name + "_sig")}, name); };
+  ir::Value* stem = conv(node("Relu", {conv(x, "stem", 3, c, 3, 2, 1)}, "stem_relu"), "pre", c, c, 1, 1, 1);
+  ir::Value* e = node("Clip", {conv(stem, "expand", c, 4 * c, 1, 1, 1), initializer(g, "lo", scalar_f(0.0f)),
+                               initializer(g, "hi", scalar_f(6.0f))},
+                      "expand_clip");
+  ir::Value* dw = silu(conv(e, "dw", 4 * c, 4 * c, 3, 1, 4 * c), "dw_silu");
+  ir::Value* proj = conv(dw, "project", 4 * c, c, 1, 1, 1);
+  ir::Value* sum = node("Add", {proj, stem}, "add");
+  // Declared as shape inference would: the Add is fused into the project conv only between equal declared shapes.
+  const Type half = Type::tensor(DType::Float, Shape{Dim::known(1), Dim::known(c), Dim::known((h - 1) / 2 + 1),
+                                                     Dim::known((w - 1) / 2 + 1)});
+  for (ir::Value* v : {stem, proj, sum}) v->type = half;
+  ir::Value* down = node("Relu", {conv(sum, "down", c, c, 3, 2, c)}, "down_relu");
+  g.add_output(silu(conv(down, "head", c, 2 * c, 1, 1, 1), "head_silu"));
+  // A later reader of the Add's addend: the addend is copied into the project conv's output, not summed in place.
+  if (stem_out) g.add_output(conv(node("Relu", {sum}, "side_relu"), "side", c, c, 1, 1, 1));
+  if (stem_out) g.add_output(node("Relu", {stem}, "stem_relu2"));
+  return m;
+}
+
 std::vector<RValue> run_chain(const ir::Model& m, const std::map<std::string, RValue>& feeds, int threads, bool team) {
   rt::SessionOptions o;
   o.providers = {"dnnl", "cpu"};
@@ -273,6 +340,35 @@ TEST_CASE("team: int8 conv chains as row bands give the bytes of one thread and 
     CHECK(Team::jobs_handed() > before);  // the team ran parts
     check_bytes_equal(plain, one);
     check_bytes_equal(banded, one);
+  }
+}
+
+TEST_CASE("team: float conv chains as row bands (fused Relu, Clip, SiLU, residual Add) match the runs without") {
+  struct ModeReset {
+    ~ModeReset() { rt::dnnl_ep::set_silu_mode(rt::dnnl_ep::KernelChoice::Default); }
+  } reset;
+  std::mt19937 rng(43);
+  for (int iter = 0; iter < 8; ++iter) {
+    // The SiLU as ortool's pass over each band and as oneDNN's post-op in the band's primitive.
+    rt::dnnl_ep::set_silu_mode(iter % 2 ? rt::dnnl_ep::KernelChoice::Own : rt::dnnl_ep::KernelChoice::Dnnl);
+    const int64_t c = 8 * pick(rng, 1, 3), h = pick(rng, 8, 40), w = pick(rng, 6, 30);
+    CAPTURE(iter);
+    CAPTURE(c);
+    CAPTURE(h);
+    CAPTURE(w);
+    auto m = float_chain(rng, c, h, w, iter % 4 < 2);
+    Tensor x(DType::Float, {1, 3, h, w});
+    for (int64_t i = 0; i < x.numel(); ++i) x.mutable_data<float>()[i] = pickf(rng, -1.0f, 1.0f);
+    const std::map<std::string, RValue> feeds{{"x", RValue(std::move(x))}};
+    const std::vector<RValue> one = run_chain(*m, feeds, 1, true);
+    const std::vector<RValue> plain = run_chain(*m, feeds, 2, false);
+    const uint64_t before = Team::jobs_handed();
+    const std::vector<RValue> banded = run_chain(*m, feeds, 2, true);
+    CHECK(Team::jobs_handed() > before);
+    for (size_t i = 0; i < one.size(); ++i) {
+      check_close(plain[i], one[i]);
+      check_close(banded[i], one[i]);
+    }
   }
 }
 
