@@ -27,6 +27,7 @@
 #include "runtime/cpu/conv_groups4_nhwc.h"
 #include "runtime/cpu/fast_silu.h"
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_row_bands.h"
 #include "runtime/partition.h"
 #include "runtime/team.h"
 #include "runtime/thread_pool.h"
@@ -312,46 +313,28 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
   return cache_.back().get();
 }
 
-// Bands of output rows (one image, NHWC on both sides with the primitive on them, the addend copied, at least a
-// row per thread, below kMaxWork): band k's primitive reads the input rows its windows touch, with the whole
-// conv's top pad when it starts at the top and its bottom pad when it ends at the bottom.
+// Bands of output rows for a team of the session's threads (dnnl_row_bands.h): one image, NHWC on both sides with
+// the primitive on them, the addend (if any) in the output's layout.
 void DnnlConvKernel::build_bands(Prepared& p, const dnnl::convolution_forward::primitive_desc& whole,
                                  const cf::Window& win) {
-  // About the int8 convs' bound in multiply-adds. Sums of the steps' times at two threads, best of 3-4
-  // alternating runs without bands and with bands up to ~2^25: squeezenet1_1 3.38 -> 3.26 ms, efficientnet_b0
-  // 7.91 -> 7.54, mobilenet_v2 4.22 -> 3.86, shufflenet_v2 2.73 -> 2.59 (up to 2^23: 7.83 and 3.82); resnet18's
-  // 3x3 convs (2^27) stay on oneDNN's own split, which wins over bands of 3 and 4 of 7 rows.
-  constexpr double kMaxWork = double(1 << 25);
   const ConvSpec& s = *spec_;
   const Layouts& l = *s.layouts;
-  const int threads = session_threads_;
-  if (threads < 2 || p.work > kMaxWork || p.src_dims[0] != 1 || p.src_buf || p.dst_buf || !l.input_nhwc(0) ||
-      !l.out_nhwc || (s.add && !p.copy_addend))
+  const int k = row_band_count(session_threads_, p.work, p.dst_dims[2]);
+  if (k == 0 || p.src_dims[0] != 1 || p.src_buf || p.dst_buf || !l.input_nhwc(0) || !l.out_nhwc ||
+      (s.add && !p.copy_addend))
     return;
-  const int64_t oh = p.dst_dims[2], ow = p.dst_dims[3];
-  const int k = static_cast<int>(std::min<int64_t>(threads, oh));
-  if (k < 2) return;
-  const int64_t h = p.src_dims[2], w = p.src_dims[3], c = p.src_dims[1], m = p.dst_dims[1];
-  const int64_t span = (win.kernel[0] - 1) * win.dilation[0] + 1, stride = win.stride[0], top = win.pad_begin[0];
+  const int64_t c = p.src_dims[1], w = p.src_dims[3], m = p.dst_dims[1], ow = p.dst_dims[3];
   set_threads(1);  // band primitives run on one thread each
   std::vector<Prepared::Band> bands;
-  for (int b = 0; b < k; ++b) {
-    const int64_t r0 = oh * b / k, r1 = oh * (b + 1) / k;
-    const int64_t first = r0 * stride - top, end = (r1 - 1) * stride - top + span;  // rows read, pads included
-    const int64_t i0 = std::max<int64_t>(0, first), i1 = std::min<int64_t>(h, end);
-    cf::Window bw = win;
-    bw.pad_begin[0] = i0 - first;
-    bw.pad_end[0] = end - i1;
-    bw.out[0] = r1 - r0;
-    const std::vector<int64_t> bx{1, c, i1 - i0, w};
+  for (const RowBand& rb : row_bands(win, k)) {
     Prepared::Band band;
-    band.in_row = i0;
-    band.out_row = r0;
-    band.rows = r1 - r0;
-    band.src = md({1, c, i1 - i0, w}, f32, tag::nhwc);
-    band.dst = md({1, m, r1 - r0, ow}, f32, tag::nhwc);
+    band.in_row = rb.in_row;
+    band.out_row = rb.out_row;
+    band.rows = rb.win.out[0];
+    band.src = md({1, c, rb.win.in[0], w}, f32, tag::nhwc);
+    band.dst = md({1, m, band.rows, ow}, f32, tag::nhwc);
     try {
-      auto bpd = make_pd(s, bx, bw, tag::nhwc);
+      auto bpd = make_pd(s, {1, c, rb.win.in[0], w}, rb.win, tag::nhwc);
       if (is_reference_impl(bpd) || bpd.src_desc() != band.src || bpd.dst_desc() != band.dst) {
         set_threads(p.team);
         return;  // oneDNN has no fast kernel for the band in NHWC: no bands

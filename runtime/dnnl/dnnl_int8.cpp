@@ -28,6 +28,7 @@
 #include "runtime/dnnl/dnnl_deconv_geometry.h"
 #include "runtime/dnnl/dnnl_int8_spec.h"
 #include "runtime/dnnl/dnnl_quant_loops.h"
+#include "runtime/dnnl/dnnl_row_bands.h"
 #include "runtime/partition.h"
 #include "runtime/qdq_group.h"
 #include "runtime/thread_pool.h"
@@ -77,7 +78,6 @@ struct Prepared {
   std::vector<int64_t> src_dims, dst_dims;
   bool empty = false;
   int team = 1;
-  double work = 0;  // in team_for_work's unit
   dnnl::primitive prim;
   dnnl::memory weights, bias, src_zp, dst_zp;
   md src_user, dst_user;
@@ -287,8 +287,7 @@ class Int8ConvKernel final : public Int8Kernel {
     // int8 runs ~4x the float rate: a quarter of the work per thread; not the depthwise kernels (one channel
     // per output: 32-bit multiplies), whose 28x28 ShuffleNet layers ran on one thread at 27 us each.
     const bool depthwise = spec_->g.w->dims()[1] == 1 && spec_->group > 1;
-    p.work = static_cast<double>(numel_of(p.dst_dims)) * per_out / (depthwise ? 1 : 4);
-    p.team = team_for_work(p.work);
+    p.team = team_for_work(static_cast<double>(numel_of(p.dst_dims)) * per_out / (depthwise ? 1 : 4));
     return Status::ok();
   }
 
@@ -304,43 +303,25 @@ class Int8ConvKernel final : public Int8Kernel {
   }
 
  private:
-  // Bands of output rows for a team of the session's threads: one image, NHWC on both sides, the primitive
-  // on the user's layouts, at least a row per thread. Band k's primitive reads input rows from the first
-  // its windows touch, with the whole conv's top pad when it starts at the top and its bottom pad when it
-  // ends at the bottom, so every output is computed as by the whole primitive (int32 sums: the same bytes).
+  // Bands of output rows for a team of the session's threads (dnnl_row_bands.h): one image, NHWC on both sides,
+  // the primitive on the user's layouts. Same int32 sums as the whole primitive: the same bytes.
   void build_bands(Prepared& p, const dnnl::convolution_forward::primitive_desc& whole) {
-    const int threads = session_threads_;
     const Int8Spec& s = *spec_;
     const Layouts& l = *s.layouts;
-    // Above kMaxWork oneDNN's own split over the team wins: resnet18's 3x3 convs of 29M (115M multiply-adds)
-    // lost 15-23% on bands of 3 and 4 of 7 rows, and kept even on balanced ones; mobilenet_v2's largest conv
-    // is 4.8M. Below it the fork, the join and reading half of the input from the other core cost more.
-    constexpr double kMaxWork = double(1 << 23);
-    if (threads < 2 || p.work > kMaxWork || p.src_dims[0] != 1 || p.src_buf || p.dst_buf || !l.input_nhwc(s.g.x_input) ||
-        !l.out_nhwc)
-      return;
-    const int64_t oh = p.dst_dims[2], ow = p.dst_dims[3];
-    const int k = static_cast<int>(std::min<int64_t>(threads, oh));
-    if (k < 2) return;
-    const int64_t h = p.src_dims[2], w = p.src_dims[3], c = p.src_dims[1], m = p.dst_dims[1];
-    const int64_t span = (win_.kernel[0] - 1) * win_.dilation[0] + 1, stride = win_.stride[0], top = win_.pad_begin[0];
+    const double macs = static_cast<double>(numel_of(p.dst_dims)) * static_cast<double>(s.g.w->numel() / s.g.w->dims()[0]);
+    const int k = row_band_count(session_threads_, macs, p.dst_dims[2]);
+    if (k == 0 || p.src_dims[0] != 1 || p.src_buf || p.dst_buf || !l.input_nhwc(s.g.x_input) || !l.out_nhwc) return;
+    const int64_t c = p.src_dims[1], w = p.src_dims[3], m = p.dst_dims[1], ow = p.dst_dims[3];
     set_threads(1);  // band primitives run on one thread each
     std::vector<Prepared::Band> bands;
-    for (int b = 0; b < k; ++b) {
-      const int64_t r0 = oh * b / k, r1 = oh * (b + 1) / k;
-      const int64_t first = r0 * stride - top, end = (r1 - 1) * stride - top + span;  // rows read, pads included
-      const int64_t i0 = std::max<int64_t>(0, first), i1 = std::min<int64_t>(h, end);
-      cf::Window bw = win_;
-      bw.pad_begin[0] = i0 - first;
-      bw.pad_end[0] = end - i1;
-      bw.out[0] = r1 - r0;
-      const std::vector<int64_t> bx{1, c, i1 - i0, w};
-      auto bpd = make_pd(s, bx, bw);
+    for (const RowBand& rb : row_bands(win_, k)) {
+      const std::vector<int64_t> bx{1, c, rb.win.in[0], w};
+      auto bpd = make_pd(s, bx, rb.win);
       Prepared::Band band;
-      band.in_row = i0;
-      band.out_row = r0;
+      band.in_row = rb.in_row;
+      band.out_row = rb.out_row;
       band.src = md(dims_of(bx), dnnl_type(s.g.x.type), tag::nhwc);
-      band.dst = md(dims_of({1, m, r1 - r0, ow}), dnnl_type(s.g.y.type), tag::nhwc);
+      band.dst = md(dims_of({1, m, rb.win.out[0], ow}), dnnl_type(s.g.y.type), tag::nhwc);
       if (bpd.src_desc() != band.src || bpd.dst_desc() != band.dst) {
         set_threads(p.team);
         return;  // oneDNN wants another layout for the band: no bands

@@ -17,6 +17,7 @@
 
 #include "lib/graph.h"
 #include "runtime/dnnl/dnnl_common.h"
+#include "runtime/dnnl/dnnl_row_bands.h"
 #include "runtime/session.h"
 #include "runtime/team.h"
 #include "runtime/thread_pool.h"
@@ -135,6 +136,48 @@ TEST_CASE("team: a thread pool inside a team splits on the team's threads and co
     return Status::ok();
   });
   CHECK(st.is_ok());
+}
+
+TEST_CASE("row bands: cover the output rows once, each output reading the input rows it reads in the whole conv") {
+  std::mt19937 rng(44);
+  for (int iter = 0; iter < 2000; ++iter) {
+    rt::cpu::conv_family::Window win;
+    const int64_t k = pick(rng, 1, 7), stride = pick(rng, 1, 3), dil = pick(rng, 1, 2), h = pick(rng, 1, 40);
+    const int64_t top = pick(rng, 0, k - 1), bottom = pick(rng, 0, k - 1), span = (k - 1) * dil + 1;
+    if (h + top + bottom < span) continue;
+    win.in = {h, 5};
+    win.kernel = {k, 1};
+    win.stride = {stride, 1};
+    win.dilation = {dil, 1};
+    win.pad_begin = {top, 0};
+    win.pad_end = {bottom, 0};
+    win.out = {(h + top + bottom - span) / stride + 1, 5};
+    const int count = rt::dnnl_ep::row_band_count(static_cast<int>(pick(rng, 1, 4)), 1e6, win.out[0]);
+    if (count == 0) continue;
+    CAPTURE(iter);
+    int64_t next = 0;
+    const auto bands = rt::dnnl_ep::row_bands(win, count);
+    REQUIRE(static_cast<int>(bands.size()) == count);
+    for (const auto& b : bands) {
+      CHECK(b.out_row == next);
+      CHECK(b.win.out[0] >= 1);
+      next += b.win.out[0];
+      // The band's own geometry gives its row count, and row r of the band reads input rows from the
+      // same place as output row out_row + r of the whole conv.
+      CHECK((b.win.in[0] + b.win.pad_begin[0] + b.win.pad_end[0] - span) / stride + 1 == b.win.out[0]);
+      CHECK(b.in_row - b.win.pad_begin[0] == b.out_row * stride - top);
+      CHECK(b.in_row >= 0);
+      CHECK(b.in_row + b.win.in[0] <= h);
+      CHECK(b.win.pad_begin[0] >= 0);
+      CHECK(b.win.pad_end[0] >= 0);
+    }
+    CHECK(next == win.out[0]);
+    CHECK(bands.front().win.pad_begin[0] == top);
+  }
+  CHECK(rt::dnnl_ep::row_band_count(2, 1e9, 100) == 0);  // large convs: oneDNN's own split
+  CHECK(rt::dnnl_ep::row_band_count(2, 1e6, 1) == 0);
+  CHECK(rt::dnnl_ep::row_band_count(1, 1e6, 100) == 0);
+  CHECK(rt::dnnl_ep::row_band_count(3, 1e6, 2) == 2);
 }
 
 namespace {
