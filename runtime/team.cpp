@@ -85,7 +85,9 @@ uint64_t Team::jobs_handed() { return handed.load(std::memory_order_relaxed); }
 Status Team::run(int threads, const std::function<Status()>& body) {
 #ifdef _OPENMP
   threads = std::min(threads, State::kMaxThreads);
-  if (threads < 2 || current_team || omp_in_parallel()) return body();
+  // More threads than cores: a spinning thread would wait for one that has no core (each step as slow as a
+  // scheduler slice); the steps split on their own instead.
+  if (threads < 2 || threads > omp_get_num_procs() || current_team || omp_in_parallel()) return body();
   auto state = std::make_unique<State>();
   Team team;
   team.state_ = state.get();

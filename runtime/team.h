@@ -20,7 +20,8 @@ namespace ortool::rt {
 class Team {
  public:
   // Runs `body` on the calling thread with a team of up to `threads` threads (the others wait for parts
-  // until body returns). Teams do not nest: called with a team running, body runs with none.
+  // until body returns). Teams do not nest: called with a team running, body runs with none; nor with more
+  // threads than the process has cores.
   static Status run(int threads, const std::function<Status()>& body);
 
   // The team whose thread 0 is the calling thread (inside Team::run's body), or null.

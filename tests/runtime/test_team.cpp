@@ -33,13 +33,14 @@ using rt::Team;
 
 TEST_CASE("team: each part runs once, part k on team thread k % size, and current() is the team inside run") {
   CHECK(Team::current() == nullptr);
-  for (int threads : {1, 2, 3}) {
+  const int procs = omp_get_num_procs();
+  for (int threads : {1, 2, 3, procs, procs + 1}) {
     CAPTURE(threads);
     int size = 0;
     const Status st = Team::run(threads, [&]() -> Status {
       Team* team = Team::current();
-      if (threads == 1) {
-        CHECK(team == nullptr);  // one thread: no team
+      if (threads < 2 || threads > procs) {
+        CHECK(team == nullptr);  // one thread, or more threads than cores: no team
         return Status::ok();
       }
       REQUIRE(team != nullptr);
