@@ -319,7 +319,7 @@ void DnnlConvKernel::build_bands(Prepared& p, const dnnl::convolution_forward::p
                                  const cf::Window& win) {
   const ConvSpec& s = *spec_;
   const Layouts& l = *s.layouts;
-  const int k = row_band_count(session_threads_, p.work, p.dst_dims[2]);
+  const int k = row_band_count(session_threads_, p.work, static_cast<double>(s.w->nbytes()), p.dst_dims[2]);
   if (k == 0 || p.src_dims[0] != 1 || p.src_buf || p.dst_buf || !l.input_nhwc(0) || !l.out_nhwc ||
       (s.add && !p.copy_addend))
     return;

@@ -309,7 +309,7 @@ class Int8ConvKernel final : public Int8Kernel {
     const Int8Spec& s = *spec_;
     const Layouts& l = *s.layouts;
     const double macs = static_cast<double>(numel_of(p.dst_dims)) * static_cast<double>(s.g.w->numel() / s.g.w->dims()[0]);
-    const int k = row_band_count(session_threads_, macs, p.dst_dims[2]);
+    const int k = row_band_count(session_threads_, macs, static_cast<double>(s.g.w->nbytes()), p.dst_dims[2]);
     if (k == 0 || p.src_dims[0] != 1 || p.src_buf || p.dst_buf || !l.input_nhwc(s.g.x_input) || !l.out_nhwc) return;
     const int64_t c = p.src_dims[1], w = p.src_dims[3], m = p.dst_dims[1], ow = p.dst_dims[3];
     set_threads(1);  // band primitives run on one thread each

@@ -5,7 +5,7 @@
 
 namespace ortool::rt::dnnl_ep {
 
-int row_band_count(int threads, double multiply_adds, int64_t out_rows) {
+int row_band_count(int threads, double multiply_adds, double weight_bytes, int64_t out_rows) {
   // Above about 2^25 multiply-adds oneDNN's own split over the team wins: resnet18's 3x3 convs (2^27) lost 15-23%
   // on bands of 3 and 4 of 7 rows and kept even on balanced ones. Below it the fork, the join and reading half of
   // the input from the other core cost more than bands of unequal rows (mobilenet_v2's 7x7 tail). Sums of the
@@ -13,7 +13,12 @@ int row_band_count(int threads, double multiply_adds, int64_t out_rows) {
   // squeezenet1_1 3.38 -> 3.26 ms, efficientnet_b0 7.91 -> 7.54, mobilenet_v2 4.22 -> 3.86, shufflenet_v2 2.73 ->
   // 2.59 (up to 2^23: 7.83 and 3.82); int8 mobilenet_v2 1.68 -> 1.46 ms end to end.
   constexpr double kMaxMultiplyAdds = double(1 << 25);
-  if (threads < 2 || multiply_adds > kMaxMultiplyAdds || out_rows < 2) return 0;
+  // Every band reads all of the conv's weights; oneDNN's split over output channels gives each core half. Past
+  // half a core's L2 the bands' two copies cost more than they save: regnet_x_400mf's float 1x1 convs of 400
+  // channels (640 KiB) made its two-thread steps 4.27 -> 4.49 ms with bands, 4.22 with this bound (mobilenet_v2
+  // keeps its gain: 3.12 -> 2.84 ms).
+  constexpr double kMaxWeightBytes = double(512 << 10);
+  if (threads < 2 || multiply_adds > kMaxMultiplyAdds || weight_bytes > kMaxWeightBytes || out_rows < 2) return 0;
   return static_cast<int>(std::min<int64_t>(threads, out_rows));
 }
 

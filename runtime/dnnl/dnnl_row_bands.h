@@ -16,9 +16,10 @@ struct RowBand {
   cpu::conv_family::Window win;
 };
 
-// How many bands a conv of `multiply_adds` with `out_rows` output rows runs as on a team of `threads`: one per
-// thread, or 0 (no bands) for one thread, fewer rows than threads, or a conv large enough for oneDNN's own split.
-int row_band_count(int threads, double multiply_adds, int64_t out_rows);
+// How many bands a conv of `multiply_adds`, with `weight_bytes` of weights and `out_rows` output rows, runs as on
+// a team of `threads`: one per thread, or 0 (no bands) for one thread, fewer rows than threads, or a conv whose
+// work or weights make oneDNN's own split the better one.
+int row_band_count(int threads, double multiply_adds, double weight_bytes, int64_t out_rows);
 
 // `count` bands of (nearly) equal numbers of output rows of the conv with window `win` (2-D).
 std::vector<RowBand> row_bands(const cpu::conv_family::Window& win, int count);

@@ -153,7 +153,7 @@ TEST_CASE("row bands: cover the output rows once, each output reading the input 
     win.pad_begin = {top, 0};
     win.pad_end = {bottom, 0};
     win.out = {(h + top + bottom - span) / stride + 1, 5};
-    const int count = rt::dnnl_ep::row_band_count(static_cast<int>(pick(rng, 1, 4)), 1e6, win.out[0]);
+    const int count = rt::dnnl_ep::row_band_count(static_cast<int>(pick(rng, 1, 4)), 1e6, 1e4, win.out[0]);
     if (count == 0) continue;
     CAPTURE(iter);
     int64_t next = 0;
@@ -175,10 +175,12 @@ TEST_CASE("row bands: cover the output rows once, each output reading the input 
     CHECK(next == win.out[0]);
     CHECK(bands.front().win.pad_begin[0] == top);
   }
-  CHECK(rt::dnnl_ep::row_band_count(2, 1e9, 100) == 0);  // large convs: oneDNN's own split
-  CHECK(rt::dnnl_ep::row_band_count(2, 1e6, 1) == 0);
-  CHECK(rt::dnnl_ep::row_band_count(1, 1e6, 100) == 0);
-  CHECK(rt::dnnl_ep::row_band_count(3, 1e6, 2) == 2);
+  CHECK(rt::dnnl_ep::row_band_count(2, 1e9, 1e4, 100) == 0);  // large convs: oneDNN's own split
+  CHECK(rt::dnnl_ep::row_band_count(2, 1e6, 4e6, 100) == 0);  // large weights too
+  CHECK(rt::dnnl_ep::row_band_count(2, 1e6, 1e4, 1) == 0);
+  CHECK(rt::dnnl_ep::row_band_count(1, 1e6, 1e4, 100) == 0);
+  CHECK(rt::dnnl_ep::row_band_count(3, 1e6, 1e4, 2) == 2);
+  CHECK(rt::dnnl_ep::row_band_count(2, 1e6, 1e4, 100) == 2);
 }
 
 namespace {
