@@ -431,6 +431,7 @@ class SessionImpl final : public Session {
     return f;
   }
 
+  // The context step `s` of `frame` runs in: its inputs resolved, its outputs' slots, its thread pool.
   Context context_for(Frame& frame, const Step& s) {
     std::vector<const RValue*> in;
     in.reserve(s.inputs.size());

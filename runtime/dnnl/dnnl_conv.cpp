@@ -134,8 +134,8 @@ struct Prepared {
   dnnl::memory src_buf, dst_buf;
   bool copy_addend = false;
   double work = 0;  // multiply-adds, team_for_work's unit
-  // Bands of output rows for a Team, as the int8 convs' (DnnlConvKernel::build_bands): band k's single-threaded
-  // primitive on team thread k every run. Empty: no team use.
+  // Bands of output rows for a Team (build_bands, dnnl_row_bands.h): band k's single-threaded primitive on team
+  // thread k every run. Empty: no team use.
   struct Band {
     int64_t in_row = 0, out_row = 0, rows = 0;
     dnnl::convolution_forward prim;
