@@ -6,10 +6,13 @@ For each model of the benchmark set (scripts/gen_models.py; generated when missi
 Runtime (all graph optimizations) run alternately, ROUNDS times each, and the best median of each
 is kept. Prints a table of medians and ratios ortool/ORT, the geometric mean per thread count (benchmark
 set, real models, all), peak RSS of both, and the threads ortool used (fewer than asked when other
-processes kept the cores busy as its session started). Speed is measured here, never asserted by tests.
+processes kept the cores busy as its session started). With --int8, the int8 rows follow for the
+benchmark set's models among them (scripts/bench_int8.py with the same threads, iterations, rounds and
+providers): ortool on its own int8 file, ONNX Runtime on that file and on a U8S8 file laid out as its
+quantizer writes it, both fp32 latencies, and the ratios. Speed is measured here, never asserted by tests.
 
 Usage: /usr/bin/python3 scripts/bench_vs_ort.py [--models DIR] [--threads 1,2] [--iters 30]
-           [--rounds 3] [--providers LIST] [--only name,name] [--extra 'DIR/*.onnx' [--no-default]]
+           [--rounds 3] [--providers LIST] [--only name,name] [--extra 'DIR/*.onnx' [--no-default]] [--int8]
 """
 import argparse
 import glob
@@ -96,7 +99,10 @@ def main():
     ap.add_argument("--extra", action="append", default=[],
                     help="also these model files (a glob; repeatable), e.g. torchvision exports; symbolic dims set to 1")
     ap.add_argument("--no-default", action="store_true", help="only the --extra models")
+    ap.add_argument("--int8", action="store_true",
+                    help="then the int8 rows of the benchmark set's models (scripts/bench_int8.py, same settings)")
     a = ap.parse_args()
+    threads_arg = a.threads
     a.threads = [int(t) for t in a.threads.split(",")]
     if not os.path.isdir(os.path.join(ROOT, "scripts", "node_modules", "onnxruntime-node")):
         subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=os.path.join(ROOT, "scripts"),
@@ -144,9 +150,19 @@ def main():
                 worst = max(sel, key=lambda r: r["ratio"])
                 print(f"\n{t} thread(s), {label}: geometric-mean ratio ortool/ORT {g:.2f}; "
                       f"worst {worst['model']} {worst['ratio']:.2f}")
+    code = 0
+    int8_models = [] if a.no_default else [n for n in BENCH_SET if not only or n in only]
+    if a.int8 and int8_models:
+        print("\nint8 (scripts/bench_int8.py):", flush=True)
+        cmd = [sys.executable, os.path.join(ROOT, "scripts", "bench_int8.py"), "--ortool", a.ortool, "--models", a.models,
+               "--only", ",".join(int8_models), "--threads", threads_arg, "--iters", str(a.iters),
+               "--rounds", str(a.rounds)]
+        if a.providers:
+            cmd += ["--providers", a.providers]
+        code = subprocess.run(cmd).returncode
     for f in failures:
         print("FAIL", f)
-    return 1 if failures else 0
+    return 1 if failures or code else 0
 
 
 if __name__ == "__main__":
