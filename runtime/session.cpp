@@ -474,9 +474,10 @@ class SessionImpl final : public Session {
   Status execute(Frame& frame) {
     const std::vector<Step>& steps = frame.plan->steps;
     const bool teams = opts_.team && pool_.size() > 1 && !Team::current();
+    bool no_team = false;  // steps[i] ended the last team: it was asked already
     for (size_t i = 0; i < steps.size();) {
       Context ctx = context_for(frame, steps[i]);
-      if (teams && steps[i].kernel->team_use(ctx) == TeamUse::Parts) {
+      if (teams && !no_team && steps[i].kernel->team_use(ctx) == TeamUse::Parts) {
         // A team for this step and those after it that can run on it.
         TRY(Team::run(pool_.size(), [&]() -> Status {
           TRY(run_step(frame, steps[i], ctx));
@@ -487,8 +488,10 @@ class SessionImpl final : public Session {
           }
           return Status::ok();
         }));
+        no_team = true;
         continue;
       }
+      no_team = false;
       TRY(run_step(frame, steps[i], ctx));
       ++i;
     }

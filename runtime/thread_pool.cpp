@@ -83,8 +83,6 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     fn(0, n);
     return;
   }
-  const size_t chunk =
-      std::max(min_chunk, (n + static_cast<size_t>(threads_) * 4 - 1) / (static_cast<size_t>(threads_) * 4));
 #ifdef _OPENMP
   if (Team* team = Team::current()) {  // a step inside a Team: one part per team thread, the same every time
     const int parts = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::min(threads_, team->size())),
@@ -96,6 +94,10 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     });
     return;
   }
+#endif
+  const size_t chunk =
+      std::max(min_chunk, (n + static_cast<size_t>(threads_) * 4 - 1) / (static_cast<size_t>(threads_) * 4));
+#ifdef _OPENMP
   if (omp_in_parallel()) {  // a nested call runs inline, as below
     fn(0, n);
     return;

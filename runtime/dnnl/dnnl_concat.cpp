@@ -41,36 +41,18 @@ class DnnlConcatKernel final : public Kernel {
   // The NHWC copy splits through ctx.threads(); a primitive oneDNN runs on one thread runs as well on thread 0
   // of a team.
   TeamUse team_use(KernelContext& ctx) override {
-    std::vector<std::vector<int64_t>> dims;
-    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
-      const Tensor* t = ctx.input_tensor(i);
-      if (!t || t->dtype() != DType::Float || t->rank() != 4) return TeamUse::None;
-      const auto& d = t->dims();
-      if (!dims.empty() && (d[0] != dims[0][0] || d[2] != dims[0][2] || d[3] != dims[0][3])) return TeamUse::None;
-      dims.push_back(d);
-    }
-    if (dims.empty()) return TeamUse::None;
+    Result<std::vector<std::vector<int64_t>>> dims = input_dims(ctx);
+    if (!dims.is_ok()) return TeamUse::None;  // run reports it
     use_threads(ctx);
-    Result<Prepared*> p = prepare(dims);
+    Result<Prepared*> p = prepare(*dims);
     return p.is_ok() && ((*p)->nhwc || (*p)->team == 1) ? TeamUse::Pool : TeamUse::None;
   }
 
   Status run(KernelContext& ctx) override {
     const ConcatSpec& s = *spec_;
+    ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> dims, input_dims(ctx));
     std::vector<const Tensor*> xs;
-    std::vector<std::vector<int64_t>> dims;
-    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
-      const Tensor* t = ctx.input_tensor(i);
-      if (!t || t->dtype() != DType::Float || t->rank() != 4)
-        return invalid("{}: input {} is not a float 4-D tensor, as its producing step writes", s.what, i);
-      const auto& d = t->dims();
-      if (!dims.empty() && (d[0] != dims[0][0] || d[2] != dims[0][2] || d[3] != dims[0][3]))
-        return invalid("{}: input {} has shape {}, input 0 {}: only the channel dim may differ", s.what, i,
-                       cpu::conv_family::dims_string(d), cpu::conv_family::dims_string(dims[0]));
-      xs.push_back(t);
-      dims.push_back(d);
-    }
-    if (xs.empty()) return invalid("{}: no inputs", s.what);
+    for (size_t i = 0; i < ctx.num_inputs(); ++i) xs.push_back(ctx.input_tensor(i));
     use_threads(ctx);
     ASSIGN_OR_RETURN(Prepared * p, prepare(dims));
     set_threads(p->team);
@@ -101,6 +83,24 @@ class DnnlConcatKernel final : public Kernel {
   }
 
  private:
+  // The inputs' dims: float 4-D tensors, equal but for the channels.
+  Result<std::vector<std::vector<int64_t>>> input_dims(KernelContext& ctx) const {
+    const ConcatSpec& s = *spec_;
+    std::vector<std::vector<int64_t>> dims;
+    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+      const Tensor* t = ctx.input_tensor(i);
+      if (!t || t->dtype() != DType::Float || t->rank() != 4)
+        return invalid("{}: input {} is not a float 4-D tensor, as its producing step writes", s.what, i);
+      const auto& d = t->dims();
+      if (!dims.empty() && (d[0] != dims[0][0] || d[2] != dims[0][2] || d[3] != dims[0][3]))
+        return invalid("{}: input {} has shape {}, input 0 {}: only the channel dim may differ", s.what, i,
+                       cpu::conv_family::dims_string(d), cpu::conv_family::dims_string(dims[0]));
+      dims.push_back(d);
+    }
+    if (dims.empty()) return invalid("{}: no inputs", s.what);
+    return dims;
+  }
+
   Result<Prepared*> prepare(const std::vector<std::vector<int64_t>>& dims) {
     for (size_t i = 0; i < cache_.size(); ++i) {
       if (cache_[i]->in_dims != dims) continue;

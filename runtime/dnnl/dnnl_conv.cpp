@@ -158,8 +158,9 @@ std::optional<std::pair<float, float>> activation_bounds(const std::optional<Pos
 
 class DnnlConvKernel final : public Kernel {
  public:
-  explicit DnnlConvKernel(std::shared_ptr<const ConvSpec> spec)
-      : spec_(std::move(spec)), stream_(cpu_engine()) {
+  // `threads`: the session's (its providers get the same count as its pool), for the row bands.
+  DnnlConvKernel(std::shared_ptr<const ConvSpec> spec, int threads)
+      : spec_(std::move(spec)), stream_(cpu_engine()), session_threads_(threads) {
     // Groups of 4 channels between NHWC tensors on cpu::conv_groups4_nhwc (see its header), with a fused Relu or
     // Clip and no Add; oneDNN runs the rest.
     const ConvSpec& s = *spec_;
@@ -176,14 +177,11 @@ class DnnlConvKernel final : public Kernel {
   // The primitive and packed weights for input dims `x`; built on first sight of a shape.
   Result<Prepared*> prepare(const std::vector<int64_t>& x);
 
-  void set_session_threads(int threads) { session_threads_ = threads; }
-
   TeamUse team_use(KernelContext& ctx) override {
     const Tensor* x = ctx.input_tensor(0);
     if (on_groups4()) return TeamUse::Pool;  // conv_groups4_nhwc splits through ctx.threads()
     if (!x || x->dtype() != DType::Float || x->rank() != 4) return TeamUse::None;  // run reports it
     use_threads(ctx);
-    session_threads_ = ctx.threads() ? ctx.threads()->size() : 1;
     Result<Prepared*> p = prepare(x->dims());
     if (!p.is_ok()) return TeamUse::None;
     // A step oneDNN runs on one thread anyway runs as well on thread 0 of a team (nested: one thread).
@@ -210,7 +208,6 @@ class DnnlConvKernel final : public Kernel {
       return Status::ok();
     }
     use_threads(ctx);  // before prepare(): a first-run weight reorder runs on OpenMP too
-    session_threads_ = ctx.threads() ? ctx.threads()->size() : 1;
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
     set_threads(p->team);
     const Tensor* addend = nullptr;
@@ -243,16 +240,15 @@ class DnnlConvKernel final : public Kernel {
   Status execute(Prepared& p, const Tensor& x, const Tensor* addend, Tensor& y);
   // Each band on its team thread: the addend's rows copied into the output's, the band's primitive, the SiLU pass.
   Status run_bands(Team& team, Prepared& p, const Tensor& x, const Tensor* addend, Tensor& y);
-  void build_bands(Prepared& p, const dnnl::convolution_forward::primitive_desc& whole, const cf::Window& win);
-
-  std::vector<dnnl::stream> band_streams_;  // one per band (run_bands)
-  int session_threads_ = 1;                 // of the session running the kernel
+  void build_bands(Prepared& p, const cf::Window& win);
 
   std::shared_ptr<const ConvSpec> spec_;
   dnnl::stream stream_;
+  const int session_threads_;
   std::vector<std::unique_ptr<Prepared>> cache_;  // most recent last
   std::vector<float> groups4_;  // the packed weight, when the conv runs on conv_groups4_nhwc
   float lo_ = 0, hi_ = 0;
+  std::vector<dnnl::stream> band_streams_;  // one per band (run_bands)
 };
 
 Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
@@ -304,7 +300,7 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
     p->copy_addend = s.add && p->addend_user == sum_into;
     if (s.add && !p->copy_addend)
       p->to_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->addend_user, eng, sum_into));
-    build_bands(*p, pd, win);
+    build_bands(*p, win);
     return Status::ok();
   }));
   // Shapes rarely vary; a few entries cover a model fed two or three batch sizes.
@@ -315,8 +311,7 @@ Result<Prepared*> DnnlConvKernel::prepare(const std::vector<int64_t>& x) {
 
 // Bands of output rows for a team of the session's threads (dnnl_row_bands.h): one image, NHWC on both sides with
 // the primitive on them, the addend (if any) in the output's layout.
-void DnnlConvKernel::build_bands(Prepared& p, const dnnl::convolution_forward::primitive_desc& whole,
-                                 const cf::Window& win) {
+void DnnlConvKernel::build_bands(Prepared& p, const cf::Window& win) {
   const ConvSpec& s = *spec_;
   const Layouts& l = *s.layouts;
   const int k = row_band_count(session_threads_, p.work, static_cast<double>(s.w->nbytes()), p.dst_dims[2]);
@@ -340,15 +335,8 @@ void DnnlConvKernel::build_bands(Prepared& p, const dnnl::convolution_forward::p
         return;  // oneDNN has no fast kernel for the band in NHWC: no bands
       }
       band.prim = dnnl::convolution_forward(bpd);
-      if (bpd.weights_desc() == whole.weights_desc()) {
-        band.weights = p.weights;
-      } else {
-        dnnl::memory user_w(md(weight_dims(s), f32, s.group == 1 ? tag::oihw : tag::goihw), cpu_engine(),
-                            const_cast<float*>(s.w->data<float>()));
-        band.weights = dnnl::memory(bpd.weights_desc(), cpu_engine());
-        dnnl::reorder(user_w, band.weights).execute(stream_, user_w, band.weights);
-        stream_.wait();
-      }
+      band.weights = band_weights(bpd.weights_desc(), p.weights,
+                                  md(weight_dims(s), f32, s.group == 1 ? tag::oihw : tag::goihw), s.w->raw(), stream_);
     } catch (const dnnl::error&) {
       set_threads(p.team);
       return;
@@ -575,11 +563,10 @@ std::optional<DnnlClaim> claim_conv(const GraphView& view, const ir::Node& conv,
   c.factory = [spec, xd, threads](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     std::unique_ptr<DnnlConvKernel> k;
     TRY(guarded(spec->what, [&]() -> Status {
-      k = std::make_unique<DnnlConvKernel>(spec);
+      k = std::make_unique<DnnlConvKernel>(spec, threads);
       return Status::ok();
     }));
     set_threads(threads);
-    k->set_session_threads(threads);
     if (!xd.empty() && !k->on_groups4()) TRY(k->prepare(xd).status());  // weights packed at session creation
     return std::unique_ptr<Kernel>(std::move(k));
   };

@@ -111,14 +111,15 @@ struct Prepared {
 // What differs between the conv and the matmul: shapes and primitive descriptors.
 class Int8Kernel : public Kernel {
  public:
-  explicit Int8Kernel(std::shared_ptr<const Int8Spec> spec) : spec_(std::move(spec)), stream_(cpu_engine()) {}
+  // `threads`: the session's (its providers get the same count as its pool), for the convs' row bands.
+  Int8Kernel(std::shared_ptr<const Int8Spec> spec, int threads)
+      : spec_(std::move(spec)), stream_(cpu_engine()), session_threads_(threads) {}
 
   Status run(KernelContext& ctx) override {
     const Int8Spec& s = *spec_;
     const Tensor* x = ctx.input_tensor(s.g.x_input);
     ASSIGN_OR_RETURN(const uint8_t* x8, activation_bytes(s, x, requantized_));
     use_threads(ctx);
-    session_threads_ = ctx.threads() ? ctx.threads()->size() : 1;
     ASSIGN_OR_RETURN(Prepared * p, prepare(x->dims()));
     set_threads(p->team);
     const auto fill = p->empty ? KernelContext::Fill::Zero : KernelContext::Fill::Uninitialized;
@@ -148,13 +149,10 @@ class Int8Kernel : public Kernel {
     });
   }
 
-  void set_session_threads(int threads) { session_threads_ = threads; }
-
   TeamUse team_use(KernelContext& ctx) override {
     const Tensor* x = ctx.input_tensor(spec_->g.x_input);
     if (!x) return TeamUse::None;
     use_threads(ctx);
-    session_threads_ = ctx.threads() ? ctx.threads()->size() : 1;
     Result<Prepared*> p = prepare(x->dims());
     if (!p.is_ok()) return TeamUse::None;  // run reports it
     // A step oneDNN runs on one thread anyway runs as well on thread 0 of a team (nested: one thread).
@@ -240,10 +238,10 @@ class Int8Kernel : public Kernel {
 
   std::shared_ptr<const Int8Spec> spec_;
   dnnl::stream stream_;
+  const int session_threads_;
   ShapeCache<Prepared> cache_;
   std::vector<uint8_t> requantized_;              // the 8-bit activation made from a float input
   std::vector<dnnl::stream> band_streams_;         // one per band (run_bands)
-  int session_threads_ = 1;                        // of the session running the kernel
 
 };
 
@@ -299,13 +297,13 @@ class Int8ConvKernel final : public Int8Kernel {
     p.src_user = md(dims_of(p.src_dims), dnnl_type(s.g.x.type), l.input_nhwc(s.g.x_input) ? tag::nhwc : tag::nchw);
     p.dst_user = md(dims_of(p.dst_dims), dnnl_type(s.g.y.type), l.out_nhwc ? tag::nhwc : tag::nchw);
     finish(p, pd, md(weight_dims(s), dt::s8, s.group == 1 ? tag::oihw : tag::goihw));
-    build_bands(p, pd);
+    build_bands(p);
   }
 
  private:
   // Bands of output rows for a team of the session's threads (dnnl_row_bands.h): one image, NHWC on both sides,
   // the primitive on the user's layouts. Same int32 sums as the whole primitive: the same bytes.
-  void build_bands(Prepared& p, const dnnl::convolution_forward::primitive_desc& whole) {
+  void build_bands(Prepared& p) {
     const Int8Spec& s = *spec_;
     const Layouts& l = *s.layouts;
     const double macs = static_cast<double>(numel_of(p.dst_dims)) * static_cast<double>(s.g.w->numel() / s.g.w->dims()[0]);
@@ -327,15 +325,8 @@ class Int8ConvKernel final : public Int8Kernel {
         return;  // oneDNN wants another layout for the band: no bands
       }
       band.prim = dnnl::convolution_forward(bpd);
-      if (bpd.weights_desc() == whole.weights_desc()) {
-        band.weights = p.weights;
-      } else {
-        dnnl::memory uw(md(weight_dims(s), dt::s8, s.group == 1 ? tag::oihw : tag::goihw), cpu_engine(),
-                        const_cast<void*>(s.g.w->raw()));
-        band.weights = dnnl::memory(bpd.weights_desc(), cpu_engine());
-        dnnl::reorder(uw, band.weights).execute(stream_, uw, band.weights);
-        stream_.wait();
-      }
+      band.weights = band_weights(bpd.weights_desc(), p.weights,
+                                  md(weight_dims(s), dt::s8, s.group == 1 ? tag::oihw : tag::goihw), s.g.w->raw(), stream_);
       bands.push_back(std::move(band));
     }
     set_threads(p.team);
@@ -793,14 +784,13 @@ DnnlClaim int8_claim(std::shared_ptr<Int8Spec> spec, int threads) {
     std::unique_ptr<Int8Kernel> k;
     TRY(guarded(spec->what, [&]() -> Status {
       if (spec->wide) return Status::ok();
-      if (op == qdq::Int8Op::Conv) k = std::make_unique<Int8ConvKernel>(spec);
-      else if (op == qdq::Int8Op::ConvTranspose) k = std::make_unique<Int8DeconvKernel>(spec);
-      else k = std::make_unique<Int8MatMulKernel>(spec);
+      if (op == qdq::Int8Op::Conv) k = std::make_unique<Int8ConvKernel>(spec, threads);
+      else if (op == qdq::Int8Op::ConvTranspose) k = std::make_unique<Int8DeconvKernel>(spec, threads);
+      else k = std::make_unique<Int8MatMulKernel>(spec, threads);
       return Status::ok();
     }));
     if (spec->wide) return make_wide_kernel(spec);  // weights packed here, whatever the input's shape
     set_threads(threads);
-    k->set_session_threads(threads);
     if (!xd.empty()) TRY(k->prepare(xd).status());  // weights packed at session creation
     return std::unique_ptr<Kernel>(std::move(k));
   };

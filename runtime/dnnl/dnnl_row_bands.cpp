@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "runtime/dnnl/dnnl_common.h"
+
 namespace ortool::rt::dnnl_ep {
 
 int row_band_count(int threads, double multiply_adds, double weight_bytes, int64_t out_rows) {
@@ -41,6 +43,16 @@ std::vector<RowBand> row_bands(const cpu::conv_family::Window& win, int count) {
     bands.push_back(band);
   }
   return bands;
+}
+
+dnnl::memory band_weights(const dnnl::memory::desc& want, const dnnl::memory& whole, const dnnl::memory::desc& user,
+                          const void* user_data, dnnl::stream& stream) {
+  if (want == whole.get_desc()) return whole;
+  dnnl::memory from(user, cpu_engine(), const_cast<void*>(user_data));
+  dnnl::memory to(want, cpu_engine());
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+  return to;
 }
 
 }  // namespace ortool::rt::dnnl_ep

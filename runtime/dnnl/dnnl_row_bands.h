@@ -1,6 +1,8 @@
 // Row bands of a 2-D conv's output for a Team (runtime/team.h): the part of a conv each team thread runs.
 #pragma once
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include <cstdint>
 #include <vector>
 
@@ -23,5 +25,10 @@ int row_band_count(int threads, double multiply_adds, double weight_bytes, int64
 
 // `count` bands of (nearly) equal numbers of output rows of the conv with window `win` (2-D).
 std::vector<RowBand> row_bands(const cpu::conv_family::Window& win, int count);
+
+// The weights for a band's primitive wanting layout `want`: the whole primitive's packed `whole` when the layouts
+// agree (the usual case), else the constant user weights (`user` at `user_data`) reordered on `stream`.
+dnnl::memory band_weights(const dnnl::memory::desc& want, const dnnl::memory& whole, const dnnl::memory::desc& user,
+                          const void* user_data, dnnl::stream& stream);
 
 }  // namespace ortool::rt::dnnl_ep
